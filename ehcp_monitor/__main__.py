@@ -1,0 +1,3 @@
+from ehcp_monitor.cli import main
+
+main()

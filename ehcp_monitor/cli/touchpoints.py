@@ -1,0 +1,5 @@
+"""Commands of this area (not built yet)."""
+
+
+def register(group) -> None:
+    pass

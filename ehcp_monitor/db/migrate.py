@@ -1,0 +1,36 @@
+"""Creating and migrating the store with Alembic (`ehcp-monitor init-db`)."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_head(engine: Engine) -> None:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def is_current(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_heads()
+    head = ScriptDirectory.from_config(alembic_config()).get_heads()
+    return set(current) == set(head)
+
+
+def autogenerate(engine: Engine, message: str, rev_id: str | None = None) -> None:
+    """Developers only: write a new revision from the difference between models and store."""
+    with engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True, rev_id=rev_id)

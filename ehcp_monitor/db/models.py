@@ -1,0 +1,322 @@
+"""The store: SQLAlchemy 2.x typed models.
+
+Three groups of tables:
+- the current snapshot of the canonical case records (replaced whole by each ingest);
+- what the monitor keeps itself across snapshots (ingest records, quarantine, check results and
+  their overdue history, job runs, the touchpoint outbox, published benchmarks, report runs);
+- nothing else: the monitor is never the system of record.
+
+Schema changes go through Alembic (ehcp_monitor/db/migrations); a test checks they agree.
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(64)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --- the snapshot: canonical tables (input-format.md section 1) -----------------------------
+
+
+class Person(Base):
+    __tablename__ = "people"
+    person_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    forename: Mapped[str | None] = mapped_column(String(100))
+    surname: Mapped[str | None] = mapped_column(String(100))
+    upn: Mapped[str | None] = mapped_column(String(13))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+
+
+class Request(Base):
+    __tablename__ = "requests"
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ID, index=True)
+    received_date: Mapped[date] = mapped_column(Date)
+    request_outcome: Mapped[str] = mapped_column(String(1))
+    request_outcome_date: Mapped[date | None] = mapped_column(Date)
+    request_source: Mapped[str | None] = mapped_column(String(40))
+    request_mediation: Mapped[bool | None] = mapped_column(Boolean)
+    request_tribunal: Mapped[bool | None] = mapped_column(Boolean)
+    case_officer: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(100))
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    assessment_outcome: Mapped[str] = mapped_column(String(1))
+    assessment_outcome_date: Mapped[date | None] = mapped_column(Date)
+    week20: Mapped[bool | None] = mapped_column(Boolean)
+    assessment_mediation: Mapped[bool | None] = mapped_column(Boolean)
+    assessment_tribunal: Mapped[bool | None] = mapped_column(Boolean)
+    exception_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+    request_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    draft_plan_date: Mapped[date] = mapped_column(Date)
+
+
+class Advice(Base):
+    __tablename__ = "advice"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ID, index=True)
+    advice_type: Mapped[str] = mapped_column(String(30))
+    requested_date: Mapped[date] = mapped_column(Date)
+    received_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    plan_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ID, index=True)
+    request_id: Mapped[str | None] = mapped_column(ID, index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    cease_date: Mapped[date | None] = mapped_column(Date)
+    cease_reason: Mapped[str | None] = mapped_column(String(2))
+    # "full" or "latest_only" (SEN2): domain.md 2.2, incomplete history.
+    review_history: Mapped[str] = mapped_column(String(12), default="full")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ID, index=True)
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    decision_date: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    amendment_notice_date: Mapped[date | None] = mapped_column(Date)
+    amended_final_date: Mapped[date | None] = mapped_column(Date)
+
+
+class PhaseTransfer(Base):
+    __tablename__ = "phase_transfers"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ID, index=True)
+    transfer_kind: Mapped[str] = mapped_column(String(14))
+    transfer_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    final_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    contact_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ID, index=True)
+    role: Mapped[str | None] = mapped_column(String(14))
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    opted_out: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class QaAudit(Base):
+    __tablename__ = "qa_audits"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ID, index=True)
+    audit_date: Mapped[date] = mapped_column(Date)
+    plan_kind: Mapped[str] = mapped_column(String(10))
+    rating: Mapped[str] = mapped_column(String(24))
+
+
+SNAPSHOT_MODELS = {
+    m.__tablename__: m
+    for m in (Person, Request, Assessment, Draft, Advice, Plan, Review, PhaseTransfer, Contact, QaAudit)
+}
+
+
+class SnapshotInfo(Base):
+    """One row: which ingest the current snapshot came from and which tables it had."""
+
+    __tablename__ = "snapshot_info"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ingest_id: Mapped[int] = mapped_column(Integer)
+    source_kind: Mapped[str] = mapped_column(String(20))
+    tables_present: Mapped[list[Any]] = mapped_column(JSON)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- kept by the monitor across snapshots --------------------------------------------------
+
+
+class IngestRun(Base):
+    __tablename__ = "ingest_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(Text)
+    source_kind: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[date] = mapped_column(Date)
+    # loaded | refused
+    status: Mapped[str] = mapped_column(String(12))
+    message: Mapped[str | None] = mapped_column(Text)
+    checksums: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {table: {read, loaded, quarantined, by_code: {code: n}}}
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class QuarantinedRow(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ingest_id: Mapped[int] = mapped_column(Integer, index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    source_file: Mapped[str] = mapped_column(Text)
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    record_id: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(4))
+    column_name: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class CheckRun(Base):
+    __tablename__ = "check_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    ingest_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CheckResult(Base):
+    """The latest check run's rows: exactly the results contract of outputs.md section 2."""
+
+    __tablename__ = "check_results"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    measure: Mapped[str] = mapped_column(String(20), index=True)
+    request_id: Mapped[str | None] = mapped_column(ID, index=True)
+    plan_id: Mapped[str | None] = mapped_column(ID, index=True)
+    person_id: Mapped[str | None] = mapped_column(ID)
+    item: Mapped[str | None] = mapped_column(String(30))
+    anchor_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    completed_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    days_late: Mapped[int | None] = mapped_column(Integer)
+    exception: Mapped[bool] = mapped_column(Boolean)
+    very_late: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[str | None] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(10))
+    basis: Mapped[str] = mapped_column(String(40))
+
+
+class OverdueHistory(Base):
+    """The overdue rows of every check run, kept for movement week on week."""
+
+    __tablename__ = "overdue_history"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    measure: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(ID)
+    plan_id: Mapped[str | None] = mapped_column(ID)
+    person_id: Mapped[str | None] = mapped_column(ID)
+    item: Mapped[str | None] = mapped_column(String(30))
+    anchor_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    days_late: Mapped[int | None] = mapped_column(Integer)
+    very_late: Mapped[bool] = mapped_column(Boolean)
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    job: Mapped[str] = mapped_column(String(40), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # running | success | failed | not_built | interrupted | abandoned
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    pid: Mapped[int | None] = mapped_column(Integer)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+
+
+class Touchpoint(Base):
+    """The outbox. The unique key is the at-most-once guarantee (domain.md section 6)."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = (
+        UniqueConstraint("stage", "case_ref", "event_date", "contact_id", name="uq_touchpoint_once"),
+        Index("ix_touchpoints_status_next", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stage: Mapped[str] = mapped_column(String(30))
+    case_ref: Mapped[str] = mapped_column(ID)
+    event_date: Mapped[date] = mapped_column(Date)
+    contact_id: Mapped[str] = mapped_column(ID)
+    person_id: Mapped[str | None] = mapped_column(ID)
+    request_id: Mapped[str | None] = mapped_column(ID)
+    plan_id: Mapped[str | None] = mapped_column(ID)
+    variant: Mapped[str | None] = mapped_column(String(30))
+    # pending | sending | sent | retry | failed | unknown | suppressed | skipped
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_as_of: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    transport: Mapped[str | None] = mapped_column(String(10))
+    provider_ref: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class BenchmarkFigure(Base):
+    """DfE published 'Education, health and care plans' figures, long format."""
+
+    __tablename__ = "benchmark_figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    measure: Mapped[str] = mapped_column(String(40), index=True)
+    time_period: Mapped[str] = mapped_column(String(10))
+    geographic_level: Mapped[str] = mapped_column(String(20))
+    area_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    area_name: Mapped[str | None] = mapped_column(String(100))
+    numerator: Mapped[float | None] = mapped_column(Float)
+    denominator: Mapped[float | None] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
+    # x unavailable, z not applicable, c suppressed, or empty
+    symbol: Mapped[str | None] = mapped_column(String(2))
+    source_file: Mapped[str] = mapped_column(String(100))
+
+
+class ReportRun(Base):
+    __tablename__ = "report_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[date] = mapped_column(Date)
+    period: Mapped[str | None] = mapped_column(String(10))
+    check_run_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paths: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

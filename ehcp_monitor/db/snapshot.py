@@ -1,0 +1,99 @@
+"""The current snapshot of case records: replaced whole, read whole.
+
+An ingest calls `replace_snapshot` inside one transaction, so a failure anywhere leaves the
+previous snapshot untouched. The clock engine calls `read_snapshot` for typed polars frames.
+"""
+
+from dataclasses import dataclass, field
+
+import polars as pl
+from sqlalchemy import Connection, Engine, delete, insert, select
+
+from ehcp_monitor.db.bulk import read_frame, write_frame
+from ehcp_monitor.db.models import SNAPSHOT_MODELS, SnapshotInfo
+from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
+
+
+def stored_schema(table: str) -> dict[str, pl.DataType]:
+    """The canonical columns of a table as stored (plans also carry review_history)."""
+    schema = dict(CANONICAL_TABLES[table].polars_schema)
+    if table == "plans":
+        schema["review_history"] = pl.Utf8
+    return schema
+
+
+@dataclass
+class Snapshot:
+    tables: dict[str, pl.DataFrame]
+    # The canonical tables the source actually had (a missing table means "no rows", and the
+    # clocks that need it are absent: e.g. DRAFT_LOCAL only when `drafts` was present).
+    tables_present: set[str] = field(default_factory=set)
+    ingest_id: int | None = None
+    source_kind: str | None = None
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self.tables[name]
+
+    @classmethod
+    def from_frames(cls, frames: dict[str, pl.DataFrame], **info) -> "Snapshot":
+        """A snapshot from (possibly partial) frames, missing tables and columns filled empty."""
+        tables = {}
+        for name in TABLE_ORDER:
+            schema = stored_schema(name)
+            df = frames.get(name)
+            if df is None:
+                tables[name] = pl.DataFrame(schema=schema)
+                continue
+            missing = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in df.columns]
+            if name == "plans" and "review_history" not in df.columns:
+                missing = [m for m in missing if m.meta.output_name() != "review_history"]
+                missing.append(pl.lit("full").alias("review_history"))
+            tables[name] = df.with_columns(missing).select(
+                [pl.col(c).cast(t) for c, t in schema.items()]
+            )
+        info.setdefault("tables_present", {n for n in frames})
+        return cls(tables=tables, **info)
+
+
+def replace_snapshot(
+    conn: Connection, snapshot: Snapshot, *, loaded_at
+) -> None:
+    """Replace every snapshot table with `snapshot` (call inside the ingest's transaction)."""
+    for name in reversed(TABLE_ORDER):
+        conn.execute(delete(SNAPSHOT_MODELS[name]))
+    for name in TABLE_ORDER:
+        df = snapshot.tables[name]
+        write_frame(conn, name, df.select(list(stored_schema(name))))
+    conn.execute(delete(SnapshotInfo))
+    conn.execute(
+        insert(SnapshotInfo).values(
+            id=1,
+            ingest_id=snapshot.ingest_id,
+            source_kind=snapshot.source_kind or "",
+            tables_present=sorted(snapshot.tables_present),
+            loaded_at=loaded_at,
+        )
+    )
+
+
+def read_snapshot(engine_or_conn: Engine | Connection) -> Snapshot:
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.connect() as conn:
+            return read_snapshot(conn)
+    conn = engine_or_conn
+    tables = {}
+    for name in TABLE_ORDER:
+        schema = stored_schema(name)
+        cols = ", ".join(f'"{c}"' for c in schema)
+        tables[name] = read_frame(conn, f'SELECT {cols} FROM "{name}"', schema)
+    info = conn.execute(
+        select(SnapshotInfo.tables_present, SnapshotInfo.ingest_id, SnapshotInfo.source_kind)
+    ).one_or_none()
+    if info is None:
+        return Snapshot(tables=tables)
+    return Snapshot(
+        tables=tables,
+        tables_present=set(info.tables_present),
+        ingest_id=info.ingest_id,
+        source_kind=info.source_kind,
+    )

@@ -1,0 +1,72 @@
+"""Shared fixtures.
+
+Every storage test runs on SQLite and, when `EHCP_TEST_DATABASE_URL` names a PostgreSQL
+database, on PostgreSQL too (each test in a schema of its own, dropped afterwards). Without
+that variable the PostgreSQL cases skip with a reason.
+"""
+
+import os
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ehcp_monitor import config
+from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.migrate import upgrade_head
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+SEN2_EXAMPLE = SHARED / "examples" / "sen2-export"
+DFE_DATA = SHARED / "data" / "dfe-ehcp-2025"
+AS_OF = date(2025, 3, 14)
+
+PG_URL = os.environ.get("EHCP_TEST_DATABASE_URL")
+
+
+def _pg_url() -> str:
+    url = PG_URL
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database URL: an SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need EHCP_TEST_DATABASE_URL (see README, Testing)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(_pg_url())
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in _pg_url() else "?"
+    yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on a fresh store with the schema migrated to head."""
+    eng = make_engine(db_url)
+    upgrade_head(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, db_url):
+    """Default settings pointing at the test database, run from a temporary folder."""
+    return config.defaults().replace(**{"database.url": db_url})
+
+
+@pytest.fixture
+def as_of():
+    return AS_OF

@@ -1,0 +1,31 @@
+from datetime import date
+
+import polars as pl
+
+from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
+from ehcp_monitor.clock import now_utc
+
+
+def test_snapshot_round_trip(engine):
+    frames = {
+        "people": pl.DataFrame(
+            {"person_id": ["1", "2"], "date_of_birth": [date(2015, 1, 2), date(2020, 2, 29)],
+             "forename": ["A", None], "surname": ["B", "C"]}
+        ),
+        "requests": pl.DataFrame(
+            {"request_id": ["r1"], "person_id": ["1"], "received_date": [date(2025, 1, 6)],
+             "request_outcome": ["Y"], "request_outcome_date": [date(2025, 2, 1)],
+             "request_mediation": [True]}
+        ),
+        "plans": pl.DataFrame({"plan_id": ["p1"], "person_id": ["1"], "start_date": [date(2025, 5, 1)]}),
+    }
+    snap = Snapshot.from_frames(frames, ingest_id=7, source_kind="csv")
+    with engine.begin() as conn:
+        replace_snapshot(conn, snap, loaded_at=now_utc())
+    back = read_snapshot(engine)
+    assert back.ingest_id == 7
+    assert back.tables_present == {"people", "requests", "plans"}
+    assert back["people"].sort("person_id").to_dicts() == snap["people"].sort("person_id").to_dicts()
+    assert back["requests"].to_dicts() == snap["requests"].to_dicts()
+    assert back["plans"]["review_history"].to_list() == ["full"]
+    assert back["reviews"].height == 0
