@@ -56,7 +56,8 @@ def months_expr(anchor: pl.Expr, months: int | pl.Expr) -> pl.Expr:
 
 def age_expr(date_of_birth: pl.Expr, on: pl.Expr) -> pl.Expr:
     """Vectorised age_in_years."""
-    before_birthday = (on.dt.month() * 100 + on.dt.day()) < (
-        date_of_birth.dt.month() * 100 + date_of_birth.dt.day()
+    # dt.month()/dt.day() are Int8: widen before arithmetic.
+    before_birthday = (on.dt.month().cast(pl.Int32) * 100 + on.dt.day()) < (
+        date_of_birth.dt.month().cast(pl.Int32) * 100 + date_of_birth.dt.day()
     )
     return on.dt.year() - date_of_birth.dt.year() - before_birthday.cast(pl.Int32)

@@ -339,3 +339,11 @@ def render_default_toml() -> str:
         lines += ["# " + line for line in textwrap.wrap(s.doc.replace("`", ""), 96)]
         lines.append(f"{name} = {_toml_value(s.default)}")
     return "\n".join(lines) + "\n"
+
+
+def render_settings_doc() -> str:
+    """The settings table of docs/configuration.md (a test keeps the doc equal to this)."""
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        rows.append(f"| `{s.key}` | `{_toml_value(s.default)}` | {s.doc} |")
+    return "\n".join(rows) + "\n"
