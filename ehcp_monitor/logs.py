@@ -23,7 +23,7 @@ ALLOWED_KEYS = frozenset(
         "counts", "rows", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_code",
         "results", "by_status", "very_late", "sent", "failed", "retry", "unknown", "suppressed",
         "skipped", "planned", "attempt", "files", "period", "reason", "error", "exit_code",
-        "dropped_keys", "path_kind", "database", "lock",
+        "dropped_keys", "path_kind", "database", "lock", "next_run",
     }
 )
 
@@ -37,11 +37,21 @@ def allow_list(_logger, _method, event_dict):
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at write time (a test harness may swap it out and close the old one)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(stream=None, json: bool | None = None, level: int = logging.INFO) -> None:
     """Configure structlog: JSON lines when not on a terminal, readable lines on one."""
-    stream = stream or sys.stderr
     if json is None:
-        json = not stream.isatty()
+        json = not (stream or sys.stderr).isatty()
+    stream = stream or _CurrentStderr()
     renderer = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if json

@@ -302,6 +302,8 @@ class BenchmarkFigure(Base):
     geographic_level: Mapped[str] = mapped_column(String(20))
     area_code: Mapped[str | None] = mapped_column(String(12), index=True)
     area_name: Mapped[str | None] = mapped_column(String(100))
+    # The region an LA row belongs to (its own code on a regional row), to find its comparator.
+    region_code: Mapped[str | None] = mapped_column(String(12))
     numerator: Mapped[float | None] = mapped_column(Float)
     denominator: Mapped[float | None] = mapped_column(Float)
     value: Mapped[float | None] = mapped_column(Float)

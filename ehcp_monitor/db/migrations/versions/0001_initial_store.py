@@ -44,6 +44,7 @@ def upgrade() -> None:
     sa.Column('geographic_level', sa.String(length=20), nullable=False),
     sa.Column('area_code', sa.String(length=12), nullable=True),
     sa.Column('area_name', sa.String(length=100), nullable=True),
+    sa.Column('region_code', sa.String(length=12), nullable=True),
     sa.Column('numerator', sa.Float(), nullable=True),
     sa.Column('denominator', sa.Float(), nullable=True),
     sa.Column('value', sa.Float(), nullable=True),

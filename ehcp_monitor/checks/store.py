@@ -1,0 +1,92 @@
+"""Running a check: read the snapshot, evaluate, and keep the results in one transaction."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import polars as pl
+from sqlalchemy import Engine, delete, insert, update
+
+from ehcp_monitor.clock import now_utc
+from ehcp_monitor.checks.engine import evaluate
+from ehcp_monitor.config import Settings
+from ehcp_monitor.db.bulk import write_frame
+from ehcp_monitor.db.models import CheckResult, CheckRun
+from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.logs import get_logger
+
+log = get_logger()
+
+OVERDUE_HISTORY_COLUMNS = (
+    "run_id", "as_of", "measure", "request_id", "plan_id", "person_id", "item", "anchor_date",
+    "due_date", "days_late", "very_late",
+)
+
+
+@dataclass
+class CheckSummary:
+    run_id: int
+    as_of: date
+    ingest_id: int | None  # the snapshot's ingest (None: nothing ingested yet)
+    results: int
+    by_status: dict[str, int]
+    by_measure: dict[str, int]
+    very_late: int
+    overdue: int
+    # The evaluated rows (what `check --out` writes); not part of the stored summary.
+    frame: pl.DataFrame = field(repr=False, compare=False, default_factory=pl.DataFrame)
+
+    def counts(self) -> dict:
+        return {
+            "results": self.results,
+            "by_status": self.by_status,
+            "by_measure": self.by_measure,
+            "very_late": self.very_late,
+            "overdue": self.overdue,
+        }
+
+
+def _clear_results(conn) -> None:
+    # TRUNCATE on PostgreSQL: deleting millions of rows one by one is slow and bloats the table.
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f'TRUNCATE "{CheckResult.__tablename__}"')
+    else:
+        conn.execute(delete(CheckResult))
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
+    grouped = frame.group_by(column).len().sort(column)
+    return dict(zip(grouped[column].to_list(), grouped["len"].to_list()))
+
+
+def run_check(
+    engine: Engine, settings: Settings, *, as_of: date, now: Callable[[], datetime] = now_utc
+) -> CheckSummary:
+    """Evaluate the current snapshot; the latest results replace the previous, overdue rows are kept."""
+    started = now()
+    snapshot = read_snapshot(engine)
+    frame = evaluate(snapshot, settings, as_of)
+    overdue = frame.filter(pl.col("status") == "overdue")
+    summary_counts = {
+        "results": frame.height,
+        "by_status": _counts(frame, "status"),
+        "by_measure": _counts(frame, "measure"),
+        "very_late": int(frame["very_late"].sum()),
+        "overdue": overdue.height,
+    }
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            insert(CheckRun)
+            .values(as_of=as_of, ingest_id=snapshot.ingest_id, started_at=started, counts={})
+            .returning(CheckRun.id)
+        ).scalar_one()
+        _clear_results(conn)
+        write_frame(conn, "check_results", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        history = overdue.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
+        write_frame(conn, "overdue_history", history.select(OVERDUE_HISTORY_COLUMNS))
+        conn.execute(
+            update(CheckRun).where(CheckRun.id == run_id).values(finished_at=now(), counts=summary_counts)
+        )
+    log.info("check_finished", check_run_id=run_id, as_of=as_of.isoformat(), results=frame.height,
+             by_status=summary_counts["by_status"], very_late=summary_counts["very_late"])
+    return CheckSummary(run_id=run_id, as_of=as_of, ingest_id=snapshot.ingest_id, frame=frame, **summary_counts)

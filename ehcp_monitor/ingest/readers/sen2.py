@@ -1,0 +1,202 @@
+"""The SEN2 person-level "Blade" CSV export (input-format.md section 2).
+
+Modules link by table IDs: person <- requests <- assessment <- namedplan, requests <- activeplans.
+Canonical extension tables (advice, drafts, contacts, qa_audits, reviews) may sit beside the
+export as CSV, keyed by the same IDs. Each mapped row keeps the line of the module row it came from.
+"""
+
+import re
+from pathlib import Path
+
+import polars as pl
+
+from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.ingest.readers.canonical import read_csv_tables
+from ehcp_monitor.ingest.readers.text import read_text_csv
+from ehcp_monitor.ingest.source import LINE, SourceData, make_raw_table
+from ehcp_monitor.logs import get_logger
+from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
+
+log = get_logger(__name__)
+
+BLADE_FILE = re.compile(r"^Blade-Export_(\d{2})-(\d{2})-(\d{4})_([A-Za-z0-9]+)\.csv$", re.IGNORECASE)
+MODULES = ("sen2", "person", "requests", "assessment", "namedplan", "plandetail", "activeplans",
+           "placementdetail", "senneed")
+SEN2_DATE = "%Y-%b-%d %H:%M:%S"
+EXTENSION_TABLES = ("advice", "drafts", "contacts", "qa_audits", "reviews")
+
+PEOPLE = {"persontableid": "person_id", "personbirthdate": "date_of_birth", "forename": "forename",
+          "surname": "surname", "upn": "upn", "postcode": "postcode"}
+REQUESTS = {"requeststableid": "request_id", "persontableid": "person_id", "receiveddate": "received_date",
+            "requestoutcome": "request_outcome", "requestoutcomedate": "request_outcome_date",
+            "requestsource": "request_source", "requestmediation": "request_mediation",
+            "requesttribunal": "request_tribunal"}
+ASSESSMENTS = {"requeststableid": "request_id", "assessmentoutcome": "assessment_outcome",
+               "assessmentoutcomedate": "assessment_outcome_date", "week20": "week20",
+               "assessmentmediation": "assessment_mediation", "assessmenttribunal": "assessment_tribunal"}
+
+
+def blade_files(folder: Path) -> dict[str, Path]:
+    """The export's module files (the latest export date when several sit together)."""
+    found: dict[str, dict[str, Path]] = {}
+    for path in folder.iterdir():
+        m = BLADE_FILE.match(path.name)
+        if m and m.group(4).lower() in MODULES:
+            stamp = f"{m.group(3)}{m.group(2)}{m.group(1)}"
+            found.setdefault(stamp, {})[m.group(4).lower()] = path
+    if not found:
+        return {}
+    if len(found) > 1:
+        log.warning("several SEN2 exports in the folder, reading the latest", files=len(found))
+    return found[max(found)]
+
+
+def is_sen2_export(folder: Path) -> bool:
+    return bool(blade_files(folder))
+
+
+def _module(files, name, source) -> pl.DataFrame | None:
+    if name not in files:
+        return None
+    df = read_text_csv(files[name], name, source.checksums)
+    df = df.rename({c: c.strip().lower() for c in df.columns}, strict=False)
+    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, path: Path) -> pl.DataFrame:
+    """Renamed columns; an optional column the export lacks is empty, a required one refuses."""
+    required = set(table_spec(table).required_columns)
+    for src, dst in mapping.items():
+        if src not in df.columns and dst in required:
+            raise IngestRefused(f"{path.name}: required column {src} is missing")
+    return df.select([pl.col(src).alias(dst) for src, dst in mapping.items() if src in df.columns] + [LINE])
+
+
+def _col(df: pl.DataFrame, name: str) -> pl.Expr:
+    return pl.col(name) if name in df.columns else pl.lit(None, pl.Utf8).alias(name)
+
+
+def _sen2_date(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars(" ").str.strptime(pl.Date, SEN2_DATE, strict=False)
+
+
+def _plan_of_request(assessment: pl.DataFrame | None, namedplan: pl.DataFrame | None) -> pl.DataFrame:
+    """request id -> named plan id (the plan of the request's assessment)."""
+    if assessment is None or namedplan is None or "assessmenttableid" not in namedplan.columns:
+        return pl.DataFrame(schema={"requeststableid": pl.Utf8, "plan_id": pl.Utf8})
+    links = assessment.select(_col(assessment, "assessmenttableid"), _col(assessment, "requeststableid"))
+    return (
+        namedplan.select(pl.col("namedplantableid").alias("plan_id"), "assessmenttableid")
+        .join(links.unique("assessmenttableid", keep="first"), on="assessmenttableid", how="inner")
+        .select("requeststableid", "plan_id")
+        .unique("requeststableid", keep="last")
+    )
+
+
+def _plans(assessment, requests, namedplan) -> pl.DataFrame:
+    links = pl.DataFrame(schema={"assessmenttableid": pl.Utf8, "request_id": pl.Utf8, "person_id": pl.Utf8})
+    if assessment is not None and requests is not None:
+        people_of = requests.select(_col(requests, "requeststableid"), _col(requests, "persontableid"))
+        links = (
+            assessment.select(_col(assessment, "assessmenttableid"), _col(assessment, "requeststableid"))
+            .unique("assessmenttableid", keep="first")
+            .join(people_of.unique("requeststableid", keep="first"), on="requeststableid", how="left")
+            .select("assessmenttableid", pl.col("requeststableid").alias("request_id"),
+                    pl.col("persontableid").alias("person_id"))
+        )
+    plans = namedplan.select(
+        _col(namedplan, "namedplantableid").alias("plan_id"),
+        _col(namedplan, "assessmenttableid"),
+        _col(namedplan, "startdate").alias("start_date"),
+        _col(namedplan, "ceasedate").alias("cease_date"),
+        _col(namedplan, "ceasereason").alias("cease_reason"),
+        LINE,
+    )
+    return plans.join(links, on="assessmenttableid", how="left", maintain_order="left").drop("assessmenttableid")
+
+
+def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
+    """One review per active-plans row; two when the latest meeting is later than the latest
+    decision (one decided, one awaiting its decision)."""
+    rows = active.select(
+        _col(active, "requeststableid"),
+        _col(active, "reviewmeeting").alias("meeting_date"),
+        _col(active, "lastreview").alias("decision_date"),
+        _col(active, "reviewoutcome").alias("outcome"),
+        _col(active, "reviewdraft").alias("amendment_notice_date"),
+        LINE,
+    ).join(plan_of, on="requeststableid", how="left", maintain_order="left")
+    content = ["meeting_date", "decision_date", "outcome", "amendment_notice_date"]
+    rows = rows.filter(pl.any_horizontal([pl.col(c).str.strip_chars(" ").str.len_chars() > 0 for c in content]))
+    later = _sen2_date(pl.col("meeting_date")) > _sen2_date(pl.col("decision_date"))
+    split = rows.filter(later.fill_null(False))
+    decided = split.with_columns(pl.lit(None, pl.Utf8).alias("meeting_date"))
+    awaiting = split.with_columns(
+        [pl.lit(None, pl.Utf8).alias(c) for c in ("decision_date", "outcome", "amendment_notice_date")]
+    )
+    whole = rows.filter(~later.fill_null(False))
+    return pl.concat([whole, decided, awaiting]).sort(LINE, maintain_order=True).drop("requeststableid")
+
+
+def _transfer_kind(due: pl.Expr) -> pl.Expr:
+    # SEN2 carries no kind and no transfer date: infer the kind from the due month (reg 18: school
+    # transfers are due by 15 February, post-16 by 31 March); anything else is post16_other.
+    month = _sen2_date(due).dt.month()
+    return (
+        pl.when(month == 2).then(pl.lit("school"))
+        .when(month == 3).then(pl.lit("post16"))
+        .when(month.is_not_null()).then(pl.lit("post16_other"))
+        .otherwise(None)
+    )
+
+
+def _phase_transfers(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
+    due = pl.col("phasetransferduedate")
+    return (
+        active.filter(due.str.strip_chars(" ").str.len_chars() > 0)
+        .join(plan_of, on="requeststableid", how="left", maintain_order="left")
+        .select(
+            "plan_id",
+            _transfer_kind(due).alias("transfer_kind"),
+            due.alias("transfer_date"),
+            due.alias("due_date"),
+            _col(active, "phasetransferfinaldate").alias("final_date"),
+            LINE,
+        )
+    )
+
+
+def read_sen2_export(folder: Path, settings) -> SourceData:
+    files = blade_files(folder)
+    source = SourceData("sen2", review_history=REVIEW_HISTORY_LATEST_ONLY)
+    for required in ("person", "requests"):
+        if required not in files:
+            raise IngestRefused(f"SEN2 export in {folder.name}: the {required} module file is missing")
+    modules = {m: _module(files, m, source) for m in ("person", "requests", "assessment", "namedplan",
+                                                       "activeplans")}
+    person, requests = modules["person"], modules["requests"]
+    assessment, namedplan, active = modules["assessment"], modules["namedplan"], modules["activeplans"]
+
+    def add(name, df, module):
+        source.tables[name] = make_raw_table(name, df, files[module].name, date_formats=(SEN2_DATE,))
+
+    add("people", _pick(person, PEOPLE, "people", files["person"]), "person")
+    add("requests", _pick(requests, REQUESTS, "requests", files["requests"]), "requests")
+    if assessment is not None:
+        add("assessments", _pick(assessment, ASSESSMENTS, "assessments", files["assessment"]), "assessment")
+    if namedplan is not None:
+        for column in ("namedplantableid", "startdate"):
+            if column not in namedplan.columns:
+                raise IngestRefused(f"{files['namedplan'].name}: required column {column} is missing")
+        add("plans", _plans(assessment, requests, namedplan), "namedplan")
+    plan_of = _plan_of_request(assessment, namedplan)
+    if active is not None and "requeststableid" in active.columns:
+        add("reviews", _reviews(active, plan_of), "activeplans")
+        if "phasetransferduedate" in active.columns:
+            add("phase_transfers", _phase_transfers(active, plan_of), "activeplans")
+
+    read_csv_tables(source, folder, settings, names=EXTENSION_TABLES)
+    if "reviews" in source.tables and source.tables["reviews"].source_file.lower() == "reviews.csv":
+        # The LA's own review history replaces SEN2's latest-only view.
+        source.review_history = REVIEW_HISTORY_FULL
+    return source

@@ -1,0 +1,100 @@
+"""What every reader hands the ingest: raw tables, one per canonical table the source had.
+
+A raw table keeps the canonical columns as read (text, or native dates and flags from Parquet,
+XLSX and SQL), plus `__row` (its position, the key of everything validation says about it) and
+`__line` (the line of the source file it came from: header is line 1, first data row line 2).
+"""
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.logs import get_logger
+from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, table_spec
+
+ROW, LINE = "__row", "__line"
+_DUPLICATED = "_duplicated_"
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RawTable:
+    name: str
+    source_file: str
+    frame: pl.DataFrame
+    # Formats tried in turn for dates held as text (never guessed: each reader declares them).
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+
+
+@dataclass
+class SourceData:
+    kind: str
+    tables: dict[str, RawTable] = field(default_factory=dict)
+    # file name -> sha256 of its bytes
+    checksums: dict[str, str] = field(default_factory=dict)
+    # plans.review_history of everything this source loads (domain.md 2.2)
+    review_history: str = REVIEW_HISTORY_FULL
+
+
+def _clean_text(expr: pl.Expr) -> pl.Expr:
+    text = expr.str.strip_chars(" ")
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _as_text(df: pl.DataFrame, name: str) -> pl.Expr:
+    dtype = df.schema[name]
+    col = pl.col(name)
+    if dtype == pl.Utf8:
+        return _clean_text(col)
+    if dtype in (pl.Date, pl.Boolean):
+        return col
+    if isinstance(dtype, pl.Datetime):
+        return col.dt.date()
+    if dtype.is_float():
+        # Spreadsheets and Parquet writers hand whole numbers over as floats: 12.0 is ID "12".
+        whole = col.is_finite() & (col == col.floor())
+        return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.Utf8)).otherwise(
+            col.cast(pl.Utf8)
+        )
+    return col.cast(pl.Utf8, strict=False)
+
+
+def make_raw_table(
+    name: str,
+    df: pl.DataFrame,
+    source_file: str,
+    *,
+    first_line: int = 2,
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",),
+) -> RawTable:
+    """Keep the canonical columns of `df`, refusing when a required column is missing or doubled.
+
+    `df` may already carry `__line`; otherwise lines count from `first_line`. Rows with no value
+    at all (blank lines) are not records and are dropped here, before anything is counted.
+    """
+    spec = table_spec(name)
+    canonical = set(spec.column_names)
+    first_of: dict[str, int] = {}
+    for i, raw_name in enumerate(df.columns):
+        c = raw_name.strip().lower()
+        base = c.split(_DUPLICATED)[0]
+        if (c in first_of or _DUPLICATED in c) and base in canonical:
+            raise IngestRefused(f"{source_file}: column {base} appears more than once")
+        first_of.setdefault(c, i)
+    df = pl.DataFrame([df.to_series(i).alias(c) for c, i in first_of.items()])
+    missing = [c for c in spec.required_columns if c not in df.columns]
+    if missing:
+        raise IngestRefused(f"{source_file}: required column {missing[0]} of table {name} is missing")
+    unknown = [c for c in df.columns if c not in canonical and c != LINE]
+    if unknown:
+        log.warning("unknown columns ignored", table=name, counts=len(unknown))
+    present = [c for c in spec.column_names if c in df.columns]
+    if LINE not in df.columns:
+        df = df.with_row_index(LINE, offset=first_line).with_columns(pl.col(LINE).cast(pl.Int64))
+    frame = df.select([_as_text(df, c).alias(c) for c in present] + [pl.col(LINE).cast(pl.Int64)])
+    if present:
+        frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in present]))
+    frame = frame.with_row_index(ROW)
+    return RawTable(name, source_file, frame, date_formats)

@@ -1,0 +1,52 @@
+"""What every validation rule gets and gives.
+
+A rule module carries CODE, TITLE, DESCRIPTION and `find(ctx) -> list[pl.DataFrame]` of issue
+frames (table_name, __row, column_name, message), built with `issues(...)`.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from ehcp_monitor.ingest.source import ROW, RawTable
+
+ISSUE_SCHEMA = {"table_name": pl.Utf8, ROW: pl.UInt32, "column_name": pl.Utf8, "message": pl.Utf8}
+CONTROL_CHARS = r"[\x00-\x1f\x7f-\x9f]"
+
+
+@dataclass
+class Context:
+    raw: dict[str, RawTable]
+    parsed: dict[str, pl.DataFrame]
+    as_of: date
+    settings: Any
+    # table -> frame of the __row values already quarantined (filled before V005 runs)
+    bad_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+def issues(table: str, rows: pl.DataFrame, column: str | None, message: pl.Expr | str) -> pl.DataFrame:
+    if isinstance(message, str):
+        message = pl.lit(message)
+    return rows.select(
+        pl.lit(table).alias("table_name"),
+        pl.col(ROW).cast(pl.UInt32),
+        pl.lit(column, pl.Utf8).alias("column_name"),
+        message.cast(pl.Utf8).alias("message"),
+    )
+
+
+def shown(expr: pl.Expr, limit: int = 40) -> pl.Expr:
+    """A raw value fit to quote in a message: control characters masked, long values cut."""
+    text = expr.cast(pl.Utf8).str.replace_all(CONTROL_CHARS, "?")
+    return pl.when(text.str.len_chars() > limit).then(text.str.slice(0, limit) + "…").otherwise(text)
+
+
+def with_parent(ctx: Context, table: str, parent: str, key: str, columns: list[str]) -> pl.DataFrame | None:
+    """`table`'s parsed rows joined to `parent` on `key` (None when absent). A duplicated parent key
+    (V004) repeats a row, so callers keep one issue per __row."""
+    if table not in ctx.parsed or parent not in ctx.parsed:
+        return None
+    renamed = ctx.parsed[parent].select([key, *columns]).rename({c: f"parent_{c}" for c in columns})
+    return ctx.parsed[table].join(renamed, on=key, how="inner")

@@ -1,0 +1,50 @@
+"""V006: dates in an impossible order.
+
+The orders of input-format.md section 4 (a decision before the request, a final plan before the
+request, a review decision before its meeting, a plan ceasing before it started, a request before
+the child's birth) plus completions before their anchors (advice received before requested, a
+draft before the request, an amended final plan before its amendment notice: reg 22).
+"""
+
+import polars as pl
+
+from ehcp_monitor.ingest.source import ROW
+from ehcp_monitor.ingest.validation.base import Context, issues, with_parent
+
+CODE = "V006"
+TITLE = "Dates in an impossible order"
+DESCRIPTION = ("A decision, draft or final plan before the request, a request before the child's birth, "
+               "a review decision before its meeting, a plan ceasing before it started, advice received "
+               "before requested, an amended plan before its notice.")
+
+# (table, later column, earlier column, message): both in the same row.
+SAME_ROW = (
+    ("requests", "request_outcome_date", "received_date", "request outcome date is before the request was received"),
+    ("advice", "received_date", "requested_date", "advice received before it was requested"),
+    ("plans", "cease_date", "start_date", "plan ceases before it started"),
+    ("reviews", "decision_date", "meeting_date", "review decision is before its meeting"),
+    ("reviews", "amended_final_date", "amendment_notice_date", "amended final plan is before its amendment notice"),
+)
+# (table, later column, parent, key, parent's earlier column, message)
+ACROSS = (
+    ("requests", "received_date", "people", "person_id", "date_of_birth", "request received before the child was born"),
+    ("assessments", "assessment_outcome_date", "requests", "request_id", "received_date",
+     "assessment decision is before the request was received"),
+    ("drafts", "draft_plan_date", "requests", "request_id", "received_date", "draft plan is before the request was received"),
+    ("advice", "requested_date", "requests", "request_id", "received_date", "advice requested before the request was received"),
+    ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received"),
+)
+
+
+def find(ctx: Context) -> list[pl.DataFrame]:
+    found = []
+    for table, later, earlier, message in SAME_ROW:
+        if table in ctx.parsed:
+            rows = ctx.parsed[table].filter(pl.col(later) < pl.col(earlier))
+            found.append(issues(table, rows, later, message))
+    for table, later, parent, key, earlier, message in ACROSS:
+        joined = with_parent(ctx, table, parent, key, [earlier])
+        if joined is not None:
+            rows = joined.filter(pl.col(later) < pl.col(f"parent_{earlier}")).unique(ROW, keep="first")
+            found.append(issues(table, rows, later, message))
+    return found

@@ -1,0 +1,115 @@
+"""Inline SVG trend charts: vector, readable in greyscale (solid black line, filled markers, a dashed
+target line, direct labels), each with a text alternative (title and description).
+
+Returns markup as a `markupsafe.Markup`; every text in it is escaped here.
+"""
+
+from datetime import date
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 520, 170
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 30
+# Presentation attributes rather than CSS, so browsers and WeasyPrint draw the chart the same.
+FONT = 'font-family="Liberation Sans, Arial, DejaVu Sans, sans-serif"'
+AXIS = f'{FONT} font-size="10" fill="#383f43"'
+GRID = 'stroke="#c8c8c8" stroke-width="0.6"'
+TARGET = 'stroke="#505a5f" stroke-width="1.2" stroke-dasharray="6 3"'
+LAST = f'{FONT} font-size="11" font-weight="bold" fill="#0b0c0c"'
+
+
+def _fmt(value: float, unit: str) -> str:
+    return f"{value:.1f}%" if unit == "%" else f"{int(value):,}"
+
+
+def _scale(peak: float, unit: str) -> tuple[float, float]:
+    """Axis top and tick step: 0-100 % in quarters; counts in steps of 1, 2 or 5 x 10^k, at most 5."""
+    if unit == "%":
+        return 100.0, 25.0
+    step = 1.0
+    while peak * 1.1 > 5 * step:
+        step *= 2.5 if str(step)[0] == "2" else 2
+    return step * max(1, -(-peak * 1.1 // step)), step
+
+
+def _axis(value: float, unit: str) -> str:
+    return f"{value:g}%" if unit == "%" else f"{round(value):,}"
+
+
+def describe(title: str, points: list[tuple[date, float | None]], unit: str, target: float | None) -> str:
+    """The text alternative: the whole series, in words."""
+    shown = [(m, v) for m, v in points if v is not None]
+    if not points:
+        return f"{title}: no months to show yet."
+    span = f"{points[0][0]:%B %Y} to {points[-1][0]:%B %Y}"
+    parts = [f"{title}, monthly, {span}."]
+    if shown:
+        values = ", ".join(f"{m:%b %Y} {_fmt(v, unit)}" for m, v in shown)
+        parts.append(f"Values: {values}.")
+    hidden = [m for m, v in points if v is None]
+    if hidden:
+        parts.append(f"Not shown (no cases, or suppressed): {', '.join(f'{m:%b %Y}' for m in hidden)}.")
+    if target is not None:
+        parts.append(f"Target {target:g}%.")
+    return " ".join(parts)
+
+
+def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]], unit: str,
+              target: float | None = None) -> Markup:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    values = [v for _, v in points if v is not None]
+    top, step = _scale(max([*values, 1.0]), unit)
+    n = max(len(points), 1)
+
+    def x(i: int) -> float:
+        return LEFT + (plot_w * (i + 0.5) / n)
+
+    def y(v: float) -> float:
+        return TOP + plot_h * (1 - v / top)
+
+    desc = describe(title, points, unit, target)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d">',
+        f'<title id="{chart_id}-t">{escape(title)}: trend</title>',
+        f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+    ]
+    for tick in range(int(top // step) + 1):
+        frac = tick * step / top
+        gy = TOP + plot_h * (1 - frac)
+        out.append(f'<line x1="{LEFT}" y1="{gy:.1f}" x2="{WIDTH - RIGHT}" y2="{gy:.1f}" {GRID}/>')
+        out.append(f'<text x="{LEFT - 4}" y="{gy + 3:.1f}" {AXIS} text-anchor="end">'
+                   f'{escape(_axis(top * frac, unit))}</text>')
+    if target is not None and unit == "%":
+        ty = y(target)
+        out.append(f'<line x1="{LEFT}" y1="{ty:.1f}" x2="{WIDTH - RIGHT}" y2="{ty:.1f}" {TARGET}/>')
+        out.append(f'<text x="{LEFT + 4}" y="{ty - 3:.1f}" {AXIS} text-anchor="start">'
+                   f'target {target:g}%</text>')
+    for i, (month, _) in enumerate(points):
+        if n <= 12 or i % 2 == (n - 1) % 2:
+            label = f"{month:%b}" + (f" {month:%y}" if month.month == 1 or i == 0 else "")
+            out.append(f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 14}" {AXIS} text-anchor="middle">'
+                       f'{escape(label)}</text>')
+    # The line breaks where a month has no value rather than inventing one.
+    segment: list[str] = []
+    segments = []
+    for i, (_, v) in enumerate(points):
+        if v is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+        else:
+            segment.append(f"{x(i):.1f},{y(v):.1f}")
+    if segment:
+        segments.append(segment)
+    for seg in segments:
+        out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#0b0c0c" stroke-width="1.6"/>')
+    for i, (_, v) in enumerate(points):
+        if v is not None:
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#0b0c0c"/>')
+    if points and points[-1][1] is not None:
+        last = points[-1][1]
+        out.append(f'<text x="{x(n - 1) - 6:.1f}" y="{y(last) - 7:.1f}" {LAST} text-anchor="end">'
+                   f'{escape(_fmt(last, unit))}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))

@@ -1,0 +1,86 @@
+"""Building the weekly list: read stored results, compose, write the three files, record the run."""
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine, func, insert
+
+from ehcp_monitor.config import Settings
+from ehcp_monitor.db.models import ReportRun
+from ehcp_monitor.logs import get_logger
+from ehcp_monitor.reporting.late_list.content import LateListContent, compose
+from ehcp_monitor.reporting.late_list.inputs import REPORT_KIND, load_inputs
+from ehcp_monitor.reporting.late_list.render import render_csv, render_html, render_text, render_xlsx
+
+log = get_logger(__name__)
+
+
+@dataclass
+class LateListResult:
+    as_of: date
+    html_path: Path
+    xlsx_path: Path
+    csv_path: Path
+    counts: dict[str, int]
+    report_run_id: int
+    check_run_id: int
+    text: str = field(repr=False, default="")
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.html_path, self.xlsx_path, self.csv_path]
+
+
+def write_private(path: Path, data: bytes) -> Path:
+    """Write a file only its owner can read (0600): these files carry case-level data."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT leaves an existing file's mode alone
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def _record(engine: Engine, content: LateListContent, paths: list[Path]) -> int:
+    with engine.begin() as conn:
+        return conn.execute(
+            insert(ReportRun)
+            .values(
+                kind=REPORT_KIND,
+                as_of=content.as_of,
+                period=None,
+                check_run_id=content.check_run_id,
+                # The database's clock, so no code of ours reads the time (clock.py is the only one).
+                created_at=func.current_timestamp(),
+                paths=[str(p) for p in paths],
+                counts=content.counts(),
+            )
+            .returning(ReportRun.id)
+        ).scalar_one()
+
+
+def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir: str | Path | None = None
+                    ) -> LateListResult:
+    content = compose(load_inputs(engine, as_of=as_of))
+    folder = Path(out_dir or settings.late_list.out_dir)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stem = folder / f"late-list-{as_of.isoformat()}"
+    paths = [
+        write_private(stem.with_suffix(".html"), render_html(content).encode("utf-8")),
+        write_private(stem.with_suffix(".xlsx"), render_xlsx(content)),
+        write_private(stem.with_suffix(".csv"), render_csv(content)),
+    ]
+    run_id = _record(engine, content, paths)
+    log.info("late list built", run_id=run_id, check_run_id=content.check_run_id, as_of=as_of.isoformat(),
+             counts=content.counts(), files=len(paths))
+    return LateListResult(
+        as_of=as_of,
+        html_path=paths[0],
+        xlsx_path=paths[1],
+        csv_path=paths[2],
+        counts=content.counts(),
+        report_run_id=run_id,
+        check_run_id=content.check_run_id,
+        text=render_text(content),
+    )

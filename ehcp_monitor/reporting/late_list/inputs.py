@@ -1,0 +1,145 @@
+"""What the weekly list reads from the store: stored results, never recomputed clocks.
+
+Only the columns the list shows are read: from the snapshot the requests' officer, team and
+received date, the people's forename and surname (for initials only) and the assessments'
+exception reason; no dates of birth, UPNs or contacts.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select
+
+from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.models import CheckRun, IngestRun, ReportRun
+from ehcp_monitor.db.snapshot import stored_schema
+from ehcp_monitor.errors import JobFailed
+
+REPORT_KIND = "late_list"
+
+RESULT_SCHEMA = {
+    "run_id": pl.Int64,
+    "measure": pl.Utf8,
+    "request_id": pl.Utf8,
+    "plan_id": pl.Utf8,
+    "person_id": pl.Utf8,
+    "item": pl.Utf8,
+    "anchor_date": pl.Date,
+    "due_date": pl.Date,
+    "completed_date": pl.Date,
+    "status": pl.Utf8,
+    "days_late": pl.Int64,
+    "exception": pl.Boolean,
+    "very_late": pl.Boolean,
+    "stage": pl.Utf8,
+    "kind": pl.Utf8,
+    "basis": pl.Utf8,
+}
+# What identifies one clock from run to run (overdue_history has the same columns).
+CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
+HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}
+QUARANTINE_SCHEMA = {
+    "table_name": pl.Utf8,
+    "source_file": pl.Utf8,
+    "source_line": pl.Int64,
+    "record_id": pl.Utf8,
+    "code": pl.Utf8,
+    "column_name": pl.Utf8,
+    "message": pl.Utf8,
+}
+SNAPSHOT_COLUMNS = {
+    "requests": ("request_id", "person_id", "received_date", "case_officer", "team"),
+    "people": ("person_id", "forename", "surname"),
+    "assessments": ("request_id", "exception_reason"),
+}
+
+
+@dataclass
+class IngestInfo:
+    id: int
+    status: str
+    source_kind: str
+    as_of: date
+
+
+@dataclass
+class LateListInputs:
+    as_of: date
+    check_run_id: int
+    results_as_of: date
+    results: pl.DataFrame
+    requests: pl.DataFrame
+    people: pl.DataFrame
+    assessments: pl.DataFrame
+    current_overdue: pl.DataFrame
+    # None when there is no earlier list to compare with.
+    previous_overdue: pl.DataFrame | None
+    previous_as_of: date | None
+    ingest: IngestInfo | None
+    quarantine: pl.DataFrame
+
+
+def _select(schema: dict, table: str, where: str = "") -> str:
+    cols = ", ".join(f'"{c}"' for c in schema)
+    return f'SELECT {cols} FROM "{table}"{where}'
+
+
+def _snapshot_table(conn: Connection, table: str) -> pl.DataFrame:
+    full = stored_schema(table)
+    schema = {c: full[c] for c in SNAPSHOT_COLUMNS[table]}
+    return read_frame(conn, _select(schema, table), schema)
+
+
+def _history(conn: Connection, run_id: int) -> pl.DataFrame:
+    return read_frame(conn, _select(HISTORY_SCHEMA, "overdue_history", f" WHERE run_id = {int(run_id)}"),
+                      HISTORY_SCHEMA).drop("run_id")
+
+
+def _previous_list(conn: Connection, check_run_id: int) -> tuple[int, date] | None:
+    """The check run the last list built on other results used (re-running a week's list is stable)."""
+    row = conn.execute(
+        select(ReportRun.check_run_id, CheckRun.as_of)
+        .join(CheckRun, CheckRun.id == ReportRun.check_run_id)
+        .where(ReportRun.kind == REPORT_KIND, ReportRun.check_run_id != check_run_id)
+        .order_by(ReportRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+def _last_ingest(conn: Connection) -> tuple[IngestInfo | None, pl.DataFrame]:
+    row = conn.execute(
+        select(IngestRun.id, IngestRun.status, IngestRun.source_kind, IngestRun.as_of)
+        .order_by(IngestRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None, pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    sql = _select(QUARANTINE_SCHEMA, "quarantine", f" WHERE ingest_id = {int(row.id)} ORDER BY id")
+    return IngestInfo(row.id, row.status, row.source_kind, row.as_of), read_frame(conn, sql, QUARANTINE_SCHEMA)
+
+
+def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
+    with engine.connect() as conn:
+        results = read_frame(conn, _select(RESULT_SCHEMA, "check_results"), RESULT_SCHEMA)
+        if results.height == 0:
+            raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
+        check_run_id = int(results["run_id"].max())
+        results_as_of = conn.execute(select(CheckRun.as_of).where(CheckRun.id == check_run_id)).scalar()
+        previous = _previous_list(conn, check_run_id)
+        ingest, quarantine = _last_ingest(conn)
+        return LateListInputs(
+            as_of=as_of,
+            check_run_id=check_run_id,
+            results_as_of=results_as_of or as_of,
+            results=results.filter(pl.col("run_id") == check_run_id).drop("run_id"),
+            requests=_snapshot_table(conn, "requests"),
+            people=_snapshot_table(conn, "people"),
+            assessments=_snapshot_table(conn, "assessments"),
+            current_overdue=_history(conn, check_run_id),
+            previous_overdue=_history(conn, previous[0]) if previous else None,
+            previous_as_of=previous[1] if previous else None,
+            ingest=ingest,
+            quarantine=quarantine,
+        )

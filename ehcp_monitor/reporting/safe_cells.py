@@ -1,0 +1,137 @@
+"""The one place that writes CSV and XLSX cells, so no cell can ever run as a formula.
+
+A text value starting with = + - @ tab or CR is what spreadsheet programs treat as a formula
+(OWASP "CSV injection"). In CSV such a value gets a leading apostrophe, which Excel and
+LibreOffice show as text. In XLSX every text value is written as a string cell (never through
+xlsxwriter's guessing `write()`), and risky ones also carry Excel's quote prefix, so even
+re-entering the cell in Excel keeps it text. Numbers and dates keep their real types.
+"""
+
+import io
+from datetime import date, datetime
+
+import polars as pl
+import xlsxwriter
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_PATTERN = r"^[=+\-@\t\r]"
+CSV_TEXT_MARK = "'"
+
+DATE_FORMAT = "dd/mm/yyyy"
+MIN_WIDTH, MAX_WIDTH = 8, 60
+
+
+def is_formula_like(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def csv_text(value: str | None) -> str | None:
+    """One CSV text value made safe: risky values get the apostrophe that marks text."""
+    return CSV_TEXT_MARK + value if is_formula_like(value) else value
+
+
+def csv_safe_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """Every text column of `df` made safe for CSV (vectorised)."""
+    text_columns = [name for name, dtype in df.schema.items() if dtype == pl.Utf8]
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(_TRIGGER_PATTERN))
+        .then(pl.lit(CSV_TEXT_MARK) + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_columns
+    )
+
+
+def csv_bytes(df: pl.DataFrame, labels: dict[str, str] | None = None) -> bytes:
+    """`df` as UTF-8 CSV with a header row (renamed by `labels`); dates ISO, booleans true/false."""
+    safe = csv_safe_frame(df)
+    if labels:
+        safe = safe.rename({c: labels[c] for c in safe.columns if c in labels})
+    safe = safe.rename({c: csv_text(c) for c in safe.columns})
+    buffer = io.BytesIO()
+    safe.write_csv(buffer, null_value="")
+    return buffer.getvalue()
+
+
+def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
+    """A workbook that never turns text into formulas, URLs or numbers by itself."""
+    return xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
+
+
+class SheetFormats:
+    """Cell formats of one workbook (xlsxwriter formats belong to their workbook)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook):
+        self.header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1})
+        self.date = workbook.add_format({"num_format": DATE_FORMAT})
+        self.decimal = workbook.add_format({"num_format": "0.0"})
+        self.quoted = workbook.add_format({"quote_prefix": True})
+
+
+def formats_for(workbook: xlsxwriter.Workbook) -> SheetFormats:
+    cached = getattr(workbook, "_ehcp_safe_formats", None)
+    if cached is None:
+        cached = SheetFormats(workbook)
+        workbook._ehcp_safe_formats = cached
+    return cached
+
+
+def write_cell(sheet, row: int, col: int, value, formats: SheetFormats) -> None:
+    """Write one value with its real type; text is always a string cell."""
+    if value is None:
+        sheet.write_blank(row, col, None)
+    elif isinstance(value, bool):
+        sheet.write_string(row, col, "yes" if value else "no")
+    elif isinstance(value, (datetime, date)):
+        sheet.write_datetime(row, col, value, formats.date)
+    elif isinstance(value, int):
+        sheet.write_number(row, col, value)
+    elif isinstance(value, float):
+        sheet.write_number(row, col, value, formats.decimal)
+    else:
+        text = str(value)
+        if is_formula_like(text):
+            sheet.write_string(row, col, text, formats.quoted)
+        else:
+            sheet.write_string(row, col, text)
+
+
+def _width(df: pl.DataFrame, column: str, label: str) -> int:
+    dtype = df.schema[column]
+    if dtype == pl.Date:
+        longest = 10
+    elif df.height == 0:
+        longest = 0
+    else:
+        longest = df.select(pl.col(column).cast(pl.Utf8).str.len_chars().max()).item() or 0
+    header = max(len(word) for word in label.split()) if label.strip() else 0
+    return max(MIN_WIDTH, min(MAX_WIDTH, max(longest, header, len(label) // 2) + 2))
+
+
+def write_sheet(
+    workbook: xlsxwriter.Workbook, title: str, df: pl.DataFrame, labels: dict[str, str] | None = None
+):
+    """One sheet for a table: header row frozen, autofilter, widths fitted to the content."""
+    formats = formats_for(workbook)
+    sheet = workbook.add_worksheet(title[:31])
+    labels = labels or {}
+    for col, name in enumerate(df.columns):
+        label = labels.get(name, name)
+        sheet.write_string(0, col, label, formats.quoted if is_formula_like(label) else formats.header)
+        sheet.set_column(col, col, _width(df, name, label))
+    for row, values in enumerate(df.iter_rows(), start=1):
+        for col, value in enumerate(values):
+            write_cell(sheet, row, col, value, formats)
+    sheet.freeze_panes(1, 0)
+    if df.width:
+        sheet.autofilter(0, 0, max(df.height, 1), df.width - 1)
+    return sheet
+

@@ -1,0 +1,285 @@
+"""Sending one email: smtp, GOV.UK Notify, .eml files, or nothing (dry run), behind one interface.
+
+Used by touchpoint dispatch and by the weekly late list. `transport_for(settings).send(email)`
+returns a provider reference or raises:
+- `TransientSendError`: certainly not delivered; safe to try again later;
+- `PermanentSendError`: refused; trying again will not help;
+- `DeliveryUncertain` (a PermanentSendError): the message may have gone (the connection broke
+  after the body was handed over). Never retried automatically: at most once, always.
+
+Transports never read the clock: `OutgoingEmail.date` (the Date header) comes from the caller.
+"""
+
+import io
+import os
+import smtplib
+import ssl
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Protocol
+
+from ehcp_monitor.config import Settings
+from ehcp_monitor.errors import ConfigError
+
+
+class SendError(Exception):
+    pass
+
+
+class TransientSendError(SendError):
+    pass
+
+
+class PermanentSendError(SendError):
+    pass
+
+
+class DeliveryUncertain(PermanentSendError):
+    pass
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    # (filename, content, mime type such as "application/vnd.openxmlformats-...")
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
+    # Our own reference for the message (e.g. "tp-123"): never personal data.
+    reference: str = ""
+    date: datetime | None = None
+    notify_template_id: str | None = None
+    personalisation: dict[str, str] = field(default_factory=dict)
+
+
+class Transport(Protocol):
+    name: str
+    paced: bool  # whether sends are spaced to `rate_per_minute` (providers yes, files no)
+
+    def send(self, email: OutgoingEmail) -> str: ...
+
+
+def _header(value: str, what: str) -> str:
+    # A CR or LF in a header value would start a new header (injection): refuse, never fold.
+    if "\r" in value or "\n" in value:
+        raise PermanentSendError(f"{what} contains a line break")
+    return value
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1] or "localhost"
+
+
+def build_mime(email: OutgoingEmail, *, from_address: str, reply_to: str = "") -> EmailMessage:
+    """The MIME message: text part, HTML alternative, attachments, Message-ID and Date."""
+    if email.date is None:
+        raise ValueError("OutgoingEmail.date is required (pass the dispatch time)")
+    msg = EmailMessage()
+    msg["From"] = _header(from_address, "from address")
+    msg["To"] = _header(email.to, "recipient")
+    if reply_to:
+        msg["Reply-To"] = _header(reply_to, "reply-to")
+    msg["Subject"] = _header(email.subject, "subject")
+    msg["Date"] = format_datetime(email.date)
+    msg["Message-ID"] = f"<{uuid.uuid4().hex}@{_domain(from_address)}>"
+    if email.reference:
+        msg["X-Reference"] = _header(email.reference, "reference")
+    msg.set_content(email.text)
+    if email.html is not None:
+        msg.add_alternative(email.html, subtype="html")
+    for filename, content, mime in email.attachments:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=_header(filename, "attachment name"))
+    return msg
+
+
+class SmtpTransport:
+    name = "smtp"
+    paced = True
+
+    def __init__(self, settings: Settings):
+        tp = settings.touchpoints
+        self.host, self.port, self.security = tp.smtp_host, tp.smtp_port, tp.smtp_security
+        self.timeout = tp.smtp_timeout_seconds
+        self.username = os.environ.get(tp.smtp_username_env) or None
+        self.password = os.environ.get(tp.smtp_password_env) or ""
+        self.from_address, self.reply_to = tp.from_address, tp.reply_to
+
+    def _connect(self) -> smtplib.SMTP:
+        context = ssl.create_default_context()
+        if self.security == "tls":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        smtp.ehlo()
+        if self.security == "starttls":
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if self.username:
+            smtp.login(self.username, self.password)
+        return smtp
+
+    def send(self, email: OutgoingEmail) -> str:
+        msg = build_mime(email, from_address=self.from_address, reply_to=self.reply_to)
+        try:
+            smtp = self._connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            # A login problem is ours, not the recipient's: nothing was sent, try again later.
+            raise TransientSendError(f"smtp login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPResponseException as exc:
+            raise _by_code(exc.smtp_code, "connect") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientSendError(f"smtp connect failed: {type(exc).__name__}") from None
+        try:
+            return self._transfer(smtp, msg, email.to)
+        finally:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
+
+    def _transfer(self, smtp: smtplib.SMTP, msg: EmailMessage, to: str) -> str:
+        try:
+            code, _ = smtp.mail(self.from_address)
+            if code != 250:
+                raise _by_code(code, "MAIL FROM")
+            code, _ = smtp.rcpt(to)
+            if code not in (250, 251):
+                raise _by_code(code, "RCPT TO")
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientSendError(f"smtp envelope failed: {type(exc).__name__}") from None
+        try:
+            code, _ = smtp.data(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
+        except smtplib.SMTPDataError as exc:
+            raise _by_code(exc.smtp_code, "DATA") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # The body may have reached the server before the connection broke.
+            raise DeliveryUncertain(f"smtp connection lost during DATA: {type(exc).__name__}") from None
+        if code != 250:
+            raise _by_code(code, "DATA")
+        return msg["Message-ID"]
+
+
+def _by_code(code: int, step: str) -> SendError:
+    # RFC 5321: 4yz transient negative completion, 5yz permanent.
+    if 400 <= code < 500:
+        return TransientSendError(f"smtp {step} answered {code}")
+    return PermanentSendError(f"smtp {step} answered {code}")
+
+
+class NotifyTransport:
+    name = "notify"
+    paced = True
+
+    def __init__(self, settings: Settings):
+        tp = settings.touchpoints
+        key = os.environ.get(tp.notify_api_key_env)
+        if not key:
+            raise ConfigError(f"config: touchpoints.notify_api_key_env: ${tp.notify_api_key_env} is not set")
+        from notifications_python_client.notifications import NotificationsAPIClient
+
+        self.client = NotificationsAPIClient(key, base_url=tp.notify_base_url,
+                                             timeout=tp.smtp_timeout_seconds)
+
+    def send(self, email: OutgoingEmail) -> str:
+        from notifications_python_client.errors import HTTPError
+        from notifications_python_client.utils import prepare_upload
+
+        if not email.notify_template_id:
+            raise PermanentSendError("no Notify template id for this email")
+        personalisation = dict(email.personalisation)
+        for n, (filename, content, _mime) in enumerate(email.attachments, start=1):
+            personalisation[f"link_to_file_{n}"] = prepare_upload(io.BytesIO(content), filename=filename)
+        try:
+            answer = self.client.send_email_notification(
+                email_address=_header(email.to, "recipient"),
+                template_id=email.notify_template_id,
+                personalisation=personalisation or None,
+                reference=email.reference or None,
+            )
+        except HTTPError as exc:
+            cause = exc.__cause__
+            if exc.response is None:
+                if _never_reached(cause):
+                    raise TransientSendError(f"notify unreachable: {type(cause).__name__}") from None
+                # The request may have arrived (a read timeout, a dropped connection).
+                raise DeliveryUncertain(f"notify: no answer ({type(cause).__name__})") from None
+            status = exc.status_code
+            if status == 429 or status >= 500:
+                raise TransientSendError(f"notify answered {status}") from None
+            raise PermanentSendError(f"notify answered {status}") from None
+        return str(answer.get("id", ""))
+
+
+def _never_reached(cause: BaseException | None) -> bool:
+    """True when the request certainly never reached Notify (no connection was made)."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(cause, requests.ConnectTimeout):
+        return True
+    inner = cause.args[0] if cause is not None and cause.args else None
+    return isinstance(getattr(inner, "reason", inner), NewConnectionError)
+
+
+class FileTransport:
+    """Writes each email as an .eml file (the demo's transport; also handy for review)."""
+
+    name = "file"
+    paced = False
+
+    def __init__(self, settings: Settings):
+        self.folder = Path(settings.touchpoints.outbox_dir)
+        self.from_address, self.reply_to = settings.touchpoints.from_address, settings.touchpoints.reply_to
+
+    def send(self, email: OutgoingEmail) -> str:
+        msg = build_mime(email, from_address=self.from_address, reply_to=self.reply_to)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in email.reference) or uuid.uuid4().hex
+        final = self.folder / f"{stem}.eml"
+        partial = self.folder / f".{stem}.{uuid.uuid4().hex}.part"
+        try:
+            partial.write_bytes(msg.as_bytes())
+            os.replace(partial, final)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise TransientSendError(f"cannot write to the outbox folder: {exc.strerror}") from None
+        return final.name
+
+
+class DryRunTransport:
+    """Sends nothing; keeps what it would have sent (for `dispatch --dry-run` and tests)."""
+
+    name = "dry-run"
+    paced = False
+
+    def __init__(self, settings: Settings | None = None):
+        self.from_address = settings.touchpoints.from_address if settings else "dry-run@localhost"
+        self.sent: list[OutgoingEmail] = []
+
+    def send(self, email: OutgoingEmail) -> str:
+        if email.date is not None:
+            build_mime(email, from_address=self.from_address)  # same checks as a real send
+        self.sent.append(email)
+        return f"dry-run-{len(self.sent)}"
+
+
+def transport_for(settings: Settings, *, dry_run: bool = False) -> Transport:
+    """The configured transport (`touchpoints.transport`), or the dry-run one."""
+    if dry_run:
+        return DryRunTransport(settings)
+    kinds = {"smtp": SmtpTransport, "notify": NotifyTransport, "file": FileTransport}
+    return kinds[settings.touchpoints.transport](settings)
+
+
+__all__ = [
+    "OutgoingEmail", "Transport", "SendError", "TransientSendError", "PermanentSendError",
+    "DeliveryUncertain", "build_mime", "transport_for", "SmtpTransport", "NotifyTransport",
+    "FileTransport", "DryRunTransport",
+]

@@ -1,0 +1,15 @@
+"""Send the touchpoints that are due (planned by the nightly job, or waiting for a retry)."""
+
+from datetime import date
+
+from jobs.counts import counts_of
+
+
+def run(ctx, as_of: date) -> dict:
+    with ctx.step("touchpoints_dispatch"):
+        dispatch = ctx.capability("ehcp_monitor.touchpoints", "dispatch_touchpoints")
+        sent = counts_of(dispatch(ctx.engine, ctx.settings, as_of=as_of, now=ctx.now))
+        ctx.counts["touchpoints_dispatch"] = sent
+        if sent.get("failed"):
+            ctx.report_failure(f"{sent['failed']} touchpoint sends failed")
+    return ctx.counts

@@ -1,0 +1,32 @@
+"""Nightly: ingest the configured source, evaluate every clock, then plan and send touchpoints.
+
+Each step is its own transaction in the capability it calls, so a failure or a kill part-way
+leaves the previous snapshot and results as they were.
+"""
+
+from datetime import date
+
+from ehcp_monitor.errors import ConfigError
+from jobs.counts import counts_of
+
+
+def run(ctx, as_of: date) -> dict:
+    source = ctx.settings.source.location
+    if not source:
+        raise ConfigError("config: source.location is empty; the nightly job has nothing to ingest")
+    with ctx.step("ingest"):
+        run_ingest = ctx.capability("ehcp_monitor.ingest", "run_ingest")
+        ctx.counts["ingest"] = counts_of(run_ingest(ctx.engine, ctx.settings, source, as_of=as_of))
+    with ctx.step("check"):
+        run_check = ctx.capability("ehcp_monitor.checks", "run_check")
+        ctx.counts["check"] = counts_of(run_check(ctx.engine, ctx.settings, as_of=as_of))
+    with ctx.step("touchpoints_plan"):
+        plan = ctx.capability("ehcp_monitor.touchpoints", "plan_touchpoints")
+        ctx.counts["touchpoints_plan"] = counts_of(plan(ctx.engine, ctx.settings, as_of=as_of))
+    with ctx.step("touchpoints_dispatch"):
+        dispatch = ctx.capability("ehcp_monitor.touchpoints", "dispatch_touchpoints")
+        sent = counts_of(dispatch(ctx.engine, ctx.settings, as_of=as_of, now=ctx.now))
+        ctx.counts["touchpoints_dispatch"] = sent
+        if sent.get("failed"):
+            ctx.report_failure(f"{sent['failed']} touchpoint sends failed")
+    return ctx.counts

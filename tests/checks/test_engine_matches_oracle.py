@@ -1,0 +1,146 @@
+"""The polars engine and the per-case oracle give identical frames on random case histories.
+
+Histories lean on the boundaries: day 42/112/140 exactly, 29 February, month ends, a fifth
+birthday on the anchor date, completions after the as-of date, withdrawn assessments, ceased
+plans, latest-only reviews, and the drafts / advice tables present or absent.
+"""
+
+from datetime import date, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from ehcp_monitor import config
+from ehcp_monitor.checks import engine, oracle
+from ehcp_monitor.checks.contract import RESULT_COLUMNS
+from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.schema.canonical import ADVICE_TYPES, OUTCOME_CODES, REVIEW_OUTCOMES, TRANSFER_KINDS
+from tests.checks.helpers import snapshot
+
+SPECIAL_DAYS = [date(2024, 2, 29), date(2025, 2, 28), date(2025, 8, 31), date(2025, 1, 31), date(2025, 3, 14),
+                date(2025, 5, 26), date(2024, 12, 31), date(2023, 3, 1)]
+
+days = st.one_of(st.sampled_from(SPECIAL_DAYS), st.dates(date(2019, 1, 1), date(2027, 6, 30)))
+
+
+def near(*targets: int, spread: int = 900):
+    """An offset in days: one of the targets (each +-1) or anything up to `spread`."""
+    exact = sorted({t + d for t in targets for d in (-1, 0, 1)})
+    return st.one_of(st.sampled_from(exact), st.sampled_from(exact), st.integers(0, spread))
+
+
+def maybe(strategy):
+    return st.one_of(st.none(), strategy)
+
+
+def after(day: date, offset: int) -> date:
+    return day + timedelta(days=offset)
+
+
+def fifth_birthday_on(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 5)
+    except ValueError:  # anchored on 29 February: born on 1 March five years before
+        return date(day.year - 5, 3, 1)
+
+
+@st.composite
+def case(draw, n: int, as_of: date) -> dict[str, list[dict]]:
+    pid, rid, plan_id = f"P{n}", f"R{n}", f"PL{n}"
+    received = after(as_of, -draw(near(0, 14, 42, 98, 112, 126, 140, 154, 182, 400, spread=1500)))
+    tables: dict[str, list[dict]] = {name: [] for name in (
+        "people", "requests", "assessments", "drafts", "advice", "plans", "reviews", "phase_transfers")}
+    decided = after(received, draw(near(20, 42, spread=120)))
+    tables["requests"].append({
+        "request_id": rid, "person_id": pid, "received_date": received,
+        "request_outcome": draw(st.sampled_from(["Y", "Y", "Y", "N", "A", "W", "H"])),
+        "request_outcome_date": draw(st.sampled_from([decided, decided, decided, decided, None])),
+    })
+    if draw(st.integers(0, 3)):
+        tables["assessments"].append({
+            "request_id": rid, "assessment_outcome": draw(st.sampled_from(OUTCOME_CODES)),
+            "assessment_outcome_date": draw(maybe(near(100, 112, 140, 250, 400, spread=600)
+                                                  .map(lambda o: after(received, o)))),
+            "week20": draw(maybe(st.booleans())),
+        })
+    if draw(st.booleans()):
+        draft = draw(st.one_of(near(60, 98, spread=200).map(lambda o: after(received, o)),
+                               near(0, 14, 15, spread=40).map(lambda o: after(as_of, -o))))
+        tables["drafts"].append({"request_id": rid, "draft_plan_date": draft})
+    for advice_type in draw(st.lists(st.sampled_from(ADVICE_TYPES), max_size=3, unique=True)):
+        requested = after(decided, draw(st.integers(0, 30)))
+        tables["advice"].append({
+            "request_id": rid, "advice_type": advice_type, "requested_date": requested,
+            "received_date": draw(maybe(near(20, 42, spread=150).map(lambda o: after(requested, o)))),
+        })
+    born = received - timedelta(days=draw(st.integers(365, 365 * 20)))
+    if draw(st.integers(0, 3)):
+        start = draw(st.one_of(st.sampled_from(SPECIAL_DAYS),
+                               near(140, 400, 800, 1500, spread=3000).map(lambda o: after(as_of, -o))))
+        if draw(st.booleans()):
+            born = fifth_birthday_on(start)
+        else:
+            born = start - timedelta(days=draw(st.integers(365, 365 * 18)))
+        tables["plans"].append({
+            "plan_id": plan_id, "person_id": pid, "request_id": draw(st.sampled_from([rid, None])),
+            "start_date": start,
+            "cease_date": draw(st.one_of(st.none(), st.none(),
+                                         near(180, 365, 730, spread=2000).map(lambda o: after(start, o)))),
+            "review_history": draw(st.sampled_from(["full", "latest_only"])),
+        })
+        meeting = start
+        for _ in range(draw(st.integers(0, 5))):
+            meeting = after(meeting, draw(st.sampled_from([150, 180, 330, 358, 365, 380])))
+            if meeting > after(as_of, 60):
+                break
+            decision = draw(maybe(st.sampled_from([0, 27, 28, 29, 60]).map(lambda o: after(meeting, o))))
+            outcome = draw(maybe(st.sampled_from(REVIEW_OUTCOMES + ("amend",))))
+            notice = draw(maybe(st.integers(0, 30).map(lambda o: after(meeting, o))))
+            tables["reviews"].append({
+                "plan_id": plan_id, "meeting_date": draw(st.sampled_from([meeting, meeting, None])),
+                "decision_date": decision, "outcome": outcome, "amendment_notice_date": notice,
+                "amended_final_date": notice and draw(maybe(near(56, spread=120).map(lambda o: after(notice, o)))),
+            })
+            if decision is not None and draw(st.integers(0, 4)) == 0:
+                born = fifth_birthday_on(decision)
+        for kind in draw(st.lists(st.sampled_from(TRANSFER_KINDS), max_size=2, unique=True)):
+            transfer = draw(days)
+            tables["phase_transfers"].append({
+                "plan_id": plan_id, "transfer_kind": kind, "transfer_date": transfer,
+                "due_date": draw(maybe(st.just(after(transfer, -200)))),
+                "final_date": draw(maybe(near(150, 200, 300, spread=400).map(lambda o: after(transfer, -o)))),
+            })
+    tables["people"].append({"person_id": pid, "date_of_birth": born})
+    return tables
+
+
+@st.composite
+def caseloads(draw) -> tuple[Snapshot, config.Settings, date]:
+    as_of = draw(days)
+    tables: dict[str, list[dict]] = {}
+    for n in range(draw(st.integers(1, 8))):
+        for name, rows in draw(case(n, as_of)).items():
+            tables.setdefault(name, []).extend(rows)
+    optional = ["assessments", "drafts", "advice", "plans", "reviews", "phase_transfers"]
+    absent = draw(st.sets(st.sampled_from(optional)))
+    present = {name: rows for name, rows in tables.items() if name not in absent}
+    settings_ = config.defaults().replace(**{
+        "rules.due_soon_days": draw(st.sampled_from([0, 14, 30])),
+        "rules.review_completed_by": draw(st.sampled_from(["decision", "meeting"])),
+        "rules.early_years_age": draw(st.sampled_from([5, 6])),
+        "rules.early_years_review_months": draw(st.sampled_from([3, 6])),
+        "rules.draft_target_weeks": draw(st.sampled_from([12, 14])),
+        "rules.very_late_days_by_measure": draw(st.sampled_from([{}, {"FINAL_20W": 0, "REVIEW_12M": 28}])),
+    })
+    return snapshot(**present), settings_, as_of
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(caseloads())
+def test_engine_matches_oracle(caseload):
+    snap, settings_, as_of = caseload
+    fast = engine.evaluate(snap, settings_, as_of)
+    slow = oracle.evaluate(snap, settings_, as_of)
+    assert fast.columns == list(RESULT_COLUMNS)
+    assert_frame_equal(fast, slow)

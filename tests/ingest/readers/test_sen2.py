@@ -1,0 +1,122 @@
+"""The SEN2 Blade export (input-format.md section 2), on the shared example and variations of it."""
+
+import shutil
+from datetime import date
+
+import polars as pl
+import pytest
+
+from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.ingest import run_ingest
+from tests.conftest import SEN2_EXAMPLE
+from tests.ingest.extract import base_tables, quarantine_of, where, write_csv
+
+ACTIVE = "Blade-Export_14-03-2025_activeplans.csv"
+
+
+@pytest.fixture
+def export(tmp_path):
+    folder = tmp_path / "sen2"
+    shutil.copytree(SEN2_EXAMPLE, folder)
+    return folder
+
+
+def _edit(folder, module, change):
+    path = folder / f"Blade-Export_14-03-2025_{module}.csv"
+    change(pl.read_csv(path, infer_schema=False)).write_csv(path, null_value="")
+
+
+def test_the_example_export_maps_onto_the_canonical_tables(engine, settings, as_of):
+    result = run_ingest(engine, settings, str(SEN2_EXAMPLE), as_of=as_of)
+    assert result.source_kind == "sen2"
+    assert {t: (c["read"], c["quarantined"]) for t, c in result.counts.items()} == {
+        "people": (3, 0), "requests": (3, 0), "assessments": (2, 0), "plans": (2, 0), "reviews": (1, 0),
+        "phase_transfers": (0, 0)}
+    snap = read_snapshot(engine)
+    assert snap.tables_present == {"people", "requests", "assessments", "plans", "reviews", "phase_transfers"}
+    assert snap["people"].sort("person_id").select("person_id", "date_of_birth", "upn").rows()[0] == (
+        "11", date(2017, 2, 14), "A123456789012")
+    assert snap["requests"].sort("request_id").select("request_id", "person_id", "request_outcome",
+                                                      "request_outcome_date").rows() == [
+        ("21", "11", "Y", date(2024, 10, 25)), ("22", "12", "A", None), ("23", "13", "H", None)]
+    assert snap["plans"].sort("plan_id").select("plan_id", "person_id", "request_id", "start_date",
+                                                "review_history").rows() == [
+        ("41", "11", "21", date(2025, 2, 10), "latest_only"), ("43", "13", "23", date(2016, 9, 20), "latest_only")]
+    assert snap["reviews"].rows() == [("43", date(2024, 10, 8), date(2024, 10, 29), "maintain", None, None)]
+
+
+def test_a_meeting_later_than_the_decision_is_two_reviews(engine, settings, as_of, export):
+    _edit(export, "activeplans", lambda df: df.with_columns(
+        pl.when(pl.col("requeststableid") == "23").then(pl.lit(v)).otherwise(pl.col(c)).alias(c)
+        for c, v in (("reviewmeeting", "2025-Feb-20 00:00:00"), ("lastreview", "2024-Mar-01 00:00:00"),
+                     ("reviewoutcome", "A"), ("reviewdraft", "2024-Mar-01 00:00:00"))
+    ))
+    run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine)["reviews"].sort("decision_date", nulls_last=True).rows() == [
+        ("43", None, date(2024, 3, 1), "amend", date(2024, 3, 1), None),
+        ("43", date(2025, 2, 20), None, None, None, None),
+    ]
+
+
+def test_an_unmapped_review_outcome_is_quarantined_at_its_line(engine, settings, as_of, export):
+    _edit(export, "activeplans", lambda df: df.with_columns(
+        pl.when(pl.col("requeststableid") == "23").then(pl.lit("Z")).otherwise(pl.col("reviewoutcome"))
+        .alias("reviewoutcome")))
+    with pytest.raises(IngestRefused, match="^table reviews: 1 of 1 rows"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    (row,) = quarantine_of(engine)
+    assert where(row) == ("V003", "reviews", ACTIVE, 3, "43", "outcome")
+
+
+def test_phase_transfer_kind_is_inferred_from_the_due_month(engine, settings, as_of, export):
+    _edit(export, "activeplans", lambda df: df.with_columns(
+        pl.when(pl.col("requeststableid") == "21").then(pl.lit("2026-Feb-15 00:00:00"))
+        .otherwise(pl.lit("2025-Mar-31 00:00:00")).alias("phasetransferduedate"),
+        pl.when(pl.col("requeststableid") == "21").then(pl.lit("2026-Feb-10 00:00:00"))
+        .otherwise(None).alias("phasetransferfinaldate")))
+    run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine)["phase_transfers"].sort("plan_id").rows() == [
+        ("41", "school", date(2026, 2, 15), date(2026, 2, 15), date(2026, 2, 10)),
+        ("43", "post16", date(2025, 3, 31), date(2025, 3, 31), None),
+    ]
+
+
+def test_extension_tables_beside_the_export_and_a_full_review_history(engine, settings, as_of, export):
+    write_csv(export, {
+        "drafts": [{"request_id": "21", "draft_plan_date": "2024-12-20"}],
+        "contacts": [{"contact_id": "C11", "person_id": "11", "role": "parent_carer", "name": "Pat Example",
+                      "email": "pat@example.org", "opted_out": "0"}],
+        "reviews": [
+            {"plan_id": "43", "meeting_date": "2023-10-02", "decision_date": "2023-10-20", "outcome": "maintain"},
+            {"plan_id": "43", "meeting_date": "2024-10-08", "decision_date": "2024-10-29", "outcome": "M"},
+            {"plan_id": "99", "meeting_date": "2024-10-08", "decision_date": "2024-10-29", "outcome": "M"},
+        ],
+    })
+    result = run_ingest(engine, settings.replace(**{"ingest.max_reject_share": 0.5}), str(export), as_of=as_of)
+    snap = read_snapshot(engine)
+    assert {"drafts", "contacts", "reviews"} <= snap.tables_present
+    assert snap["reviews"].height == 2
+    assert set(snap["plans"]["review_history"]) == {"full"}
+    assert snap["contacts"]["person_id"].to_list() == ["11"]
+    assert result.counts["reviews"]["by_code"] == {"V005": 1}
+    (row,) = quarantine_of(engine)
+    assert where(row) == ("V005", "reviews", "reviews.csv", 4, "99", "plan_id")
+
+
+def test_missing_optional_columns_are_empty_and_missing_required_ones_refuse(engine, settings, as_of, export):
+    _edit(export, "activeplans", lambda df: df.drop("reviewdraft", "phasetransferduedate", "phasetransferfinaldate"))
+    _edit(export, "requests", lambda df: df.drop("requestsource"))
+    run_ingest(engine, settings, str(export), as_of=as_of)
+    snap = read_snapshot(engine)
+    assert "phase_transfers" not in snap.tables_present
+    assert snap["reviews"].height == 1 and snap["requests"].height == 3
+
+    _edit(export, "person", lambda df: df.drop("personbirthdate"))
+    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_person.csv: required column personbirthdate is missing$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+
+
+def test_canonical_csv_beside_nothing_is_not_taken_for_sen2(engine, settings, as_of, tmp_path):
+    folder = write_csv(tmp_path / "c", base_tables())
+    assert run_ingest(engine, settings, str(folder), as_of=as_of).source_kind == "csv"

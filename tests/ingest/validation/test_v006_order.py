@@ -1,0 +1,39 @@
+from ehcp_monitor.db.snapshot import read_snapshot
+from tests.ingest.extract import base_tables, ingest_csv, quarantine_of, where
+
+
+def test_impossible_orders_are_quarantined(engine, lenient, as_of, tmp_path):
+    tables = base_tables()
+    tables["requests"].append({**tables["requests"][0], "request_id": "R5", "received_date": "2014-01-01",
+                               "request_outcome": "W", "request_outcome_date": ""})  # before P1 was born
+    tables["drafts"][0]["draft_plan_date"] = "2024-08-30"  # before request R1 (2024-09-02)
+    tables["advice"][0]["received_date"] = "2024-10-01"  # before it was requested
+    tables["reviews"][0]["decision_date"] = "2024-05-31"  # before its meeting
+    tables["reviews"][0]["amended_final_date"] = "2024-05-01"  # before its amendment notice
+    tables["plans"][0]["cease_date"] = "2025-01-01"  # before it started
+    ingest_csv(engine, lenient, tmp_path / "x", tables, as_of)
+
+    rows = quarantine_of(engine, "V006")
+    assert [where(r) for r in rows] == [
+        ("V006", "requests", "requests.csv", 5, "R5", "received_date"),
+        ("V006", "drafts", "drafts.csv", 2, "R1", "draft_plan_date"),
+        ("V006", "advice", "advice.csv", 2, "R1", "received_date"),
+        ("V006", "plans", "plans.csv", 2, "PL1", "cease_date"),
+        ("V006", "reviews", "reviews.csv", 2, "PL3", "amended_final_date"),
+        ("V006", "reviews", "reviews.csv", 2, "PL3", "decision_date"),
+    ]
+    assert rows[0]["message"] == "request received before the child was born"
+    assert read_snapshot(engine)["drafts"].height == 0
+
+
+def test_a_decision_and_a_final_plan_before_the_request(engine, lenient, as_of, tmp_path):
+    tables = base_tables()
+    tables["assessments"][1]["assessment_outcome_date"] = "2023-02-01"
+    tables["plans"][1]["start_date"] = "2023-01-01"
+    ingest_csv(engine, lenient, tmp_path / "x", tables, as_of)
+
+    rows = quarantine_of(engine, "V006")
+    assert [where(r) for r in rows] == [
+        ("V006", "assessments", "assessments.csv", 3, "R3", "assessment_outcome_date"),
+        ("V006", "plans", "plans.csv", 3, "PL3", "start_date"),
+    ]

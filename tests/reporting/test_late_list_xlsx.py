@@ -1,0 +1,84 @@
+"""The workbook and the CSV as the meeting opens them: reopened with openpyxl and the csv module."""
+
+import csv
+import io
+import zipfile
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from ehcp_monitor.reporting.late_list import build_late_list
+from tests.reporting.data.late_list_dataset import AS_OF, HYPERLINK_OFFICER, load_dataset
+
+SHEETS = ["Headline", "Very late 20-week", "Other overdue", "By officer", "By team", "Quarantine"]
+
+
+@pytest.fixture
+def built(engine, settings, tmp_path):
+    load_dataset(engine)
+    return build_late_list(engine, settings, as_of=AS_OF, out_dir=tmp_path)
+
+
+@pytest.fixture
+def workbook(built):
+    return openpyxl.load_workbook(built.xlsx_path)
+
+
+def column(sheet, header: str) -> list:
+    headers = [c.value for c in sheet[1]]
+    index = headers.index(header)
+    return [row[index] for row in sheet.iter_rows(min_row=2)]
+
+
+def test_one_sheet_per_section_with_frozen_header_and_autofilter(workbook):
+    assert workbook.sheetnames == SHEETS
+    for sheet in workbook:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+        widths = [d.width for d in sheet.column_dimensions.values()]
+        assert widths and all(8 <= w <= 61 for w in widths), sheet.title
+    assert workbook["Other overdue"].auto_filter.ref == "A1:P6"
+
+
+def test_rows_dates_and_numbers_have_real_types(workbook):
+    sheet = workbook["Very late 20-week"]
+    assert [c.value for c in sheet[1]][:8] == ["Case ref", "Initials", "Case officer", "Team", "Received",
+                                               "Weeks open", "Due", "Days over"]
+    received = column(sheet, "Received")
+    assert [c.value for c in received] == [datetime(2023, 12, 1), datetime(2024, 6, 3)]
+    assert all(c.is_date and c.number_format == "dd/mm/yyyy" for c in received)
+    assert [c.value for c in column(sheet, "Weeks open")] == [67.0, 40.6]
+    assert [c.value for c in column(sheet, "Days over")] == [329, 144]
+    assert [c.value for c in column(sheet, "Exception")] == ["yes", "no"]
+    headline = {row[0].value: row[1].value for row in workbook["Headline"].iter_rows(min_row=2) if row[0].value}
+    assert headline["Statutory clocks overdue"] == 6
+    assert headline["Previous list"] == datetime(2025, 3, 7)
+
+
+def test_no_cell_is_a_formula(built, workbook):
+    officer = column(workbook["Very late 20-week"], "Case officer")[0]
+    assert officer.value == HYPERLINK_OFFICER
+    assert officer.data_type == "s"
+    assert officer.quotePrefix  # Excel keeps it text even when the cell is edited
+    assert column(workbook["Quarantine"], "Record ID")[1].value == "@SUM(1+1)"
+    assert column(workbook["Quarantine"], "Problem")[0].value == "-2+3 is not an advice type"
+    for sheet in workbook:
+        for row in sheet.iter_rows():
+            assert all(c.data_type != "f" for c in row), sheet.title
+    with zipfile.ZipFile(built.xlsx_path) as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(SHEETS)
+        for name in sheets:
+            assert b"<f>" not in archive.read(name) and b"<f " not in archive.read(name)
+
+
+def test_csv_cells_cannot_start_a_formula(built):
+    rows = list(csv.reader(io.StringIO(built.csv_path.read_text(encoding="utf-8"))))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "Section" and len(body) == 7
+    officer = body[0][header.index("Case officer")]
+    assert officer == "'" + HYPERLINK_OFFICER
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell

@@ -1,0 +1,55 @@
+"""`ehcp-monitor touchpoints ...` as a person runs it: a real process on a real store."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.touchpoints.conftest import caseload, store_case
+
+
+def run(args, cwd, db_url, config):
+    env = {**os.environ, "EHCP_DATABASE_URL": db_url, "EHCP_CONFIG": str(config)}
+    return subprocess.run([sys.executable, "-m", "ehcp_monitor", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
+    store_case(engine, *caseload())
+    config = tmp_path / "config.toml"
+    config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 60000\n')
+
+    planned = run(["touchpoints", "plan", "--as-of", "2025-03-14"], tmp_path, db_url, config)
+    assert planned.returncode == 0, planned.stderr
+    assert "pending: 8" in planned.stdout and "suppressed: 11" in planned.stdout
+
+    dry = run(["touchpoints", "dispatch", "--as-of", "2025-03-14", "--dry-run"], tmp_path, db_url, config)
+    assert dry.returncode == 0 and "would_send: 8" in dry.stdout
+    assert not (tmp_path / "outbox").exists()
+
+    sent = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
+    assert sent.returncode == 0, sent.stderr
+    assert "sent: 8" in sent.stdout and len(list((tmp_path / "outbox").glob("*.eml"))) == 8
+
+    listed = run(["touchpoints", "list", "--status", "skipped"], tmp_path, db_url, config)
+    assert listed.returncode == 0 and "opted out" in listed.stdout
+    assert "@" not in listed.stdout  # IDs, never addresses
+
+    shown = run(["touchpoints", "preview", "review_decision", "--case", "R0", "--as-of", "2025-03-14"],
+                tmp_path, db_url, config)
+    assert shown.returncode == 0, shown.stderr
+    assert "Subject: Our decision after the review of the EHC plan - case R0" in shown.stdout
+    assert "proposed changes" in shown.stdout and '<html lang="en-GB">' in shown.stdout
+
+    missing = run(["touchpoints", "preview", "final_plan_issued", "--case", "R1"], tmp_path, db_url, config)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_dispatch_exits_1_when_sends_fail(one_email, db_url, tmp_path):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "request_received.txt.j2").write_text("{{ nothing_here }}")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
+                      f'template_dir = "{tmp_path / "templates"}"\n')
+    out = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
+    assert out.returncode == 1 and "failed: 1" in out.stdout and "Traceback" not in out.stderr

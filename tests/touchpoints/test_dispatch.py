@@ -1,0 +1,157 @@
+"""At most once: claims, crashes, uncertain deliveries, concurrent dispatchers, dry run, file outbox."""
+
+import email
+import threading
+from datetime import date, timedelta
+from email import policy
+
+import pytest
+from sqlalchemy import func, select
+
+from ehcp_monitor import config
+from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from ehcp_monitor.touchpoints.dispatch import claim
+from tests.touchpoints.conftest import AS_OF, NOW, Recorder, free_port, result, smtp_settings, store_case
+
+D = date.fromisoformat
+
+
+def _by_status(engine):
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Touchpoint.status, func.count()).group_by(Touchpoint.status)).all())
+
+
+def many_families(n: int) -> tuple[dict, list]:
+    frames = {
+        "people": [{"person_id": f"P{i}", "date_of_birth": D("2015-01-01")} for i in range(n)],
+        "requests": [{"request_id": f"R{i}", "person_id": f"P{i}", "received_date": D("2025-03-10"),
+                      "request_outcome": "A"} for i in range(n)],
+        "contacts": [{"contact_id": f"C{i}", "person_id": f"P{i}", "role": "parent_carer",
+                      "email": f"parent{i}@example.org"} for i in range(n)],
+    }
+    results = [result("DECIDE_6W", request_id=f"R{i}", person_id=f"P{i}", due=D("2025-04-21"), status="pending")
+               for i in range(n)]
+    return frames, results
+
+
+def test_a_row_left_sending_by_a_crash_becomes_unknown_and_is_never_resent(one_email, smtp_server):
+    handler, port = smtp_server()
+    settings = smtp_settings(port)
+    # A dispatcher claimed the row and died before recording anything.
+    assert len(claim(one_email, NOW, limit=10, transport="smtp")) == 1
+    # Another dispatch inside the claim lease leaves it alone (it may still be sending).
+    counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW + timedelta(minutes=10))
+    assert counts["sent"] == counts["unknown"] == 0 and _by_status(one_email) == {"sending": 1}
+    # After the lease it is marked unknown for a person to check, and not sent.
+    counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW + timedelta(hours=2))
+    assert counts["unknown"] == 1 and counts["sent"] == 0
+    assert dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW + timedelta(days=3))["sent"] == 0
+    assert _by_status(one_email) == {"unknown": 1}
+    assert not handler.received
+
+
+class DropsDuringData(Recorder):
+    """Takes the message body, then drops the connection before answering."""
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), None))
+        server.transport.close()
+        return "250 OK"
+
+
+def test_a_connection_lost_after_the_body_is_unknown_not_retried(one_email):
+    from aiosmtpd.controller import Controller
+
+    handler = DropsDuringData()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        counts = dispatch_touchpoints(one_email, smtp_settings(controller.port), as_of=AS_OF, now=NOW)
+        assert counts["unknown"] == 1 and counts["retry"] == 0
+        dispatch_touchpoints(one_email, smtp_settings(controller.port), as_of=AS_OF, now=NOW + timedelta(days=1))
+        assert len(handler.received) == 1
+    finally:
+        controller.stop()
+    assert _by_status(one_email) == {"unknown": 1}
+
+
+def test_two_dispatchers_at_once_send_each_email_exactly_once(db_url, smtp_server):
+    setup = make_engine(db_url)
+    from ehcp_monitor.db.migrate import upgrade_head
+
+    upgrade_head(setup)
+    store_case(setup, *many_families(120))
+    assert plan_touchpoints(setup, config.defaults(), as_of=AS_OF)["pending"] == 120
+    handler, port = smtp_server()
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 20})  # claims of 20 rows at a time
+    start = threading.Barrier(2)
+    results = []
+
+    def dispatcher():
+        engine = make_engine(db_url)  # its own connections
+        start.wait()
+        results.append(dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=lambda s: None))
+        engine.dispose()
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    refs = [m["X-Reference"] for _, m in handler.received]
+    assert len(refs) == 120 and len(set(refs)) == 120
+    assert sum(r["sent"] for r in results) == 120
+    print("sent per dispatcher", [r["sent"] for r in results])
+    assert _by_status(setup) == {"sent": 120}
+    setup.dispose()
+
+
+def test_rate_limit_spaces_sends_to_a_provider_evenly(engine, smtp_server):
+    store_case(engine, *many_families(3))
+    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    handler, port = smtp_server()
+    pauses = []
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 30})
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=pauses.append)["sent"] == 3
+    assert pauses == [2.0, 2.0] and len(handler.received) == 3
+
+
+def test_dry_run_renders_everything_and_changes_nothing(stored_caseload):
+    settings = config.defaults()
+    plan_touchpoints(stored_caseload, settings, as_of=AS_OF)
+    before = _by_status(stored_caseload)
+    counts = dispatch_touchpoints(stored_caseload, settings, as_of=AS_OF, now=NOW, dry_run=True)
+    assert counts["would_send"] == 8 and counts["failed"] == 0
+    assert counts["by_stage"] == {"delay_notice": 2, "request_received": 2, "review_decision": 2,
+                                  "review_upcoming": 2}
+    assert _by_status(stored_caseload) == before
+
+
+def test_file_transport_writes_one_eml_per_email(stored_caseload, tmp_path):
+    outbox = tmp_path / "outbox"
+    settings = config.defaults().replace(**{"touchpoints.outbox_dir": str(outbox),
+                                            "touchpoints.rate_per_minute": 60000})
+    plan_touchpoints(stored_caseload, settings, as_of=AS_OF)
+    assert dispatch_touchpoints(stored_caseload, settings, as_of=AS_OF, now=NOW)["sent"] == 8
+    files = sorted(outbox.glob("*.eml"))
+    assert len(files) == 8
+    for path in files:
+        msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert msg["X-Reference"] == path.stem
+        assert msg.get_body(("plain",)) is not None and msg.get_body(("html",)) is not None
+
+
+def test_a_broken_override_template_fails_the_row_not_the_run(one_email, tmp_path):
+    (tmp_path / "request_received.txt.j2").write_text("{{ no_such_variable }}")
+    settings = config.defaults().replace(**{"touchpoints.template_dir": str(tmp_path),
+                                            "touchpoints.outbox_dir": str(tmp_path / "out")})
+    counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW)
+    assert counts["failed"] == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_now_must_carry_a_timezone(one_email):
+    with pytest.raises(ValueError):
+        dispatch_touchpoints(one_email, config.defaults(), as_of=AS_OF, now=NOW.replace(tzinfo=None))
