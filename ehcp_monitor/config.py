@@ -27,6 +27,11 @@ MEASURE_CODES = (
     "AMEND_FINAL_8W",
     "PHASE_TRANSFER",
 )
+# Rate KPIs of the board pack that can carry a target (docs/board-pack.md).
+TARGET_KPIS = (
+    "final_20w", "final_20w_ex", "decide_6w", "not_issue_16w", "review_decision_4w",
+    "review_12m", "review_ey", "amend_8w", "phase_transfer", "qa_good",
+)
 JOB_NAMES = ("nightly", "weekly_late_list", "board_pack", "dispatch_touchpoints")
 STAGES = (
     "request_received",
@@ -176,7 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("board_pack.statistical_neighbours", list, [], "ONS codes of the LA's statistical "
             "neighbours."),
     Setting("board_pack.targets", dict, {}, "Target percentage per KPI code (see docs/board-pack.md), "
-            "e.g. `final_20w = 60`.", map_value_type=(int, float)),
+            "e.g. `final_20w = 60`.", map_keys=TARGET_KPIS, map_value_type=(int, float)),
     Setting("board_pack.amber_margin", float, 10.0, "A KPI within this many percentage points "
             "below its target is amber; further below is red.", _non_negative),
     # [schedule]

@@ -16,6 +16,11 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.errors import JobFailed
 
 DEMO_SEED = 2025
+DEMO_TARGETS = {
+    "final_20w": 60, "final_20w_ex": 60, "decide_6w": 90, "not_issue_16w": 90,
+    "review_decision_4w": 80, "review_12m": 90, "review_ey": 90, "amend_8w": 80,
+    "phase_transfer": 95, "qa_good": 80,
+}
 
 
 @dataclass
@@ -38,6 +43,8 @@ def demo_settings(paths: DemoPaths) -> Settings:
             "touchpoints.outbox_dir": str(paths.root / "outbox"),
             "late_list.out_dir": str(paths.root / "late-list"),
             "board_pack.out_dir": str(paths.root / "board-pack"),
+            # Illustrative targets so the pack shows RAG status; an LA sets its own.
+            "board_pack.targets": DEMO_TARGETS,
             # The file transport has no provider limit to respect.
             "touchpoints.rate_per_minute": 100_000,
         }

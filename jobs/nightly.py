@@ -7,6 +7,7 @@ leaves the previous snapshot and results as they were.
 from datetime import date
 
 from ehcp_monitor.errors import ConfigError
+from jobs import dispatch_touchpoints
 from jobs.counts import counts_of
 
 
@@ -23,10 +24,4 @@ def run(ctx, as_of: date) -> dict:
     with ctx.step("touchpoints_plan"):
         plan = ctx.capability("ehcp_monitor.touchpoints", "plan_touchpoints")
         ctx.counts["touchpoints_plan"] = counts_of(plan(ctx.engine, ctx.settings, as_of=as_of))
-    with ctx.step("touchpoints_dispatch"):
-        dispatch = ctx.capability("ehcp_monitor.touchpoints", "dispatch_touchpoints")
-        sent = counts_of(dispatch(ctx.engine, ctx.settings, as_of=as_of, now=ctx.now))
-        ctx.counts["touchpoints_dispatch"] = sent
-        if sent.get("failed"):
-            ctx.report_failure(f"{sent['failed']} touchpoint sends failed")
-    return ctx.counts
+    return dispatch_touchpoints.run(ctx, as_of)

@@ -118,8 +118,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[pl.DataFrame]
     ]
 
 
-def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
-                   as_of: date) -> list[pl.DataFrame]:
+def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     reviews = snap["reviews"].join(plans, on="plan_id")
     decisions = reviews.filter(pl.col("decision_date").is_not_null()).with_columns(
@@ -186,7 +185,7 @@ def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as
     """Every event of every stage that has happened by the as-of date (old ones included)."""
     frames = [
         *_request_events(snap, results),
-        *_review_events(snap, results, settings, as_of),
+        *_review_events(snap, results, settings),
         _delay_events(snap, results, settings, as_of),
     ]
     events = pl.concat([f.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()]) for f in frames])

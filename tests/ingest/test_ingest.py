@@ -105,3 +105,29 @@ def test_a_source_that_is_not_there_is_refused(engine, settings, as_of, tmp_path
         run_ingest(engine, settings, str(tmp_path / "nowhere"), as_of=as_of)
     with pytest.raises(IngestRefused, match="no canonical tables, SEN2 export or workbook found"):
         run_ingest(engine, settings, str(tmp_path), as_of=as_of)
+
+
+def test_the_ingest_logs_counts_and_ids_never_personal_data(engine, settings, as_of, tmp_path):
+    import io
+    import json
+
+    from ehcp_monitor import logs
+
+    stream = io.StringIO()
+    logs.configure(stream=stream, json=True)
+    try:
+        tables = base_tables()
+        for row in tables["people"]:
+            row["shoe_size"] = "4"
+        tables["contacts"][0]["email"] = "pat.morgan@example.org\nBcc: x@example.org"
+        ingest_csv(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), tmp_path / "x", tables, as_of)
+    finally:
+        logs.configure()
+    out = stream.getvalue()
+    for secret in ("Morgan", "Ada", "pat.morgan", "2015-04-01", "A123456789012", "SY1"):
+        assert secret not in out
+    events = {line["event"]: line for line in map(json.loads, out.splitlines())}
+    assert events["unknown columns ignored"]["table"] == "people"
+    assert events["unknown columns ignored"]["counts"] == 1
+    assert events["ingest loaded"]["quarantined_by_code"] == {"V009": 1}
+    assert events["ingest loaded"]["rows_quarantined"] == 1

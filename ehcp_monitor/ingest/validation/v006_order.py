@@ -30,8 +30,10 @@ ACROSS = (
     ("requests", "received_date", "people", "person_id", "date_of_birth", "request received before the child was born"),
     ("assessments", "assessment_outcome_date", "requests", "request_id", "received_date",
      "assessment decision is before the request was received"),
-    ("drafts", "draft_plan_date", "requests", "request_id", "received_date", "draft plan is before the request was received"),
-    ("advice", "requested_date", "requests", "request_id", "received_date", "advice requested before the request was received"),
+    ("drafts", "draft_plan_date", "requests", "request_id", "received_date",
+     "draft plan is before the request was received"),
+    ("advice", "requested_date", "requests", "request_id", "received_date",
+     "advice requested before the request was received"),
     ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received"),
 )
 

@@ -27,5 +27,6 @@ def find(ctx: Context) -> list[pl.DataFrame]:
         rows = ctx.parsed[table].select(ROW, outcome).with_columns(absent.alias("absent")).filter(
             pl.col(outcome).is_in(list(needing)) & pl.col("absent")
         )
-        found.append(issues(table, rows, date_column, pl.format(f"{outcome} {{}} has no {date_column}", pl.col(outcome))))
+        message = pl.format(f"{outcome} {{}} has no {date_column}", pl.col(outcome))
+        found.append(issues(table, rows, date_column, message))
     return found

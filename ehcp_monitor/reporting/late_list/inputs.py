@@ -11,6 +11,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
+from ehcp_monitor.checks.contract import RESULT_SCHEMA as CONTRACT_SCHEMA
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import CheckRun, IngestRun, ReportRun
 from ehcp_monitor.db.snapshot import stored_schema
@@ -18,24 +19,7 @@ from ehcp_monitor.errors import JobFailed
 
 REPORT_KIND = "late_list"
 
-RESULT_SCHEMA = {
-    "run_id": pl.Int64,
-    "measure": pl.Utf8,
-    "request_id": pl.Utf8,
-    "plan_id": pl.Utf8,
-    "person_id": pl.Utf8,
-    "item": pl.Utf8,
-    "anchor_date": pl.Date,
-    "due_date": pl.Date,
-    "completed_date": pl.Date,
-    "status": pl.Utf8,
-    "days_late": pl.Int64,
-    "exception": pl.Boolean,
-    "very_late": pl.Boolean,
-    "stage": pl.Utf8,
-    "kind": pl.Utf8,
-    "basis": pl.Utf8,
-}
+RESULT_SCHEMA = {"run_id": pl.Int64, **CONTRACT_SCHEMA}
 # What identifies one clock from run to run (overdue_history has the same columns).
 CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
 HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}

@@ -113,7 +113,8 @@ def test_missing_optional_columns_are_empty_and_missing_required_ones_refuse(eng
     assert snap["reviews"].height == 1 and snap["requests"].height == 3
 
     _edit(export, "person", lambda df: df.drop("personbirthdate"))
-    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_person.csv: required column personbirthdate is missing$"):
+    missing = "^Blade-Export_14-03-2025_person.csv: required column personbirthdate is missing$"
+    with pytest.raises(IngestRefused, match=missing):
         run_ingest(engine, settings, str(export), as_of=as_of)
 
 
