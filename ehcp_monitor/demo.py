@@ -45,8 +45,6 @@ def demo_settings(paths: DemoPaths) -> Settings:
             "board_pack.out_dir": str(paths.root / "board-pack"),
             # Illustrative targets so the pack shows RAG status; an LA sets its own.
             "board_pack.targets": DEMO_TARGETS,
-            # The file transport has no provider limit to respect.
-            "touchpoints.rate_per_minute": 100_000,
         }
     )
 

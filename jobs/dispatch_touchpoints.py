@@ -12,4 +12,7 @@ def run(ctx, as_of: date) -> dict:
         ctx.counts["touchpoints_dispatch"] = sent
         if sent.get("failed"):
             ctx.report_failure(f"{sent['failed']} touchpoint sends failed")
+        if sent.get("unknown"):
+            # A send whose outcome is unknown is never retried; a person must check it.
+            ctx.report_failure(f"{sent['unknown']} touchpoint sends have an unknown outcome: see docs/touchpoints.md")
     return ctx.counts

@@ -46,12 +46,19 @@ class CheckSummary:
         }
 
 
-def _clear_results(conn) -> None:
+def _replace_results(conn, rows: pl.DataFrame) -> None:
+    """Swap in the new results: millions of rows load faster into a bare table, indexed once after."""
+    table = CheckResult.__table__
     # TRUNCATE on PostgreSQL: deleting millions of rows one by one is slow and bloats the table.
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f'TRUNCATE "{CheckResult.__tablename__}"')
+        conn.exec_driver_sql(f'TRUNCATE "{table.name}"')
     else:
-        conn.execute(delete(CheckResult))
+        conn.execute(delete(table))
+    for index in table.indexes:
+        index.drop(conn)
+    write_frame(conn, table.name, rows)
+    for index in table.indexes:
+        index.create(conn)
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -80,8 +87,7 @@ def run_check(
             .values(as_of=as_of, ingest_id=snapshot.ingest_id, started_at=started, counts={})
             .returning(CheckRun.id)
         ).scalar_one()
-        _clear_results(conn)
-        write_frame(conn, "check_results", frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
+        _replace_results(conn, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
         history = overdue.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
         write_frame(conn, "overdue_history", history.select(OVERDUE_HISTORY_COLUMNS))
         conn.execute(

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.errors import ConfigError
+from ehcp_monitor.private_files import write_private
 
 
 class SendError(Exception):
@@ -245,7 +246,8 @@ class FileTransport:
         final = self.folder / f"{stem}.eml"
         partial = self.folder / f".{stem}.{uuid.uuid4().hex}.part"
         try:
-            partial.write_bytes(msg.as_bytes())
+            # An email carries case references and dates: owner-only, like the late list.
+            write_private(partial, msg.as_bytes())
             os.replace(partial, final)
         except OSError as exc:
             partial.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 
 import polars as pl
 from polars.testing import assert_frame_equal
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from ehcp_monitor.checks import RESULT_COLUMNS, evaluate, run_check
 from ehcp_monitor.checks.contract import RESULT_SCHEMA, finish
@@ -81,6 +81,10 @@ def test_latest_run_replaces_results_and_overdue_history_accumulates(engine, set
         assert conn.execute(select(func.count()).select_from(CheckRun)).scalar_one() == 2
         run_ids = {r[0] for r in conn.exec_driver_sql("SELECT DISTINCT run_id FROM check_results")}
     assert run_ids == {second.run_id}
+
+    # the results are re-indexed after each bulk load
+    indexed = {tuple(ix["column_names"]) for ix in inspect(engine).get_indexes("check_results")}
+    assert indexed == {("measure",), ("request_id",), ("plan_id",), ("status",)}
 
     history = _history(engine)
     assert history["run_id"].unique().sort().to_list() == sorted([first.run_id, second.run_id])

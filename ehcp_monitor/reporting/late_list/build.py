@@ -1,6 +1,5 @@
 """Building the weekly list: read stored results, compose, write the three files, record the run."""
 
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, insert
 
 from ehcp_monitor.config import Settings
+from ehcp_monitor.private_files import write_private
 from ehcp_monitor.db.models import ReportRun
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.reporting.late_list.content import LateListContent, compose
@@ -31,15 +31,6 @@ class LateListResult:
     @property
     def paths(self) -> list[Path]:
         return [self.html_path, self.xlsx_path, self.csv_path]
-
-
-def write_private(path: Path, data: bytes) -> Path:
-    """Write a file only its owner can read (0600): these files carry case-level data."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT leaves an existing file's mode alone
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return path
 
 
 def _record(engine: Engine, content: LateListContent, paths: list[Path]) -> int:
