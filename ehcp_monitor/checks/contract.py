@@ -24,10 +24,12 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "basis": pl.Utf8,
 }
 RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_SCHEMA)
-# The contract's order; the remaining columns only break ties (two reviews of a plan can share a
-# meeting date) so that every implementation gives the same frame.
+# The contract's order. Two instances can share all five keys (two reviews of a plan with the
+# same meeting date); due date, completion date and status then break the tie. Rows equal on all
+# eight are equal in every column (the rest follow from the case, the measure and these dates),
+# so every implementation gives the same frame.
 SORT_KEYS = ("measure", "request_id", "plan_id", "anchor_date", "item")
-_TIE_BREAK = tuple(c for c in RESULT_COLUMNS if c not in SORT_KEYS)
+_TIE_BREAK = ("due_date", "completed_date", "status")
 
 
 def finish(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:

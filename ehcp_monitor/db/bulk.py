@@ -1,10 +1,15 @@
 """Bulk movement of polars frames in and out of the store.
 
-Hot paths never go row by row through the ORM: PostgreSQL gets COPY in CSV form, SQLite a
-single executemany per batch. Reading back is one query per table into a typed frame.
+Hot paths never go row by row through the ORM: PostgreSQL gets COPY in CSV form; SQLite an
+Arrow ingest through a side file for large frames (see _stage_into), one executemany per batch
+for small ones. Reading back is one query per table into a typed frame.
 """
 
 import io
+import os
+import tempfile
+import uuid
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection
@@ -27,29 +32,98 @@ def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
 
 def write_frame(conn: Connection, table: str, df: pl.DataFrame) -> int:
     """Append every row of `df` to `table` (columns by name). Returns the row count."""
-    if df.height == 0:
-        return 0
-    columns = ", ".join(f'"{c}"' for c in df.columns)
+    return write_frames(conn, {table: df})
+
+
+def write_frames(conn: Connection, frames: dict[str, pl.DataFrame]) -> int:
+    """Append each frame to its table, inside the caller's transaction. Returns the row count."""
+    frames = {table: df for table, df in frames.items() if df.height}
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.dbapi_connection
-        with raw.cursor() as cursor:
-            with cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN WITH (FORMAT csv)') as copy:
-                for chunk in df.iter_slices(BATCH_ROWS):
-                    buffer = io.BytesIO()
-                    chunk.write_csv(buffer, include_header=False, null_value="")
-                    copy.write(buffer.getvalue())
-        return df.height
+        for table, df in frames.items():
+            _copy_into(conn, table, df)
+        return sum(df.height for df in frames.values())
+    large = {t: df for t, df in frames.items() if df.height >= STAGE_MIN_ROWS}
+    if large and len(staged_aliases(conn)) < MAX_STAGED_PER_CONNECTION:
+        _stage_into(conn, large)
+    else:
+        large = {}
+    for table, df in frames.items():
+        if table not in large:
+            _executemany_into(conn, table, df)
+    return sum(df.height for df in frames.values())
+
+
+def _columns(df: pl.DataFrame) -> str:
+    return ", ".join(f'"{c}"' for c in df.columns)
+
+
+def _copy_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        with cursor.copy(f'COPY "{table}" ({_columns(df)}) FROM STDIN WITH (FORMAT csv)') as copy:
+            for chunk in df.iter_slices(BATCH_ROWS):
+                buffer = io.BytesIO()
+                chunk.write_csv(buffer, include_header=False, null_value="")
+                copy.write(buffer.getvalue())
+
+
+def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
     ready = _sqlite_ready(df)
     placeholders = ", ".join("?" for _ in df.columns)
-    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders})'
-    raw = conn.connection.dbapi_connection
-    cursor = raw.cursor()
+    sql = f'INSERT INTO "{table}" ({_columns(df)}) VALUES ({placeholders})'
+    cursor = conn.connection.dbapi_connection.cursor()
     try:
         for chunk in ready.iter_slices(BATCH_ROWS):
             cursor.executemany(sql, chunk.rows())
     finally:
         cursor.close()
-    return df.height
+
+
+# SQLite, large frames: Python's sqlite3 binds row by row (about 200k rows/s). ADBC's SQLite
+# driver takes the Arrow columns straight from polars (about 1M rows/s) but on a connection of its
+# own, so it writes a side file; the caller's connection attaches it and copies with INSERT ...
+# SELECT inside its own transaction, keeping "one ingest, one transaction". SQLite cannot DETACH
+# inside that transaction, so the side file is detached and deleted when the connection goes back
+# to the pool (db.engine). At most 10 databases can be attached to one connection.
+STAGE_MIN_ROWS = 20_000
+MAX_STAGED_PER_CONNECTION = 4
+_STAGED = "ehcp_staged"
+
+
+def staged_aliases(conn: Connection) -> list[tuple[str, str]]:
+    return conn.connection._connection_record.info.setdefault(_STAGED, [])
+
+
+def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
+    import adbc_driver_sqlite.dbapi as adbc
+
+    handle, path = tempfile.mkstemp(prefix="ehcp-stage-", suffix=".sqlite3")
+    os.close(handle)
+    alias = f"stage_{uuid.uuid4().hex[:12]}"
+    staged_aliases(conn).append((alias, path))
+    with adbc.connect(path) as side:
+        with side.cursor() as cursor:
+            for number, df in enumerate(frames.values()):
+                ready = _sqlite_ready(df).with_columns(
+                    # An all-null column has Arrow's null type, which the driver cannot store.
+                    [pl.col(c).cast(pl.Utf8) for c, t in df.schema.items() if t == pl.Null]
+                )
+                cursor.adbc_ingest(f"t{number}", ready, mode="create")
+        side.commit()
+    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
+    for number, (table, df) in enumerate(frames.items()):
+        columns = _columns(df)
+        conn.exec_driver_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {alias}.t{number}')
+
+
+def release_staged(dbapi_connection, record_info: dict) -> None:
+    """Detach and delete the side files a connection staged (its transaction has ended)."""
+    for alias, path in record_info.pop(_STAGED, []):
+        try:
+            dbapi_connection.execute(f"DETACH DATABASE {alias}")
+        except Exception:  # noqa: BLE001 - a closed or broken connection has nothing attached
+            pass
+        Path(path).unlink(missing_ok=True)
 
 
 def read_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -88,3 +162,42 @@ def read_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl
             if t in (pl.Date, pl.Boolean)
         ]
     )
+
+
+READ_CHUNK_ROWS = 200_000
+
+
+def read_table(conn: Connection, table: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Every row of `table` (the columns of `schema`) into a typed frame.
+
+    On SQLite, building Python tuples row by row is the slow part of a read; instead SQLite
+    writes each chunk of rows as NDJSON in C and polars parses it with the known schema.
+    """
+    columns = ", ".join(f'"{c}"' for c in schema)
+    if conn.dialect.name == "postgresql":
+        return read_frame(conn, f'SELECT {columns} FROM "{table}"', schema)
+    as_json = {
+        name: (pl.Utf8 if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype)
+        for name, dtype in schema.items()
+    }
+    row_object = ", ".join(f"'{c}', \"{c}\"" for c in schema)
+    last = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{table}"').scalar() or 0
+    chunks = []
+    for low in range(0, last, READ_CHUNK_ROWS):
+        text = conn.exec_driver_sql(
+            f"SELECT group_concat(json_object({row_object}), char(10)) FROM \"{table}\" "
+            "WHERE rowid > ? AND rowid <= ?",
+            (low, low + READ_CHUNK_ROWS),
+        ).scalar()
+        if text:
+            chunks.append(pl.read_ndjson(io.StringIO(text), schema=as_json))
+    if not chunks:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(chunks).with_columns(
+        [
+            pl.col(n).str.to_date("%Y-%m-%d") if t == pl.Date else pl.col(n).cast(pl.Boolean)
+            for n, t in schema.items()
+            if t in (pl.Date, pl.Boolean)
+        ]
+    )
+

@@ -6,6 +6,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 
 from ehcp_monitor.config import Settings
+from ehcp_monitor.db.bulk import release_staged
 from ehcp_monitor.errors import ConfigError
 
 
@@ -36,6 +37,12 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN")
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_release_staged(dbapi_connection, record):
+            # Bulk writes attach side files that SQLite can only detach outside a transaction.
+            if dbapi_connection is not None:
+                release_staged(dbapi_connection, record.info)
 
         return engine
     if url.startswith("postgresql"):

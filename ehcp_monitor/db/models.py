@@ -211,9 +211,11 @@ class CheckResult(Base):
     __tablename__ = "check_results"
     row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer)
+    # Consumers select by measure and status; per-case indexes would cost every nightly load more
+    # than the odd look-up by case saves.
     measure: Mapped[str] = mapped_column(String(20), index=True)
-    request_id: Mapped[str | None] = mapped_column(ID, index=True)
-    plan_id: Mapped[str | None] = mapped_column(ID, index=True)
+    request_id: Mapped[str | None] = mapped_column(ID)
+    plan_id: Mapped[str | None] = mapped_column(ID)
     person_id: Mapped[str | None] = mapped_column(ID)
     item: Mapped[str | None] = mapped_column(String(30))
     anchor_date: Mapped[date | None] = mapped_column(Date)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from ehcp_monitor.db.bulk import read_frame, write_frame
+from ehcp_monitor.db.bulk import read_table, write_frames
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, SnapshotInfo
 from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
 
@@ -67,9 +67,7 @@ def replace_snapshot(
         # SQLite's DELETE without WHERE is already its truncate optimisation.
         for name in reversed(TABLE_ORDER):
             conn.execute(delete(SNAPSHOT_MODELS[name]))
-    for name in TABLE_ORDER:
-        df = snapshot.tables[name]
-        write_frame(conn, name, df.select(list(stored_schema(name))))
+    write_frames(conn, {name: snapshot.tables[name].select(list(stored_schema(name))) for name in TABLE_ORDER})
     conn.execute(delete(SnapshotInfo))
     conn.execute(
         insert(SnapshotInfo).values(
@@ -89,9 +87,7 @@ def read_snapshot(engine_or_conn: Engine | Connection) -> Snapshot:
     conn = engine_or_conn
     tables = {}
     for name in TABLE_ORDER:
-        schema = stored_schema(name)
-        cols = ", ".join(f'"{c}"' for c in schema)
-        tables[name] = read_frame(conn, f'SELECT {cols} FROM "{name}"', schema)
+        tables[name] = read_table(conn, name, stored_schema(name))
     info = conn.execute(
         select(SnapshotInfo.tables_present, SnapshotInfo.ingest_id, SnapshotInfo.source_kind)
     ).one_or_none()

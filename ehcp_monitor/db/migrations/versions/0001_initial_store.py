@@ -78,8 +78,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('check_results', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_check_results_measure'), ['measure'], unique=False)
-        batch_op.create_index(batch_op.f('ix_check_results_plan_id'), ['plan_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_check_results_request_id'), ['request_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_check_results_status'), ['status'], unique=False)
 
     op.create_table('check_runs',
@@ -355,8 +353,6 @@ def downgrade() -> None:
     op.drop_table('check_runs')
     with op.batch_alter_table('check_results', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_check_results_status'))
-        batch_op.drop_index(batch_op.f('ix_check_results_request_id'))
-        batch_op.drop_index(batch_op.f('ix_check_results_plan_id'))
         batch_op.drop_index(batch_op.f('ix_check_results_measure'))
 
     op.drop_table('check_results')

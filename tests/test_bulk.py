@@ -1,0 +1,84 @@
+"""Bulk writes: every row lands inside the caller's transaction, on both databases, and on
+SQLite the side files used for large frames are released when the connection is returned."""
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import text
+
+from ehcp_monitor.db import bulk
+from ehcp_monitor.db.snapshot import stored_schema
+
+
+def _people(n: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "person_id": [f"P{i}" for i in range(n)],
+            "date_of_birth": [date(2015, 1, 1 + i % 28) for i in range(n)],
+            "forename": [None if i % 3 else "Ann" for i in range(n)],
+            "surname": [None] * n,
+            "upn": [None] * n,
+            "postcode": ["AB1 2CD"] * n,
+        },
+        schema=stored_schema("people"),
+    )
+
+
+@pytest.mark.parametrize("rows", [5, bulk.STAGE_MIN_ROWS + 7])
+def test_rows_land_with_their_types_and_roll_back_with_the_transaction(engine, rows):
+    people = _people(rows)
+    with pytest.raises(RuntimeError):
+        with engine.begin() as conn:
+            assert bulk.write_frames(conn, {"people": people}) == rows
+            raise RuntimeError("the caller's transaction fails")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM people")).scalar_one() == 0
+
+    with engine.begin() as conn:
+        bulk.write_frame(conn, "people", people)
+    with engine.connect() as conn:
+        back = bulk.read_frame(conn, "SELECT " + ", ".join(stored_schema("people")) + " FROM people",
+                               stored_schema("people"))
+    assert back.sort("person_id").equals(people.sort("person_id"))
+
+
+def test_sqlite_side_files_are_detached_and_deleted(engine, tmp_path):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("side files are the SQLite path")
+    with engine.begin() as conn:
+        bulk.write_frame(conn, "people", _people(bulk.STAGE_MIN_ROWS))
+        staged = list(bulk.staged_aliases(conn))
+        assert len(staged) == 1 and Path(staged[0][1]).exists()
+    assert not Path(staged[0][1]).exists()
+    with engine.connect() as conn:
+        attached = conn.exec_driver_sql("PRAGMA database_list").fetchall()
+    assert not [row[1] for row in attached if row[1].startswith("stage_")]
+
+
+def test_read_table_round_trips_awkward_text_and_every_type(engine):
+    from ehcp_monitor.db.bulk import read_table
+
+    people = pl.DataFrame(
+        {
+            "person_id": ["1", "0002", 'quote " and \\ backslash', "tab\tand\nnewline", "ünï €"],
+            "date_of_birth": [date(2024, 2, 29), date(2000, 1, 1), date(2010, 12, 31), date(2019, 6, 1),
+                              date(2021, 3, 3)],
+            "forename": [None, "", "x", "{\"json\": 1}", "null"],
+            "surname": [None] * 5, "upn": [None] * 5, "postcode": [None] * 5,
+        },
+        schema=stored_schema("people"),
+    )
+    requests = pl.DataFrame(
+        {"request_id": ["r1", "r2"], "person_id": ["1", "1"], "received_date": [date(2025, 1, 6)] * 2,
+         "request_outcome": ["Y", "A"], "request_mediation": [True, None], "request_tribunal": [False, True]}
+    ).with_columns([pl.lit(None, t).alias(c) for c, t in stored_schema("requests").items()
+                    if c not in ("request_id", "person_id", "received_date", "request_outcome",
+                                 "request_mediation", "request_tribunal")]).select(list(stored_schema("requests")))
+    with engine.begin() as conn:
+        bulk.write_frames(conn, {"people": people, "requests": requests})
+    with engine.connect() as conn:
+        assert read_table(conn, "people", stored_schema("people")).sort("person_id").equals(people.sort("person_id"))
+        assert read_table(conn, "requests", stored_schema("requests")).sort("request_id").equals(requests)
+        assert read_table(conn, "drafts", stored_schema("drafts")).height == 0
