@@ -72,3 +72,52 @@ def test_cli_exits_2_with_one_line_naming_the_key(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "ehcp-monitor: config: unknown key rules.very_late_dayz"
+
+
+def test_a_password_in_the_config_file_is_refused(monkeypatch):
+    from ehcp_monitor.db.engine import database_url
+
+    monkeypatch.delenv("EHCP_DATABASE_URL", raising=False)
+    settings = config.parse({"database": {"url": "postgresql://ehcp:s3cret@db.internal/ehcp"}})
+    with pytest.raises(ConfigError) as exc:
+        database_url(settings)
+    assert "s3cret" not in str(exc.value)
+    assert str(exc.value).startswith("config: database.url must not contain a password")
+    # The same URL from the environment is the supported way.
+    monkeypatch.setenv("EHCP_DATABASE_URL", "postgresql://ehcp:s3cret@db.internal/ehcp")
+    assert database_url(settings) == "postgresql+psycopg://ehcp:s3cret@db.internal/ehcp"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["check", "--as-of", "2025-03-14", "--out", "/proc/no-such-dir/results.csv"], "ehcp-monitor: "),
+        (["report", "board-pack", "--period", "2025-06", "--as-of", "2025-07-10", "--out", "/proc/no-such-dir"],
+         "ehcp-monitor: "),
+    ],
+)
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, args, message):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "ehcp_monitor", *args], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode in (1, 2)
+    # Log lines (JSON) may come first; the error itself is one plain line.
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("{")]
+    assert len(errors) == 1 and errors[0].startswith(message) and "/proc/no-such-dir" in errors[0]
+
+
+def test_unreachable_store_is_one_line_exit_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EHCP_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2"}
+    proc = subprocess.run([sys.executable, "-m", "ehcp_monitor", "init-db"], capture_output=True, text=True,
+                          cwd=tmp_path, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "ehcp-monitor: the store cannot be reached (OperationalError); check EHCP_DATABASE_URL or database.url"
+    ]

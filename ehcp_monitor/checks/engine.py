@@ -51,6 +51,11 @@ class _Engine:
         self.as_of = as_of
         self.day = pl.lit(as_of, dtype=pl.Date)
 
+    def in_force(self, outcome: str, day: str) -> pl.Expr:
+        """The outcome as it stood on the as-of date: a decision dated later was not yet made (A)."""
+        later = pl.col(outcome).is_in(["Y", "N", "W"]) & (pl.col(day) > self.day).fill_null(False)
+        return pl.when(later).then(pl.lit("A")).otherwise(pl.col(outcome))
+
     def started(self, column: str) -> pl.Expr:
         """A clock whose start event is after the as-of date has not started (nor has its case)."""
         return (pl.col(column) <= self.day).fill_null(False)
@@ -81,10 +86,13 @@ class _Engine:
 
     def requests(self) -> list[pl.LazyFrame]:
         assessments = self.snap["assessments"].lazy().select(
-            "request_id", "assessment_outcome", "assessment_outcome_date", "week20"
+            "request_id",
+            self.in_force("assessment_outcome", "assessment_outcome_date").alias("assessment_outcome"),
+            "assessment_outcome_date", "week20",
         )
         base = (
             self.snap["requests"].lazy()
+            .with_columns(request_outcome=self.in_force("request_outcome", "request_outcome_date"))
             .filter(pl.col("request_outcome").is_in(["Y", "N", "A"]) & self.started("received_date"))
             .join(assessments, on="request_id", how="left")
             .with_columns(
@@ -97,7 +105,8 @@ class _Engine:
         parts = [
             self.instances(base, "DECIDE_6W", **ids, anchor_date=received, due_date=weeks_expr(received, 6),
                            completed_date=pl.col("decided")),
-            self.advice(base, ids),
+            # A request still awaiting its decision has only DECIDE_6W (domain.md 2.1).
+            self.advice(base.filter(pl.col("request_outcome") != "A"), ids),
         ]
         assessed = base.filter(pl.col("request_outcome") == "Y")
         parts.append(
@@ -216,10 +225,18 @@ class _Engine:
             .sort("plan_id", "anchor")
             .with_columns(completed=pl.when(same_plan).then(pl.col("anchor").shift(-1)))
         )
+        # A latest-only plan whose only recorded review came after the as-of date: its history as
+        # it stood then is unseen, and a cycle from the start date would invent a breach (2.2).
+        unseen = (
+            self.snap["reviews"].lazy().filter(pl.col(by) > self.day)
+            .select("plan_id").unique().with_columns(unseen=pl.lit(True))
+        )
         births = self.snap["people"].lazy().select("person_id", "date_of_birth")
         cycles = (
             chain.join(plans.select("plan_id", "request_id", "person_id", "ceased", "latest_only"), on="plan_id")
             .join(births, on="person_id", how="left")
+            .join(unseen, on="plan_id", how="left")
+            .filter(~(pl.col("latest_only") & pl.col("unseen").fill_null(False)))
             # Latest-only history: only the cycle anchored on the latest completion; a ceased plan
             # starts no cycle after its cease date.
             .filter(~pl.col("latest_only") | pl.col("completed").is_null())

@@ -46,6 +46,12 @@ class _Evaluation:
         """A date after the as-of date has not happened yet (domain.md section 3)."""
         return day if day is not None and day <= self.as_of else None
 
+    def in_force(self, outcome: str | None, day: date | None) -> str | None:
+        """The outcome as it stood on the as-of date: a decision dated later was not yet made (A)."""
+        if outcome in ("Y", "N", "W") and day is not None and day > self.as_of:
+            return "A"
+        return outcome
+
     def started(self, day: date | None) -> bool:
         """A clock whose start event is after the as-of date has not started (nor has its case)."""
         return day is not None and day <= self.as_of
@@ -85,7 +91,8 @@ class _Evaluation:
     # --- request-level clocks (domain.md 2.1) ----------------------------------------------
 
     def request(self, req: dict) -> None:
-        outcome, received = req["request_outcome"], req["received_date"]
+        outcome = self.in_force(req["request_outcome"], req["request_outcome_date"])
+        received = req["received_date"]
         if outcome not in ("Y", "N", "A") or not self.started(received):
             return
         ids = {"request_id": req["request_id"], "person_id": req["person_id"]}
@@ -93,10 +100,13 @@ class _Evaluation:
         self.add("DECIDE_6W", **ids, anchor=received, due=add_weeks(received, 6), completed=decided)
 
         assessment = self.assessments.get(req["request_id"])
-        a_outcome = assessment["assessment_outcome"] if assessment else None
+        a_outcome = (
+            self.in_force(assessment["assessment_outcome"], assessment["assessment_outcome_date"]) if assessment else None
+        )
         withdrawn = a_outcome == "W"
+        # A request still awaiting its decision has only DECIDE_6W (domain.md 2.1).
         advice = [a for a in self.advice.get(req["request_id"], []) if self.started(a["requested_date"])]
-        for a in advice:
+        for a in advice if outcome != "A" else []:
             self.add("ADVICE_6W", **ids, item=a["advice_type"], anchor=a["requested_date"],
                      due=add_weeks(a["requested_date"], 6), completed=self.known(a["received_date"]),
                      closed=withdrawn)
@@ -169,6 +179,10 @@ class _Evaluation:
         completions = sorted({d for r in reviews if (d := self.known(r[by])) is not None and d > start})
         cycles = list(zip([start] + completions, completions + [None]))
         if plan["review_history"] == REVIEW_HISTORY_LATEST_ONLY:
+            if any(r[by] is not None and r[by] > self.as_of for r in reviews):
+                # The only review on record came later: the history as it stood then is unseen,
+                # and inventing a cycle from the start date would invent a breach (domain.md 2.2).
+                return
             cycles = cycles[-1:]
         born = self.birth.get(plan["person_id"])
         for anchor, completed in cycles:

@@ -59,7 +59,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "ADVICE_6W", STATUTORY, "reg 8",
         "Advice requested for the assessment is received.",
-        "every advice row of a request with outcome Y, N or A (item = advice type)",
+        "every advice row of a request with outcome Y or N (item = advice type)",
         "date the LA asked for the advice", "anchor + 6 weeks (42 days)",
         "advice received date",
     ),

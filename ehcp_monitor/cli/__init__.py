@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 import click
+import sqlalchemy.exc
 
 from ehcp_monitor import config as config_module
 from ehcp_monitor import logs
@@ -108,6 +109,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # An output folder that cannot be written, a source that cannot be read.
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"ehcp-monitor: {exc.strerror or type(exc).__name__}{where}", err=True)
+        sys.exit(EXIT_USAGE)
+    except sqlalchemy.exc.OperationalError as exc:
+        # The URL is not printed: it may carry a user name and host of the LA's network.
+        click.echo(f"ehcp-monitor: the store cannot be reached ({type(exc.orig).__name__}); "
+                   "check EHCP_DATABASE_URL or database.url", err=True)
+        sys.exit(EXIT_USAGE)
     sys.exit(code if isinstance(code, int) else 0)
 
 

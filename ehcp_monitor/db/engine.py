@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import release_staged
@@ -12,7 +12,12 @@ from ehcp_monitor.errors import ConfigError
 
 def database_url(settings: Settings) -> str:
     """`$EHCP_DATABASE_URL`, else `database.url`, else the embedded SQLite file."""
-    url = os.environ.get("EHCP_DATABASE_URL") or settings.database.url
+    from_env = os.environ.get("EHCP_DATABASE_URL")
+    url = from_env or settings.database.url
+    if url and not from_env and make_url(url).password:
+        # Secrets come only from the environment (outputs.md section 1).
+        raise ConfigError("config: database.url must not contain a password; set EHCP_DATABASE_URL, "
+                          "or use PGPASSWORD or ~/.pgpass")
     if url:
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]

@@ -149,10 +149,12 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) ->
 
 
 def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date) -> pl.DataFrame:
-    """One notice per case per event date, listing every overdue statutory step of the case.
+    """At most one notice per case on any run, listing every overdue statutory step of the case.
 
     Each overdue clock fires on its first overdue day (due + 1) and every `delay_repeat_days`
-    after; on the as-of date the latest such day is the one that counts.
+    after. On the as-of date the case's notice is dated the latest such day of any of its clocks:
+    a newly late step or a repeat brings one notice, never one per clock (the steps of a case
+    are rarely in step with each other).
     """
     repeat = settings.touchpoints.delay_repeat_days
     plans = snap["plans"].select("plan_id", pl.col("request_id").alias("plan_request_id"))
@@ -177,7 +179,7 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_
         pl.col("plan_id").drop_nulls().first(),
         pl.struct("measure", "item", "due_date", "days_late", "very_late").alias("late_steps"),
     )
-    cases = late.select("case_ref", "event_date").unique().join(items, on="case_ref")
+    cases = late.group_by("case_ref").agg(pl.col("event_date").max()).join(items, on="case_ref")
     return _finish(cases, "delay_notice", ["late_steps"], snap["requests"])
 
 

@@ -153,6 +153,19 @@ def test_latest_only_plan_without_a_review_has_the_cycle_on_its_start(evaluate):
     ]
 
 
+def test_latest_only_plan_evaluated_before_its_recorded_review_invents_no_cycle(evaluate):
+    # SEN2 holds only the review decided 2025-06-10. On 2025-06-01 that review had not happened and
+    # the reviews before it are unseen: no cycle (never 2019-05-01 + 12 months, six years "overdue").
+    snap = snapshot(people=[person()], plans=[plan(start=D(2019, 5, 1), history="latest_only")],
+                    reviews=[review(D(2025, 5, 20), D(2025, 6, 10))])
+    frame = evaluate(snap, SETTINGS, D(2025, 6, 1))
+    assert cycles(frame) == []
+    assert one(frame, "REVIEW_DECISION_4W")["due_date"] == D(2025, 6, 17)
+    assert cycles(evaluate(snap, SETTINGS, D(2025, 7, 1))) == [
+        ("REVIEW_12M", D(2025, 6, 10), D(2026, 6, 10), None, "pending", None),
+    ]
+
+
 def test_plan_ceased_before_its_review_was_due_closes_the_cycle(evaluate):
     snap = snapshot(people=[person()], plans=[plan(start=D(2024, 1, 10), cease=D(2025, 1, 10))])
     assert cycles(evaluate(snap, SETTINGS, D(2025, 3, 14))) == [

@@ -235,9 +235,34 @@ def _stage(evaluate, as_of, *, decided=D(2025, 2, 10), advice=None, draft=None, 
     return one(evaluate(snap, SETTINGS, as_of), "FINAL_20W")["stage"]
 
 
-def test_stage_awaiting_decision(evaluate):
-    # request outcome Y, but its date is after the as-of date: not decided yet on that day
-    assert _stage(evaluate, D(2025, 2, 9), advice=[], draft=False) == "awaiting_decision"
+def test_a_decision_dated_after_the_as_of_date_is_not_yet_made(evaluate):
+    # Request outcome Y decided 2025-02-10, evaluated on 2025-02-09: on that day the request was
+    # still awaiting its decision, so it has only DECIDE_6W (domain.md 2.1 and section 3).
+    snap = snapshot(people=[person()], requests=[request(decided=D(2025, 2, 10))], assessments=[assessed("A")],
+                    advice=[{"request_id": "R1", "advice_type": "health", "requested_date": D(2025, 1, 20)}])
+    frame = evaluate(snap, SETTINGS, D(2025, 2, 9))
+    assert frame["measure"].to_list() == ["DECIDE_6W"]
+    decide = one(frame, "DECIDE_6W")
+    assert (decide["due_date"], decide["completed_date"], decide["status"]) == (D(2025, 2, 17), None, "due_soon")
+
+
+def test_an_assessment_outcome_dated_after_the_as_of_date_is_not_yet_in_force(evaluate):
+    # Withdrawn (or decided not to issue) on 2025-09-01; on 2025-07-01 the assessment was still
+    # open, so FINAL_20W runs and is overdue rather than closed.
+    for outcome in ("W", "N"):
+        assessment = {**assessed(outcome), "assessment_outcome_date": D(2025, 9, 1)}
+        snap = snapshot(people=[person()], requests=[request()], assessments=[assessment])
+        frame = evaluate(snap, SETTINGS, D(2025, 7, 1))
+        final = one(frame, "FINAL_20W")
+        assert (final["status"], final["days_late"]) == ("overdue", 36), outcome
+        assert rows(frame, "NOT_ISSUE_16W") == []
+
+
+def test_a_request_awaiting_its_decision_has_no_advice_clocks(evaluate):
+    # domain.md 2.1: a request with outcome A has only DECIDE_6W.
+    snap = snapshot(people=[person()], requests=[request(outcome="A", decided=None)],
+                    advice=[{"request_id": "R1", "advice_type": "health", "requested_date": D(2025, 1, 10)}])
+    assert evaluate(snap, SETTINGS, D(2025, 6, 1))["measure"].to_list() == ["DECIDE_6W"]
 
 
 def test_stage_gathering_advice_until_every_advice_is_in(evaluate):

@@ -72,6 +72,16 @@ def test_pack_html_and_pdf_carry_every_kpi_and_comparator(stored, tmp_path):
     for identifier in ("C-R1", "C-P2", "K0", "X1"):
         assert identifier not in html and identifier not in text
 
+    # the pack is recorded like every report
+    from sqlalchemy import select
+
+    from ehcp_monitor.db.models import ReportRun
+
+    with engine.connect() as conn:
+        run = conn.execute(select(ReportRun.kind, ReportRun.period, ReportRun.paths)).one()
+    assert run.kind == "board_pack" and run.period == "2025-06"
+    assert run.paths == [str(result.html_path), str(result.pdf_path)]
+
 
 def test_publish_suppresses_small_counts_and_their_rates(stored, tmp_path):
     engine, settings = stored

@@ -87,6 +87,20 @@ def test_delay_notice_fires_on_first_overdue_day_then_every_repeat():
     assert on(D("2025-03-14")) == {D("2025-03-08")}
 
 
+def test_clocks_out_of_step_still_give_one_notice_per_case_per_run():
+    frames, _ = caseload()
+    # Two overdue clocks of one case whose repeat cycles differ by three days: one email a run.
+    res = [
+        result("DECIDE_6W", request_id="R1", due=D("2025-01-10"), status="overdue", days_late=63),
+        result("ADVICE_6W", request_id="R1", item="health", due=D("2025-01-13"), status="overdue", days_late=60),
+    ]
+    ev = _events(frames, res, as_of=D("2025-03-14"), **{"touchpoints.delay_repeat_days": 28})
+    delays = ev.filter(pl.col("stage") == "delay_notice")
+    # first overdue days 2025-01-11 and 2025-01-14; latest repeats 2025-03-08 and 2025-03-11
+    assert delays["event_date"].to_list() == [D("2025-03-11")]
+    assert [s["measure"] for s in json.loads(delays["context"][0])["late_steps"]] == ["DECIDE_6W", "ADVICE_6W"]
+
+
 def test_review_upcoming_uses_the_notice_setting_and_skips_completed_cycles():
     frames, results = caseload()
     results.append(result("REVIEW_12M", request_id="R0", plan_id="PL1", anchor=D("2023-05-01"),

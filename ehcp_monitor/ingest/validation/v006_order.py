@@ -35,6 +35,10 @@ ACROSS = (
     ("advice", "requested_date", "requests", "request_id", "received_date",
      "advice requested before the request was received"),
     ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received"),
+    # A review completes a cycle of the plan: one dated before the plan began is a data error
+    # (domain.md section 3), not a review to ignore.
+    ("reviews", "meeting_date", "plans", "plan_id", "start_date", "review meeting is before the plan started"),
+    ("reviews", "decision_date", "plans", "plan_id", "start_date", "review decision is before the plan started"),
 )
 
 

@@ -10,6 +10,7 @@ from ehcp_monitor.logs import get_logger
 from ehcp_monitor.reporting.board_pack.kpis import Kpi, PackData, compute_pack, read_inputs
 from ehcp_monitor.reporting.board_pack.period import Period, latest_full_month, parse_period
 from ehcp_monitor.reporting.board_pack.render import render_html, write_pdf
+from ehcp_monitor.reporting.report_runs import record_report_run
 
 __all__ = ["BoardPackResult", "build_board_pack", "latest_full_month", "parse_period"]
 
@@ -43,5 +44,7 @@ def build_board_pack(engine: Engine, settings, *, period: str | Period, as_of: d
     html_path, pdf_path = out / f"{stem}.html", out / f"{stem}.pdf"
     html_path.write_text(html, encoding="utf-8")
     write_pdf(html, pdf_path)
+    record_report_run(engine, kind="board_pack", as_of=as_of, period=period.code, paths=[html_path, pdf_path],
+                      counts={"publish": publish})
     log.info("board_pack_written", period=period.code, files=2, status="publish" if publish else "internal")
     return BoardPackResult(period, html_path, pdf_path, publish, data.kpis, data)

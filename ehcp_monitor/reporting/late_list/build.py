@@ -4,15 +4,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Engine, func, insert
+from sqlalchemy import Engine
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.private_files import write_private
-from ehcp_monitor.db.models import ReportRun
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.reporting.late_list.content import LateListContent, compose
+from ehcp_monitor.private_files import write_private
+from ehcp_monitor.reporting.late_list.content import compose
 from ehcp_monitor.reporting.late_list.inputs import REPORT_KIND, load_inputs
 from ehcp_monitor.reporting.late_list.render import render_csv, render_html, render_text, render_xlsx
+from ehcp_monitor.reporting.report_runs import record_report_run
 
 log = get_logger(__name__)
 
@@ -33,24 +33,6 @@ class LateListResult:
         return [self.html_path, self.xlsx_path, self.csv_path]
 
 
-def _record(engine: Engine, content: LateListContent, paths: list[Path]) -> int:
-    with engine.begin() as conn:
-        return conn.execute(
-            insert(ReportRun)
-            .values(
-                kind=REPORT_KIND,
-                as_of=content.as_of,
-                period=None,
-                check_run_id=content.check_run_id,
-                # The database's clock, so no code of ours reads the time (clock.py is the only one).
-                created_at=func.current_timestamp(),
-                paths=[str(p) for p in paths],
-                counts=content.counts(),
-            )
-            .returning(ReportRun.id)
-        ).scalar_one()
-
-
 def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir: str | Path | None = None
                     ) -> LateListResult:
     content = compose(load_inputs(engine, as_of=as_of))
@@ -62,7 +44,8 @@ def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir:
         write_private(stem.with_suffix(".xlsx"), render_xlsx(content)),
         write_private(stem.with_suffix(".csv"), render_csv(content)),
     ]
-    run_id = _record(engine, content, paths)
+    run_id = record_report_run(engine, kind=REPORT_KIND, as_of=content.as_of, paths=paths,
+                               counts=content.counts(), check_run_id=content.check_run_id)
     log.info("late list built", run_id=run_id, check_run_id=content.check_run_id, as_of=as_of.isoformat(),
              counts=content.counts(), files=len(paths))
     return LateListResult(

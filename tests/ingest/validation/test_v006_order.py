@@ -37,3 +37,20 @@ def test_a_decision_and_a_final_plan_before_the_request(engine, lenient, as_of, 
         ("V006", "assessments", "assessments.csv", 3, "R3", "assessment_outcome_date"),
         ("V006", "plans", "plans.csv", 3, "PL3", "start_date"),
     ]
+
+
+def test_a_review_before_its_plan_started(engine, lenient, as_of, tmp_path):
+    tables = base_tables()
+    # PL3 started 2023-07-20: a review meeting and decision a month earlier cannot belong to it.
+    tables["reviews"][0]["meeting_date"] = "2023-06-01"
+    tables["reviews"][0]["decision_date"] = "2023-06-10"
+    ingest_csv(engine, lenient, tmp_path / "x", tables, as_of)
+
+    rows = quarantine_of(engine, "V006")
+    assert sorted(where(r) for r in rows) == [
+        ("V006", "reviews", "reviews.csv", 2, "PL3", "decision_date"),
+        ("V006", "reviews", "reviews.csv", 2, "PL3", "meeting_date"),
+    ]
+    assert {r["message"] for r in rows} == {"review meeting is before the plan started",
+                                            "review decision is before the plan started"}
+    assert read_snapshot(engine)["reviews"].height == 0
