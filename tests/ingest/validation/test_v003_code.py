@@ -28,9 +28,9 @@ def test_a_flag_that_is_not_a_flag_is_quarantined(engine, lenient, as_of, tmp_pa
 
 def test_unmapped_review_outcome_is_quarantined_and_config_codes_map(engine, lenient, as_of, tmp_path):
     tables = base_tables()
-    tables["reviews"].append({**tables["reviews"][0], "meeting_date": "2023-06-05", "decision_date": "2023-06-20",
+    tables["reviews"].append({**tables["reviews"][0], "meeting_date": "2024-11-05", "decision_date": "2024-11-20",
                               "outcome": "R", "amendment_notice_date": "", "amended_final_date": ""})
-    tables["reviews"].append({**tables["reviews"][-1], "meeting_date": "2022-06-05", "decision_date": "2022-06-20",
+    tables["reviews"].append({**tables["reviews"][-1], "meeting_date": "2024-12-05", "decision_date": "2024-12-20",
                               "outcome": "X"})
     settings = lenient.replace(**{"ingest.review_outcome_codes": {"R": "amend"}})
     ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
