@@ -121,3 +121,9 @@ def test_unreachable_store_is_one_line_exit_2(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "ehcp-monitor: the store cannot be reached (OperationalError); check EHCP_DATABASE_URL or database.url"
     ]
+
+
+def test_target_settings_name_exactly_the_packs_rate_kpis():
+    from ehcp_monitor.reporting.board_pack.kpis import SPECS
+
+    assert set(config.TARGET_KPIS) == {code for code, spec in SPECS.items() if spec.unit == "%"}

@@ -10,24 +10,17 @@ from datetime import date
 import polars as pl
 
 from ehcp_monitor.calendar import age_expr, months_expr, weeks_expr
-from ehcp_monitor.checks.contract import finish
+from ehcp_monitor.checks.contract import RESULT_SCHEMA, finish
 from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
 
 _INSTANCE = {
-    "request_id": pl.Utf8,
-    "plan_id": pl.Utf8,
-    "person_id": pl.Utf8,
-    "item": pl.Utf8,
-    "anchor_date": pl.Date,
-    "due_date": pl.Date,
-    "completed_date": pl.Date,
+    **{c: RESULT_SCHEMA[c] for c in ("request_id", "plan_id", "person_id", "item", "anchor_date", "due_date",
+                                     "completed_date", "exception", "stage")},
     "closed": pl.Boolean,  # the case closed (assessment withdrawn, plan issued without a draft)
     "ceased": pl.Date,  # the plan's cease date, when known on the as-of date
-    "exception": pl.Boolean,
-    "stage": pl.Utf8,
 }
 
 
