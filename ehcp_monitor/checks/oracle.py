@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 
 from ehcp_monitor.calendar import add_months, add_weeks, age_in_years, last_day_of_window
-from ehcp_monitor.checks.contract import RESULT_SCHEMA, finish
+from ehcp_monitor.checks.contract import RESULT_SCHEMA, by_measure, finish
 from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
@@ -215,4 +215,4 @@ def evaluate(snapshot: Snapshot, settings: Settings, as_of: date) -> pl.DataFram
         ev.request(req)
     for plan in _rows(snapshot["plans"]):
         ev.plan(plan)
-    return finish(pl.DataFrame(ev.rows, schema=RESULT_SCHEMA))
+    return finish(by_measure(pl.DataFrame(ev.rows, schema=RESULT_SCHEMA)))

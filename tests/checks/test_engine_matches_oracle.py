@@ -46,8 +46,8 @@ def fifth_birthday_on(day: date) -> date:
 
 
 @st.composite
-def case(draw, n: int, as_of: date) -> dict[str, list[dict]]:
-    pid, rid, plan_id = f"P{n}", f"R{n}", f"PL{n}"
+def case(draw, label: str, as_of: date) -> dict[str, list[dict]]:
+    pid, rid, plan_id = f"P{label}", f"R{label}", f"PL{label}"
     received = after(as_of, -draw(near(0, 14, 42, 98, 112, 126, 140, 154, 182, 400, spread=1500)))
     tables: dict[str, list[dict]] = {name: [] for name in (
         "people", "requests", "assessments", "drafts", "advice", "plans", "reviews", "phase_transfers")}
@@ -102,6 +102,8 @@ def case(draw, n: int, as_of: date) -> dict[str, list[dict]]:
                 "decision_date": decision, "outcome": outcome, "amendment_notice_date": notice,
                 "amended_final_date": notice and draw(maybe(near(56, spread=120).map(lambda o: after(notice, o)))),
             })
+            if (decision or tables["reviews"][-1]["meeting_date"]) and draw(st.integers(0, 4)) == 0:
+                tables["reviews"].append(draw(review_twin(tables["reviews"][-1])))
             if decision is not None and draw(st.integers(0, 4)) == 0:
                 born = fifth_birthday_on(decision)
         for kind in draw(st.lists(st.sampled_from(TRANSFER_KINDS), max_size=2, unique=True)):
@@ -116,11 +118,24 @@ def case(draw, n: int, as_of: date) -> dict[str, list[dict]]:
 
 
 @st.composite
+def review_twin(draw, review: dict) -> dict:
+    """A second review of the plan completed on the same day as `review` (by meeting or decision)."""
+    meeting, decision = review["meeting_date"], review["decision_date"]
+    if draw(st.booleans()):  # same meeting, another decision
+        return {**review, "decision_date": after(decision, 1) if decision else meeting}
+    return {**review, "meeting_date": after(meeting, -1) if meeting else decision}
+
+
+# Case labels whose byte order is not the order they are generated in (digits, cases, lengths).
+LABELS = ["10", "9", "a", "B", "07", "Z9", "x", "100"]
+
+
+@st.composite
 def caseloads(draw) -> tuple[Snapshot, config.Settings, date]:
     as_of = draw(days)
     tables: dict[str, list[dict]] = {}
-    for n in range(draw(st.integers(1, 8))):
-        for name, rows in draw(case(n, as_of)).items():
+    for label in draw(st.permutations(LABELS))[:draw(st.integers(1, 8))]:
+        for name, rows in draw(case(label, as_of)).items():
             tables.setdefault(name, []).extend(rows)
     optional = ["assessments", "drafts", "advice", "plans", "reviews", "phase_transfers"]
     absent = draw(st.sets(st.sampled_from(optional)))

@@ -7,7 +7,7 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import func, inspect, select
 
 from ehcp_monitor.checks import RESULT_COLUMNS, evaluate, run_check
-from ehcp_monitor.checks.contract import RESULT_SCHEMA, finish
+from ehcp_monitor.checks.contract import RESULT_SCHEMA, by_measure, finish
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import CheckRun
 from ehcp_monitor.db.snapshot import replace_snapshot
@@ -38,7 +38,7 @@ def _caseload():
 def _stored(engine) -> pl.DataFrame:
     cols = ", ".join(f'"{c}"' for c in RESULT_COLUMNS)
     with engine.connect() as conn:
-        return finish(read_frame(conn, f"SELECT {cols} FROM check_results", RESULT_SCHEMA))
+        return finish(by_measure(read_frame(conn, f"SELECT {cols} FROM check_results", RESULT_SCHEMA)))
 
 
 def _history(engine) -> pl.DataFrame:
