@@ -82,7 +82,8 @@ class _Engine:
         )
         base = _collect(
             self.snap["requests"].lazy()
-            .with_columns(request_outcome=self.in_force("request_outcome", "request_outcome_date"))
+            .select("request_id", "person_id", "received_date", "request_outcome_date",
+                    request_outcome=self.in_force("request_outcome", "request_outcome_date"))
             .filter(pl.col("request_outcome").is_in(["Y", "N", "A"]) & self.started("received_date"))
             .sort("request_id")
             .with_row_index(CASE)

@@ -2,13 +2,15 @@
 
 Hot paths never go row by row through the ORM: PostgreSQL gets COPY in CSV form; SQLite an
 Arrow ingest through a side file for large frames (see _stage_into), one executemany per batch
-for small ones. Reading back is one query per table into a typed frame.
+for small ones. Reading back is one query per table into a typed frame (SQLite: read as Arrow).
 """
 
 import io
 import os
 import tempfile
 import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
@@ -155,49 +157,51 @@ def read_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl
         for name, dtype in schema.items()
     }
     df = pl.DataFrame(rows, schema=text_schema, orient="row")
-    return df.with_columns(
-        [
-            pl.col(n).str.slice(0, 10).str.to_date("%Y-%m-%d") if t == pl.Date else pl.col(n).cast(pl.Boolean)
-            for n, t in schema.items()
-            if t in (pl.Date, pl.Boolean)
-        ]
-    )
+    return df.select([_from_sqlite(pl.col(c), t) for c, t in schema.items()])
 
 
 READ_CHUNK_ROWS = 200_000
 
 
-def read_table(conn: Connection, table: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Every row of `table` (the columns of `schema`) into a typed frame.
+def read_tables(conn: Connection, schemas: Mapping[str, dict[str, pl.DataType]]) -> dict[str, pl.DataFrame]:
+    """Every row of each table (the columns of its schema) into typed frames, on `conn`.
 
-    On SQLite, building Python tuples row by row is the slow part of a read; instead SQLite
-    writes each chunk of rows as NDJSON in C and polars parses it with the known schema.
+    PostgreSQL: one `COPY TO` per table. SQLite: building Python rows is the slow part of a read,
+    so SQLite writes each chunk of rows as NDJSON in C and polars parses it with the known schema.
+    (Not ADBC's SQLite driver on the store's own file: two SQLite libraries in one process do not
+    see each other's POSIX locks, which corrupts the locking of a database both have open.)
     """
-    columns = ", ".join(f'"{c}"' for c in schema)
     if conn.dialect.name == "postgresql":
-        return read_frame(conn, f'SELECT {columns} FROM "{table}"', schema)
-    as_json = {
-        name: (pl.Utf8 if dtype == pl.Date else pl.Int64 if dtype == pl.Boolean else dtype)
-        for name, dtype in schema.items()
-    }
+        return {t: read_frame(conn, f'SELECT {_columns_of(s)} FROM "{t}"', s) for t, s in schemas.items()}
+    return {table: _read_sqlite_table(conn, table, schema) for table, schema in schemas.items()}
+
+
+def _read_sqlite_table(conn: Connection, table: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    as_json = {name: (pl.Int64 if dtype == pl.Boolean else pl.Utf8 if dtype == pl.Date else dtype)
+               for name, dtype in schema.items()}
     row_object = ", ".join(f"'{c}', \"{c}\"" for c in schema)
     last = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{table}"').scalar() or 0
-    chunks = []
-    for low in range(0, last, READ_CHUNK_ROWS):
-        text = conn.exec_driver_sql(
-            f"SELECT group_concat(json_object({row_object}), char(10)) FROM \"{table}\" "
-            "WHERE rowid > ? AND rowid <= ?",
-            (low, low + READ_CHUNK_ROWS),
-        ).scalar()
-        if text:
-            chunks.append(pl.read_ndjson(io.StringIO(text), schema=as_json))
-    if not chunks:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(chunks).with_columns(
-        [
-            pl.col(n).str.to_date("%Y-%m-%d") if t == pl.Date else pl.col(n).cast(pl.Boolean)
-            for n, t in schema.items()
-            if t in (pl.Date, pl.Boolean)
-        ]
-    )
+    parsed = []
+    # SQLite builds the next chunk while polars parses this one (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as parser:
+        for low in range(0, last, READ_CHUNK_ROWS):
+            text = conn.exec_driver_sql(
+                f"SELECT group_concat(json_object({row_object}), char(10)) FROM \"{table}\" "
+                "WHERE rowid > ? AND rowid <= ?",
+                (low, low + READ_CHUNK_ROWS),
+            ).scalar()
+            if text:
+                parsed.append(parser.submit(pl.read_ndjson, text.encode(), schema=as_json))
+    chunks = [pl.DataFrame(schema=as_json)] + [chunk.result() for chunk in parsed]
+    return pl.concat(chunks).select([_from_sqlite(pl.col(c), t) for c, t in schema.items()])
 
+
+def _columns_of(schema: dict[str, pl.DataType]) -> str:
+    return ", ".join(f'"{c}"' for c in schema)
+
+
+def _from_sqlite(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """SQLite's storage (dates as ISO text, booleans as 0/1) back to the schema's type."""
+    if dtype == pl.Date:
+        return column.cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d")
+    return column.cast(dtype)

@@ -4,12 +4,13 @@ An ingest calls `replace_snapshot` inside one transaction, so a failure anywhere
 previous snapshot untouched. The clock engine calls `read_snapshot` for typed polars frames.
 """
 
+import json
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert
 
-from ehcp_monitor.db.bulk import read_table, write_frames
+from ehcp_monitor.db.bulk import read_tables, write_frames
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, SnapshotInfo
 from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
 
@@ -80,22 +81,25 @@ def replace_snapshot(
     )
 
 
+_INFO = SnapshotInfo.__tablename__
+_INFO_SCHEMA = {"tables_present": pl.Utf8, "ingest_id": pl.Int64, "source_kind": pl.Utf8}
+
+
 def read_snapshot(engine_or_conn: Engine | Connection) -> Snapshot:
+    """The current snapshot, every table read as of one moment (an ingest may commit meanwhile)."""
     if isinstance(engine_or_conn, Engine):
-        with engine_or_conn.connect() as conn:
+        # PostgreSQL reads each statement as of its own start unless asked for one snapshot.
+        options = {"isolation_level": "REPEATABLE READ"} if engine_or_conn.dialect.name == "postgresql" else {}
+        with engine_or_conn.connect().execution_options(**options) as conn:
             return read_snapshot(conn)
-    conn = engine_or_conn
-    tables = {}
-    for name in TABLE_ORDER:
-        tables[name] = read_table(conn, name, stored_schema(name))
-    info = conn.execute(
-        select(SnapshotInfo.tables_present, SnapshotInfo.ingest_id, SnapshotInfo.source_kind)
-    ).one_or_none()
-    if info is None:
+    schemas = {**{name: stored_schema(name) for name in TABLE_ORDER}, _INFO: _INFO_SCHEMA}
+    tables = read_tables(engine_or_conn, schemas)
+    info = tables.pop(_INFO)
+    if info.is_empty():
         return Snapshot(tables=tables)
     return Snapshot(
         tables=tables,
-        tables_present=set(info.tables_present),
-        ingest_id=info.ingest_id,
-        source_kind=info.source_kind,
+        tables_present=set(json.loads(info["tables_present"][0])),
+        ingest_id=info["ingest_id"][0],
+        source_kind=info["source_kind"][0],
     )
