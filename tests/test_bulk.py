@@ -84,7 +84,7 @@ def test_read_tables_round_trips_awkward_text_and_every_type(engine):
 
 
 def test_read_tables_takes_a_column_that_is_empty_for_its_first_thousands_of_rows(engine):
-    # ADBC's SQLite driver types a column from the rows it reads first: all null there, text later.
+    # A reader that typed columns from the first rows it saw would get this wrong: null, then text.
     people = _people(5000).with_columns(
         forename=pl.when(pl.col("person_id") == "P4999").then(pl.lit("Zoë")).cast(pl.Utf8)
     )
