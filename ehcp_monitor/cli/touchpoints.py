@@ -43,7 +43,7 @@ def dispatch(app, as_of, dry_run):
     from ehcp_monitor.touchpoints import dispatch_touchpoints
 
     counts = dispatch_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of), now=now_utc(),
-                                  dry_run=dry_run)
+                                  dry_run=dry_run, clock=now_utc)
     _echo_counts(counts)
     if counts.get("failed") or counts.get("unknown"):
         raise JobFailed(f"touchpoints: {counts.get('failed', 0)} failed, {counts.get('unknown', 0)} "

@@ -27,6 +27,8 @@ class RunContext:
     as_of: date
     now: datetime  # aware, UTC: the moment the run started (for dispatch timing)
     log: Any
+    # The time as the run goes on (a paced dispatch); stays at `now` when the caller pinned it.
+    clock: Callable[[], datetime]
     stop: threading.Event = field(default_factory=threading.Event)
     current_step: str | None = None
     failed_step: str | None = None

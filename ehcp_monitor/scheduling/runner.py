@@ -81,8 +81,10 @@ def execute_job(name: str, settings: Settings, as_of: date, *, now: datetime | N
         engine = engine or engine_for(settings)
         with job_lock(engine, name):
             upgrade_head(engine)
+            # A caller that pins `now` (tests, the demo) pins the run's clock with it.
+            run_clock = (lambda: now) if now else clock.now_utc
             return _run_locked(module, name, run_id, settings, as_of, engine, log, started,
-                               now or clock.now_utc(), stop or threading.Event())
+                               run_clock(), run_clock, stop or threading.Event())
     except LockHeld as exc:
         log.warning("job_run", status="locked", exit_code=exc.exit_code, reason=str(exc),
                     duration_s=round(time.monotonic() - started, 3))
@@ -102,13 +104,14 @@ def execute_job(name: str, settings: Settings, as_of: date, *, now: datetime | N
         structlog.contextvars.clear_contextvars()
 
 
-def _run_locked(module, name, run_id, settings, as_of, engine, log, started, now, stop) -> RunOutcome:
+def _run_locked(module, name, run_id, settings, as_of, engine, log, started, now, run_clock,
+                stop) -> RunOutcome:
     abandoned = runs.mark_abandoned(engine, name, now=clock.now_utc())
     if abandoned:
         log.warning("job_runs_abandoned", rows=abandoned)
     runs.start_run(engine, job=name, run_id=run_id, as_of=as_of, now=clock.now_utc())
     ctx = RunContext(engine=engine, settings=settings, job=name, run_id=run_id, as_of=as_of,
-                     now=now, log=log, stop=stop)
+                     now=now, clock=run_clock, log=log, stop=stop)
     faults.install(engine, ctx)
     status, code, error, counts = runs.SUCCESS, EXIT_OK, None, None
     try:

@@ -12,6 +12,7 @@ for a person to check; nothing here ever sends it again.
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Engine, and_, or_, select, update
@@ -68,15 +69,18 @@ def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[
     """Mark up to `limit` due rows `sending` and commit, so no other dispatcher can take them.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent dispatchers take disjoint rows. SQLite has
-    one writer at a time, so the single UPDATE statement is the claim.
+    one writer at a time, so the single UPDATE statement is the claim. The rows are picked in a
+    materialised CTE: as `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` PostgreSQL may run
+    the subquery once per row and claim every due row, whatever the limit.
     """
     due = select(Touchpoint.id).where(_due(now)).order_by(Touchpoint.id).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    picked = due.cte("picked").prefix_with("MATERIALIZED")
     with engine.begin() as conn:
         ids = conn.execute(
             update(Touchpoint)
-            .where(Touchpoint.id.in_(due.scalar_subquery()), _due(now))
+            .where(Touchpoint.id == picked.c.id, _due(now))
             .values(status="sending", attempts=Touchpoint.attempts + 1, transport=transport,
                     next_attempt_at=now + CLAIM_LEASE)
             .returning(Touchpoint.id)
@@ -196,24 +200,31 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
 
 def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime,
                          dry_run: bool = False, transport: Transport | None = None,
-                         pause=time.sleep) -> dict:
-    """Send every due row of the outbox. Returns counts by outcome (and sent by stage)."""
+                         pause=time.sleep, clock: Callable[[], datetime] | None = None) -> dict:
+    """Send every due row of the outbox. Returns counts by outcome (and sent by stage).
+
+    `now` is when the run starts. `clock` gives the time as a paced run goes on (the CLI and the
+    scheduler pass the real one): each claim's lease, each retry time and each `sent_at` come from
+    it, so a run longer than the lease cannot have its live rows taken for crashed ones. Without
+    it the whole run is stamped `now`.
+    """
     now = _utc(now)
     if dry_run:
         return _dry_run(engine, settings, now)
+    current = (lambda: _utc(clock())) if clock else (lambda: now)
     transport = transport or transport_for(settings)
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     interval = 60.0 / settings.touchpoints.rate_per_minute
     sent_by_stage: Counter = Counter()
     first = True
-    while ids := claim(engine, now, limit=min(CLAIM_BATCH, settings.touchpoints.rate_per_minute),
+    while ids := claim(engine, current(), limit=min(CLAIM_BATCH, settings.touchpoints.rate_per_minute),
                        transport=transport.name):
         for row in _rows(engine, Touchpoint.id.in_(ids)):
             if transport.paced and not first:
                 pause(interval)  # rate_per_minute: evenly spaced sends
             first = False
-            values = _outcome(row, settings, now, transport)
+            values = _outcome(row, settings, current(), transport)
             _record(engine, row.id, values)
             counts[values["status"]] += 1
             if values["status"] == "sent":

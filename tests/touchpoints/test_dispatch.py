@@ -6,13 +6,14 @@ from datetime import date, timedelta
 from email import policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from ehcp_monitor import config
 from ehcp_monitor.db.engine import make_engine
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
-from ehcp_monitor.touchpoints.dispatch import claim
+from ehcp_monitor.touchpoints.dispatch import claim, recover_interrupted
 from tests.touchpoints.conftest import AS_OF, NOW, Recorder, free_port, result, smtp_settings, store_case
 
 D = date.fromisoformat
@@ -116,6 +117,48 @@ def test_rate_limit_spaces_sends_to_a_provider_evenly(engine, smtp_server):
     settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 30})
     assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=pauses.append)["sent"] == 3
     assert pauses == [2.0, 2.0] and len(handler.received) == 3
+
+
+def test_a_claim_takes_no_more_rows_than_its_limit(engine):
+    store_case(engine, *many_families(3))
+    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    assert claim(engine, NOW, limit=1, transport="smtp") == [1]
+    assert claim(engine, NOW, limit=5, transport="smtp") == [2, 3]
+    assert _by_status(engine) == {"sending": 3}
+
+
+class SlowProviderAndSecondDispatcher(Recorder):
+    """Each send takes 40 minutes; 30 minutes into it another dispatcher starts and recovers."""
+
+    def __init__(self, engine, times):
+        super().__init__()
+        self.engine, self.times, self.recovered = engine, times, []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.recovered.append(recover_interrupted(self.engine, self.times[-1] + timedelta(minutes=30)))
+        self.times.append(self.times[-1] + timedelta(minutes=40))
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_run_longer_than_the_lease_stamps_each_claim_and_send_with_its_own_time(engine):
+    store_case(engine, *many_families(3))
+    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    times = [NOW]
+    handler = SlowProviderAndSecondDispatcher(engine, times)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = smtp_settings(controller.port, **{"touchpoints.rate_per_minute": 1})  # one row a claim
+        counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=lambda s: None,
+                                      clock=lambda: times[-1])
+    finally:
+        controller.stop()
+    # The third row was claimed 80 minutes into the run, so its lease runs from then: the other
+    # dispatcher (110 minutes in) leaves it alone, and it is recorded as sent, not unknown.
+    assert counts["sent"] == 3 and handler.recovered == [0, 0, 0]
+    with engine.connect() as conn:
+        sent_at = conn.execute(select(Touchpoint.sent_at).order_by(Touchpoint.id)).scalars().all()
+    assert [t.replace(tzinfo=NOW.tzinfo) for t in sent_at] == times[:3]
 
 
 def test_dry_run_renders_everything_and_changes_nothing(stored_caseload):
