@@ -2,7 +2,8 @@
 
 Hot paths never go row by row through the ORM: PostgreSQL gets COPY in CSV form; SQLite an
 Arrow ingest through a side file for large frames (see _stage_into), one executemany per batch
-for small ones. Reading back is one query per table into a typed frame (SQLite: read as Arrow).
+for small ones. Reading back is one query per table (SQLite: a query per chunk, as NDJSON) into a
+typed frame.
 """
 
 import io
