@@ -47,23 +47,58 @@ def test_age_birthday_on_the_day_counts():
 
 
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 12, 31))
+# Day-number arithmetic must also hold before 1970 (negative day numbers) and across centuries.
+# (Kept a little inside Python's range so that adding up to 36 months stays a valid date.)
+wide_dates = st.dates(min_value=date(4, 1, 1), max_value=date(9996, 1, 1))
+# A narrow window (a leap February, month ends, a year end) that long columns fill densely.
+narrow = st.one_of(st.none(), st.dates(min_value=date(2023, 11, 25), max_value=date(2024, 3, 31)))
+
+
+def check_polars_forms(rows):
+    """The vectorised forms give the scalar forms' dates, row by row, nulls staying null.
+
+    The columns are built so that some are short over a wide range (the polars forms compute
+    directly) and some long over a narrow one (they compute once per day, then look up)."""
+    df = pl.DataFrame(
+        {"a": [r[0] for r in rows], "b": [r[1] for r in rows]}, schema={"a": pl.Date, "b": pl.Date}
+    )
+    offsets = sorted({r[2] for r in rows})
+    out = df.select(
+        cal.weeks_expr(pl.col("a"), 20).alias("w"),
+        cal.age_expr(pl.col("a"), pl.col("b")).alias("age"),
+        *[cal.months_expr(pl.col("a"), m).alias(f"m{m}") for m in offsets],
+    )
+    for i, (a, b, m) in enumerate(rows):
+        row = out.row(i, named=True)
+        assert row["w"] == (None if a is None else cal.add_weeks(a, 20))
+        assert row[f"m{m}"] == (None if a is None else cal.add_months(a, m))
+        assert row["age"] == (None if a is None or b is None else cal.age_in_years(a, b))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(dates, dates, st.integers(-24, 36)), min_size=1, max_size=40))
 def test_polars_forms_agree_with_scalar_forms(rows):
-    df = pl.DataFrame(
-        {"a": [r[0] for r in rows], "b": [r[1] for r in rows], "m": [r[2] for r in rows]},
-        schema={"a": pl.Date, "b": pl.Date, "m": pl.Int32},
-    )
-    out = df.select(
-        cal.weeks_expr(pl.col("a"), 20).alias("w"),
-        cal.months_expr(pl.col("a"), 12).alias("m12"),
-        cal.months_expr(pl.col("a"), pl.col("m")).alias("mm"),
-        cal.age_expr(pl.col("a"), pl.col("b")).alias("age"),
-    )
-    for (a, b, m), w, m12, mm, age in zip(rows, *out.to_dict(as_series=False).values()):
-        assert w == cal.add_weeks(a, 20)
-        assert m12 == cal.add_months(a, 12)
-        assert mm == cal.add_months(a, m)
-        assert age == cal.age_in_years(a, b)
+    check_polars_forms(rows)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(narrow, narrow, st.integers(-24, 36)), min_size=150, max_size=400))
+def test_polars_forms_agree_on_long_columns_of_few_days(rows):
+    check_polars_forms(rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(wide_dates, wide_dates, st.integers(-24, 36)), min_size=1, max_size=40))
+def test_polars_forms_agree_across_the_whole_date_range(rows):
+    check_polars_forms(rows)
+
+
+@pytest.mark.parametrize("born, on, age", [
+    (date(2020, 2, 29), date(2025, 2, 28), 4),
+    (date(2020, 2, 29), date(2025, 3, 1), 5),
+    (date(2020, 3, 1), date(2025, 3, 1), 5),
+    (date(1960, 12, 31), date(1961, 1, 1), 0),
+])
+def test_age_expr_birthdays(born, on, age):
+    df = pl.DataFrame({"b": [born] * 3, "o": [on, on, None]})
+    assert df.select(cal.age_expr(pl.col("b"), pl.col("o")))[:, 0].to_list() == [age, age, None]

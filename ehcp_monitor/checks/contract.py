@@ -33,22 +33,23 @@ SORT_KEYS = ("measure", "request_id", "plan_id", "anchor_date", "item")
 _TIE_BREAK = ("due_date", "completed_date", "status")
 
 
-def finish(parts: Mapping[str, pl.DataFrame | pl.LazyFrame], *, case_rank: str | None = None) -> pl.DataFrame:
-    """The contract's frame from one frame of instances per measure.
+def finish(parts: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
+    """The contract's frame from one frame of instances per measure, in any order.
 
     Measure is the first sort key, so each measure is sorted on its own (in parallel) and the
     sorted parts are stacked in measure order: the same rows as one sort of the whole result.
-    `case_rank` names an integer column giving each row's place in (request_id, plan_id) order,
-    for an implementation that has one: sorting on it is the same order and much cheaper.
     """
     keys = [k for k in SORT_KEYS + _TIE_BREAK if k != "measure"]
-    if case_rank is not None:
-        keys = [case_rank] + [k for k in keys if k not in ("request_id", "plan_id")]
-    typed = [pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()]
-    ordered = [parts[m].lazy().sort(keys, nulls_last=False, maintain_order=True).select(typed) for m in sorted(parts)]
-    if not ordered:
+    ordered = [parts[m].lazy().sort(keys, nulls_last=False, maintain_order=True) for m in sorted(parts)]
+    return stack(dict(zip(sorted(parts), pl.collect_all(ordered, engine="in-memory"))))
+
+
+def stack(parts: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """The contract's frame from one frame per measure already in the contract's order."""
+    if not parts:
         return pl.DataFrame(schema=RESULT_SCHEMA)
-    return pl.concat(pl.collect_all(ordered, engine="in-memory"))
+    typed = [pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()]
+    return pl.concat([parts[m].select(typed) for m in sorted(parts)])
 
 
 def by_measure(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:

@@ -1,9 +1,18 @@
 """The production clock engine: every measure over the whole caseload in vectorised polars.
 
 Each measure is one frame of clock instances (anchor, due, completion and what closes it);
-status, days late and very late are then decided the same way for all of them. Every request and
-plan gets an integer `case` rank, its place in the contract's (request_id, plan_id) order, so the
-joins after the first, the review-cycle chain and the final sort run on integers, not string IDs.
+status, days late and very late are then decided the same way for all of them.
+
+Three choices make it fast, each checked against the per-case oracle by the property test:
+- Every request and plan gets an integer `case`, its place in the contract's (request_id, plan_id)
+  order. Instances carry only that integer; the string IDs are gathered once, by case, as the
+  last step, instead of being carried through every join, filter and sort.
+- Instances are built in the contract's order (outputs.md section 2): the one-per-case measures
+  come straight from the case-ordered tables, and the others sort their narrow inputs (case,
+  dates, item) once. So the wide result frame is never sorted. The order's later keys are due
+  date and status; both follow from the keys before them for every measure (due from the anchor,
+  status from the dates and the case), so rows equal on the earlier keys are equal throughout.
+- Dates are worked on as day numbers (`calendar.py`).
 Review cycles are chained per plan from the sorted completion dates with a shift, never a loop.
 """
 
@@ -11,8 +20,8 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.calendar import age_expr, months_expr, weeks_expr
-from ehcp_monitor.checks.contract import RESULT_SCHEMA, finish
+from ehcp_monitor.calendar import age_expr, day_number, months_expr, weeks_expr
+from ehcp_monitor.checks.contract import RESULT_SCHEMA, stack
 from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
@@ -21,11 +30,14 @@ from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
 CASE = "case"  # a request's or plan's rank in (request_id, plan_id) order
 _INSTANCE = {
     CASE: pl.UInt32,
-    **{c: RESULT_SCHEMA[c] for c in ("request_id", "plan_id", "person_id", "item", "anchor_date", "due_date",
-                                     "completed_date", "exception", "stage")},
+    **{c: RESULT_SCHEMA[c] for c in ("item", "anchor_date", "due_date", "completed_date", "exception", "stage")},
     "closed": pl.Boolean,  # the case closed (assessment withdrawn, plan issued without a draft)
     "ceased": pl.Date,  # the plan's cease date, when known on the as-of date
 }
+_ID_COLUMNS = ("request_id", "plan_id", "person_id")
+# Status codes, decided on integers and named once at the end.
+_STATUS_LABELS = ("met", "late", "closed", "missed", "overdue", "due_soon", "pending")
+MET, LATE, CLOSED, MISSED, OVERDUE, DUE_SOON, PENDING = range(len(_STATUS_LABELS))
 
 
 def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
@@ -40,6 +52,8 @@ class _Engine:
         self.settings = settings
         self.as_of = as_of
         self.day = pl.lit(as_of, dtype=pl.Date)
+        self.as_of_day = day_number(self.day)
+        self.ids: dict[str, pl.DataFrame] = {}  # per measure: the case's IDs, row = case
 
     def in_force(self, outcome: str, day: str) -> pl.Expr:
         """The outcome as it stood on the as-of date: a decision dated later was not yet made (A)."""
@@ -54,23 +68,12 @@ class _Engine:
         """A date after the as-of date has not happened yet (domain.md section 3)."""
         return pl.when(pl.col(column) <= self.day).then(pl.col(column))
 
-    def instances(self, df: pl.DataFrame | pl.LazyFrame, measure: str, **exprs: pl.Expr) -> pl.LazyFrame:
-        """Clock instances of a measure, in the common shape (unnamed parts are null / false)."""
+    def instances(self, df: pl.DataFrame | pl.LazyFrame, **exprs: pl.Expr) -> pl.LazyFrame:
+        """Clock instances in the common narrow shape (unnamed parts are null / false)."""
         defaults = {CASE: pl.col(CASE), "closed": pl.lit(False), "exception": pl.lit(False)}
-        columns = [
-            pl.lit(measure).alias("measure"),
-            pl.lit(KIND[measure]).alias("kind"),
-            pl.lit(BASIS[measure]).alias("basis"),
-            # only statutory clocks can be very late
-            pl.lit(self.very_late_after(measure), dtype=pl.Int64).alias("very_late_after"),
-        ]
-        for name, dtype in _INSTANCE.items():
-            expr = exprs.get(name, defaults.get(name, pl.lit(None)))
-            columns.append(expr.cast(dtype).alias(name))
-        return df.lazy().select(columns)
-
-    def very_late_after(self, measure: str) -> int | None:
-        return self.settings.very_late_days(measure) if KIND[measure] == STATUTORY else None
+        return df.lazy().select(
+            exprs.get(name, defaults.get(name, pl.lit(None))).cast(dtype).alias(name) for name, dtype in _INSTANCE.items()
+        )
 
     # --- request-level clocks (domain.md 2.1) ----------------------------------------------
 
@@ -87,34 +90,35 @@ class _Engine:
             .filter(pl.col("request_outcome").is_in(["Y", "N", "A"]) & self.started("received_date"))
             .sort("request_id")
             .with_row_index(CASE)
-            .join(assessments, on="request_id", how="left")
+            .join(assessments, on="request_id", how="left", maintain_order="left")  # one per request (V004)
             .with_columns(
                 decided=pl.when(pl.col("request_outcome").is_in(["Y", "N"])).then(self.known("request_outcome_date")),
                 withdrawn=(pl.col("assessment_outcome") == "W").fill_null(False),
             )
         )
+        ids = base.select("request_id", pl.lit(None, pl.Utf8).alias("plan_id"), "person_id")
         advice = _collect(
             self.snap["advice"].lazy()
             .filter(self.started("requested_date"))
-            .join(base.lazy().select("request_id", CASE, "person_id", "withdrawn", "request_outcome"),
-                  on="request_id", how="inner")
-            .with_columns(advice_received=self.known("received_date"))
+            .join(base.lazy().select("request_id", CASE, "withdrawn", "request_outcome"), on="request_id", how="inner")
+            .select(CASE, "advice_type", "requested_date", "withdrawn", "request_outcome",
+                    advice_received=self.known("received_date"))
         )
         received, requested = pl.col("received_date"), pl.col("requested_date")
-        ids = {"request_id": pl.col("request_id"), "person_id": pl.col("person_id")}
         parts = {
-            "DECIDE_6W": self.instances(base, "DECIDE_6W", **ids, anchor_date=received,
-                                        due_date=weeks_expr(received, 6), completed_date=pl.col("decided")),
+            "DECIDE_6W": self.instances(base, anchor_date=received, due_date=weeks_expr(received, 6),
+                                        completed_date=pl.col("decided")),
             # A request still awaiting its decision has only DECIDE_6W (domain.md 2.1).
             "ADVICE_6W": self.instances(
-                advice.filter(pl.col("request_outcome") != "A"), "ADVICE_6W", **ids, item=pl.col("advice_type"),
-                anchor_date=requested, due_date=weeks_expr(requested, 6),
+                advice.lazy().filter(pl.col("request_outcome") != "A")
+                .sort(CASE, "requested_date", "advice_type", "advice_received", nulls_last=False),
+                item=pl.col("advice_type"), anchor_date=requested, due_date=weeks_expr(requested, 6),
                 completed_date=pl.col("advice_received"), closed=pl.col("withdrawn"),
             ),
         }
         assessed = base.filter(pl.col("request_outcome") == "Y")
         parts["NOT_ISSUE_16W"] = self.instances(
-            assessed.filter(pl.col("assessment_outcome") == "N"), "NOT_ISSUE_16W", **ids,
+            assessed.filter(pl.col("assessment_outcome") == "N"),
             anchor_date=received, due_date=weeks_expr(received, 16),
             completed_date=self.known("assessment_outcome_date"),
         )
@@ -125,24 +129,26 @@ class _Engine:
             assessed.lazy().filter(
                 pl.col("assessment_outcome").is_null() | pl.col("assessment_outcome").is_in(["Y", "A", "W"])
             )
-            .join(self.snap["drafts"].lazy().select("request_id", "draft_plan_date"), on="request_id", how="left")
-            .join(advice_counts, on=CASE, how="left")
+            .join(self.snap["drafts"].lazy().select("request_id", "draft_plan_date"), on="request_id", how="left",
+                  maintain_order="left")  # one per request (V004)
+            .join(advice_counts, on=CASE, how="left", maintain_order="left")
             .with_columns(
                 issued=pl.when(pl.col("assessment_outcome") == "Y").then(self.known("assessment_outcome_date")),
                 draft=self.known("draft_plan_date"),
             )
         )
         parts["FINAL_20W"] = self.instances(
-            twenty, "FINAL_20W", **ids, anchor_date=received, due_date=weeks_expr(received, 20),
+            twenty, anchor_date=received, due_date=weeks_expr(received, 20),
             completed_date=pl.col("issued"), closed=pl.col("withdrawn"),
             exception=pl.col("week20").fill_null(False), stage=self.stage(),
         )
         if "drafts" in self.snap.tables_present:
             parts["DRAFT_LOCAL"] = self.instances(
-                twenty, "DRAFT_LOCAL", **ids, anchor_date=received,
+                twenty, anchor_date=received,
                 due_date=weeks_expr(received, self.rules.draft_target_weeks), completed_date=pl.col("draft"),
                 closed=pl.col("withdrawn") | pl.col("issued").is_not_null(),
             )
+        self.ids.update(dict.fromkeys(parts, ids))
         return parts
 
     def stage(self) -> pl.Expr:
@@ -156,7 +162,7 @@ class _Engine:
             .when(has_advice & (pl.col("advice_requested").fill_null(0) == 0))
             .then(pl.lit("awaiting_advice_requests"))
             .when(~has_drafts | draft.is_null()).then(pl.lit("drafting"))
-            .when(self.day <= draft + pl.duration(days=DRAFT_COMMENT_DAYS - 1)).then(pl.lit("draft_comments"))
+            .when(self.as_of_day <= day_number(draft) + DRAFT_COMMENT_DAYS - 1).then(pl.lit("draft_comments"))
             .otherwise(pl.lit("finalising"))
         )
 
@@ -168,42 +174,52 @@ class _Engine:
             self.snap["plans"].lazy().filter(self.started("start_date"))
             .join(births, on="person_id", how="left")
             .select(
-                "plan_id", "request_id", "person_id", "start_date", "date_of_birth",
+                *_ID_COLUMNS, "start_date", "date_of_birth",
                 ceased=self.known("cease_date"),
                 latest_only=(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY).fill_null(False),
             )
             .sort("request_id", "plan_id", nulls_last=False)
             .with_row_index(CASE)  # so a plan's case is also its row: review cycles gather by it
         )
+        keys = plans.lazy().select("plan_id", CASE, "start_date", "ceased", "latest_only")
         reviews = _collect(
-            self.snap["reviews"].lazy().join(plans.lazy().drop("date_of_birth"), on="plan_id", how="inner")
+            self.snap["reviews"].lazy().join(keys, on="plan_id", how="inner").drop("plan_id")
         )
-        ids = {"request_id": pl.col("request_id"), "plan_id": pl.col("plan_id"), "person_id": pl.col("person_id")}
         meeting, notice = pl.col("meeting_date"), pl.col("amendment_notice_date")
-        transfers = self.snap["phase_transfers"].lazy().join(plans.lazy(), on="plan_id", how="inner")
-        due = pl.coalesce(pl.col("due_date"), phase_transfer_due_expr())
-        return {
-            **self.review_cycles(plans, reviews, ids),
+        transfers = (
+            self.snap["phase_transfers"].lazy().join(keys, on="plan_id", how="inner")
+            .with_columns(due_date=pl.coalesce(pl.col("due_date"), phase_transfer_due_expr()),
+                          final=self.known("final_date"))
+            .filter(pl.col("due_date").is_not_null())
+            .sort(CASE, "due_date", "transfer_kind", "final", nulls_last=False)
+        )
+        parts = {
+            **self.review_cycles(plans, reviews),
             "REVIEW_DECISION_4W": self.instances(
-                reviews.filter(self.started("meeting_date")), "REVIEW_DECISION_4W", **ids,
+                reviews.lazy().filter(self.started("meeting_date"))
+                .with_columns(decided=self.known("decision_date"))
+                .sort(CASE, "meeting_date", "decided", nulls_last=False),
                 anchor_date=meeting, due_date=weeks_expr(meeting, 4),
-                completed_date=self.known("decision_date"), ceased=pl.col("ceased"),
+                completed_date=pl.col("decided"), ceased=pl.col("ceased"),
             ),
             "AMEND_FINAL_8W": self.instances(
-                reviews.filter(
+                reviews.lazy().filter(
                     ~pl.col("latest_only") & (pl.col("outcome") == "amend") & self.started("amendment_notice_date")
-                ),
-                "AMEND_FINAL_8W", **ids, anchor_date=notice, due_date=weeks_expr(notice, 8),
-                completed_date=self.known("amended_final_date"), ceased=pl.col("ceased"),
+                )
+                .with_columns(amended=self.known("amended_final_date"))
+                .sort(CASE, "amendment_notice_date", "amended", nulls_last=False),
+                anchor_date=notice, due_date=weeks_expr(notice, 8),
+                completed_date=pl.col("amended"), ceased=pl.col("ceased"),
             ),
             "PHASE_TRANSFER": self.instances(
-                transfers.with_columns(due_date=due).filter(pl.col("due_date").is_not_null()),
-                "PHASE_TRANSFER", **ids, item=pl.col("transfer_kind"), anchor_date=pl.col("due_date"),
-                due_date=pl.col("due_date"), completed_date=self.known("final_date"), ceased=pl.col("ceased"),
+                transfers, item=pl.col("transfer_kind"), anchor_date=pl.col("due_date"),
+                due_date=pl.col("due_date"), completed_date=pl.col("final"), ceased=pl.col("ceased"),
             ),
         }
+        self.ids.update(dict.fromkeys(parts, plans.select(_ID_COLUMNS)))
+        return parts
 
-    def review_cycles(self, plans: pl.DataFrame, reviews: pl.DataFrame, ids: dict) -> dict[str, pl.LazyFrame]:
+    def review_cycles(self, plans: pl.DataFrame, reviews: pl.DataFrame) -> dict[str, pl.LazyFrame]:
         """Cycles chain from the start date through each later completion (domain.md 2.2)."""
         by = "meeting_date" if self.rules.review_completed_by == "meeting" else "decision_date"
         completions = (
@@ -220,7 +236,8 @@ class _Engine:
             .with_columns(completed=pl.when(same_plan).then(pl.col("anchor").shift(-1)))
         )
         # each cycle takes its plan's columns by the plan's row number (its case)
-        chain = pl.concat([chain, plans.drop(CASE, "start_date")[chain[CASE]]], how="horizontal")
+        chain = pl.concat([chain, plans.select("date_of_birth", "ceased", "latest_only")[chain[CASE]]],
+                          how="horizontal")
         # A latest-only plan whose only recorded review came after the as-of date: its history as
         # it stood then is unseen, and a cycle from the start date would invent a breach (2.2).
         unseen = reviews.filter(pl.col(by) > self.day)[CASE].unique()
@@ -239,7 +256,7 @@ class _Engine:
         )
         return {
             measure: self.instances(
-                cycles.filter(pl.col("early") == early), measure, **ids, anchor_date=anchor,
+                cycles.filter(pl.col("early") == early), anchor_date=anchor,
                 due_date=months_expr(anchor, months), completed_date=pl.col("completed"), ceased=pl.col("ceased"),
             )
             for measure, early, months in (
@@ -250,32 +267,47 @@ class _Engine:
 
     # --- status of every instance (domain.md section 3) ------------------------------------
 
-    def decide(self, instances: pl.LazyFrame) -> pl.LazyFrame:
+    def decide(self, measure: str, instances: pl.LazyFrame) -> pl.LazyFrame:
         """Status, days late, stage and very late (domain.md sections 3 and 4)."""
-        done, due, ceased = pl.col("completed_date"), pl.col("due_date"), pl.col("ceased")
+        done, ceased = pl.col("completed_date"), pl.col("ceased")
         # The day the clock stopped (or today, if it still runs): none when the case closed.
         stopped = pl.when(done.is_not_null()).then(done).when(~pl.col("closed")).then(pl.coalesce(ceased, self.day))
-        past_due = (stopped - due).dt.total_days()
+        past_due = day_number(stopped) - day_number(pl.col("due_date"))
         late = past_due > 0
         status = (
-            pl.when(done.is_not_null()).then(pl.when(late).then(pl.lit("late")).otherwise(pl.lit("met")))
-            .when(pl.col("closed")).then(pl.lit("closed"))
-            .when(ceased.is_not_null()).then(pl.when(late).then(pl.lit("missed")).otherwise(pl.lit("closed")))
-            .when(late).then(pl.lit("overdue"))
-            .when(-past_due <= self.rules.due_soon_days).then(pl.lit("due_soon"))
-            .otherwise(pl.lit("pending"))
+            pl.when(done.is_not_null()).then(pl.when(late).then(LATE).otherwise(MET))
+            .when(pl.col("closed")).then(CLOSED)
+            .when(ceased.is_not_null()).then(pl.when(late).then(MISSED).otherwise(CLOSED))
+            .when(late).then(OVERDUE)
+            .when(-past_due <= self.rules.due_soon_days).then(DUE_SOON)
+            .otherwise(PENDING)
         )
         running = done.is_null() & ~pl.col("closed") & ceased.is_null()
-        return instances.with_columns(
-            status=status,
-            days_late=pl.when(late).then(past_due),
+        # only statutory clocks can be very late
+        very_late = (
+            (running & late & (past_due >= self.settings.very_late_days(measure)))
+            if KIND[measure] == STATUTORY else pl.lit(False)
+        )
+        return instances.select(
+            CASE, "item", "anchor_date", "due_date", "completed_date",
+            status=pl.lit(pl.Series(_STATUS_LABELS)).gather(status.cast(pl.UInt32)),
+            days_late=pl.when(late).then(past_due).cast(pl.Int64),
+            exception=pl.col("exception"),
+            very_late=very_late.fill_null(False),
             stage=pl.when(running).then(pl.col("stage")),
-            very_late=(running & late & (past_due >= pl.col("very_late_after"))).fill_null(False),
+        )
+
+    def result(self, measure: str, decided: pl.DataFrame) -> pl.DataFrame:
+        """A measure's rows in the contract's shape: the case's IDs gathered by case."""
+        return pl.concat([self.ids[measure][decided[CASE]], decided.drop(CASE)], how="horizontal").select(
+            pl.lit(measure).alias("measure"), *_ID_COLUMNS, pl.exclude("measure", *_ID_COLUMNS),
+            pl.lit(KIND[measure]).alias("kind"), pl.lit(BASIS[measure]).alias("basis"),
         )
 
     def run(self) -> pl.DataFrame:
         parts = {**self.requests(), **self.plans()}
-        return finish({measure: self.decide(instances) for measure, instances in parts.items()}, case_rank=CASE)
+        decided = pl.collect_all([self.decide(m, i) for m, i in parts.items()], engine="in-memory")
+        return stack({m: self.result(m, frame) for m, frame in zip(parts, decided)})
 
 
 def phase_transfer_due_expr() -> pl.Expr:

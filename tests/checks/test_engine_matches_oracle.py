@@ -106,11 +106,14 @@ def case(draw, label: str, as_of: date) -> dict[str, list[dict]]:
                 tables["reviews"].append(draw(review_twin(tables["reviews"][-1])))
             if decision is not None and draw(st.integers(0, 4)) == 0:
                 born = fifth_birthday_on(decision)
-        for kind in draw(st.lists(st.sampled_from(TRANSFER_KINDS), max_size=2, unique=True)):
+        kinds = draw(st.lists(st.sampled_from(TRANSFER_KINDS), max_size=2, unique=True))
+        # sometimes two kinds fall due on the same day (a given due date): the item orders them
+        same_due = draw(maybe(days))
+        for kind in kinds:
             transfer = draw(days)
             tables["phase_transfers"].append({
                 "plan_id": plan_id, "transfer_kind": kind, "transfer_date": transfer,
-                "due_date": draw(maybe(st.just(after(transfer, -200)))),
+                "due_date": same_due or draw(maybe(st.just(after(transfer, -200)))),
                 "final_date": draw(maybe(near(150, 200, 300, spread=400).map(lambda o: after(transfer, -o)))),
             })
     tables["people"].append({"person_id": pid, "date_of_birth": born})
