@@ -9,6 +9,7 @@ import calendar as _calendar
 from collections.abc import Callable
 from datetime import date, timedelta
 
+import numpy as np
 import polars as pl
 
 
@@ -45,11 +46,12 @@ def age_in_years(date_of_birth: date, on: date) -> int:
 
 
 # The polars forms work on a date's day number (days since 1970-01-01, the Date's physical
-# Int32): integer arithmetic on whole columns is several times faster than polars' durations and
-# calendar offsets over a caseload, and gives the same dates (property tests in
-# tests/test_calendar.py). The civil-date steps run on Series inside `map_batches`, because written
-# as one expression each reused step would be repeated in the expression tree. Int32 throughout:
-# every date from year 1 to 9999 fits, and 32-bit division is faster than 64-bit.
+# Int32): integer arithmetic is several times faster than polars' durations and calendar offsets
+# over a caseload, and gives the same dates (property tests in tests/test_calendar.py). The civil
+# calendar steps run in numpy inside `map_batches`: as one polars expression each reused step
+# would be repeated in the expression tree, and on short columns polars' per-call overhead is
+# most of the cost. They run once per day of a column's range where that is shorter than the
+# column (a caseload's dates span a few decades; its rows are far more), then a gather.
 
 
 def day_number(day: pl.Expr) -> pl.Expr:
@@ -61,60 +63,63 @@ def from_day_number(days: pl.Expr) -> pl.Expr:
     return days.cast(pl.Int32).cast(pl.Date)
 
 
-def _flag(mask: pl.Series) -> pl.Series:
-    return mask.cast(pl.Int32)
-
-
-def _civil(days: pl.Series) -> tuple[pl.Series, pl.Series, pl.Series]:
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, month, day of day numbers (proleptic Gregorian; H. Hinnant's civil_from_days)."""
-    z = days + 719468  # from 0000-03-01, so positive for every Python date
+    z = days.astype(np.int64) + 719468  # from 0000-03-01, so positive for every Python date
     era = z // 146097
     doe = z - era * 146097
     yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
     doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
     mp = (5 * doy + 2) // 153  # months from March
     day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 - 12 * _flag(mp >= 10)
-    return yoe + era * 400 + _flag(month <= 2), month, day
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, day
 
 
-def _day_numbers(year: pl.Series, month: pl.Series, day: pl.Series) -> pl.Series:
+def _day_numbers(year: np.ndarray, month: np.ndarray, day: np.ndarray | int) -> np.ndarray:
     """Day numbers of civil dates (H. Hinnant's days_from_civil)."""
-    y = year - _flag(month <= 2)
+    y = year - (month <= 2)
     era = y // 400
     yoe = y - era * 400
-    doy = (153 * (month - 3 + 12 * _flag(month <= 2)) + 2) // 5 + day - 1
+    doy = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
-_MONTH_LENGTHS = pl.Series([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=pl.Int32)
+_MONTH_LENGTHS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
-def _days_in_month(year: pl.Series, month: pl.Series) -> pl.Series:
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    return _MONTH_LENGTHS.gather(month - 1) + _flag(leap & (month == 2))
+    return _MONTH_LENGTHS[month - 1] + (leap & (month == 2))
 
 
-def _per_day(days: pl.Series, rule: Callable[[pl.Series], pl.Series]) -> pl.Series:
-    """`rule` over day numbers, worked out once per day of the column's range when that is shorter
-    than the column (a caseload's dates span a few decades, its rows are far more), then gathered."""
-    low, high = days.min(), days.max()
-    if low is None or high - low + 1 >= days.len():
-        return rule(days)
-    return rule(pl.int_range(low, high + 1, dtype=pl.Int32, eager=True)).gather(days - low)
-
-
-def _add_months_days(days: pl.Series, months: int) -> pl.Series:
+def _add_months_days(days: np.ndarray, months: int) -> np.ndarray:
     year, month, day = _civil(days)
     index = year * 12 + month - 1 + months
     to_year, to_month = index // 12, index % 12 + 1
-    days_there = _days_in_month(to_year, to_month)
-    return _day_numbers(to_year, to_month, day.zip_with(day <= days_there, days_there))
+    return _day_numbers(to_year, to_month, np.minimum(day, _days_in_month(to_year, to_month)))
 
 
-def _yyyymmdd(days: pl.Series) -> pl.Series:
+def _yyyymmdd(days: np.ndarray) -> np.ndarray:
     year, month, day = _civil(days)
     return year * 10000 + month * 100 + day
+
+
+def _per_day(column: pl.Series, rule: Callable[[np.ndarray], np.ndarray], dtype: pl.DataType) -> pl.Series:
+    """`rule` (day numbers to integers) over a date column; nulls stay null."""
+    days = column.cast(pl.Int32)
+    low, high = days.min(), days.max()
+    if low is None:
+        return pl.Series(column.name, [None] * days.len(), dtype=dtype)
+    if high - low + 1 < days.len():
+        table = pl.Series(rule(np.arange(low, high + 1, dtype=np.int64))).cast(dtype)
+        return table.gather(days - low).alias(column.name)
+    values = pl.Series(column.name, rule(days.fill_null(low).to_numpy().astype(np.int64))).cast(dtype)
+    return values if days.null_count() == 0 else pl.select(pl.when(days.is_not_null()).then(values)).to_series()
+
+
+def _date_rule(rule: Callable[[np.ndarray], np.ndarray]) -> Callable[[pl.Series], pl.Series]:
+    return lambda column: _per_day(column, rule, pl.Int32).cast(pl.Date)
 
 
 def weeks_expr(anchor: pl.Expr, weeks: int) -> pl.Expr:
@@ -124,16 +129,20 @@ def weeks_expr(anchor: pl.Expr, weeks: int) -> pl.Expr:
 
 def months_expr(anchor: pl.Expr, months: int) -> pl.Expr:
     """Vectorised add_months: same day-of-month, clamped to the target month's last day."""
-    def add(column: pl.Series) -> pl.Series:
-        return _per_day(column.cast(pl.Int32), lambda days: _add_months_days(days, months)).cast(pl.Date)
+    rule = _date_rule(lambda days: _add_months_days(days, months))
+    return anchor.map_batches(rule, return_dtype=pl.Date, is_elementwise=True)
 
-    return anchor.map_batches(add, return_dtype=pl.Date, is_elementwise=True)
+
+def same_year_expr(anchor: pl.Expr, month: int, day: int) -> pl.Expr:
+    """The given day and month in the anchor's calendar year (a fixed-date deadline)."""
+    rule = _date_rule(lambda days: _day_numbers(_civil(days)[0], np.full(days.shape, month), day))
+    return anchor.map_batches(rule, return_dtype=pl.Date, is_elementwise=True)
 
 
 def age_expr(date_of_birth: pl.Expr, on: pl.Expr) -> pl.Expr:
     """Vectorised age_in_years."""
     def age(columns: list[pl.Series]) -> pl.Series:
-        born, on = (_per_day(c.cast(pl.Int32), _yyyymmdd) for c in columns)
+        born, on = (_per_day(c, _yyyymmdd, pl.Int32) for c in columns)
         # (YYYYMMDD on) - (YYYYMMDD born), floor-divided by 10,000: completed years, exactly.
         return (on - born) // 10000
 

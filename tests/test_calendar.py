@@ -66,6 +66,8 @@ def check_polars_forms(rows):
     out = df.select(
         cal.weeks_expr(pl.col("a"), 20).alias("w"),
         cal.age_expr(pl.col("a"), pl.col("b")).alias("age"),
+        cal.same_year_expr(pl.col("a"), 2, 15).alias("feb15"),
+        cal.same_year_expr(pl.col("a"), 3, 31).alias("mar31"),
         *[cal.months_expr(pl.col("a"), m).alias(f"m{m}") for m in offsets],
     )
     for i, (a, b, m) in enumerate(rows):
@@ -73,10 +75,12 @@ def check_polars_forms(rows):
         assert row["w"] == (None if a is None else cal.add_weeks(a, 20))
         assert row[f"m{m}"] == (None if a is None else cal.add_months(a, m))
         assert row["age"] == (None if a is None or b is None else cal.age_in_years(a, b))
+        assert row["feb15"] == (None if a is None else date(a.year, 2, 15))
+        assert row["mar31"] == (None if a is None else date(a.year, 3, 31))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(dates, dates, st.integers(-24, 36)), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.one_of(st.none(), dates), st.one_of(st.none(), dates), st.integers(-24, 36)), min_size=1, max_size=40))
 def test_polars_forms_agree_with_scalar_forms(rows):
     check_polars_forms(rows)
 

@@ -20,7 +20,7 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.calendar import age_expr, day_number, months_expr, weeks_expr
+from ehcp_monitor.calendar import age_expr, day_number, months_expr, same_year_expr, weeks_expr
 from ehcp_monitor.checks.contract import RESULT_SCHEMA, stack
 from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
@@ -38,6 +38,12 @@ _ID_COLUMNS = ("request_id", "plan_id", "person_id")
 # Status codes, decided on integers and named once at the end.
 _STATUS_LABELS = ("met", "late", "closed", "missed", "overdue", "due_soon", "pending")
 MET, LATE, CLOSED, MISSED, OVERDUE, DUE_SOON, PENDING = range(len(_STATUS_LABELS))
+
+
+def _case_day(day: str) -> pl.Expr:
+    """A case and a date (never null) as one UInt64 key in (case, date) order: polars sorts on one
+    integer key several times faster than on two columns."""
+    return pl.col(CASE).cast(pl.UInt64) * (1 << 32) + (day_number(pl.col(day)).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
 
 
 def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
@@ -111,7 +117,7 @@ class _Engine:
             # A request still awaiting its decision has only DECIDE_6W (domain.md 2.1).
             "ADVICE_6W": self.instances(
                 advice.lazy().filter(pl.col("request_outcome") != "A")
-                .sort(CASE, "requested_date", "advice_type", "advice_received", nulls_last=False),
+                .sort(_case_day("requested_date"), "advice_type", "advice_received", nulls_last=False),
                 item=pl.col("advice_type"), anchor_date=requested, due_date=weeks_expr(requested, 6),
                 completed_date=pl.col("advice_received"), closed=pl.col("withdrawn"),
             ),
@@ -191,14 +197,14 @@ class _Engine:
             .with_columns(due_date=pl.coalesce(pl.col("due_date"), phase_transfer_due_expr()),
                           final=self.known("final_date"))
             .filter(pl.col("due_date").is_not_null())
-            .sort(CASE, "due_date", "transfer_kind", "final", nulls_last=False)
+            .sort(_case_day("due_date"), "transfer_kind", "final", nulls_last=False)
         )
         parts = {
             **self.review_cycles(plans, reviews),
             "REVIEW_DECISION_4W": self.instances(
                 reviews.lazy().filter(self.started("meeting_date"))
                 .with_columns(decided=self.known("decision_date"))
-                .sort(CASE, "meeting_date", "decided", nulls_last=False),
+                .sort(_case_day("meeting_date"), "decided", nulls_last=False),
                 anchor_date=meeting, due_date=weeks_expr(meeting, 4),
                 completed_date=pl.col("decided"), ceased=pl.col("ceased"),
             ),
@@ -207,7 +213,7 @@ class _Engine:
                     ~pl.col("latest_only") & (pl.col("outcome") == "amend") & self.started("amendment_notice_date")
                 )
                 .with_columns(amended=self.known("amended_final_date"))
-                .sort(CASE, "amendment_notice_date", "amended", nulls_last=False),
+                .sort(_case_day("amendment_notice_date"), "amended", nulls_last=False),
                 anchor_date=notice, due_date=weeks_expr(notice, 8),
                 completed_date=pl.col("amended"), ceased=pl.col("ceased"),
             ),
@@ -231,7 +237,7 @@ class _Engine:
         repeat = same_plan.shift(1, fill_value=False) & (pl.col("anchor").shift(1) == pl.col("anchor"))
         chain = _collect(
             pl.concat([plans.lazy().select(CASE, anchor=pl.col("start_date")), completions])
-            .sort(CASE, "anchor")
+            .sort(_case_day("anchor"))
             .filter(~repeat)  # two reviews completed on one day end one cycle
             .with_columns(completed=pl.when(same_plan).then(pl.col("anchor").shift(-1)))
         )
@@ -272,7 +278,7 @@ class _Engine:
         done, ceased = pl.col("completed_date"), pl.col("ceased")
         # The day the clock stopped (or today, if it still runs): none when the case closed.
         stopped = pl.when(done.is_not_null()).then(done).when(~pl.col("closed")).then(pl.coalesce(ceased, self.day))
-        past_due = day_number(stopped) - day_number(pl.col("due_date"))
+        past_due, running = pl.col("past_due"), pl.col("running")
         late = past_due > 0
         status = (
             pl.when(done.is_not_null()).then(pl.when(late).then(LATE).otherwise(MET))
@@ -282,18 +288,20 @@ class _Engine:
             .when(-past_due <= self.rules.due_soon_days).then(DUE_SOON)
             .otherwise(PENDING)
         )
-        running = done.is_null() & ~pl.col("closed") & ceased.is_null()
         # only statutory clocks can be very late
         very_late = (
-            (running & late & (past_due >= self.settings.very_late_days(measure)))
+            (running & late & (past_due >= self.settings.very_late_days(measure))).fill_null(False)
             if KIND[measure] == STATUTORY else pl.lit(False)
         )
-        return instances.select(
+        return instances.with_columns(
+            past_due=day_number(stopped) - day_number(pl.col("due_date")),
+            running=done.is_null() & ~pl.col("closed") & ceased.is_null(),
+        ).select(
             CASE, "item", "anchor_date", "due_date", "completed_date",
             status=pl.lit(pl.Series(_STATUS_LABELS)).gather(status.cast(pl.UInt32)),
             days_late=pl.when(late).then(past_due).cast(pl.Int64),
             exception=pl.col("exception"),
-            very_late=very_late.fill_null(False),
+            very_late=very_late,
             stage=pl.when(running).then(pl.col("stage")),
         )
 
@@ -314,8 +322,8 @@ def phase_transfer_due_expr() -> pl.Expr:
     """Reg 18 deadlines when the input gives no due date."""
     kind, transfer = pl.col("transfer_kind"), pl.col("transfer_date")
     return (
-        pl.when(kind == "school").then(pl.date(transfer.dt.year(), 2, 15))
-        .when(kind == "post16").then(pl.date(transfer.dt.year(), 3, 31))
+        pl.when(kind == "school").then(same_year_expr(transfer, 2, 15))
+        .when(kind == "post16").then(same_year_expr(transfer, 3, 31))
         .when(kind == "post16_other").then(months_expr(transfer, -5))
     )
 
