@@ -29,3 +29,11 @@ def test_snapshot_round_trip(engine):
     assert back["requests"].to_dicts() == snap["requests"].to_dicts()
     assert back["plans"]["review_history"].to_list() == ["full"]
     assert back["reviews"].height == 0
+
+    # A reader that names its columns gets only those: the clock engine reads no names.
+    some = read_snapshot(engine, {"people": ("person_id", "date_of_birth"), "plans": ("plan_id", "review_history")})
+    assert set(some.tables) == {"people", "plans"}
+    assert some["people"].sort("person_id").to_dicts() == snap["people"].sort("person_id").select(
+        "person_id", "date_of_birth").to_dicts()
+    assert some["plans"].to_dicts() == [{"plan_id": "p1", "review_history": "full"}]
+    assert (some.ingest_id, some.tables_present) == (7, back.tables_present)

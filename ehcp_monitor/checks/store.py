@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Engine, delete, insert, update
 
 from ehcp_monitor.clock import now_utc
-from ehcp_monitor.checks.engine import evaluate
+from ehcp_monitor.checks.engine import COLUMNS_USED, evaluate
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import CheckResult, CheckRun
@@ -71,7 +71,7 @@ def run_check(
 ) -> CheckSummary:
     """Evaluate the current snapshot; the latest results replace the previous, overdue rows are kept."""
     started = now()
-    snapshot = read_snapshot(engine)
+    snapshot = read_snapshot(engine, COLUMNS_USED)
     frame = evaluate(snapshot, settings, as_of)
     overdue = frame.filter(pl.col("status") == "overdue")
     summary_counts = {

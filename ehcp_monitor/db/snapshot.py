@@ -1,10 +1,12 @@
 """The current snapshot of case records: replaced whole, read whole.
 
 An ingest calls `replace_snapshot` inside one transaction, so a failure anywhere leaves the
-previous snapshot untouched. The clock engine calls `read_snapshot` for typed polars frames.
+previous snapshot untouched. Readers call `read_snapshot` for typed polars frames (the clock
+engine for only the columns it uses).
 """
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -85,14 +87,22 @@ _INFO = SnapshotInfo.__tablename__
 _INFO_SCHEMA = {"tables_present": pl.Utf8, "ingest_id": pl.Int64, "source_kind": pl.Utf8}
 
 
-def read_snapshot(engine_or_conn: Engine | Connection) -> Snapshot:
-    """The current snapshot, every table read as of one moment (an ingest may commit meanwhile)."""
+def read_snapshot(
+    engine_or_conn: Engine | Connection, columns: Mapping[str, Sequence[str]] | None = None
+) -> Snapshot:
+    """The current snapshot, every table read as of one moment (an ingest may commit meanwhile).
+
+    `columns` reads only those tables and columns (a reader that needs no names reads none)."""
     if isinstance(engine_or_conn, Engine):
         # PostgreSQL reads each statement as of its own start unless asked for one snapshot.
         options = {"isolation_level": "REPEATABLE READ"} if engine_or_conn.dialect.name == "postgresql" else {}
         with engine_or_conn.connect().execution_options(**options) as conn:
-            return read_snapshot(conn)
-    schemas = {**{name: stored_schema(name) for name in TABLE_ORDER}, _INFO: _INFO_SCHEMA}
+            return read_snapshot(conn, columns)
+    wanted = columns or {name: tuple(stored_schema(name)) for name in TABLE_ORDER}
+    schemas = {
+        **{name: {c: stored_schema(name)[c] for c in wanted[name]} for name in TABLE_ORDER if name in wanted},
+        _INFO: _INFO_SCHEMA,
+    }
     tables = read_tables(engine_or_conn, schemas)
     info = tables.pop(_INFO)
     if info.is_empty():
