@@ -16,6 +16,7 @@ Three choices make it fast, each checked against the per-case oracle by the prop
 Review cycles are chained per plan from the sorted completion dates with a shift, never a loop.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import polars as pl
@@ -329,7 +330,11 @@ class _Engine:
         )
 
     def run(self) -> pl.DataFrame:
-        parts = {**self.requests(), **self.plans()}
+        # The request and plan clocks share nothing: built side by side, one branch's small
+        # steps fill the core the other leaves idle (polars releases the GIL while it works).
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            plans = pool.submit(self.plans)
+            parts = {**self.requests(), **plans.result()}
         decided = pl.collect_all([self.decide(m, i) for m, i in parts.items()], engine="in-memory")
         return stack({m: self.result(m, frame) for m, frame in zip(parts, decided)})
 
