@@ -1,8 +1,8 @@
 """Calendar arithmetic for statutory clocks (domain.md section 1).
 
 Every statutory period is calendar time: weekends and bank holidays do not stop it. Each rule
-has a scalar form (used by the oracle evaluator and tests) and a polars expression form (used
-by the vectorised engine); both are defined here so they cannot drift apart.
+the clocks use has a scalar form (used by the oracle evaluator and tests) and a polars expression
+form (used by the vectorised engine); both are defined here, and property tests hold them equal.
 """
 
 import calendar as _calendar
@@ -35,6 +35,11 @@ def last_day_of_window(served: date, days: int) -> date:
 def elapsed_weeks(start: date, end: date) -> float:
     """Elapsed weeks for reports: (end - start) in days / 7, one decimal place."""
     return round((end - start).days / 7, 1)
+
+
+def same_year(anchor: date, month: int, day: int) -> date:
+    """A fixed-date deadline in the anchor's calendar year (reg 18: 15 February, 31 March)."""
+    return date(anchor.year, month, day)
 
 
 def age_in_years(date_of_birth: date, on: date) -> int:

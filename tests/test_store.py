@@ -1,6 +1,7 @@
 from datetime import date
 
 import polars as pl
+import pytest
 
 from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
 from ehcp_monitor.clock import now_utc
@@ -37,3 +38,10 @@ def test_snapshot_round_trip(engine):
         "person_id", "date_of_birth").to_dicts()
     assert some["plans"].to_dicts() == [{"plan_id": "p1", "review_history": "full"}]
     assert (some.ingest_id, some.tables_present) == (7, back.tables_present)
+
+
+def test_read_snapshot_refuses_an_unknown_table_or_no_columns(engine):
+    with pytest.raises(ValueError, match="peeple"):
+        read_snapshot(engine, {"peeple": ("person_id",)})
+    with pytest.raises(ValueError, match="plans"):
+        read_snapshot(engine, {"plans": ()})

@@ -106,20 +106,24 @@ class _Engine:
             self.in_force("assessment_outcome", "assessment_outcome_date").alias("assessment_outcome"),
             "assessment_outcome_date", "week20",
         )
-        base = _collect(
+        ranked = _collect(
             self.tables["requests"].lazy()
             .select("request_id", "person_id", "received_date", "request_outcome_date",
                     request_outcome=self.in_force("request_outcome", "request_outcome_date"))
             .filter(pl.col("request_outcome").is_in(["Y", "N", "A"]) & self.started("received_date"))
             .sort("request_id")
             .with_row_index(CASE)
+        )
+        # Taken before any join, so row i is case i even if a join were to repeat a request.
+        ids = ranked.select("request_id", pl.lit(None, pl.Utf8).alias("plan_id"), "person_id")
+        base = _collect(
+            ranked.lazy()
             .join(assessments, on="request_id", how="left", maintain_order="left")  # one per request (V004)
             .with_columns(
                 decided=pl.when(pl.col("request_outcome").is_in(["Y", "N"])).then(self.known("request_outcome_date")),
                 withdrawn=(pl.col("assessment_outcome") == "W").fill_null(False),
             )
         )
-        ids = base.select("request_id", pl.lit(None, pl.Utf8).alias("plan_id"), "person_id")
         advice = _collect(
             self.tables["advice"].lazy()
             .filter(self.started("requested_date"))
@@ -330,8 +334,9 @@ class _Engine:
         )
 
     def run(self) -> pl.DataFrame:
-        # The request and plan clocks share nothing: built side by side, one branch's small
-        # steps fill the core the other leaves idle (polars releases the GIL while it works).
+        # The request and plan clocks read nothing of each other (each adds its own measures'
+        # IDs): built side by side, one branch's small steps fill the core the other leaves idle,
+        # since polars releases the GIL while it works (the calendar's numpy steps hold it briefly).
         with ThreadPoolExecutor(max_workers=1) as pool:
             plans = pool.submit(self.plans)
             parts = {**self.requests(), **plans.result()}

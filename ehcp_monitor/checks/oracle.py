@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.calendar import add_months, add_weeks, age_in_years, last_day_of_window
+from ehcp_monitor.calendar import add_months, add_weeks, age_in_years, last_day_of_window, same_year
 from ehcp_monitor.checks.contract import RESULT_SCHEMA, by_measure, finish
 from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
@@ -201,9 +201,9 @@ def phase_transfer_due(kind: str | None, transfer: date | None) -> date | None:
     if transfer is None:
         return None
     if kind == "school":
-        return date(transfer.year, 2, 15)
+        return same_year(transfer, 2, 15)
     if kind == "post16":
-        return date(transfer.year, 3, 31)
+        return same_year(transfer, 3, 31)
     if kind == "post16_other":
         return add_months(transfer, -5)
     return None

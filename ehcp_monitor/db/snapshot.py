@@ -99,6 +99,9 @@ def read_snapshot(
         with engine_or_conn.connect().execution_options(**options) as conn:
             return read_snapshot(conn, columns)
     wanted = columns or {name: tuple(stored_schema(name)) for name in TABLE_ORDER}
+    unknown = sorted(set(wanted) - set(TABLE_ORDER)) + [t for t, cols in wanted.items() if not cols]
+    if unknown:
+        raise ValueError(f"read_snapshot: no such table, or no columns asked for: {', '.join(unknown)}")
     schemas = {
         **{name: {c: stored_schema(name)[c] for c in wanted[name]} for name in TABLE_ORDER if name in wanted},
         _INFO: _INFO_SCHEMA,

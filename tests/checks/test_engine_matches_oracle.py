@@ -7,6 +7,8 @@ plans, latest-only reviews, and the drafts / advice tables present or absent.
 
 from datetime import date, timedelta
 
+import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -16,6 +18,7 @@ from ehcp_monitor.checks import engine, oracle
 from ehcp_monitor.checks.contract import RESULT_COLUMNS
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.schema.canonical import ADVICE_TYPES, OUTCOME_CODES, REVIEW_OUTCOMES, TRANSFER_KINDS
+from ehcp_monitor.synthetic import generate
 from tests.checks.helpers import snapshot
 
 SPECIAL_DAYS = [date(2024, 2, 29), date(2025, 2, 28), date(2025, 8, 31), date(2025, 1, 31), date(2025, 3, 14),
@@ -162,3 +165,19 @@ def test_engine_matches_oracle(caseload):
     slow = oracle.evaluate(snap, settings_, as_of)
     assert fast.columns == list(RESULT_COLUMNS)
     assert_frame_equal(fast, slow)
+
+
+@pytest.mark.parametrize("years_back", [0, 80])
+def test_engine_matches_oracle_on_a_synthetic_caseload(years_back):
+    """Thousands of cases: long columns over a few years of dates, so the calendar's per-day
+    lookup path runs inside the engine (the random histories above are too small for it); moved
+    80 years back, every day number is negative."""
+    shift = timedelta(days=round(365.25 * years_back))
+    as_of = date(2025, 3, 14)
+    frames = {
+        name: df.with_columns(pl.col(c) - shift for c, t in df.schema.items() if t == pl.Date)
+        for name, df in generate(5000, seed=11, as_of=as_of).items()
+    }
+    snap = Snapshot.from_frames(frames)
+    settings_ = config.defaults()
+    assert_frame_equal(engine.evaluate(snap, settings_, as_of - shift), oracle.evaluate(snap, settings_, as_of - shift))
