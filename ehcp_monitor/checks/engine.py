@@ -57,7 +57,8 @@ MET, LATE, CLOSED, MISSED, OVERDUE, DUE_SOON, PENDING = range(len(_STATUS_LABELS
 def _case_day(day: str) -> pl.Expr:
     """A case and a date (never null) as one UInt64 key in (case, date) order: polars sorts on one
     integer key several times faster than on two columns."""
-    return pl.col(CASE).cast(pl.UInt64) * (1 << 32) + (day_number(pl.col(day)).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
+    offset_day = (day_number(pl.col(day)).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)  # every Int32 day fits
+    return pl.col(CASE).cast(pl.UInt64) * (1 << 32) + offset_day
 
 
 def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
@@ -95,7 +96,8 @@ class _Engine:
         """Clock instances in the common narrow shape (unnamed parts are null / false)."""
         defaults = {CASE: pl.col(CASE), "closed": pl.lit(False), "exception": pl.lit(False)}
         return df.lazy().select(
-            exprs.get(name, defaults.get(name, pl.lit(None))).cast(dtype).alias(name) for name, dtype in _INSTANCE.items()
+            exprs.get(name, defaults.get(name, pl.lit(None))).cast(dtype).alias(name)
+            for name, dtype in _INSTANCE.items()
         )
 
     # --- request-level clocks (domain.md 2.1) ----------------------------------------------
