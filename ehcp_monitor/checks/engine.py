@@ -23,7 +23,7 @@ import polars as pl
 
 from ehcp_monitor.calendar import age_expr, day_number, months_expr, same_year_expr, weeks_expr
 from ehcp_monitor.checks.contract import RESULT_SCHEMA, stack
-from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
+from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUSES, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
@@ -49,9 +49,8 @@ _INSTANCE = {
     "ceased": pl.Date,  # the plan's cease date, when known on the as-of date
 }
 _ID_COLUMNS = ("request_id", "plan_id", "person_id")
-# Status codes, decided on integers and named once at the end.
-_STATUS_LABELS = ("met", "late", "closed", "missed", "overdue", "due_soon", "pending")
-MET, LATE, CLOSED, MISSED, OVERDUE, DUE_SOON, PENDING = range(len(_STATUS_LABELS))
+# Statuses are decided on integer codes (their place in the registry's list) and named once.
+_CODE = {status: code for code, status in enumerate(STATUSES)}
 
 
 def _case_day(day: str) -> pl.Expr:
@@ -304,12 +303,12 @@ class _Engine:
         past_due, running = pl.col("past_due"), pl.col("running")
         late = past_due > 0
         status = (
-            pl.when(done.is_not_null()).then(pl.when(late).then(LATE).otherwise(MET))
-            .when(pl.col("closed")).then(CLOSED)
-            .when(ceased.is_not_null()).then(pl.when(late).then(MISSED).otherwise(CLOSED))
-            .when(late).then(OVERDUE)
-            .when(-past_due <= self.rules.due_soon_days).then(DUE_SOON)
-            .otherwise(PENDING)
+            pl.when(done.is_not_null()).then(pl.when(late).then(_CODE["late"]).otherwise(_CODE["met"]))
+            .when(pl.col("closed")).then(_CODE["closed"])
+            .when(ceased.is_not_null()).then(pl.when(late).then(_CODE["missed"]).otherwise(_CODE["closed"]))
+            .when(late).then(_CODE["overdue"])
+            .when(-past_due <= self.rules.due_soon_days).then(_CODE["due_soon"])
+            .otherwise(_CODE["pending"])
         )
         # only statutory clocks can be very late
         very_late = (
@@ -321,7 +320,7 @@ class _Engine:
             running=done.is_null() & ~pl.col("closed") & ceased.is_null(),
         ).select(
             CASE, "item", "anchor_date", "due_date", "completed_date",
-            status=pl.lit(pl.Series(_STATUS_LABELS)).gather(status.cast(pl.UInt32)),
+            status=pl.lit(pl.Series(STATUSES)).gather(status.cast(pl.UInt32)),
             days_late=pl.when(late).then(past_due).cast(pl.Int64),
             exception=pl.col("exception"),
             very_late=very_late,
@@ -331,7 +330,7 @@ class _Engine:
     def result(self, measure: str, decided: pl.DataFrame) -> pl.DataFrame:
         """A measure's rows in the contract's shape: the case's IDs gathered by case."""
         return pl.concat([self.ids[measure][decided[CASE]], decided.drop(CASE)], how="horizontal").select(
-            pl.lit(measure).alias("measure"), *_ID_COLUMNS, pl.exclude("measure", *_ID_COLUMNS),
+            pl.lit(measure).alias("measure"), *_ID_COLUMNS, pl.exclude(_ID_COLUMNS),
             pl.lit(KIND[measure]).alias("kind"), pl.lit(BASIS[measure]).alias("basis"),
         )
 
