@@ -110,7 +110,7 @@ def _engine(settings: Settings):
 def _print_nightly(settings: Settings, echo) -> None:
     from sqlalchemy import func, select
 
-    from ehcp_monitor.db.models import CheckResult, IngestRun, Touchpoint
+    from ehcp_monitor.db.models import IngestRun, Touchpoint, check_results
 
     engine = _engine(settings)
     with engine.connect() as conn:
@@ -122,10 +122,10 @@ def _print_nightly(settings: Settings, echo) -> None:
             quarantined = sum(t.get("quarantined", 0) for t in ingest.counts.values())
             echo(f"   ingest #{ingest.id}: {ingest.status}, {read} rows read, {quarantined} quarantined")
         by_status = dict(
-            conn.execute(select(CheckResult.status, func.count()).group_by(CheckResult.status)).all()
+            conn.execute(select(check_results.c.status, func.count()).group_by(check_results.c.status)).all()
         )
         very_late = conn.execute(
-            select(func.count()).select_from(CheckResult).where(CheckResult.very_late.is_(True))
+            select(func.count()).select_from(check_results).where(check_results.c.very_late.is_(True))
         ).scalar_one()
         echo("   clocks by status: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
         echo(f"   very late: {very_late}")

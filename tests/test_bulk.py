@@ -50,8 +50,8 @@ def test_sqlite_side_files_are_detached_and_deleted(engine, tmp_path):
     with engine.begin() as conn:
         bulk.write_frame(conn, "people", _people(bulk.STAGE_MIN_ROWS))
         staged = list(bulk.staged_aliases(conn))
-        assert len(staged) == 1 and Path(staged[0][1]).exists()
-    assert not Path(staged[0][1]).exists()
+        assert len(staged) == bulk.STAGE_WORKERS and all(Path(path).exists() for _, path in staged)
+    assert not any(Path(path).exists() for _, path in staged)
     with engine.connect() as conn:
         attached = conn.exec_driver_sql("PRAGMA database_list").fetchall()
     assert not [row[1] for row in attached if row[1].startswith("stage_")]
@@ -93,3 +93,40 @@ def test_read_tables_takes_a_column_that_is_empty_for_its_first_thousands_of_row
     with engine.connect() as conn:
         back = bulk.read_tables(conn, {"people": stored_schema("people")})["people"]
     assert back.sort("person_id").equals(people.sort("person_id"))
+
+
+def _advice(n: int, *, with_row_id: bool) -> pl.DataFrame:
+    frame = pl.DataFrame({
+        "request_id": [f"R{i}" for i in range(n)],
+        "advice_type": ["health"] * n,
+        "requested_date": [date(2025, 1, 1)] * n,
+        "received_date": [None if i % 2 else date(2025, 2, 1) for i in range(n)],
+    }, schema={"request_id": pl.Utf8, "advice_type": pl.Utf8, "requested_date": pl.Date, "received_date": pl.Date})
+    return frame.with_row_index("row_id", offset=10**6).with_columns(pl.col("row_id").cast(pl.Int64)) \
+        if with_row_id else frame
+
+
+def test_large_frames_keep_their_order_and_keys_whether_or_not_they_carry_every_column(engine):
+    # Staged on SQLite across several side files: without row_id the store numbers the rows after
+    # those already there; with every column the copy moves whole records, row_id included.
+    n = bulk.STAGE_MIN_ROWS + 11
+    with engine.begin() as conn:
+        bulk.write_frame(conn, "advice", _advice(n, with_row_id=False))
+        bulk.write_frame(conn, "advice", _advice(n, with_row_id=True))
+    schema = {"row_id": pl.Int64, "request_id": pl.Utf8, "received_date": pl.Date}
+    with engine.connect() as conn:
+        back = bulk.read_frame(conn, "SELECT row_id, request_id, received_date FROM advice ORDER BY row_id", schema)
+    numbered, given = back.head(n), back.tail(n)
+    assert numbered["row_id"].max() < 10**6
+    assert given["row_id"].to_list() == list(range(10**6, 10**6 + n))
+    for part in (numbered, given):
+        assert part.drop("row_id").equals(_advice(n, with_row_id=False).select("request_id", "received_date"))
+
+
+def test_a_large_write_into_a_temporary_table(engine):
+    n = bulk.STAGE_MIN_ROWS + 3
+    with engine.begin() as conn:
+        empty = "false" if conn.dialect.name == "postgresql" else "0"
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE advice_new AS SELECT * FROM advice WHERE {empty}")
+        bulk.write_frame(conn, "advice_new", _advice(n, with_row_id=True))
+        assert conn.exec_driver_sql("SELECT count(*), min(row_id) FROM advice_new").one() == (n, 10**6)

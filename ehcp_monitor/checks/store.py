@@ -10,8 +10,8 @@ from sqlalchemy import Engine, delete, insert, update
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.checks.engine import COLUMNS_USED, evaluate
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.bulk import write_frame
-from ehcp_monitor.db.models import CheckResult, CheckRun
+from ehcp_monitor.db.bulk import write_frames
+from ehcp_monitor.db.models import CheckRun, check_results
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.logs import get_logger
 
@@ -46,19 +46,18 @@ class CheckSummary:
         }
 
 
-def _replace_results(conn, rows: pl.DataFrame) -> None:
-    """Swap in the new results: millions of rows load faster into a bare table, indexed once after."""
-    table = CheckResult.__table__
+def _replace_results(conn, run_id: int, frame: pl.DataFrame, overdue: pl.DataFrame, as_of: date) -> None:
+    """Swap in the new results and add this run's overdue rows to the history, in one bulk write."""
     # TRUNCATE on PostgreSQL: deleting millions of rows one by one is slow and bloats the table.
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f'TRUNCATE "{table.name}"')
+        conn.exec_driver_sql(f'TRUNCATE "{check_results.name}"')
     else:
-        conn.execute(delete(table))
-    for index in table.indexes:
-        index.drop(conn)
-    write_frame(conn, table.name, rows)
-    for index in table.indexes:
-        index.create(conn)
+        conn.execute(delete(check_results))
+    history = overdue.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
+    write_frames(conn, {
+        check_results.name: frame.select(pl.lit(run_id).alias("run_id"), pl.all()),
+        "overdue_history": history.select(OVERDUE_HISTORY_COLUMNS),
+    })
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
@@ -87,9 +86,7 @@ def run_check(
             .values(as_of=as_of, ingest_id=snapshot.ingest_id, started_at=started, counts={})
             .returning(CheckRun.id)
         ).scalar_one()
-        _replace_results(conn, frame.select(pl.lit(run_id).alias("run_id"), pl.all()))
-        history = overdue.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
-        write_frame(conn, "overdue_history", history.select(OVERDUE_HISTORY_COLUMNS))
+        _replace_results(conn, run_id, frame, overdue, as_of)
         conn.execute(
             update(CheckRun).where(CheckRun.id == run_id).values(finished_at=now(), counts=summary_counts)
         )

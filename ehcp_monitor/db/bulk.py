@@ -1,6 +1,6 @@
 """Bulk movement of polars frames in and out of the store.
 
-Hot paths never go row by row through the ORM: PostgreSQL gets COPY in CSV form; SQLite an
+Hot paths never go row by row through the ORM: PostgreSQL gets COPY in binary form; SQLite an
 Arrow ingest through a side file for large frames (see _stage_into), one executemany per batch
 for small ones. Reading back is one query per table (SQLite: a query per chunk, as NDJSON) into a
 typed frame.
@@ -16,6 +16,8 @@ from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection
+
+from ehcp_monitor.db import pg_binary
 
 BATCH_ROWS = 100_000
 
@@ -46,7 +48,7 @@ def write_frames(conn: Connection, frames: dict[str, pl.DataFrame]) -> int:
             _copy_into(conn, table, df)
         return sum(df.height for df in frames.values())
     large = {t: df for t, df in frames.items() if df.height >= STAGE_MIN_ROWS}
-    if large and len(staged_aliases(conn)) < MAX_STAGED_PER_CONNECTION:
+    if large and len(staged_aliases(conn)) + STAGE_WORKERS <= MAX_STAGED_PER_CONNECTION:
         _stage_into(conn, large)
     else:
         large = {}
@@ -61,13 +63,35 @@ def _columns(df: pl.DataFrame) -> str:
 
 
 def _copy_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
+    """COPY in PostgreSQL's binary format; a queued writer sends one chunk while the next is built."""
+    from psycopg.copy import QueuedLibpqWriter
+
+    server_types = _server_types(conn, table)
+    missing = [c for c in df.columns if c not in server_types]
+    if missing:
+        raise ValueError(f"{table}: no column {missing[0]!r} in the database")
+    types = [server_types[c] for c in df.columns]
+    pg_binary.check_types(dict(zip(df.columns, types)))
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
-        with cursor.copy(f'COPY "{table}" ({_columns(df)}) FROM STDIN WITH (FORMAT csv)') as copy:
+        sql = f'COPY "{table}" ({_columns(df)}) FROM STDIN WITH (FORMAT binary)'
+        with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+            copy.write(pg_binary.HEADER)
             for chunk in df.iter_slices(BATCH_ROWS):
-                buffer = io.BytesIO()
-                chunk.write_csv(buffer, include_header=False, null_value="")
-                copy.write(buffer.getvalue())
+                copy.write(pg_binary.encode_rows(chunk, types))
+            copy.write(pg_binary.TRAILER)
+
+
+def _server_types(conn: Connection, table: str) -> dict[str, str]:
+    """Column name -> type name, as the server resolves `table` (search path, temporary tables)."""
+    rows = conn.exec_driver_sql(
+        "SELECT a.attname, t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
+        (f'"{table}"',),
+    ).all()
+    if not rows:
+        raise ValueError(f"{table}: no such table in the database")
+    return dict(rows)
 
 
 def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
@@ -83,13 +107,18 @@ def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
 
 
 # SQLite, large frames: Python's sqlite3 binds row by row (about 200k rows/s). ADBC's SQLite
-# driver takes the Arrow columns straight from polars (about 1M rows/s) but on a connection of its
-# own, so it writes a side file; the caller's connection attaches it and copies with INSERT ...
-# SELECT inside its own transaction, keeping "one ingest, one transaction". SQLite cannot DETACH
-# inside that transaction, so the side file is detached and deleted when the connection goes back
-# to the pool (db.engine). At most 10 databases can be attached to one connection.
+# driver takes the Arrow columns straight from polars but on a connection of its own, so it writes
+# side files; the caller's connection attaches them and copies with INSERT ... SELECT inside its own
+# transaction, keeping "one ingest, one transaction". Each side table is created with the
+# destination's own definition, so that when a frame carries every column the copy is
+# `INSERT INTO t SELECT * FROM side.t`, which SQLite performs by moving whole records (its
+# "transfer optimisation") instead of decoding and re-encoding every value. The frames are split
+# across STAGE_WORKERS side files written side by side: the driver releases the GIL, and its
+# per-row cost is most of a large write. SQLite cannot DETACH inside that transaction, so the side
+# files are detached and deleted when the connection goes back to the pool (db.engine).
 STAGE_MIN_ROWS = 20_000
-MAX_STAGED_PER_CONNECTION = 4
+STAGE_WORKERS = 2
+MAX_STAGED_PER_CONNECTION = 8  # SQLite attaches at most 10 databases to one connection
 _STAGED = "ehcp_staged"
 
 
@@ -98,25 +127,64 @@ def staged_aliases(conn: Connection) -> list[tuple[str, str]]:
 
 
 def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
+    tables = {table: _sqlite_table(conn, table) for table in frames}
+    definitions = {table: sql for table, (_, sql, _) in tables.items()}
+    workers = max(1, min(STAGE_WORKERS, os.cpu_count() or 1))
+    shares = [{table: _share(df, k, workers) for table, df in frames.items()} for k in range(workers)]
+    aliases, paths = [], []
+    for _ in shares:
+        handle, path = tempfile.mkstemp(prefix="ehcp-stage-", suffix=".sqlite3")
+        os.close(handle)
+        alias = f"stage_{uuid.uuid4().hex[:12]}"
+        staged_aliases(conn).append((alias, path))  # registered first: released even on failure
+        aliases.append(alias)
+        paths.append(path)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(_write_side_file, paths, shares, [definitions] * workers))
+    for alias, path in zip(aliases, paths):
+        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
+    for alias in aliases:  # in order: the rows keep the frames' order
+        for table, df in frames.items():
+            schema, _, columns = tables[table]
+            if set(df.columns) == set(columns):
+                conn.exec_driver_sql(f'INSERT INTO {schema}."{table}" SELECT * FROM {alias}."{table}"')
+            else:
+                cols = _columns(df)
+                conn.exec_driver_sql(f'INSERT INTO {schema}."{table}" ({cols}) SELECT {cols} FROM {alias}."{table}"')
+
+
+def _share(df: pl.DataFrame, k: int, workers: int) -> pl.DataFrame:
+    """The k-th of `workers` consecutive, nearly equal slices of `df`."""
+    start, stop = k * df.height // workers, (k + 1) * df.height // workers
+    return df.slice(start, stop - start)
+
+
+def _sqlite_table(conn: Connection, table: str) -> tuple[str, str, list[str]]:
+    """(schema, CREATE TABLE statement, column names) of `table`, a temporary table first."""
+    for schema in ("temp", "main"):
+        row = conn.exec_driver_sql(
+            f"SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).first()
+        if row is not None:
+            columns = [r[1] for r in conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")')]
+            return schema, row[0], columns
+    raise ValueError(f"{table}: no such table in the database")
+
+
+def _write_side_file(path: str, frames: dict[str, pl.DataFrame], definitions: dict[str, str]) -> None:
     import adbc_driver_sqlite.dbapi as adbc
 
-    handle, path = tempfile.mkstemp(prefix="ehcp-stage-", suffix=".sqlite3")
-    os.close(handle)
-    alias = f"stage_{uuid.uuid4().hex[:12]}"
-    staged_aliases(conn).append((alias, path))
     with adbc.connect(path) as side:
         with side.cursor() as cursor:
-            for number, df in enumerate(frames.values()):
+            for table, df in frames.items():
+                cursor.execute(definitions[table])
                 ready = _sqlite_ready(df).with_columns(
                     # An all-null column has Arrow's null type, which the driver cannot store.
                     [pl.col(c).cast(pl.Utf8) for c, t in df.schema.items() if t == pl.Null]
                 )
-                cursor.adbc_ingest(f"t{number}", ready, mode="create")
+                if ready.height:
+                    cursor.adbc_ingest(table, ready, mode="append")
         side.commit()
-    conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
-    for number, (table, df) in enumerate(frames.items()):
-        columns = _columns(df)
-        conn.exec_driver_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {alias}.t{number}')
 
 
 def release_staged(dbapi_connection, record_info: dict) -> None:
@@ -178,23 +246,25 @@ def read_tables(conn: Connection, schemas: Mapping[str, dict[str, pl.DataType]])
 
 
 def _read_sqlite_table(conn: Connection, table: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    as_json = {name: (pl.Int64 if dtype == pl.Boolean else pl.Utf8 if dtype == pl.Date else dtype)
+    # Short keys ("c0", "c1", ...) keep the text small; as a BLOB it reaches polars undecoded.
+    keys = {name: f"c{number}" for number, name in enumerate(schema)}
+    as_json = {keys[name]: (pl.Int64 if dtype == pl.Boolean else pl.Utf8 if dtype == pl.Date else dtype)
                for name, dtype in schema.items()}
-    row_object = ", ".join(f"'{c}', \"{c}\"" for c in schema)
+    row_object = ", ".join(f"'{keys[c]}', \"{c}\"" for c in schema)
     last = conn.exec_driver_sql(f'SELECT max(rowid) FROM "{table}"').scalar() or 0
     parsed = []
     # SQLite builds the next chunk while polars parses this one (both release the GIL).
     with ThreadPoolExecutor(max_workers=1) as parser:
         for low in range(0, last, READ_CHUNK_ROWS):
             text = conn.exec_driver_sql(
-                f"SELECT group_concat(json_object({row_object}), char(10)) FROM \"{table}\" "
+                f"SELECT CAST(group_concat(json_object({row_object}), char(10)) AS BLOB) FROM \"{table}\" "
                 "WHERE rowid > ? AND rowid <= ?",
                 (low, low + READ_CHUNK_ROWS),
             ).scalar()
             if text:
-                parsed.append(parser.submit(pl.read_ndjson, text.encode(), schema=as_json))
+                parsed.append(parser.submit(pl.read_ndjson, text, schema=as_json))
     chunks = [pl.DataFrame(schema=as_json)] + [chunk.result() for chunk in parsed]
-    return pl.concat(chunks).select([_from_sqlite(pl.col(c), t) for c, t in schema.items()])
+    return pl.concat(chunks).select([_from_sqlite(pl.col(keys[c]), t).alias(c) for c, t in schema.items()])
 
 
 def _columns_of(schema: dict[str, pl.DataType]) -> str:

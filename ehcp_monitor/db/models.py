@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -205,29 +207,30 @@ class CheckRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class CheckResult(Base):
-    """The latest check run's rows: exactly the results contract of outputs.md section 2."""
-
-    __tablename__ = "check_results"
-    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(Integer)
-    # Consumers select by measure and status; per-case indexes would cost every nightly load more
-    # than the odd look-up by case saves.
-    measure: Mapped[str] = mapped_column(String(20), index=True)
-    request_id: Mapped[str | None] = mapped_column(ID)
-    plan_id: Mapped[str | None] = mapped_column(ID)
-    person_id: Mapped[str | None] = mapped_column(ID)
-    item: Mapped[str | None] = mapped_column(String(30))
-    anchor_date: Mapped[date | None] = mapped_column(Date)
-    due_date: Mapped[date] = mapped_column(Date)
-    completed_date: Mapped[date | None] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10), index=True)
-    days_late: Mapped[int | None] = mapped_column(Integer)
-    exception: Mapped[bool] = mapped_column(Boolean)
-    very_late: Mapped[bool] = mapped_column(Boolean)
-    stage: Mapped[str | None] = mapped_column(String(30))
-    kind: Mapped[str] = mapped_column(String(10))
-    basis: Mapped[str] = mapped_column(String(40))
+# The latest check run's rows: exactly the results contract of outputs.md section 2. A plain
+# table with no key and no index: it is replaced whole every night (9.5M rows at national scale)
+# and every consumer reads a large share of it, so keys and indexes would cost each load far more
+# than they save (bench/README.md). Core, not ORM: no row is ever addressed on its own.
+check_results = Table(
+    "check_results",
+    Base.metadata,
+    Column("run_id", Integer, nullable=False),
+    Column("measure", String(20), nullable=False),
+    Column("request_id", ID),
+    Column("plan_id", ID),
+    Column("person_id", ID),
+    Column("item", String(30)),
+    Column("anchor_date", Date),
+    Column("due_date", Date, nullable=False),
+    Column("completed_date", Date),
+    Column("status", String(10), nullable=False),
+    Column("days_late", Integer),
+    Column("exception", Boolean, nullable=False),
+    Column("very_late", Boolean, nullable=False),
+    Column("stage", String(30)),
+    Column("kind", String(10), nullable=False),
+    Column("basis", String(40), nullable=False),
+)
 
 
 class OverdueHistory(Base):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from ehcp_monitor.db.models import CheckResult, CheckRun, IngestRun, Person, SnapshotInfo
+from ehcp_monitor.db.models import CheckRun, IngestRun, Person, SnapshotInfo, check_results
 from ehcp_monitor.scheduling import runs
 from ehcp_monitor.scheduling.runner import execute_job
 from ehcp_monitor.synthetic import generate, write_extract
@@ -29,8 +29,8 @@ def state(engine) -> dict:
         return {
             "people": sorted(conn.execute(select(Person.person_id)).scalars()),
             "snapshot_ingest": conn.execute(select(SnapshotInfo.ingest_id)).scalar_one_or_none(),
-            "results": conn.execute(select(func.count()).select_from(CheckResult)).scalar_one(),
-            "results_run": conn.execute(select(func.max(CheckResult.run_id))).scalar_one(),
+            "results": conn.execute(select(func.count()).select_from(check_results)).scalar_one(),
+            "results_run": conn.execute(select(func.max(check_results.c.run_id))).scalar_one(),
             "check_runs": conn.execute(select(func.count()).select_from(CheckRun)).scalar_one(),
         }
 

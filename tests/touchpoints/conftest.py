@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from ehcp_monitor import config
 from ehcp_monitor.checks.contract import RESULT_SCHEMA
 from ehcp_monitor.db.bulk import write_frame
-from ehcp_monitor.db.models import CheckResult
+from ehcp_monitor.db.models import check_results
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 
 AS_OF = date(2025, 3, 14)
@@ -27,7 +27,7 @@ def store_case(engine, frames: dict[str, list[dict]], results: list[dict]) -> No
                                ingest_id=1, source_kind="canonical")
     with engine.begin() as conn:
         replace_snapshot(conn, snap, loaded_at=NOW)
-        conn.execute(delete(CheckResult))
+        conn.execute(delete(check_results))
         full = [{c: r.get(c) for c in RESULT_SCHEMA} for r in results]
         frame = pl.DataFrame(full, schema=RESULT_SCHEMA, orient="row")
         write_frame(conn, "check_results", frame.with_columns(pl.lit(1).alias("run_id")))

@@ -57,7 +57,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_benchmark_figures_measure'), ['measure'], unique=False)
 
     op.create_table('check_results',
-    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
     sa.Column('measure', sa.String(length=20), nullable=False),
     sa.Column('request_id', sa.String(length=64), nullable=True),
@@ -73,13 +72,8 @@ def upgrade() -> None:
     sa.Column('very_late', sa.Boolean(), nullable=False),
     sa.Column('stage', sa.String(length=30), nullable=True),
     sa.Column('kind', sa.String(length=10), nullable=False),
-    sa.Column('basis', sa.String(length=40), nullable=False),
-    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_check_results'))
+    sa.Column('basis', sa.String(length=40), nullable=False)
     )
-    with op.batch_alter_table('check_results', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_check_results_measure'), ['measure'], unique=False)
-        batch_op.create_index(batch_op.f('ix_check_results_status'), ['status'], unique=False)
-
     op.create_table('check_runs',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('as_of', sa.Date(), nullable=False),
@@ -351,10 +345,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_check_runs_as_of'))
 
     op.drop_table('check_runs')
-    with op.batch_alter_table('check_results', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_check_results_status'))
-        batch_op.drop_index(batch_op.f('ix_check_results_measure'))
-
     op.drop_table('check_results')
     with op.batch_alter_table('benchmark_figures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_benchmark_figures_measure'))
