@@ -34,7 +34,8 @@ def test_dates_count_days_from_2000_and_text_is_utf8():
 
 
 def test_timestamps_count_microseconds_from_2000_in_utc():
-    aware = pl.Series([datetime(2000, 1, 1, 1, 0, 0, 1, tzinfo=timezone.utc)]).dt.convert_time_zone("Europe/London")
+    one_hour_on = datetime(2000, 1, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+    aware = pl.Series([one_hour_on]).dt.convert_time_zone("Europe/London")
     naive = pl.Series([datetime(2000, 1, 1, 0, 0, 0, 2)])
     frame = pl.DataFrame({"a": aware, "n": naive})
     assert pg_binary.encode_rows(frame, ["timestamptz", "timestamp"]) == (
@@ -43,11 +44,29 @@ def test_timestamps_count_microseconds_from_2000_in_utc():
     )
 
 
+@pytest.mark.parametrize("values, pg_type", [
+    ([1.5], "int4"), ([True], "int8"), ([2], "bool"), (["x"], "float8"), ([date(2025, 1, 1)], "timestamptz"),
+])
+def test_a_value_the_column_would_change_is_refused_by_name(values, pg_type):
+    with pytest.raises(TypeError, match="column 'v'"):
+        pg_binary.encode_rows(pl.DataFrame({"v": values}), [pg_type])
+
+
+def test_iso_text_goes_into_a_date_column_and_an_integer_out_of_range_is_refused():
+    text_dates = pl.DataFrame({"d": ["2000-01-02", None]})
+    assert pg_binary.encode_rows(text_dates, ["date"]) == (
+        b"\x00\x01\x00\x00\x00\x04\x00\x00\x00\x01" + b"\x00\x01\xff\xff\xff\xff")
+    with pytest.raises(pl.exceptions.InvalidOperationError):
+        pg_binary.encode_rows(pl.DataFrame({"n": [2**31]}), ["int4"])
+
+
 def test_an_unsupported_server_type_is_refused_by_name():
     with pytest.raises(TypeError, match="'payload' has type jsonb"):
         pg_binary.check_types({"id": "int4", "payload": "jsonb"})
 
 
+# Any character but NUL (PostgreSQL's text cannot hold it) and lone surrogates (not UTF-8).
+TEXT_CHARACTERS = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 COLUMNS = {  # server type -> polars type of the frame column and a strategy for its values
     "int2": (pl.Int16, st.integers(-(2**15), 2**15 - 1)),
     "int4": (pl.Int64, st.integers(-(2**31), 2**31 - 1)),
@@ -58,8 +77,8 @@ COLUMNS = {  # server type -> polars type of the frame column and a strategy for
     "timestamptz": (pl.Datetime("us", "UTC"), st.datetimes(datetime(1, 1, 2), datetime(9999, 12, 30),
                                                            timezones=st.just(timezone.utc))),
     "timestamp": (pl.Datetime("us"), st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31))),
-    "text": (pl.Utf8, st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=40)),
-    "varchar": (pl.Utf8, st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=10)),
+    "text": (pl.Utf8, st.text(TEXT_CHARACTERS, max_size=40)),
+    "varchar": (pl.Utf8, st.text(TEXT_CHARACTERS, max_size=10)),
 }
 
 pg_only = pytest.mark.skipif(not PG_URL, reason="needs EHCP_TEST_DATABASE_URL (see README, Testing)")
@@ -75,7 +94,8 @@ def pg():
 @st.composite
 def frames(draw):
     n = draw(st.integers(0, 30))
-    data = {t: draw(st.lists(st.none() | values, min_size=n, max_size=n)) for t, (_, values) in COLUMNS.items()}
+    data = {t: draw(st.lists(st.none() | values, min_size=n, max_size=n))
+            for t, (_, values) in COLUMNS.items()}
     return pl.DataFrame(data, schema={t: dtype for t, (dtype, _) in COLUMNS.items()})
 
 
@@ -87,7 +107,8 @@ def test_every_supported_type_round_trips_through_postgresql(pg, frame):
     with pg.begin() as conn:
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE rt ({columns}) ON COMMIT DROP")
         bulk.write_frame(conn, "rt", frame)
-        back = conn.exec_driver_sql(f"SELECT {', '.join(f'{chr(34)}{t}{chr(34)}' for t in COLUMNS)} FROM rt").all()
+        names = ", ".join(f'"{t}"' for t in COLUMNS)
+        back = conn.exec_driver_sql(f"SELECT {names} FROM rt").all()
     assert [tuple(row) for row in back] == frame.rows()
 
 

@@ -1,7 +1,7 @@
 """Bulk movement of polars frames in and out of the store.
 
 Hot paths never go row by row through the ORM: PostgreSQL gets COPY in binary form; SQLite an
-Arrow ingest through a side file for large frames (see _stage_into), one executemany per batch
+Arrow ingest through side files for large frames (see _stage_into), one executemany per batch
 for small ones. Reading back is one query per table (SQLite: a query per chunk, as NDJSON) into a
 typed frame.
 """
@@ -48,7 +48,7 @@ def write_frames(conn: Connection, frames: dict[str, pl.DataFrame]) -> int:
             _copy_into(conn, table, df)
         return sum(df.height for df in frames.values())
     large = {t: df for t, df in frames.items() if df.height >= STAGE_MIN_ROWS}
-    if large and len(staged_aliases(conn)) + STAGE_WORKERS <= MAX_STAGED_PER_CONNECTION:
+    if large and len(staged_aliases(conn)) + stage_workers() <= MAX_STAGED_PER_CONNECTION:
         _stage_into(conn, large)
     else:
         large = {}
@@ -114,12 +114,18 @@ def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
 # `INSERT INTO t SELECT * FROM side.t`, which SQLite performs by moving whole records (its
 # "transfer optimisation") instead of decoding and re-encoding every value. The frames are split
 # across STAGE_WORKERS side files written side by side: the driver releases the GIL, and its
-# per-row cost is most of a large write. SQLite cannot DETACH inside that transaction, so the side
-# files are detached and deleted when the connection goes back to the pool (db.engine).
+# per-row cost is most of a large write. A constraint the rows break (NOT NULL, CHECK) fails in the
+# side file, as the driver's error, before anything reaches the store. SQLite cannot DETACH inside
+# that transaction, so the side files are detached and deleted when the connection goes back to
+# the pool (db.engine).
 STAGE_MIN_ROWS = 20_000
 STAGE_WORKERS = 2
 MAX_STAGED_PER_CONNECTION = 8  # SQLite attaches at most 10 databases to one connection
 _STAGED = "ehcp_staged"
+
+
+def stage_workers() -> int:
+    return max(1, min(STAGE_WORKERS, os.cpu_count() or 1))
 
 
 def staged_aliases(conn: Connection) -> list[tuple[str, str]]:
@@ -127,9 +133,9 @@ def staged_aliases(conn: Connection) -> list[tuple[str, str]]:
 
 
 def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
-    tables = {table: _sqlite_table(conn, table) for table in frames}
-    definitions = {table: sql for table, (_, sql, _) in tables.items()}
-    workers = max(1, min(STAGE_WORKERS, os.cpu_count() or 1))
+    # table -> (copy statement with an {alias} slot, the side table's definition or None: the driver's own)
+    plans = {table: _copy_plan(conn, table, df) for table, df in frames.items()}
+    workers = stage_workers()
     shares = [{table: _share(df, k, workers) for table, df in frames.items()} for k in range(workers)]
     aliases, paths = [], []
     for _ in shares:
@@ -139,18 +145,24 @@ def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
         staged_aliases(conn).append((alias, path))  # registered first: released even on failure
         aliases.append(alias)
         paths.append(path)
+    definitions = {table: definition for table, (_, definition) in plans.items()}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_write_side_file, paths, shares, [definitions] * workers))
     for alias, path in zip(aliases, paths):
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
     for alias in aliases:  # in order: the rows keep the frames' order
-        for table, df in frames.items():
-            schema, _, columns = tables[table]
-            if set(df.columns) == set(columns):
-                conn.exec_driver_sql(f'INSERT INTO {schema}."{table}" SELECT * FROM {alias}."{table}"')
-            else:
-                cols = _columns(df)
-                conn.exec_driver_sql(f'INSERT INTO {schema}."{table}" ({cols}) SELECT {cols} FROM {alias}."{table}"')
+        for copy, _ in plans.values():
+            conn.exec_driver_sql(copy.format(alias=alias))
+
+
+def _copy_plan(conn: Connection, table: str, df: pl.DataFrame) -> tuple[str, str | None]:
+    """Whole records when the frame gives every column and every key (a side table with the
+    destination's definition numbers missing keys itself, from 1); else named columns."""
+    schema, definition, columns, keys = _sqlite_table(conn, table)
+    if set(df.columns) == set(columns) and all(df[k].null_count() == 0 for k in keys):
+        return f'INSERT INTO {schema}."{table}" SELECT * FROM {{alias}}."{table}"', definition
+    cols = _columns(df)
+    return f'INSERT INTO {schema}."{table}" ({cols}) SELECT {cols} FROM {{alias}}."{table}"', None
 
 
 def _share(df: pl.DataFrame, k: int, workers: int) -> pl.DataFrame:
@@ -159,31 +171,31 @@ def _share(df: pl.DataFrame, k: int, workers: int) -> pl.DataFrame:
     return df.slice(start, stop - start)
 
 
-def _sqlite_table(conn: Connection, table: str) -> tuple[str, str, list[str]]:
-    """(schema, CREATE TABLE statement, column names) of `table`, a temporary table first."""
+def _sqlite_table(conn: Connection, table: str) -> tuple[str, str, list[str], list[str]]:
+    """(schema, CREATE TABLE statement, column names, key columns) of `table`, temporary first."""
     for schema in ("temp", "main"):
         row = conn.exec_driver_sql(
             f"SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).first()
         if row is not None:
-            columns = [r[1] for r in conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")')]
-            return schema, row[0], columns
+            info = conn.exec_driver_sql(f'PRAGMA {schema}.table_info("{table}")').all()
+            return schema, row[0], [r[1] for r in info], [r[1] for r in info if r[5]]
     raise ValueError(f"{table}: no such table in the database")
 
 
-def _write_side_file(path: str, frames: dict[str, pl.DataFrame], definitions: dict[str, str]) -> None:
+def _write_side_file(path: str, frames: dict[str, pl.DataFrame], definitions: dict[str, str | None]) -> None:
     import adbc_driver_sqlite.dbapi as adbc
 
     with adbc.connect(path) as side:
         with side.cursor() as cursor:
             for table, df in frames.items():
-                cursor.execute(definitions[table])
+                if definitions[table]:
+                    cursor.execute(definitions[table])
                 ready = _sqlite_ready(df).with_columns(
                     # An all-null column has Arrow's null type, which the driver cannot store.
                     [pl.col(c).cast(pl.Utf8) for c, t in df.schema.items() if t == pl.Null]
                 )
-                if ready.height:
-                    cursor.adbc_ingest(table, ready, mode="append")
+                cursor.adbc_ingest(table, ready, mode="append" if definitions[table] else "create")
         side.commit()
 
 

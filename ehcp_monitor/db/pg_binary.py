@@ -21,7 +21,6 @@ FIXED_TYPES: dict[str, tuple[pl.DataType, str]] = {
     "int2": (pl.Int16, ">i2"),
     "int4": (pl.Int32, ">i4"),
     "int8": (pl.Int64, ">i8"),
-    "float4": (pl.Float32, ">f4"),
     "float8": (pl.Float64, ">f8"),
     "bool": (pl.Boolean, "u1"),
     "date": (pl.Date, ">i4"),
@@ -63,11 +62,24 @@ def _field(series: pl.Series, pg_type: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cast(series: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """`series` as `dtype`, refusing what would change a value (1.5 into an integer, 2 into a
+    boolean) and reading ISO text into dates, as the server would have."""
+    given = series.dtype
+    if given == pl.Null or given == dtype:
+        pass
+    elif dtype.is_integer() and not given.is_integer():
+        raise TypeError(f"binary COPY: column {series.name!r} is {given}, not an integer")
+    elif dtype == pl.Float64 and not given.is_numeric():
+        raise TypeError(f"binary COPY: column {series.name!r} is {given}, not a number")
+    elif dtype == pl.Boolean:
+        raise TypeError(f"binary COPY: column {series.name!r} is {given}, not a boolean")
+    elif dtype == pl.Date and given == pl.Utf8:
+        return series.str.to_date("%Y-%m-%d")
+    elif dtype == pl.Date or (dtype == pl.Datetime("us") and not isinstance(given, pl.Datetime)):
+        raise TypeError(f"binary COPY: column {series.name!r} is {given}, not a {dtype}")
     if dtype != pl.Datetime("us"):
-        return series.cast(dtype)
-    if not isinstance(series.dtype, pl.Datetime):
-        series = series.cast(pl.Datetime("us"))
-    if series.dtype.time_zone is not None:
+        return series.cast(dtype)  # strict: an integer out of the column's range is refused
+    if given.time_zone is not None:
         series = series.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return series.dt.cast_time_unit("us")
 
