@@ -52,6 +52,11 @@ def test_a_value_the_column_would_change_is_refused_by_name(values, pg_type):
         pg_binary.encode_rows(pl.DataFrame({"v": values}), [pg_type])
 
 
+def test_a_column_of_nothing_but_nulls_goes_into_any_type():
+    frame = pl.DataFrame({"a": [None], "b": [None]})
+    assert pg_binary.encode_rows(frame, ["timestamptz", "date"]) == b"\x00\x02" + b"\xff\xff\xff\xff" * 2
+
+
 def test_iso_text_goes_into_a_date_column_and_an_integer_out_of_range_is_refused():
     text_dates = pl.DataFrame({"d": ["2000-01-02", None]})
     assert pg_binary.encode_rows(text_dates, ["date"]) == (

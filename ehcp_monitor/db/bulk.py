@@ -133,7 +133,7 @@ def staged_aliases(conn: Connection) -> list[tuple[str, str]]:
 
 
 def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
-    # table -> (copy statement with an {alias} slot, the side table's definition or None: the driver's own)
+    # table -> (copy statement with an {alias} slot, side table definition or None: the driver's)
     plans = {table: _copy_plan(conn, table, df) for table, df in frames.items()}
     workers = stage_workers()
     shares = [{table: _share(df, k, workers) for table, df in frames.items()} for k in range(workers)]
@@ -183,7 +183,9 @@ def _sqlite_table(conn: Connection, table: str) -> tuple[str, str, list[str], li
     raise ValueError(f"{table}: no such table in the database")
 
 
-def _write_side_file(path: str, frames: dict[str, pl.DataFrame], definitions: dict[str, str | None]) -> None:
+def _write_side_file(
+    path: str, frames: dict[str, pl.DataFrame], definitions: dict[str, str | None]
+) -> None:
     import adbc_driver_sqlite.dbapi as adbc
 
     with adbc.connect(path) as side:

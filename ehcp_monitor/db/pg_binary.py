@@ -65,7 +65,9 @@ def _cast(series: pl.Series, dtype: pl.DataType) -> pl.Series:
     """`series` as `dtype`, refusing what would change a value (1.5 into an integer, 2 into a
     boolean) and reading ISO text into dates, as the server would have."""
     given = series.dtype
-    if given == pl.Null or given == dtype:
+    if given == pl.Null:
+        return series.cast(dtype)
+    if given == dtype:
         pass
     elif dtype.is_integer() and not given.is_integer():
         raise TypeError(f"binary COPY: column {series.name!r} is {given}, not an integer")
