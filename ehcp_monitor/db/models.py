@@ -49,7 +49,9 @@ class Base(DeclarativeBase):
 class Person(Base):
     __tablename__ = "people"
     person_id: Mapped[str] = mapped_column(ID, primary_key=True)
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # Null only when the extract's value was unusable: the review clocks of that child are then
+    # withheld (input-format.md section 4), the requests still monitored.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
     forename: Mapped[str | None] = mapped_column(String(100))
     surname: Mapped[str | None] = mapped_column(String(100))
     upn: Mapped[str | None] = mapped_column(String(13))
@@ -60,7 +62,8 @@ class Request(Base):
     __tablename__ = "requests"
     request_id: Mapped[str] = mapped_column(ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ID, index=True)
-    received_date: Mapped[date] = mapped_column(Date)
+    # Null only on a historical (H) request, whose dates are information (input-format.md 4).
+    received_date: Mapped[date | None] = mapped_column(Date)
     request_outcome: Mapped[str] = mapped_column(String(1))
     request_outcome_date: Mapped[date | None] = mapped_column(Date)
     request_source: Mapped[str | None] = mapped_column(String(40))
@@ -101,7 +104,8 @@ class Plan(Base):
     plan_id: Mapped[str] = mapped_column(ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ID, index=True)
     request_id: Mapped[str | None] = mapped_column(ID, index=True)
-    start_date: Mapped[date] = mapped_column(Date)
+    # Null only when the extract's value was unusable: the plan's review cycles are then withheld.
+    start_date: Mapped[date | None] = mapped_column(Date)
     cease_date: Mapped[date | None] = mapped_column(Date)
     cease_reason: Mapped[str | None] = mapped_column(String(2))
     # "full" or "latest_only" (SEN2): domain.md 2.2, incomplete history.
@@ -180,11 +184,19 @@ class IngestRun(Base):
     status: Mapped[str] = mapped_column(String(12))
     message: Mapped[str | None] = mapped_column(Text)
     checksums: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # {table: {read, loaded, quarantined, by_code: {code: n}}}
+    # {table: {read, loaded, quarantined, by_code: {code: n}}} and a "summary" entry (ingest.summary)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Operator overrides of the snapshot guards for this ingest: {"accept_missing": [...], "accept_shrink": bool}
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class QuarantinedRow(Base):
+    """Every finding of an ingest: the data quality report (input-format.md section 4).
+
+    `action` says what the finding cost: `quarantined` (the row was set aside), `withheld` (the row
+    loaded; the clock named in `measure` was not evaluated for its case), `cleared` (the row loaded
+    without this one value, which no clock needs) or `warning` (loaded as it is; W codes)."""
+
     __tablename__ = "quarantine"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ingest_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -195,6 +207,28 @@ class QuarantinedRow(Base):
     code: Mapped[str] = mapped_column(String(4))
     column_name: Mapped[str | None] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(12), default="quarantined")
+    measure: Mapped[str | None] = mapped_column(String(20))
+    # The value as read, masked (`***`) where the column holds personal data; null when absent.
+    bad_value: Mapped[str | None] = mapped_column(Text)
+
+
+class WithheldClock(Base):
+    """Clocks an ingest found unusable data for: not evaluated for that case (input-format.md 4).
+
+    A row names a measure and its case (request and/or plan); `item` and `anchor_date`, when set,
+    narrow it to one instance (one advice request, one review), else every instance of the measure
+    for that case is withheld. Read with the snapshot's ingest_id."""
+
+    __tablename__ = "withheld_clocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ingest_id: Mapped[int] = mapped_column(Integer, index=True)
+    measure: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(ID)
+    plan_id: Mapped[str | None] = mapped_column(ID)
+    item: Mapped[str | None] = mapped_column(String(30))
+    anchor_date: Mapped[date | None] = mapped_column(Date)
+    code: Mapped[str] = mapped_column(String(4))
 
 
 class CheckRun(Base):
@@ -283,7 +317,7 @@ class Touchpoint(Base):
     request_id: Mapped[str | None] = mapped_column(ID)
     plan_id: Mapped[str | None] = mapped_column(ID)
     variant: Mapped[str | None] = mapped_column(String(30))
-    # pending | sending | sent | retry | failed | unknown | suppressed | skipped
+    # pending | sending | sent | retry | failed | unknown | suppressed | skipped | baseline | held | discarded
     status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -295,6 +329,37 @@ class Touchpoint(Base):
     provider_ref: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StoreSetting(Base):
+    """Facts the monitor fixes once and keeps (e.g. `touchpoints.go_live` when it set it itself)."""
+
+    __tablename__ = "store_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TouchpointPlanRun(Base):
+    """One touchpoint planning run: how many emails it queued and held (the surge rule's median)."""
+
+    __tablename__ = "touchpoint_plan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    queued: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    baseline: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OperatorAction(Base):
+    """What an operator did by hand: `touchpoints release` / `discard`, guard overrides."""
+
+    __tablename__ = "operator_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class BenchmarkFigure(Base):

@@ -9,6 +9,8 @@ from ehcp_monitor.db.models import IngestRun
 QUARANTINE_SCHEMA = {
     "table_name": pl.Utf8, "source_file": pl.Utf8, "source_line": pl.Int64, "record_id": pl.Utf8,
     "code": pl.Utf8, "column_name": pl.Utf8, "message": pl.Utf8,
+    # quarantined | withheld | cleared | warning (models.QuarantinedRow)
+    "action": pl.Utf8, "measure": pl.Utf8, "bad_value": pl.Utf8,
 }
 
 

@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=True),
     sa.Column('checksums', sa.JSON(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('overrides', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ingest_runs'))
     )
     op.create_table('job_runs',
@@ -133,6 +134,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_job_runs_job'), ['job'], unique=False)
         batch_op.create_index(batch_op.f('ix_job_runs_status'), ['status'], unique=False)
 
+    op.create_table('operator_actions',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('action', sa.String(length=30), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_operator_actions'))
+    )
     op.create_table('overdue_history',
     sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -154,7 +162,7 @@ def upgrade() -> None:
 
     op.create_table('people',
     sa.Column('person_id', sa.String(length=64), nullable=False),
-    sa.Column('date_of_birth', sa.Date(), nullable=False),
+    sa.Column('date_of_birth', sa.Date(), nullable=True),
     sa.Column('forename', sa.String(length=100), nullable=True),
     sa.Column('surname', sa.String(length=100), nullable=True),
     sa.Column('upn', sa.String(length=13), nullable=True),
@@ -177,7 +185,7 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.String(length=64), nullable=False),
     sa.Column('person_id', sa.String(length=64), nullable=False),
     sa.Column('request_id', sa.String(length=64), nullable=True),
-    sa.Column('start_date', sa.Date(), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('cease_date', sa.Date(), nullable=True),
     sa.Column('cease_reason', sa.String(length=2), nullable=True),
     sa.Column('review_history', sa.String(length=12), nullable=False),
@@ -208,6 +216,9 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=4), nullable=False),
     sa.Column('column_name', sa.String(length=60), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('action', sa.String(length=12), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=True),
+    sa.Column('bad_value', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantine'))
     )
     with op.batch_alter_table('quarantine', schema=None) as batch_op:
@@ -227,7 +238,7 @@ def upgrade() -> None:
     op.create_table('requests',
     sa.Column('request_id', sa.String(length=64), nullable=False),
     sa.Column('person_id', sa.String(length=64), nullable=False),
-    sa.Column('received_date', sa.Date(), nullable=False),
+    sa.Column('received_date', sa.Date(), nullable=True),
     sa.Column('request_outcome', sa.String(length=1), nullable=False),
     sa.Column('request_outcome_date', sa.Date(), nullable=True),
     sa.Column('request_source', sa.String(length=40), nullable=True),
@@ -261,6 +272,21 @@ def upgrade() -> None:
     sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_snapshot_info'))
     )
+    op.create_table('store_settings',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('set_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_store_settings'))
+    )
+    op.create_table('touchpoint_plan_runs',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('planned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('queued', sa.Integer(), nullable=False),
+    sa.Column('held', sa.Integer(), nullable=False),
+    sa.Column('baseline', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_touchpoint_plan_runs'))
+    )
     op.create_table('touchpoints',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('stage', sa.String(length=30), nullable=False),
@@ -288,15 +314,35 @@ def upgrade() -> None:
     with op.batch_alter_table('touchpoints', schema=None) as batch_op:
         batch_op.create_index('ix_touchpoints_status_next', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('withheld_clocks',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('ingest_id', sa.Integer(), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=False),
+    sa.Column('request_id', sa.String(length=64), nullable=True),
+    sa.Column('plan_id', sa.String(length=64), nullable=True),
+    sa.Column('item', sa.String(length=30), nullable=True),
+    sa.Column('anchor_date', sa.Date(), nullable=True),
+    sa.Column('code', sa.String(length=4), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_withheld_clocks'))
+    )
+    with op.batch_alter_table('withheld_clocks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_withheld_clocks_ingest_id'), ['ingest_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('withheld_clocks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_withheld_clocks_ingest_id'))
+
+    op.drop_table('withheld_clocks')
     with op.batch_alter_table('touchpoints', schema=None) as batch_op:
         batch_op.drop_index('ix_touchpoints_status_next')
 
     op.drop_table('touchpoints')
+    op.drop_table('touchpoint_plan_runs')
+    op.drop_table('store_settings')
     op.drop_table('snapshot_info')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_plan_id'))
@@ -330,6 +376,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_overdue_history_as_of'))
 
     op.drop_table('overdue_history')
+    op.drop_table('operator_actions')
     with op.batch_alter_table('job_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_job_runs_status'))
         batch_op.drop_index(batch_op.f('ix_job_runs_job'))
