@@ -184,8 +184,12 @@ class IngestRun(Base):
     status: Mapped[str] = mapped_column(String(12))
     message: Mapped[str | None] = mapped_column(Text)
     checksums: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # {table: {read, loaded, quarantined, by_code: {code: n}}} and a "summary" entry (ingest.summary)
+    # {table: {read, loaded, quarantined, by_code: {code: n}, withheld_by_code, cleared_by_code,
+    #  warnings_by_code}}
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The whole ingest: rows read/loaded/quarantined, findings by action and code, cases fully
+    # monitored (ehcp_monitor.ingest.summary)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Operator overrides of the snapshot guards for this ingest: {"accept_missing": [...], "accept_shrink": bool}
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

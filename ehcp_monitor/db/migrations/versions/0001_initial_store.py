@@ -114,6 +114,7 @@ def upgrade() -> None:
     sa.Column('message', sa.Text(), nullable=True),
     sa.Column('checksums', sa.JSON(), nullable=False),
     sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('overrides', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ingest_runs'))
     )
