@@ -9,6 +9,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -79,7 +80,21 @@ def _one_of(*choices):
 
 
 def _date_format(v):
-    return None if v in ("%Y-%m-%d", "%d/%m/%Y") else "must be %Y-%m-%d or %d/%m/%Y"
+    from ehcp_monitor.schema.date_forms import DECLARABLE
+
+    return None if v in DECLARABLE else "must be one of " + ", ".join(DECLARABLE)
+
+
+def _go_live(v):
+    if isinstance(v, datetime):
+        return "must be a date (2026-04-01), not a date and time"
+    if isinstance(v, date) or v == "":
+        return None
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return "must be a date (2026-04-01 or \"2026-04-01\") or empty"
+    return None
 
 
 def _env_name(v):
@@ -107,13 +122,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("source.location", str, "", "What the nightly job ingests: a folder or workbook "
             "(canonical or SEN2, recognised by itself) or `sql:NAME`."),
     Setting("source.date_format", str, "%Y-%m-%d", "Date format of canonical CSV extracts: "
-            "`%Y-%m-%d` (ISO) or `%d/%m/%Y` (UK). Never guessed from the data.", _date_format),
+            "`%Y-%m-%d` (ISO), `%d/%m/%Y` (UK) or another listed in docs/input-formats.md. Never guessed "
+            "from the data: an extract in another form is refused naming the form that fits.", _date_format),
     Setting("source.sql_url_env", str, "EHCP_SOURCE_DATABASE_URL",
             "Environment variable holding the URL of the LA reporting database for `sql:` sources.",
             _env_name),
     # [ingest]
     Setting("ingest.max_reject_share", float, 0.05, "Refuse an ingest whose quarantined share of "
             "any table exceeds this (0.05 = 5 %). The previous snapshot is kept.", _share),
+    Setting("ingest.max_shrink_share", float, 0.2, "Snapshot guard: refuse an ingest in which a table "
+            "would load more than this share fewer rows than the snapshot in force (0.2 = 20 %), or "
+            "none where it had some. The operator overrides it for one ingest with `--accept-shrink`.", _share),
     Setting("ingest.review_outcome_codes", dict, {}, "Extra SEN2 review outcome codes used by this "
             "LA, mapped to `maintain`, `amend` or `cease` (e.g. `R = \"amend\"`).",
             map_value_type=str),
@@ -139,6 +158,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("touchpoints.outbox_dir", str, "outbox", "Folder for the `file` transport."),
     Setting("touchpoints.max_event_age_days", int, 14, "An event older than this when first seen "
             "is recorded as suppressed, not sent.", _non_negative),
+    Setting("touchpoints.go_live", (str, date), "", "The day the LA began sending touchpoints (a TOML date "
+            "or an ISO string): every event dated before it is recorded `baseline` and never sent. Empty: "
+            "the first planning run that finds the outbox empty sets it to its own as-of date and keeps "
+            "it in the store (docs/going-live.md).", _go_live),
+    Setting("touchpoints.hold_above", int, 0, "A planning run that would queue more new emails than "
+            "this holds them all for an operator (`touchpoints release` / `discard`). 0: automatic, "
+            "3 x the median of the last 14 planning runs that held nothing, and at least 50.",
+            _non_negative),
     Setting("touchpoints.delay_repeat_days", int, 28, "A delay notice repeats this often while a "
             "clock stays overdue.", _positive),
     Setting("touchpoints.review_notice_days", int, 56, "Days before a review is due that "
@@ -149,7 +176,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("touchpoints.rate_per_minute", int, 60, "At most this many sends a minute.", _positive),
     Setting("touchpoints.from_address", str, "send-ehc@example.gov.uk", "From address of emails."),
     Setting("touchpoints.reply_to", str, "", "Reply-To address of emails (empty: none)."),
-    Setting("touchpoints.la_name", str, "Example Council", "The council's name, used in emails."),
     Setting("touchpoints.team_email", str, "sendteam@example.gov.uk",
             "SEN team contact email printed in emails when a case has no officer contact."),
     Setting("touchpoints.team_phone", str, "01234 567890", "SEN team phone number printed in emails."),
@@ -174,10 +200,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("late_list.out_dir", str, "reports-out/late-list", "Where the weekly list is written."),
     Setting("late_list.recipients", list, [], "Senior team email addresses the list is sent to.",
             _email_list),
+    # [la]: the one identity of the local authority, on the board pack's cover and in every email
+    Setting("la.name", str, "Example Council", "The council's name, as families and the board know it "
+            "(emails, the board pack's cover)."),
+    Setting("la.code", str, "E06000051", "The council's ONS code in DfE's published statistics "
+            "(`new_la_code`; E06000051 = Shropshire): the pack compares with that LA's figures."),
     # [board_pack]
     Setting("board_pack.out_dir", str, "reports-out/board-pack", "Where the board pack is written."),
-    Setting("board_pack.new_la_code", str, "E06000051", "This LA's ONS code in DfE's published "
-            "statistics (E06000051 = Shropshire)."),
+    Setting("board_pack.commentary_dir", str, "board-pack-commentary", "Folder of the officers' commentary: "
+            "`PERIOD.md` (e.g. `2025-06.md`), one `## KPI code` heading per KPI (docs/board-pack.md)."),
     Setting("board_pack.statistical_neighbours", list, [], "ONS codes of the LA's statistical "
             "neighbours."),
     Setting("board_pack.targets", dict, {}, "Target percentage per KPI code (see docs/board-pack.md), "
@@ -206,6 +237,78 @@ SETTINGS: tuple[Setting, ...] = (
     ),
 )
 
+
+# Checks at start that need more than a value's type (issue 15): a config that cannot work stops
+# every command with exit 2 and one line naming the key, before anything runs. Kept together
+# here and applied to the registry below. Each raises its own ConfigError where the usual
+# "(got VALUE)" must not be printed (a URL may carry a password).
+def _timezone(v):
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(v)
+    except Exception:  # ZoneInfoNotFoundError, or ValueError for a name that is not a zone key
+        return "must be an IANA time zone name, such as Europe/London"
+    return None
+
+
+_ADDRESS = r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+"
+
+
+def _one_address(v, *, empty_ok=False):
+    """One address fit for an email header: no line breaks (header injection), no list."""
+    from email.utils import getaddresses
+
+    if v == "" and empty_ok:
+        return None
+    if re.search(r"[\x00-\x1f\x7f]", v):
+        return "must be one email address on one line (no line breaks or control characters)"
+    found = getaddresses([v])
+    if len(found) != 1 or not re.fullmatch(_ADDRESS, found[0][1]):
+        return "must be a single email address"
+    return None
+
+
+def _review_codes(v):
+    for code, outcome in v.items():
+        if not isinstance(outcome, str) or outcome.strip().lower() not in ("maintain", "amend", "cease"):
+            raise ConfigError(f"config: ingest.review_outcome_codes.{code} must be maintain, amend or cease "
+                              f"(got {outcome!r})")
+    return None
+
+
+def _store_url(v):
+    if v == "":
+        return None
+    from ehcp_monitor.db.engine import password_in_url, url_problem
+
+    problem = url_problem(v)
+    if problem:
+        raise ConfigError(f"config: database.url {problem}")
+    if password_in_url(v):
+        raise ConfigError("config: database.url must not contain a password; passwords come only from the "
+                          "environment (EHCP_DATABASE_URL, PGPASSWORD or ~/.pgpass)")
+    return None
+
+
+def _both(first, second):
+    if first is None:
+        return second
+    return lambda v: first(v) or second(v)
+
+
+_START_CHECKS = {
+    "database.url": _store_url,
+    "ingest.review_outcome_codes": _review_codes,
+    "schedule.timezone": _timezone,
+    "touchpoints.from_address": _one_address,
+    "touchpoints.reply_to": lambda v: _one_address(v, empty_ok=True),
+    "touchpoints.team_email": _one_address,
+}
+SETTINGS = tuple(
+    type(s)(**{**vars(s), "check": _both(s.check, _START_CHECKS[s.key])}) if s.key in _START_CHECKS else s
+    for s in SETTINGS
+)
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
 

@@ -16,6 +16,11 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.errors import JobFailed
 
 DEMO_SEED = 2025
+# The demo compares its invented records with one real LA's published figures (DfE), so the pack
+# shows England, region and neighbours; its name says the records are invented.
+DEMO_LA_CODE = "E06000051"
+DEMO_LA_NAME = "Shropshire Council (demonstration: invented records)"
+DEMO_NEIGHBOURS = ["E06000019", "E06000020", "E10000028", "E10000034"]
 DEMO_TARGETS = {
     "final_20w": 60, "final_20w_ex": 60, "decide_6w": 90, "not_issue_16w": 90,
     "review_decision_4w": 80, "review_12m": 90, "review_ey": 90, "amend_8w": 80,
@@ -43,6 +48,9 @@ def demo_settings(paths: DemoPaths) -> Settings:
             "touchpoints.outbox_dir": str(paths.root / "outbox"),
             "late_list.out_dir": str(paths.root / "late-list"),
             "board_pack.out_dir": str(paths.root / "board-pack"),
+            "la.code": DEMO_LA_CODE,
+            "la.name": DEMO_LA_NAME,
+            "board_pack.statistical_neighbours": DEMO_NEIGHBOURS,
             # Illustrative targets so the pack shows RAG status; an LA sets its own.
             "board_pack.targets": DEMO_TARGETS,
         }
@@ -82,9 +90,15 @@ def run_demo(root: Path, *, people: int, as_of: date, echo=click.echo) -> Settin
         if key in built:
             echo(f"   {built[key]}")
 
+    from ehcp_monitor.reporting.benchmarks import load_extract
+
+    engine = _engine(settings)
+    figures = load_extract(engine)
+    engine.dispose()
     pack = execute_job("board_pack", settings, as_of)
     built = pack.counts.get("board_pack_build", {})
-    echo(f"4. Partnership Board pack for {built.get('period', '?')}: {_outcome(pack)}")
+    echo(f"4. Partnership Board pack for {built.get('period', '?')}: {_outcome(pack)}, compared with "
+         f"{figures} published DfE figures (England, regions, {DEMO_LA_CODE} and its neighbours)")
     for key in ("html_path", "pdf_path"):
         if key in built:
             echo(f"   {built[key]}")

@@ -36,3 +36,25 @@ class JobFailed(MonitorError):
     """The job ran and found a failure it reports."""
 
     exit_code = EXIT_FAILURES
+
+
+class StoreBusy(LockHeld):
+    """The store refused a write because another process holds it (SQLite busy, a PostgreSQL lock
+    timeout): nothing is wrong with it, try again."""
+
+
+# What a database says when another process holds the lock it needs (SQLite; PostgreSQL 55P03).
+_BUSY = ("database is locked", "database table is locked", "database is busy", "lock timeout",
+         "could not obtain lock")
+
+
+def store_failure(exc: BaseException) -> MonitorError:
+    """A database error met at a command's edge, as one line that quotes neither the URL (it may
+    carry a password) nor any SQL parameter (case data): the store is busy (exit 4), or cannot be
+    reached or opened (exit 2)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    if any(words in text for words in _BUSY) or getattr(orig, "sqlstate", None) == "55P03":
+        return StoreBusy("the store is busy: another process is writing to it; try again when it has finished")
+    return ConfigError(f"the store cannot be reached ({type(orig).__name__}); "
+                       "check EHCP_DATABASE_URL or database.url")

@@ -24,6 +24,12 @@ ALLOWED_KEYS = frozenset(
         "results", "by_status", "very_late", "sent", "failed", "retry", "unknown", "suppressed",
         "skipped", "planned", "attempt", "files", "period", "reason", "error", "exit_code",
         "dropped_keys", "path_kind", "database", "lock", "next_run",
+        # what an ingest's findings cost, and the cases it monitors in full
+        "withheld_by_code", "cleared_by_code", "warnings_by_code", "cases", "cases_fully_monitored", "withheld",
+        # an ingest's file names not recognised (never their content) and its guard overrides
+        "unrecognised_files", "overrides",
+        # element names of a SEN2 XML file (never its values)
+        "elements",
     }
 )
 

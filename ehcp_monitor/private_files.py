@@ -11,3 +11,21 @@ def write_private(path: Path, data: bytes) -> Path:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return path
+
+
+def private_dir(path: Path) -> Path:
+    """A folder only its owner can enter (0700), created if missing (parents as the umask says)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o700)  # mkdir leaves an existing folder's mode alone
+    return path
+
+
+def tighten(path: Path) -> None:
+    """Make an existing file of ours owner-only (0600); anything else is left as it is."""
+    try:
+        info = path.stat()
+        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+            os.chmod(path, info.st_mode & 0o700)
+    except FileNotFoundError:
+        pass

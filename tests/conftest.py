@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEN2_EXAMPLE = SHARED / "examples" / "sen2-export"
 DFE_DATA = SHARED / "data" / "dfe-ehcp-2025"
+DFE_DATA_2026 = SHARED / "data" / "dfe-ehcp-2026-sample"
 AS_OF = date(2025, 3, 14)
 
 PG_URL = os.environ.get("EHCP_TEST_DATABASE_URL")

@@ -78,14 +78,14 @@ def test_a_password_in_the_config_file_is_refused(monkeypatch):
     from ehcp_monitor.db.engine import database_url
 
     monkeypatch.delenv("EHCP_DATABASE_URL", raising=False)
-    settings = config.parse({"database": {"url": "postgresql://ehcp:s3cret@db.internal/ehcp"}})
+    # Refused when the config is read, before any command runs (tests/test_config_startup.py).
     with pytest.raises(ConfigError) as exc:
-        database_url(settings)
+        config.parse({"database": {"url": "postgresql://ehcp:s3cret@db.internal/ehcp"}})
     assert "s3cret" not in str(exc.value)
     assert str(exc.value).startswith("config: database.url must not contain a password")
     # The same URL from the environment is the supported way.
     monkeypatch.setenv("EHCP_DATABASE_URL", "postgresql://ehcp:s3cret@db.internal/ehcp")
-    assert database_url(settings) == "postgresql+psycopg://ehcp:s3cret@db.internal/ehcp"
+    assert database_url(config.defaults()) == "postgresql+psycopg://ehcp:s3cret@db.internal/ehcp"
 
 
 @pytest.mark.parametrize(

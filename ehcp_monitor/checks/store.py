@@ -9,11 +9,13 @@ from sqlalchemy import Engine, delete, insert, update
 
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.checks.engine import COLUMNS_USED, evaluate
+from ehcp_monitor.checks.withheld import read_withheld, withhold
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import write_frames
 from ehcp_monitor.db.models import CheckRun, check_results
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.scheduling.locks import holding_store_lock
 
 log = get_logger()
 
@@ -33,6 +35,7 @@ class CheckSummary:
     by_measure: dict[str, int]
     very_late: int
     overdue: int
+    withheld: int  # clock instances not evaluated: the ingest found unusable data for them
     # The evaluated rows (what `check --out` writes); not part of the stored summary.
     frame: pl.DataFrame = field(repr=False, compare=False, default_factory=pl.DataFrame)
 
@@ -43,6 +46,7 @@ class CheckSummary:
             "by_measure": self.by_measure,
             "very_late": self.very_late,
             "overdue": self.overdue,
+            "withheld": self.withheld,
         }
 
 
@@ -65,13 +69,17 @@ def _counts(frame: pl.DataFrame, column: str) -> dict[str, int]:
     return dict(zip(grouped[column].to_list(), grouped["len"].to_list()))
 
 
+@holding_store_lock("check")  # the snapshot read is the one the results are stored for
 def run_check(
     engine: Engine, settings: Settings, *, as_of: date, now: Callable[[], datetime] = now_utc
 ) -> CheckSummary:
     """Evaluate the current snapshot; the latest results replace the previous, overdue rows are kept."""
     started = now()
     snapshot = read_snapshot(engine, COLUMNS_USED)
-    frame = evaluate(snapshot, settings, as_of)
+    with engine.connect() as conn:
+        withheld = read_withheld(conn, snapshot.ingest_id)
+    evaluated = evaluate(snapshot, settings, as_of)
+    frame = withhold(evaluated, withheld)
     overdue = frame.filter(pl.col("status") == "overdue")
     summary_counts = {
         "results": frame.height,
@@ -79,6 +87,7 @@ def run_check(
         "by_measure": _counts(frame, "measure"),
         "very_late": int(frame["very_late"].sum()),
         "overdue": overdue.height,
+        "withheld": evaluated.height - frame.height,
     }
     with engine.begin() as conn:
         run_id = conn.execute(

@@ -15,7 +15,7 @@ import sqlalchemy.exc
 from ehcp_monitor import config as config_module
 from ehcp_monitor import logs
 from ehcp_monitor.clock import today_in_london
-from ehcp_monitor.errors import EXIT_USAGE, MonitorError
+from ehcp_monitor.errors import EXIT_USAGE, MonitorError, store_failure
 
 
 class App:
@@ -114,11 +114,17 @@ def main(argv: list[str] | None = None) -> None:
         where = f": {exc.filename}" if exc.filename else ""
         click.echo(f"ehcp-monitor: {exc.strerror or type(exc).__name__}{where}", err=True)
         sys.exit(EXIT_USAGE)
-    except sqlalchemy.exc.OperationalError as exc:
-        # The URL is not printed: it may carry a user name and host of the LA's network.
-        click.echo(f"ehcp-monitor: the store cannot be reached ({type(exc.orig).__name__}); "
-                   "check EHCP_DATABASE_URL or database.url", err=True)
-        sys.exit(EXIT_USAGE)
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        # The URL is not printed: it may carry a password, a user name and a host of the LA's network.
+        failure = store_failure(exc)
+        click.echo(f"ehcp-monitor: {failure}", err=True)
+        sys.exit(failure.exit_code)
+    except sqlalchemy.exc.DBAPIError as exc:
+        if exc.statement is not None:  # a statement failed: a fault of ours, not of the setup
+            raise
+        failure = store_failure(exc)  # refused at connect: a bad option in the URL
+        click.echo(f"ehcp-monitor: {failure}", err=True)
+        sys.exit(failure.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -3,6 +3,7 @@
 import click
 
 from ehcp_monitor.cli import as_of_option, pass_app, resolve_as_of
+from ehcp_monitor.cli.service import counts_as_job_run
 
 
 def register(cli, report) -> None:
@@ -18,7 +19,9 @@ def register(cli, report) -> None:
         from ehcp_monitor.reporting.benchmarks import import_benchmarks
 
         result = import_benchmarks(app.engine, path)
-        click.echo(f"benchmarks: {result.rows} figures from {', '.join(result.files)}")
+        for report in result.reports:
+            click.echo(f"benchmarks: {report.line()}")
+        click.echo(f"benchmarks: {result.rows} figures stored from {len(result.files)} files")
 
     @report.command("board-pack")
     @click.option("--period", required=True, help="A month (2025-06), quarter (2025-Q2) or year (2025).")
@@ -27,6 +30,7 @@ def register(cli, report) -> None:
     @click.option("--publish", is_flag=True, help="Suppress counts of 1-4 (and rates from them) as c.")
     @as_of_option
     @pass_app
+    @counts_as_job_run("board_pack", "report board-pack")  # for `health`
     def board_pack_command(app, period, out_dir, publish, as_of):
         """The Partnership Board performance pack, HTML and PDF."""
         from ehcp_monitor.reporting.board_pack import build_board_pack, parse_period

@@ -3,6 +3,7 @@
 import click
 
 from ehcp_monitor.cli import as_of_option, pass_app, resolve_as_of
+from ehcp_monitor.cli.service import counts_as_job_run
 from ehcp_monitor.errors import JobFailed
 
 
@@ -13,13 +14,15 @@ def register(report_group) -> None:
                   help="Output folder (default: late_list.out_dir).")
     @click.option("--send", is_flag=True, help="Email it to late_list.recipients through the configured transport.")
     @pass_app
+    @counts_as_job_run("weekly_late_list", "report late-list")  # for `health`
     def late_list(app, as_of, out_dir, send):
         """The weekly late-plan list as HTML, XLSX and CSV, from the stored check results."""
         from ehcp_monitor.clock import now_utc
         from ehcp_monitor.reporting.late_list import build_late_list, send_late_list
 
         result = build_late_list(app.engine, app.settings, as_of=resolve_as_of(as_of), out_dir=out_dir)
-        for label, path in (("html", result.html_path), ("xlsx", result.xlsx_path), ("csv", result.csv_path)):
+        for label, path in (("html", result.html_path), ("xlsx", result.xlsx_path), ("csv", result.csv_path),
+                            ("data quality csv", result.data_quality_csv_path)):
             click.echo(f"{label}: {path}")
         c = result.counts
         click.echo(

@@ -1,4 +1,4 @@
-"""`ehcp-monitor touchpoints {plan,dispatch,list,preview}`."""
+"""`ehcp-monitor touchpoints {plan,dispatch,list,preview,release,discard}`."""
 
 import click
 
@@ -10,7 +10,7 @@ from ehcp_monitor.touchpoints.review import OUTBOX_STATUSES
 
 @click.group()
 def touchpoints():
-    """Emails to families at every stage: plan, send, list, preview."""
+    """Emails to families at every stage: plan, send, list, preview; release or discard a held surge."""
 
 
 def _echo_counts(counts: dict) -> None:
@@ -27,10 +27,16 @@ def _echo_counts(counts: dict) -> None:
 @as_of_option
 @pass_app
 def plan(app, as_of):
-    """Find every due touchpoint and record it in the outbox (never twice)."""
+    """Find every due touchpoint and record it in the outbox (never twice).
+
+    Exits 1 when a surge of new emails was held (see `touchpoints release` and `discard`)."""
     from ehcp_monitor.touchpoints import plan_touchpoints
 
-    _echo_counts(plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of)))
+    counts = plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of))
+    reason = counts.pop("held_reason", None)
+    _echo_counts(counts)
+    if reason:
+        raise JobFailed(f"touchpoints plan: {reason}")
 
 
 @touchpoints.command("dispatch")
@@ -56,9 +62,15 @@ def dispatch(app, as_of, dry_run):
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @pass_app
 def list_outbox(app, status, stage, limit):
-    """List the outbox, newest first."""
+    """List the outbox, newest first (after the go-live date and anything held)."""
+    from ehcp_monitor.touchpoints.golive import go_live_of
+    from ehcp_monitor.touchpoints.hold import held_now
     from ehcp_monitor.touchpoints.review import outbox_rows
 
+    click.echo(go_live_of(app.engine, app.settings).describe())
+    held = held_now(app.engine)
+    if held.count:
+        click.echo(held.line())
     click.echo("id\tstage\tcase\tevent_date\tcontact\tstatus\tattempts\tnext_attempt\tsent_at\tnote")
     for r in outbox_rows(app.engine, status=status, stage=stage, limit=limit):
         note = r.reason or r.last_error or ""
@@ -85,6 +97,37 @@ def preview(app, stage, case_ref, variant, part, as_of):
         click.echo(rendered.text)
     if part in ("html", "both"):
         click.echo(rendered.html)
+
+
+@touchpoints.command("release")
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
+@as_of_option
+@pass_app
+def release_command(app, stage, as_of):
+    """Send a held surge after all: held emails become pending (sent by the next dispatch).
+
+    An email whose event is by now older than max_event_age_days is suppressed instead."""
+    from ehcp_monitor.clock import now_utc
+    from ehcp_monitor.touchpoints.hold import release
+
+    counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc())
+    _echo_counts(counts)
+    if counts["suppressed"]:
+        click.echo(f"{counts['suppressed']} held emails were about events older than "
+                   f"{app.settings.touchpoints.max_event_age_days} days by now: suppressed, never sent")
+    click.echo("released emails are sent by the next dispatch (`ehcp-monitor touchpoints dispatch`)"
+               if counts["released"] else "nothing released")
+
+
+@touchpoints.command("discard")
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
+@pass_app
+def discard_command(app, stage):
+    """Never send a held surge: held emails become discarded."""
+    from ehcp_monitor.clock import now_utc
+    from ehcp_monitor.touchpoints.hold import discard
+
+    _echo_counts(discard(app.engine, stage=stage, now=now_utc()))
 
 
 def register(group) -> None:

@@ -8,7 +8,6 @@ typed frame.
 
 import io
 import os
-import tempfile
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection
 
-from ehcp_monitor.db import pg_binary
+from ehcp_monitor.db import pg_binary, staging
 
 BATCH_ROWS = 100_000
 
@@ -109,8 +108,10 @@ def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
 # SQLite, large frames: Python's sqlite3 binds row by row (about 200k rows/s). ADBC's SQLite
 # driver takes the Arrow columns straight from polars but on a connection of its own, so it writes
 # side files; the caller's connection attaches them and copies with INSERT ... SELECT inside its own
-# transaction, keeping "one ingest, one transaction". Each side table is created with the
-# destination's own definition, so that when a frame carries every column the copy is
+# transaction, keeping "one ingest, one transaction". The side files hold case records: they live in
+# a private folder beside the store, and a crash's leftovers are deleted by the next run (db.staging).
+# Each side table is created with the destination's own definition, so that when a frame carries
+# every column the copy is
 # `INSERT INTO t SELECT * FROM side.t`, which SQLite performs by moving whole records (its
 # "transfer optimisation") instead of decoding and re-encoding every value. The frames are split
 # across STAGE_WORKERS side files written side by side: the driver releases the GIL, and its
@@ -138,9 +139,9 @@ def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
     workers = stage_workers()
     shares = [{table: _share(df, k, workers) for table, df in frames.items()} for k in range(workers)]
     aliases, paths = [], []
+    store = _store_file(conn)
     for _ in shares:
-        handle, path = tempfile.mkstemp(prefix="ehcp-stage-", suffix=".sqlite3")
-        os.close(handle)
+        path = staging.side_file(store)  # private: a copy of case records (db.staging)
         alias = f"stage_{uuid.uuid4().hex[:12]}"
         staged_aliases(conn).append((alias, path))  # registered first: released even on failure
         aliases.append(alias)
@@ -153,6 +154,14 @@ def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
     for alias in aliases:  # in order: the rows keep the frames' order
         for copy, _ in plans.values():
             conn.exec_driver_sql(copy.format(alias=alias))
+
+
+def _store_file(conn: Connection) -> Path | None:
+    """The store's own file (None: an in-memory store)."""
+    for _seq, name, file in conn.exec_driver_sql("PRAGMA database_list").all():
+        if name == "main":
+            return Path(file) if file else None
+    return None
 
 
 def _copy_plan(conn: Connection, table: str, df: pl.DataFrame) -> tuple[str, str | None]:
@@ -202,13 +211,15 @@ def _write_side_file(
 
 
 def release_staged(dbapi_connection, record_info: dict) -> None:
-    """Detach and delete the side files a connection staged (its transaction has ended)."""
+    """Detach and delete the side files a connection staged (its transaction has ended; the
+    connection may be gone, when the pool dropped it, and the files are deleted all the same)."""
     for alias, path in record_info.pop(_STAGED, []):
         try:
-            dbapi_connection.execute(f"DETACH DATABASE {alias}")
+            if dbapi_connection is not None:
+                dbapi_connection.execute(f"DETACH DATABASE {alias}")
         except Exception:  # noqa: BLE001 - a closed or broken connection has nothing attached
             pass
-        Path(path).unlink(missing_ok=True)
+        staging.remove(path)
 
 
 def read_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:

@@ -212,7 +212,8 @@ class QuarantinedRow(Base):
     column_name: Mapped[str | None] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
     action: Mapped[str] = mapped_column(String(12), default="quarantined")
-    measure: Mapped[str | None] = mapped_column(String(20))
+    # The measure(s) a withheld finding (or a quarantined child row) keeps from evaluation, comma-joined
+    measure: Mapped[str | None] = mapped_column(String(80))
     # The value as read, masked (`***`) where the column holds personal data; null when absent.
     bad_value: Mapped[str | None] = mapped_column(Text)
 
@@ -357,7 +358,8 @@ class TouchpointPlanRun(Base):
 
 
 class OperatorAction(Base):
-    """What an operator did by hand: `touchpoints release` / `discard`, guard overrides."""
+    """What an operator did by hand: `touchpoints release` / `discard` (guard overrides are kept
+    with their ingest, `ingest_runs.overrides`)."""
 
     __tablename__ = "operator_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -1,5 +1,11 @@
-"""One ingest = one snapshot: read, parse, validate, quarantine, then replace the snapshot in one
-transaction, or refuse whole and keep the previous one (input-format.md sections 4 and intro)."""
+"""One ingest = one snapshot: read, parse, validate, set bad input aside at the smallest grain, then
+replace the snapshot in one transaction, or refuse whole and keep the previous one
+(input-format.md sections 4 and intro).
+
+Every finding is stored in `quarantine` with what it cost (a row quarantined, a clock withheld, a
+value cleared, or a warning); withheld clocks also go to `withheld_clocks`, which `check` reads
+with the snapshot so those clocks are never evaluated on data known to be unusable.
+"""
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -9,35 +15,63 @@ from typing import NoReturn
 import polars as pl
 from sqlalchemy import Engine, func, insert
 
-from ehcp_monitor.db.bulk import write_frame
+from ehcp_monitor.db.bulk import write_frames
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.ingest.date_formats import misread_dates
 from ehcp_monitor.ingest.detect import read_source
+from ehcp_monitor.ingest.guards import not_recognised, requested_overrides, snapshot_guard, unrecognised_files
+from ehcp_monitor.ingest.disposition import APPLIES, clear_values, quarantined_rows, withheld_clocks
 from ehcp_monitor.ingest.parse import parse_table
+from ehcp_monitor.ingest.placeholders import blank_placeholders
 from ehcp_monitor.ingest.source import LINE, ROW, SourceData
 from ehcp_monitor.ingest.validation import Context, validate
+from ehcp_monitor.ingest.summary import cases_lost_over, summarise, table_counts
 from ehcp_monitor.ingest.validation.base import shown
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.scheduling.locks import holding_store_lock
 from ehcp_monitor.schema.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
 
 log = get_logger(__name__)
 
-QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "record_id", "code", "column_name", "message"]
+QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "record_id", "code", "column_name", "message",
+                      "action", "measure", "bad_value"]
+MASKED = "***"
 
 
 @dataclass
 class IngestResult:
     ingest_id: int
     status: str  # loaded | refused
-    # {table: {read, loaded, quarantined, by_code: {code: rows}}}
+    # {table: {read, loaded, quarantined, by_code, withheld_by_code, cleared_by_code, warnings_by_code}}
     counts: dict[str, dict] = field(default_factory=dict)
     message: str = ""
     source_kind: str = ""
+    # the whole ingest (ingest.summary.summarise)
+    summary: dict = field(default_factory=dict)
+
+
+def _bad_values(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
+    """Each finding's value as read, fit to show; masked where the column holds personal data."""
+    parts = [found.filter(pl.col("column_name").is_null()).with_columns(pl.lit(None, pl.Utf8).alias("bad_value"))]
+    for (name, column), mine in found.filter(pl.col("column_name").is_not_null()).group_by(
+            ["table_name", "column_name"]):
+        frame = source.tables[name].frame
+        if column not in frame.columns:
+            parts.append(mine.with_columns(pl.lit(None, pl.Utf8).alias("bad_value")))
+            continue
+        personal = table_spec(name).column(column).personal
+        value = pl.col(column).cast(pl.Utf8)
+        shown_value = pl.when(value.is_null()).then(None).otherwise(
+            pl.lit(MASKED) if personal else shown(value, limit=100))
+        parts.append(mine.join(frame.select(ROW, shown_value.alias("bad_value")), on=ROW, how="left"))
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def locate(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
-    """Issues with their source file, line and record ID, in table and line order."""
+    """Findings with their source file, line, record ID and value, in table and line order."""
+    found = _bad_values(found, source)
     located = []
     for name, raw in source.tables.items():
         key = table_spec(name).key[0]
@@ -61,42 +95,25 @@ def locate(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
     )
 
 
-def count(source: SourceData, quarantine: pl.DataFrame) -> dict[str, dict]:
-    counts = {}
-    for name, raw in source.tables.items():
-        mine = quarantine.filter(pl.col("table_name") == name)
-        bad = mine[ROW].n_unique()
-        by_code = mine.group_by("code").agg(pl.col(ROW).n_unique().alias("n")).sort("code")
-        counts[name] = {
-            "read": raw.frame.height,
-            "loaded": raw.frame.height - bad,
-            "quarantined": bad,
-            "by_code": dict(zip(by_code["code"].to_list(), by_code["n"].to_list())),
-        }
-    return counts
-
-
-def _over_share(counts: dict[str, dict], share: float) -> str | None:
-    for name in TABLE_ORDER:
-        c = counts.get(name)
-        if c and c["read"] and c["quarantined"] / c["read"] > share:
-            return (f"table {name}: {c['quarantined']} of {c['read']} rows quarantined "
-                    f"({c['quarantined'] / c['read']:.1%}), more than ingest.max_reject_share "
-                    f"{share:.0%}; see `ehcp-monitor quarantine`")
-    return None
-
-
 def _record(conn, *, source: str, kind: str, as_of: date, status: str, message: str, checksums: dict,
-            counts: dict, quarantine: pl.DataFrame | None, now) -> int:
+            counts: dict, quarantine: pl.DataFrame | None, now, summary: dict | None = None,
+            withheld: pl.DataFrame | None = None, overrides: dict | None = None,
+            unrecognised: list | None = None) -> int:
     stamp = now if now is not None else func.now()
     result = conn.execute(insert(IngestRun).values(
         started_at=stamp, finished_at=stamp, source=source, source_kind=kind[:20], as_of=as_of,
         status=status, message=message, checksums=checksums, counts=counts,
+        summary={**(summary or {}), "unrecognised_files": unrecognised or []}, overrides=overrides or {},
     ))
     ingest_id = result.inserted_primary_key[0]
+    frames = {}
     if quarantine is not None and quarantine.height:
-        write_frame(conn, "quarantine", quarantine.select(QUARANTINE_COLUMNS).with_columns(
-            pl.lit(ingest_id).alias("ingest_id")))
+        frames["quarantine"] = quarantine.select(QUARANTINE_COLUMNS).with_columns(pl.lit(ingest_id).alias("ingest_id"))
+    if withheld is not None and withheld.height:
+        frames["withheld_clocks"] = withheld.filter(APPLIES).drop(APPLIES).with_columns(
+            pl.lit(ingest_id).alias("ingest_id"))
+    if frames:
+        write_frames(conn, frames)
     return ingest_id
 
 
@@ -107,11 +124,11 @@ def _refuse(engine, message, **record) -> NoReturn:
     raise IngestRefused(message)
 
 
-def _good_rows(parsed: dict[str, pl.DataFrame], quarantine: pl.DataFrame, review_history: str) -> dict:
-    """The rows that load: every parsed table less its quarantined rows."""
+def _good_rows(parsed: dict[str, pl.DataFrame], findings: pl.DataFrame, review_history: str) -> dict:
+    """The rows that load: every parsed table less its quarantined rows, cleared values blanked."""
     frames = {}
-    for name, frame in parsed.items():
-        bad = quarantine.filter(pl.col("table_name") == name).select(ROW).unique()
+    for name, frame in clear_values(parsed, findings).items():
+        bad = quarantined_rows(findings, name)
         good = frame.join(bad, on=ROW, how="anti") if bad.height else frame
         # Rows in key order make the store's index inserts sequential (about 3x faster on SQLite).
         frames[name] = good.drop(ROW).sort(table_spec(name).key[0], nulls_last=True)
@@ -135,13 +152,17 @@ def _large_sqlite_cache(conn):
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
+@holding_store_lock("ingest")  # never while a check or a job reading results runs
 def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
-               now: datetime | None = None) -> IngestResult:
+               now: datetime | None = None, accept_missing: tuple[str, ...] = (),
+               accept_shrink: bool = False) -> IngestResult:
     """Load `source` as the new snapshot, or refuse it whole (IngestRefused) keeping the old one.
 
-    `now` stamps the ingest record; without it the database's own clock does.
+    `now` stamps the ingest record; without it the database's own clock does. `accept_missing` and
+    `accept_shrink` override the snapshot guards for this ingest (guards.py).
     """
     base = dict(source=source, as_of=as_of, now=now)
+    base["overrides"] = requested_overrides(accept_missing, accept_shrink)
     try:
         data = read_source(source, settings)
     except IngestRefused as exc:
@@ -151,33 +172,46 @@ def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
     if unreadable:
         _refuse(engine, unreadable, kind="unknown", checksums={}, counts={}, quarantine=None, **base)
     base.update(kind=data.kind, checksums=data.checksums)
+    base["unrecognised"] = unrecognised_files(data)
     missing = [t for t in REQUIRED_TABLES if t not in data.tables]
     if missing:
-        _refuse(engine, f"required table {missing[0]} is missing from the source", counts={},
+        hint = f"; {not_recognised(missing[0], data.unrecognised)}" if data.unrecognised else ""
+        _refuse(engine, f"required table {missing[0]} is missing from the source{hint}", counts={},
                 quarantine=None, **base)
 
     parsed = {name: parse_table(raw, settings) for name, raw in data.tables.items()}
+    misread = misread_dates(data.tables, parsed, settings)
+    if misread:
+        _refuse(engine, misread, counts={}, quarantine=None, **base)
+    placeholders = blank_placeholders(data.tables, parsed)
     ctx = Context(raw=data.tables, parsed=parsed, as_of=as_of, settings=settings)
-    quarantine = locate(validate(ctx), data)
-    counts = count(data, quarantine)
-    problem = _over_share(counts, settings.ingest.max_reject_share)
+    findings = validate(ctx, earlier=placeholders)
+    withheld = withheld_clocks(findings, ctx)
+    quarantine = locate(findings, data)
+    counts = table_counts(data, findings)
+    problem = cases_lost_over(counts, settings.ingest.max_reject_share)
     if problem:
         _refuse(engine, problem, counts=counts, quarantine=quarantine, **base)
 
-    frames = _good_rows(parsed, quarantine, data.review_history)
+    frames = _good_rows(parsed, findings, data.review_history)
+    guard = snapshot_guard(engine, settings, frames, data, accept_missing=accept_missing, accept_shrink=accept_shrink)
+    if guard:
+        _refuse(engine, guard, counts=counts, quarantine=quarantine, **base)
+    summary = summarise(counts, frames, withheld)
     snapshot = Snapshot.from_frames(frames, tables_present=set(frames), source_kind=data.kind[:20])
-    total = {k: sum(c[k] for c in counts.values()) for k in ("read", "loaded", "quarantined")}
-    message = f"{total['loaded']} of {total['read']} rows loaded, {total['quarantined']} quarantined"
+    message = (f"{summary['rows_loaded']} of {summary['rows_read']} rows loaded, "
+               f"{summary['rows_quarantined']} quarantined; {summary['cases_fully_monitored']} of "
+               f"{summary['cases']} cases fully monitored")
     with engine.begin() as conn:
-        ingest_id = _record(conn, status="loaded", message=message, counts=counts, quarantine=quarantine, **base)
+        ingest_id = _record(conn, status="loaded", message=message, counts=counts, quarantine=quarantine,
+                            summary=summary, withheld=withheld, **base)
         snapshot.ingest_id = ingest_id
         with _large_sqlite_cache(conn):
             replace_snapshot(conn, snapshot, loaded_at=now if now is not None else func.now())
-    by_code: dict[str, int] = {}
-    for c in counts.values():
-        for code, n in c["by_code"].items():
-            by_code[code] = by_code.get(code, 0) + n
-    log.info("ingest loaded", ingest_id=ingest_id, source_kind=data.kind, rows_read=total["read"],
-             rows_loaded=total["loaded"], rows_quarantined=total["quarantined"],
-             quarantined_by_code=dict(sorted(by_code.items())))
-    return IngestResult(ingest_id, "loaded", counts, message, data.kind)
+    log.info("ingest loaded", ingest_id=ingest_id, source_kind=data.kind, rows_read=summary["rows_read"],
+             rows_loaded=summary["rows_loaded"], rows_quarantined=summary["rows_quarantined"],
+             quarantined_by_code=summary["quarantined_by_code"], withheld_by_code=summary["withheld_by_code"],
+             cleared_by_code=summary["cleared_by_code"], warnings_by_code=summary["warnings_by_code"],
+             cases=summary["cases"], cases_fully_monitored=summary["cases_fully_monitored"],
+             overrides=base["overrides"])
+    return IngestResult(ingest_id, "loaded", counts, message, data.kind, summary)

@@ -3,6 +3,7 @@
 A raw table keeps the canonical columns as read (text, or native dates and flags from Parquet,
 XLSX and SQL), plus `__row` (its position, the key of everything validation says about it) and
 `__line` (the line of the source file it came from: header is line 1, first data row line 2).
+Text readers add `__extra_fields`: how many values a row has beyond its header (V011 quarantines it).
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from ehcp_monitor.logs import get_logger
 from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, table_spec
 
 ROW, LINE = "__row", "__line"
+EXTRA_FIELDS = "__extra_fields"
 _DUPLICATED = "_duplicated_"
 
 log = get_logger(__name__)
@@ -28,6 +30,18 @@ class RawTable:
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
 
 
+@dataclass(frozen=True)
+class Unrecognised:
+    """A file (or sheet) of the source that the reader did not read, with the canonical name it
+    most resembles (`review.csv` -> `reviews.csv`), if any."""
+
+    file: str
+    nearest: str | None = None
+
+    def shown(self) -> str:
+        return f"{self.file} (did you mean {self.nearest}?)" if self.nearest else self.file
+
+
 @dataclass
 class SourceData:
     kind: str
@@ -36,6 +50,8 @@ class SourceData:
     checksums: dict[str, str] = field(default_factory=dict)
     # plans.review_history of everything this source loads (domain.md 2.2)
     review_history: str = REVIEW_HISTORY_FULL
+    # Files and sheets the reader did not recognise, named one by one (input-format.md section 1)
+    unrecognised: list[Unrecognised] = field(default_factory=list)
 
 
 def _clean_text(expr: pl.Expr) -> pl.Expr:
@@ -87,13 +103,14 @@ def make_raw_table(
     missing = [c for c in spec.required_columns if c not in df.columns]
     if missing:
         raise IngestRefused(f"{source_file}: required column {missing[0]} of table {name} is missing")
-    unknown = [c for c in df.columns if c not in canonical and c != LINE]
+    unknown = [c for c in df.columns if c not in canonical and c not in (LINE, EXTRA_FIELDS)]
     if unknown:
         log.warning("unknown columns ignored", table=name, counts=len(unknown))
     present = [c for c in spec.column_names if c in df.columns]
     if LINE not in df.columns:
         df = df.with_row_index(LINE, offset=first_line).with_columns(pl.col(LINE).cast(pl.Int64))
-    frame = df.select([_as_text(df, c).alias(c) for c in present] + [pl.col(LINE).cast(pl.Int64)])
+    extra = [pl.col(EXTRA_FIELDS).cast(pl.Int32)] if EXTRA_FIELDS in df.columns else []
+    frame = df.select([_as_text(df, c).alias(c) for c in present] + [pl.col(LINE).cast(pl.Int64)] + extra)
     if present:
         frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in present]))
     frame = frame.with_row_index(ROW)

@@ -1,4 +1,5 @@
-"""One run of a job at a time, across processes and hosts that share the store.
+"""One run of a job at a time, across processes and hosts that share the store; and the store
+lock, so that results always belong to the snapshot in force.
 
 PostgreSQL: a session advisory lock (pg_try_advisory_lock) held on a connection of its own for
 the whole run; the server frees it when that connection ends, so a killed process cannot leave
@@ -9,6 +10,7 @@ is the only way SQLite is used.)
 """
 
 import fcntl
+import functools
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,3 +73,71 @@ def job_lock(engine: Engine, job: str):
     locker = _postgres_lock if is_postgres(engine) else _sqlite_lock
     with locker(engine, job):
         yield
+
+
+# The store lock. An ingest (which replaces the snapshot) and a check (which reads it and replaces
+# the results) hold it alone; the jobs that read the results (touchpoint planning, the late list,
+# the board pack) hold it shared, so they may run side by side but never while an ingest or a
+# check could commit. Like a job's lock it is never waited for: a run that finds it held exits 4.
+STORE_LOCK = "store"
+
+
+def _store_held(holder: str) -> LockHeld:
+    return LockHeld(f"{holder}: another run is using the store (an ingest, a check, or a job reading "
+                    "their results); nothing done, try again when it has finished")
+
+
+@contextmanager
+def _postgres_store_lock(engine: Engine, holder: str, shared: bool):
+    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    kind = "_shared" if shared else ""
+    try:
+        namespace = conn.execute(text("SELECT current_database() || '.' || current_schema()")).scalar_one()
+        keys = {"ns": _int4(f"ehcp-monitor-store:{namespace}"), "key": _int4(STORE_LOCK)}
+        if not conn.execute(text(f"SELECT pg_try_advisory_lock{kind}(:ns, :key)"), keys).scalar_one():
+            raise _store_held(holder)
+        try:
+            yield
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock{kind}(:ns, :key)"), keys)
+    finally:
+        conn.invalidate()
+        conn.close()
+
+
+@contextmanager
+def _sqlite_store_lock(engine: Engine, holder: str, shared: bool):
+    database = sqlite_file(engine)
+    if database is None or str(database) in ("", ":memory:"):
+        yield  # an in-memory store is this process's alone
+        return
+    path = lock_path(engine, STORE_LOCK)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise _store_held(holder) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextmanager
+def store_lock(engine: Engine, holder: str, *, shared: bool = False):
+    """Hold the store lock for the block (alone, or `shared` with other readers), or raise
+    LockHeld (exit 4) at once. `holder` names the run in the message."""
+    locker = _postgres_store_lock if is_postgres(engine) else _sqlite_store_lock
+    with locker(engine, holder, shared):
+        yield
+
+
+def holding_store_lock(holder: str, *, shared: bool = False):
+    """Decorate a function whose first argument is the engine: it runs holding the store lock."""
+    def decorate(function):
+        @functools.wraps(function)
+        def locked(engine, *args, **kwargs):
+            with store_lock(engine, holder, shared=shared):
+                return function(engine, *args, **kwargs)
+        return locked
+    return decorate

@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, and_, func, insert, select, update
 
-from ehcp_monitor.db.models import JobRun
+from ehcp_monitor.db.models import JobRun, StoreSetting
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -123,3 +123,22 @@ def last_successes(engine: Engine) -> dict[str, datetime]:
             .group_by(JobRun.job)
         ).all()
     return {job: as_utc(finished) for job, finished in rows}
+
+
+SERVICE_BEGAN_KEY = "service.began"
+
+
+def record_service_start(engine: Engine, *, now: datetime) -> None:
+    """Remember when `serve` first started on this store (health waits for first scheduled runs)."""
+    with engine.begin() as conn:
+        if conn.execute(select(StoreSetting.key).where(StoreSetting.key == SERVICE_BEGAN_KEY)).first() is None:
+            conn.execute(insert(StoreSetting).values(key=SERVICE_BEGAN_KEY, value=now.isoformat(), set_at=now))
+
+
+def monitor_began(engine: Engine) -> datetime | None:
+    """When this store began running jobs: the first `serve` start or the first run, whichever came first."""
+    with engine.connect() as conn:
+        first_run = conn.execute(select(func.min(JobRun.started_at))).scalar_one()
+        started = conn.execute(select(StoreSetting.set_at).where(StoreSetting.key == SERVICE_BEGAN_KEY)).scalar()
+    moments = [as_utc(m) for m in (first_run, started) if m is not None]
+    return min(moments) if moments else None

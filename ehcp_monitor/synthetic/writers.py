@@ -13,7 +13,7 @@ import xlsxwriter
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.schema.canonical import CANONICAL_TABLES, DATE, FLAG, TABLE_ORDER
 
-FORMATS = ("csv", "parquet", "xlsx", "sen2")
+FORMATS = ("csv", "parquet", "xlsx", "sen2", "sen2-xml")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
 
@@ -21,7 +21,7 @@ def write_extract(frames: dict[str, pl.DataFrame], out_dir: Path, fmt: str, *,
                   as_of: date | None = None) -> list[Path]:
     """Write `frames` into `out_dir` in `fmt`; returns the files written.
 
-    `as_of` dates a SEN2 export's file names (default: the latest decision in the requests).
+    `as_of` dates a SEN2 export's (or XML return's) file names (default: the latest decision in the requests).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -41,6 +41,10 @@ def write_extract(frames: dict[str, pl.DataFrame], out_dir: Path, fmt: str, *,
         from ehcp_monitor.synthetic.sen2 import write_sen2
 
         return write_sen2(frames, out_dir, as_of)
+    if fmt == "sen2-xml":
+        from ehcp_monitor.synthetic.sen2_xml import write_sen2_xml
+
+        return write_sen2_xml(frames, out_dir, as_of)
     raise ConfigError(f"unknown extract format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 

@@ -1,10 +1,14 @@
 """Dispatch: send the outbox's due rows, each at most once (domain.md section 6).
 
-A row is claimed (status `sending`, committed) BEFORE it is sent, then its outcome is recorded:
-`sent`, `retry` (certainly not delivered: backoff from `retry_base_seconds`, doubling, up to
-`max_attempts`), `failed` (refused) or `unknown` (may or may not have gone). A row still `sending`
-after its claim lease ran out was interrupted by a crash: the next dispatch marks it `unknown`
-for a person to check; nothing here ever sends it again.
+A dispatcher claims only what it is about to send (status `claimed`, committed: one row at a
+time for a paced transport, a few for the file outbox), and just before it calls the transport it
+records the hand-over (status `sending`, committed). Then the outcome: `sent`, `retry` (certainly
+not delivered: backoff from `retry_base_seconds`, doubling, up to `max_attempts`), `failed`
+(refused) or `unknown` (may or may not have gone). After a crash, the next dispatch puts a row
+still `claimed` past its lease back to `pending` (it never reached the transport: safe to send),
+and marks a row still `sending` past its lease `unknown` for a person to check (it may have gone;
+nothing here ever sends it again). So a crash leaves at most one row in doubt per dispatcher.
+Sends through a paced transport share one pace across every dispatcher (touchpoints.pace).
 
 `now` comes from the caller (the CLI or the scheduler); this module never reads the clock.
 """
@@ -13,13 +17,15 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy import Engine, and_, case, or_, select, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import Contact, Touchpoint
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.planner import EMAIL_PATTERN
 from ehcp_monitor.touchpoints.templates import render, template_variables
 from ehcp_monitor.touchpoints.transports import (
@@ -34,10 +40,14 @@ from ehcp_monitor.touchpoints.transports import (
 
 log = get_logger()
 
-# How long a claim stays ours. A dispatch run that is still `sending` a row after this was
-# interrupted; shorter than any real run would let a live dispatcher's rows be called unknown.
-CLAIM_LEASE = timedelta(hours=1)
-CLAIM_BATCH = 50
+# How long a claim stays ours before it is handed over: a claimed row waits only for its pace
+# slot (a few intervals) or for the rows of its small batch to be written. Past this the dispatcher
+# is taken for dead and the row goes back to `pending`.
+CLAIM_LEASE = timedelta(minutes=15)
+# How long a hand-over stays ours: a row still `sending` after this was interrupted mid-send.
+# Shorter than any real send would let a live dispatcher's row be called unknown.
+SEND_LEASE = timedelta(hours=1)
+CLAIM_BATCH = 10  # rows a claim takes for a transport that is not paced (the file outbox)
 DUE_STATUSES = ("pending", "retry")
 
 
@@ -55,18 +65,28 @@ def _due(now: datetime):
 
 
 def recover_interrupted(engine: Engine, now: datetime) -> int:
-    """Rows left `sending` past their lease become `unknown` (never resent automatically)."""
+    """After a crash: rows `claimed` past their lease go back to be sent (they never reached the
+    transport); rows `sending` past their lease become `unknown` (never resent automatically).
+    Returns how many became unknown."""
     with engine.begin() as conn:
-        return conn.execute(
+        returned = conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.status == "claimed", Touchpoint.next_attempt_at <= now)
+            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None)
+        ).rowcount
+        unknown = conn.execute(
             update(Touchpoint)
             .where(Touchpoint.status == "sending", Touchpoint.next_attempt_at <= now)
             .values(status="unknown", next_attempt_at=None,
                     last_error="dispatch was interrupted while sending: check whether it arrived")
         ).rowcount
+    if returned or unknown:
+        log.warning("touchpoints recovered after a crash", counts={"returned": returned, "unknown": unknown})
+    return unknown
 
 
 def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[int]:
-    """Mark up to `limit` due rows `sending` and commit, so no other dispatcher can take them.
+    """Mark up to `limit` due rows `claimed` and commit, so no other dispatcher can take them.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent dispatchers take disjoint rows. SQLite has
     one writer at a time, so the single UPDATE statement is the claim. The rows are picked in a
@@ -81,11 +101,23 @@ def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[
         ids = conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id == picked.c.id, _due(now))
-            .values(status="sending", attempts=Touchpoint.attempts + 1, transport=transport,
-                    next_attempt_at=now + CLAIM_LEASE)
+            .values(status="claimed", transport=transport, next_attempt_at=now + CLAIM_LEASE)
             .returning(Touchpoint.id)
         ).scalars().all()
     return sorted(ids)
+
+
+def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, now: datetime) -> bool:
+    """Record, and commit, that a claimed row goes to the transport now (status `sending`, one
+    more attempt): from here a crash leaves it in doubt. False when the claim is no longer ours
+    (it ran out and another dispatcher took the row): then it must not be sent."""
+    with engine.begin() as conn:
+        return conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed",
+                   Touchpoint.next_attempt_at == claimed_until)
+            .values(status="sending", attempts=Touchpoint.attempts + 1, next_attempt_at=now + SEND_LEASE)
+        ).rowcount == 1
 
 
 def _rows(engine: Engine, where) -> list:
@@ -131,15 +163,18 @@ def compose(row, settings: Settings, now: datetime) -> OutgoingEmail:
             "body": rendered.text,
             "case_ref": row.case_ref,
             "stage": row.stage,
-            "la_name": tp.la_name,
+            "la_name": settings.la.name,
             "team_email": tp.team_email,
             "team_phone": tp.team_phone,
         },
     )
 
 
-def _outcome(row, settings: Settings, now: datetime, transport: Transport) -> dict:
-    """Send one claimed row; the column values that record what happened."""
+def _outcome(row, settings: Settings, now: datetime, transport: Transport,
+             hand_over: Callable[[], datetime | None]) -> dict | None:
+    """Send one claimed row; the column values that record what happened (None: the row was not
+    ours to send after all). `hand_over` waits for the pace, records the hand-over and gives the
+    time of the send."""
     problem = _recipient_problem(row)
     if problem:
         return {"status": "skipped", "reason": problem, "next_attempt_at": None}
@@ -148,6 +183,11 @@ def _outcome(row, settings: Settings, now: datetime, transport: Transport) -> di
     except Exception as exc:  # a broken (overridden) template must not stop the run
         return {"status": "failed", "next_attempt_at": None,
                 "last_error": f"template error: {type(exc).__name__}: {exc}"[:500]}
+    sent_at = hand_over()
+    if sent_at is None:
+        return None
+    now, email = sent_at, replace(email, date=sent_at)
+    attempts = row.attempts + 1
     try:
         ref = transport.send(email)
     except DeliveryUncertain as exc:
@@ -156,10 +196,10 @@ def _outcome(row, settings: Settings, now: datetime, transport: Transport) -> di
         return {"status": "failed", "next_attempt_at": None, "last_error": str(exc)}
     except TransientSendError as exc:
         tp = settings.touchpoints
-        if row.attempts >= tp.max_attempts:
+        if attempts >= tp.max_attempts:
             return {"status": "failed", "next_attempt_at": None,
-                    "last_error": f"gave up after {row.attempts} attempts: {exc}"}
-        delay = timedelta(seconds=tp.retry_base_seconds * 2 ** (row.attempts - 1))
+                    "last_error": f"gave up after {attempts} attempts: {exc}"}
+        delay = timedelta(seconds=tp.retry_base_seconds * 2 ** (attempts - 1))
         return {"status": "retry", "next_attempt_at": now + delay, "last_error": str(exc)}
     except Exception as exc:  # we cannot tell whether it went: never risk sending twice
         return {"status": "unknown", "next_attempt_at": None,
@@ -168,11 +208,13 @@ def _outcome(row, settings: Settings, now: datetime, transport: Transport) -> di
             "last_error": None}
 
 
-def _record(engine: Engine, touchpoint_id: int, values: dict) -> None:
+def _record(engine: Engine, touchpoint_id: int, values: dict, *, lease: datetime) -> None:
+    """Record the outcome of a row this dispatcher still holds (`lease`: its claim's or hand-over's)."""
     with engine.begin() as conn:
         conn.execute(
             update(Touchpoint)
-            .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "sending")
+            .where(Touchpoint.id == touchpoint_id, Touchpoint.status.in_(("claimed", "sending")),
+                   Touchpoint.next_attempt_at == lease)
             .values(**values)
         )
 
@@ -206,7 +248,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     `now` is when the run starts. `clock` gives the time as a paced run goes on (the CLI and the
     scheduler pass the real one): each claim's lease, each retry time and each `sent_at` come from
     it, so a run longer than the lease cannot have its live rows taken for crashed ones. Without
-    it the whole run is stamped `now`.
+    it the run's time moves only with the pace: each send is stamped with its slot.
     """
     now = _utc(now)
     if dry_run:
@@ -215,21 +257,39 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     transport = transport or transport_for(settings)
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
-    interval = 60.0 / settings.touchpoints.rate_per_minute
+    spacing = pace.interval(settings.touchpoints.rate_per_minute)
+    reached = [now]  # the latest pace slot this run waited for: a pinned clock stands still
+    handed_over: dict[int, datetime] = {}  # row -> its hand-over lease
+
+    def moment() -> datetime:
+        return max(current(), reached[0])
+
+    def hand_over_after_pace(row_id: int, claimed_until: datetime) -> datetime | None:
+        at = moment()
+        if transport.paced:  # rate_per_minute, shared by every dispatcher (touchpoints.pace)
+            slot = pace.take_slot(engine, at, spacing)
+            if slot > at:
+                pause((slot - at).total_seconds())
+            reached[0] = at = max(slot, at)
+        if not hand_over(engine, row_id, claimed_until=claimed_until, now=at):
+            return None
+        handed_over[row_id] = at + SEND_LEASE
+        return at
+
     sent_by_stage: Counter = Counter()
-    first = True
-    while ids := claim(engine, current(), limit=min(CLAIM_BATCH, settings.touchpoints.rate_per_minute),
+    # A paced transport claims one row at a time, right before sending it; the file outbox a few.
+    while ids := claim(engine, claimed_at := moment(), limit=1 if transport.paced else CLAIM_BATCH,
                        transport=transport.name):
         for row in _rows(engine, Touchpoint.id.in_(ids)):
-            if transport.paced and not first:
-                pause(interval)  # rate_per_minute: evenly spaced sends
-            first = False
-            values = _outcome(row, settings, current(), transport)
-            _record(engine, row.id, values)
+            values = _outcome(row, settings, moment(), transport,
+                              lambda: hand_over_after_pace(row.id, claimed_at + CLAIM_LEASE))
+            if values is None:  # our claim ran out and another dispatcher has the row
+                continue
+            _record(engine, row.id, values, lease=handed_over.pop(row.id, claimed_at + CLAIM_LEASE))
             counts[values["status"]] += 1
             if values["status"] == "sent":
                 sent_by_stage[row.stage] += 1
-            log.info("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage,
+            log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage,
                      status=values["status"], transport=transport.name, attempt=row.attempts,
                      error=values.get("last_error"), reason=values.get("reason"))
     result = {**counts, "by_stage": dict(sorted(sent_by_stage.items()))}

@@ -65,7 +65,9 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[pl.DataFrame]
         snap["advice"].group_by("request_id")
         .agg(pl.col("advice_type").unique().sort().alias("advice_types"))
     )
-    received = req.join(decide_due, on="request_id", how="left").with_columns(
+    # A historical record (outcome H: decided before the period, or transferred in from another
+    # LA) is not a request the family has just made: telling them it was received would be wrong.
+    received = req.filter(pl.col("request_outcome") != "H").join(decide_due, on="request_id", how="left").with_columns(
         pl.col("received_date").alias("event_date")
     )
     decided = req.filter(pl.col("request_outcome_date").is_not_null()).with_columns(

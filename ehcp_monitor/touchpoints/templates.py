@@ -85,7 +85,7 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "contact_name": contact_name,
         "case_officer": facts.get("case_officer"),
         "team": facts.get("team"),
-        "la_name": tp.la_name,
+        "la_name": settings.la.name,
         "team_email": tp.team_email,
         "team_phone": tp.team_phone,
         "delay_repeat_days": tp.delay_repeat_days,

@@ -32,7 +32,7 @@ def base_tables() -> dict[str, list[dict]]:
              "request_tribunal": "N", "case_officer": "Officer Two", "team": "South"},
             {"request_id": "R3", "person_id": "P3", "received_date": "2023-03-01", "request_outcome": "Y",
              "request_outcome_date": "2023-04-05", "request_source": "", "request_mediation": "",
-             "request_tribunal": "", "case_officer": "", "team": "North"},
+             "request_tribunal": "", "case_officer": "Officer Three", "team": "North"},
         ],
         "assessments": [
             {"request_id": "R1", "assessment_outcome": "Y", "assessment_outcome_date": "2025-01-20",

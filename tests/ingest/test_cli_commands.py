@@ -25,32 +25,36 @@ def test_ingest_prints_a_summary_and_quarantine_lists_the_rows(db_url, tmp_path)
     done = _run(["ingest", str(folder), "--as-of", "2025-03-14"], db_url, tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == "ingest #1 (csv): loaded, 38 of 39 rows loaded, 1 quarantined"
-    assert lines[-2].split() == ["contacts", "23", "22", "1", "V009", "1"]
+    # The contact with a bad address loads without it: nothing quarantined, one value cleared.
+    assert lines[0] == "ingest #1 (csv): loaded, 39 of 39 rows loaded, 0 quarantined; 5 of 5 cases fully monitored"
+    assert [line.split() for line in lines if line.startswith("contacts")] == [["contacts", "23", "23", "0", "none"]]
+    assert "values cleared by code:   V009 1" in lines
+    assert lines[-1] == "cases fully monitored:    5 of 5 (100.0%); details: ehcp-monitor quarantine"
     assert "Traceback" not in done.stderr
 
     listed = _run(["quarantine"], db_url, tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.splitlines() == [
-        "ingest #1: 1 quarantined row(s)",
-        "V009 contacts =HYPERLINK(1) at contacts.csv:4 [email]: email is not a single valid address",
+    assert listed.stdout.splitlines()[-2:] == [
+        "V009 Invalid email address: contacts.email, 1 finding (cleared)",
+        "    contacts.csv:4  record =HYPERLINK(1)  value ***",
     ]
 
     as_csv = _run(["quarantine", "--csv"], db_url, tmp_path)
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert rows == [{"table_name": "contacts", "source_file": "contacts.csv", "source_line": "4",
+    assert rows == [{"ingest_id": "1", "table_name": "contacts", "source_file": "contacts.csv", "source_line": "4",
                      "record_id": "'=HYPERLINK(1)", "code": "V009", "column_name": "email",
-                     "message": "email is not a single valid address"}]
+                     "message": "email is not a single valid address", "action": "cleared", "measure": "",
+                     "bad_value": "***"}]
 
 
 def test_a_refused_ingest_exits_3_with_one_line(db_url, tmp_path):
     tables = base_tables()
-    tables["people"][0]["date_of_birth"] = "yesterday"
+    tables["requests"][2]["received_date"] = "yesterday"  # every clock of R3 starts on it: a case lost
     folder = write_csv(tmp_path / "extract", tables)
     done = _run(["ingest", str(folder), "--as-of", "2025-03-14"], db_url, tmp_path)
     assert done.returncode == 3
     errors = [line for line in done.stderr.splitlines() if line.startswith("ehcp-monitor:")]
-    assert errors == ["ehcp-monitor: table people: 1 of 3 rows quarantined (33.3%), more than "
+    assert errors == ["ehcp-monitor: table requests: 1 of 3 rows quarantined (33.3%), more than "
                       "ingest.max_reject_share 5%; see `ehcp-monitor quarantine`"]
     assert "Traceback" not in done.stderr
-    assert _run(["quarantine"], db_url, tmp_path).stdout.splitlines()[1].startswith("V002 people P1 at people.csv:2")
+    assert "\nV002 quarantined requests R3 at requests.csv:4" in _run(["quarantine", "--all"], db_url, tmp_path).stdout

@@ -39,7 +39,9 @@ def test_a_good_extract_loads_whole(engine, settings, as_of, tmp_path):
     (run,) = _runs(engine)
     assert run.status == "loaded" and run.as_of == as_of and run.source == str(folder)
     assert run.checksums["people.csv"] == hashlib.sha256((folder / "people.csv").read_bytes()).hexdigest()
-    assert run.counts["requests"] == {"read": 3, "loaded": 3, "quarantined": 0, "by_code": {}}
+    assert run.counts["requests"] == {"read": 3, "loaded": 3, "quarantined": 0, "by_code": {},
+                                      "withheld_by_code": {}, "cleared_by_code": {}, "warnings_by_code": {}}
+    assert run.summary["cases"] == 3 + 2 and run.summary["cases_fully_monitored"] == 5
     assert run.started_at is not None
 
 
@@ -68,7 +70,7 @@ def test_a_broken_extract_is_refused_and_the_good_snapshot_stays(engine, setting
     assert second.counts["requests"]["by_code"] == {"V002": 1}
     # The data team can see why: the refused ingest's rows are kept.
     kept = quarantined_rows(engine)
-    assert kept.select("code", "table_name", "record_id").rows() == [
+    assert kept.filter(kept["action"] == "quarantined").select("code", "table_name", "record_id").rows() == [
         ("V002", "requests", "R3"), ("V005", "assessments", "R3"), ("V005", "plans", "PL3"),
         ("V005", "reviews", "PL3"), ("V005", "phase_transfers", "PL3")]
 
@@ -94,7 +96,8 @@ def test_a_second_ingest_replaces_the_snapshot(engine, settings, as_of, tmp_path
     run_ingest(engine, settings, str(write_csv(tmp_path / "a", base_tables())), as_of=as_of)
     smaller = base_tables()
     smaller["contacts"] = smaller["contacts"][:1]
-    second = ingest_csv(engine, settings, tmp_path / "b", smaller, as_of)
+    # contacts shrink by half: past the snapshot guard unless the share allows it
+    second = ingest_csv(engine, settings.replace(**{"ingest.max_shrink_share": 1.0}), tmp_path / "b", smaller, as_of)
     snap = read_snapshot(engine)
     assert snap.ingest_id == second.ingest_id
     assert snap["contacts"]["contact_id"].to_list() == ["C1"]
@@ -129,5 +132,5 @@ def test_the_ingest_logs_counts_and_ids_never_personal_data(engine, settings, as
     events = {line["event"]: line for line in map(json.loads, out.splitlines())}
     assert events["unknown columns ignored"]["table"] == "people"
     assert events["unknown columns ignored"]["counts"] == 1
-    assert events["ingest loaded"]["quarantined_by_code"] == {"V009": 1}
-    assert events["ingest loaded"]["rows_quarantined"] == 1
+    assert events["ingest loaded"]["cleared_by_code"] == {"V009": 1}  # the contact loads without it
+    assert events["ingest loaded"]["rows_quarantined"] == 0

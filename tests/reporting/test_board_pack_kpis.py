@@ -140,14 +140,17 @@ def store_dataset(engine) -> None:
     runs = pl.DataFrame({
         "id": [1, 2, 3], "started_at": [loaded] * 3, "source": ["x"] * 3, "source_kind": ["canonical"] * 3,
         "as_of": [D("2025-05-02"), D("2025-06-28"), D("2025-07-05")], "status": ["loaded"] * 3,
-        "checksums": ["{}"] * 3, "counts": ["{}"] * 3,
+        "checksums": ["{}"] * 3, "counts": ["{}"] * 3, "summary": ["{}"] * 3, "overrides": ["{}"] * 3,
     })
     quarantine = pl.DataFrame({
         "ingest_id": [1] * 7 + [2, 2, 2] + [3] * 5,
         "table_name": ["requests"] * 15, "source_file": ["requests.csv"] * 15,
         "code": ["V001"] * 7 + ["V001", "V001", "V005"] + ["V009"] * 5, "message": ["bad"] * 15,
+        "action": ["quarantined"] * 15,
     })
-    check_run = pl.DataFrame({"id": [1], "as_of": [AS_OF], "started_at": [loaded], "counts": ["{}"]})
+    # the check ran on the snapshot in force (ingest 2): the pack refuses results of a replaced one
+    check_run = pl.DataFrame({"id": [1], "as_of": [AS_OF], "started_at": [loaded], "counts": ["{}"],
+                              "ingest_id": [2]})
     with engine.begin() as conn:
         replace_snapshot(conn, snapshot(), loaded_at=loaded)
         write_frame(conn, "check_results", results_frame())

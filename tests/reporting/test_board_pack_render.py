@@ -56,9 +56,10 @@ def test_pack_html_and_pdf_carry_every_kpi_and_comparator(stored, tmp_path):
     html = result.html_path.read_text(encoding="utf-8")
     assert headline_cells(html, "final_20w") == [
         "New plans issued within 20 weeks (including exceptions)", "60.0% (3 of 5)", "60%", "Green",
-        "100.0%", "45.9% (2024)", "41.0%", "52.3% (2024)"]
+        "100.0%", "▼ worse, down 40.0 points", "45.9% (2024)", "41.0% (2024)", "52.3% (2024)"]
     assert headline_cells(html, "final_20w_ex")[1:5] == ["66.7% (2 of 3)", "75%", "Amber", "100.0%"]
-    assert headline_cells(html, "review_decision_4w")[5] == "44.4% (2024)"
+    assert headline_cells(html, "review_decision_4w")[6] == "44.4% (2024)"
+    assert headline_cells(html, "reviews_overdue")[4:6] == ["2", "▲ worse, up 1"]  # fewer is better
     assert headline_cells(html, "reviews_overdue")[1] == "3"
 
     text = pdf_text(result.pdf_path)
@@ -91,10 +92,13 @@ def test_publish_suppresses_small_counts_and_their_rates(stored, tmp_path):
     assert published.html_path != internal.html_path
     html = published.html_path.read_text(encoding="utf-8")
     # 3 of 5: the 3 is small, so it and the rate are c (5 is not); the RAG would give it away too
-    assert headline_cells(html, "final_20w")[1:4] == ["c (c of 5)", "60%", "Suppressed"]
+    # 3 of 5: the 3 is small, so the rate and both counts go (the 5 and the rate would give the 3)
+    assert headline_cells(html, "final_20w")[1:4] == ["c", "60%", "Suppressed"]
     assert headline_cells(html, "reviews_overdue")[1] == "c"
-    assert headline_cells(html, "final_20w")[5] == "45.9% (2024)"  # published figures stay
-    assert headline_cells(html, "final_20w")[4] == "c"  # previous: 1 of 1
+    assert headline_cells(html, "final_20w")[6] == "45.9% (2024)"  # published figures stay
+    assert headline_cells(html, "final_20w")[4:6] == ["c", "c"]  # previous: 1 of 1, so no change mark
+    # a rate whose counts are hidden never shows a count beside a c, nor a 0 that gives the rate away
+    assert not re.search(r"\(c of|of c\)|\(0 of [1-4]\)", html)
     # the open caseload on 31 May was 11: not small, so shown
     assert re.search(r'Previous \(May 2025\)</th><td><span class="value">11</span>', html)
     text = re.sub(r"\s+", " ", pdf_text(published.pdf_path))

@@ -43,7 +43,8 @@ def test_headline_counts_and_movement(built):
         "still_late": 3,  # R1 and R2 20-week, PL5's review
         "rows_very_late_20w": 2,
         "rows_other_overdue": 5,
-        "rows_quarantined": 2,
+        "data_quality_findings": 12,  # ingest 2's findings (ingest 1's are not counted)
+        "findings_quarantined": 4,
     }
 
 
@@ -86,7 +87,8 @@ def test_officer_and_team_summaries_exact(engine, settings, tmp_path):
         ("Ben Officer", 2, 1, 1, 1),  # PL5's review (via R5) and R6 due 20/03
     ]
     assert content.teams.rows() == [("North", 3, 4, 2, 1), ("South", 3, 2, 2, 1), ("(not recorded)", 1, 1, 0, 0)]
-    assert content.quarantine.select("record_id", "code").rows() == [("R1", "V003"), ("@SUM(1+1)", "V004")]
+    assert content.data_quality.ingest.id == 2
+    assert content.data_quality.findings["record_id"].to_list()[:2] == ["@SUM(1+1)", "R1"]
     assert [code for code, _, _ in content.other_by_measure] == [
         "DECIDE_6W", "ADVICE_6W", "DRAFT_LOCAL", "FINAL_20W", "REVIEW_12M"]
 
@@ -171,7 +173,6 @@ def test_weeks_open_matches_the_calendar_rule(days):
                               schema_overrides={"case_officer": pl.Utf8, "team": pl.Utf8}),
         people=pl.DataFrame({"person_id": ["P"], "forename": ["A"], "surname": ["B"]}),
         assessments=pl.DataFrame(schema={"request_id": pl.Utf8, "exception_reason": pl.Utf8}),
-        current_overdue=pl.DataFrame(), previous_overdue=None, previous_as_of=None, ingest=None,
-        quarantine=pl.DataFrame(),
+        current_overdue=pl.DataFrame(), previous_overdue=None, previous_as_of=None, data_quality=None,
     )
     assert _list_rows(inputs)["weeks_open"].item() == elapsed_weeks(received, results_as_of)

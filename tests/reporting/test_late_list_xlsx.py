@@ -11,7 +11,10 @@ import pytest
 from ehcp_monitor.reporting.late_list import build_late_list
 from tests.reporting.data.late_list_dataset import AS_OF, HYPERLINK_OFFICER, load_dataset
 
-SHEETS = ["Headline", "Very late 20-week", "Other overdue", "By officer", "By team", "Quarantine"]
+SHEETS = ["Headline", "Very late 20-week", "Other overdue", "By officer", "By team", "Data quality",
+          "Data quality findings"]
+# The data quality summary's table starts below the ingest's figures (its header row is frozen).
+FROZEN = {"Data quality": "A19"}
 
 
 @pytest.fixture
@@ -34,8 +37,10 @@ def column(sheet, header: str) -> list:
 def test_one_sheet_per_section_with_frozen_header_and_autofilter(workbook):
     assert workbook.sheetnames == SHEETS
     for sheet in workbook:
-        assert sheet.freeze_panes == "A2", sheet.title
-        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
+        frozen = FROZEN.get(sheet.title, "A2")
+        assert sheet.freeze_panes == frozen, sheet.title
+        header_row = int(frozen[1:]) - 1
+        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith(f"A{header_row}:"), sheet.title
         widths = [d.width for d in sheet.column_dimensions.values()]
         assert widths and all(8 <= w <= 61 for w in widths), sheet.title
     assert workbook["Other overdue"].auto_filter.ref == "A1:P6"
@@ -61,8 +66,11 @@ def test_no_cell_is_a_formula(built, workbook):
     assert officer.value == HYPERLINK_OFFICER
     assert officer.data_type == "s"
     assert officer.quotePrefix  # Excel keeps it text even when the cell is edited
-    assert column(workbook["Quarantine"], "Record ID")[1].value == "@SUM(1+1)"
-    assert column(workbook["Quarantine"], "Problem")[0].value == "-2+3 is not an advice type"
+    findings = workbook["Data quality findings"]
+    assert column(findings, "Record ID")[0].value == "@SUM(1+1)"
+    assert column(findings, "Problem")[1].value == "-2+3 is not an advice type"
+    hyperlink = column(findings, "Value as read")[2]
+    assert hyperlink.value == HYPERLINK_OFFICER and hyperlink.data_type == "s" and hyperlink.quotePrefix
     for sheet in workbook:
         for row in sheet.iter_rows():
             assert all(c.data_type != "f" for c in row), sheet.title

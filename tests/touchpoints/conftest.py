@@ -19,6 +19,14 @@ from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 AS_OF = date(2025, 3, 14)
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
 D = date.fromisoformat
+# Most tests here are about what happens once the LA is live: every event of these caseloads
+# happened after go-live (test_going_live.py is about going live itself).
+LIVE_SINCE = "2000-01-01"
+
+
+def tp_settings(**changes):
+    """The default settings of a store that went live long ago."""
+    return config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, **changes})
 
 
 def store_case(engine, frames: dict[str, list[dict]], results: list[dict]) -> None:
@@ -121,7 +129,7 @@ def one_email(engine):
     from ehcp_monitor.touchpoints import plan_touchpoints
 
     store_case(engine, *one_family())
-    assert plan_touchpoints(engine, config.defaults(), as_of=AS_OF)["pending"] == 1
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["pending"] == 1
     return engine
 
 
@@ -166,7 +174,7 @@ def smtp_server():
 
 
 def smtp_settings(port, **more):
-    return config.defaults().replace(**{
+    return tp_settings(**{
         "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1", "touchpoints.smtp_port": port,
         "touchpoints.smtp_security": "none", "touchpoints.smtp_timeout_seconds": 5,
         "touchpoints.rate_per_minute": 60000, "touchpoints.reply_to": "replies@example.gov.uk", **more,

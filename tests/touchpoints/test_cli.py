@@ -17,11 +17,12 @@ def run(args, cwd, db_url, config):
 def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
     store_case(engine, *caseload())
     config = tmp_path / "config.toml"
-    config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 60000\n')
+    config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 60000\n'
+                      'go_live = 2000-01-01\n')  # a TOML date
 
     planned = run(["touchpoints", "plan", "--as-of", "2025-03-14"], tmp_path, db_url, config)
     assert planned.returncode == 0, planned.stderr
-    assert "pending: 8" in planned.stdout and "suppressed: 11" in planned.stdout
+    assert "pending: 8" in planned.stdout and "suppressed: 8" in planned.stdout
 
     dry = run(["touchpoints", "dispatch", "--as-of", "2025-03-14", "--dry-run"], tmp_path, db_url, config)
     assert dry.returncode == 0 and "would_send: 8" in dry.stdout
@@ -50,6 +51,6 @@ def test_dispatch_exits_1_when_sends_fail(one_email, db_url, tmp_path):
     (tmp_path / "templates" / "request_received.txt.j2").write_text("{{ nothing_here }}")
     config = tmp_path / "config.toml"
     config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
-                      f'template_dir = "{tmp_path / "templates"}"\n')
+                      f'template_dir = "{tmp_path / "templates"}"\ngo_live = "2000-01-01"\n')
     out = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
     assert out.returncode == 1 and "failed: 1" in out.stdout and "Traceback" not in out.stderr

@@ -9,12 +9,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from ehcp_monitor import config
 from ehcp_monitor.db.engine import make_engine
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
-from ehcp_monitor.touchpoints.dispatch import claim, recover_interrupted
-from tests.touchpoints.conftest import AS_OF, NOW, Recorder, free_port, result, smtp_settings, store_case
+from ehcp_monitor.touchpoints.dispatch import CLAIM_LEASE, claim, hand_over, recover_interrupted
+from tests.touchpoints.conftest import (
+    AS_OF, NOW, Recorder, free_port, result, smtp_settings, store_case, tp_settings,
+)
 
 D = date.fromisoformat
 
@@ -40,8 +41,9 @@ def many_families(n: int) -> tuple[dict, list]:
 def test_a_row_left_sending_by_a_crash_becomes_unknown_and_is_never_resent(one_email, smtp_server):
     handler, port = smtp_server()
     settings = smtp_settings(port)
-    # A dispatcher claimed the row and died before recording anything.
-    assert len(claim(one_email, NOW, limit=10, transport="smtp")) == 1
+    # A dispatcher claimed the row, handed it to the transport and died before recording anything.
+    [row_id] = claim(one_email, NOW, limit=10, transport="smtp")
+    assert hand_over(one_email, row_id, claimed_until=NOW + CLAIM_LEASE, now=NOW)
     # Another dispatch inside the claim lease leaves it alone (it may still be sending).
     counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW + timedelta(minutes=10))
     assert counts["sent"] == counts["unknown"] == 0 and _by_status(one_email) == {"sending": 1}
@@ -84,7 +86,8 @@ def test_two_dispatchers_at_once_send_each_email_exactly_once(db_url, smtp_serve
 
     upgrade_head(setup)
     store_case(setup, *many_families(120))
-    assert plan_touchpoints(setup, config.defaults(), as_of=AS_OF)["pending"] == 120
+    big_day = tp_settings(**{"touchpoints.hold_above": 200})  # more than the 50 a new store holds
+    assert plan_touchpoints(setup, big_day, as_of=AS_OF)["pending"] == 120
     handler, port = smtp_server()
     settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 20})  # claims of 20 rows at a time
     start = threading.Barrier(2)
@@ -111,7 +114,7 @@ def test_two_dispatchers_at_once_send_each_email_exactly_once(db_url, smtp_serve
 
 def test_rate_limit_spaces_sends_to_a_provider_evenly(engine, smtp_server):
     store_case(engine, *many_families(3))
-    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     handler, port = smtp_server()
     pauses = []
     settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 30})
@@ -121,10 +124,10 @@ def test_rate_limit_spaces_sends_to_a_provider_evenly(engine, smtp_server):
 
 def test_a_claim_takes_no_more_rows_than_its_limit(engine):
     store_case(engine, *many_families(3))
-    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert claim(engine, NOW, limit=1, transport="smtp") == [1]
     assert claim(engine, NOW, limit=5, transport="smtp") == [2, 3]
-    assert _by_status(engine) == {"sending": 3}
+    assert _by_status(engine) == {"claimed": 3}
 
 
 class SlowProviderAndSecondDispatcher(Recorder):
@@ -142,7 +145,7 @@ class SlowProviderAndSecondDispatcher(Recorder):
 
 def test_a_run_longer_than_the_lease_stamps_each_claim_and_send_with_its_own_time(engine):
     store_case(engine, *many_families(3))
-    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     times = [NOW]
     handler = SlowProviderAndSecondDispatcher(engine, times)
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
@@ -162,7 +165,7 @@ def test_a_run_longer_than_the_lease_stamps_each_claim_and_send_with_its_own_tim
 
 
 def test_dry_run_renders_everything_and_changes_nothing(stored_caseload):
-    settings = config.defaults()
+    settings = tp_settings()
     plan_touchpoints(stored_caseload, settings, as_of=AS_OF)
     before = _by_status(stored_caseload)
     counts = dispatch_touchpoints(stored_caseload, settings, as_of=AS_OF, now=NOW, dry_run=True)
@@ -174,7 +177,7 @@ def test_dry_run_renders_everything_and_changes_nothing(stored_caseload):
 
 def test_file_transport_writes_one_eml_per_email(stored_caseload, tmp_path):
     outbox = tmp_path / "outbox"
-    settings = config.defaults().replace(**{"touchpoints.outbox_dir": str(outbox),
+    settings = tp_settings().replace(**{"touchpoints.outbox_dir": str(outbox),
                                             "touchpoints.rate_per_minute": 60000})
     plan_touchpoints(stored_caseload, settings, as_of=AS_OF)
     assert dispatch_touchpoints(stored_caseload, settings, as_of=AS_OF, now=NOW)["sent"] == 8
@@ -188,7 +191,7 @@ def test_file_transport_writes_one_eml_per_email(stored_caseload, tmp_path):
 
 def test_a_broken_override_template_fails_the_row_not_the_run(one_email, tmp_path):
     (tmp_path / "request_received.txt.j2").write_text("{{ no_such_variable }}")
-    settings = config.defaults().replace(**{"touchpoints.template_dir": str(tmp_path),
+    settings = tp_settings().replace(**{"touchpoints.template_dir": str(tmp_path),
                                             "touchpoints.outbox_dir": str(tmp_path / "out")})
     counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW)
     assert counts["failed"] == 1
@@ -197,4 +200,4 @@ def test_a_broken_override_template_fails_the_row_not_the_run(one_email, tmp_pat
 
 def test_now_must_carry_a_timezone(one_email):
     with pytest.raises(ValueError):
-        dispatch_touchpoints(one_email, config.defaults(), as_of=AS_OF, now=NOW.replace(tzinfo=None))
+        dispatch_touchpoints(one_email, tp_settings(), as_of=AS_OF, now=NOW.replace(tzinfo=None))

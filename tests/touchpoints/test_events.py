@@ -119,3 +119,13 @@ def test_plan_without_a_request_uses_its_plan_id_as_case_reference():
                               "outcome": "cease"})
     ev = _events(frames, results).filter(pl.col("stage") == "review_decision")
     assert ("PL9", "cease") in set(zip(ev["case_ref"], ev["variant"]))
+
+
+def test_a_historical_request_is_not_announced_as_received():
+    frames, results = caseload()
+    # Transferred in from another LA last week: on record here, but not a request the family just made.
+    frames["requests"].append({"request_id": "R9", "person_id": "P2", "received_date": AS_OF - timedelta(days=3),
+                               "request_outcome": "H", "request_outcome_date": None})
+    events = _events(frames, results)
+    assert events.filter(pl.col("request_id") == "R9").is_empty()
+    assert not events.filter((pl.col("stage") == "request_received") & (pl.col("request_id") != "R9")).is_empty()

@@ -10,12 +10,11 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from ehcp_monitor import config
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.touchpoints import dispatch_touchpoints
 from ehcp_monitor.touchpoints.transports import transport_for
-from tests.touchpoints.conftest import AS_OF, NOW
+from tests.touchpoints.conftest import AS_OF, NOW, tp_settings
 
 SERVICE_ID = str(uuid.uuid4())
 SECRET = str(uuid.uuid4())
@@ -73,7 +72,7 @@ def notify(monkeypatch):
         server = FakeNotify(statuses)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        settings = config.defaults().replace(**{
+        settings = tp_settings().replace(**{
             "touchpoints.transport": "notify",
             "touchpoints.notify_base_url": f"http://127.0.0.1:{server.server_address[1]}",
             "touchpoints.notify_templates": {"request_received": TEMPLATE_ID},
@@ -128,14 +127,14 @@ def test_a_stage_without_a_notify_template_fails_permanently(one_email, notify):
 def test_missing_api_key_is_a_configuration_error(monkeypatch):
     monkeypatch.delenv("EHCP_NOTIFY_API_KEY", raising=False)
     with pytest.raises(ConfigError, match="notify_api_key_env"):
-        transport_for(config.defaults().replace(**{"touchpoints.transport": "notify"}))
+        transport_for(tp_settings().replace(**{"touchpoints.transport": "notify"}))
 
 
 def test_notify_unreachable_is_retried(one_email, monkeypatch):
     from tests.touchpoints.conftest import free_port
 
     monkeypatch.setenv("EHCP_NOTIFY_API_KEY", API_KEY)
-    settings = config.defaults().replace(**{
+    settings = tp_settings().replace(**{
         "touchpoints.transport": "notify", "touchpoints.notify_base_url": f"http://127.0.0.1:{free_port()}",
         "touchpoints.notify_templates": {"request_received": TEMPLATE_ID},
     })

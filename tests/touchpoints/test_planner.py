@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ehcp_monitor import config
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
-from tests.touchpoints.conftest import AS_OF, caseload, store_case
+from tests.touchpoints.conftest import AS_OF, caseload, store_case, tp_settings
 
 D = date.fromisoformat
 
@@ -22,14 +21,14 @@ def _outbox(engine):
 
 
 def test_plan_records_each_recipient_with_its_verdict(stored_caseload):
-    counts = plan_touchpoints(stored_caseload, config.defaults(), as_of=AS_OF)
+    counts = plan_touchpoints(stored_caseload, tp_settings(), as_of=AS_OF)
     box = _outbox(stored_caseload)
     assert box[("request_received", "R1", D("2025-03-10"), "C1")] == ("pending", None)
     assert box[("request_received", "R1", D("2025-03-10"), "C2")] == ("pending", None)  # young person
     assert box[("request_received", "R1", D("2025-03-10"), "C3")] == ("skipped", "opted out")
     assert box[("draft_plan_issued", "R3", D("2025-03-05"), "C4")] == ("skipped", "no valid email address")
     assert box[("decision_to_assess", "R2", D("2024-11-01"), "C1")][0] == "suppressed"
-    assert box[("request_received", "R0", D("2020-01-06"), "C1")][0] == "suppressed"
+    assert ("request_received", "R0", D("2020-01-06"), "C1") not in box  # a historical record (H)
     assert box[("delay_notice", "R2", D("2025-03-02"), "C1")] == ("pending", None)
     assert counts["planned"] == len(box)
     assert counts["pending"] == sum(1 for s, _ in box.values() if s == "pending") == 8
@@ -38,10 +37,10 @@ def test_plan_records_each_recipient_with_its_verdict(stored_caseload):
 
 
 def test_replanning_never_duplicates_and_keeps_the_first_verdict(stored_caseload):
-    first = plan_touchpoints(stored_caseload, config.defaults(), as_of=AS_OF)
+    first = plan_touchpoints(stored_caseload, tp_settings(), as_of=AS_OF)
     before = _outbox(stored_caseload)
     # A week on, the same events are older than max_event_age_days: they must not turn suppressed.
-    again = plan_touchpoints(stored_caseload, config.defaults(), as_of=D("2025-03-16"))
+    again = plan_touchpoints(stored_caseload, tp_settings(), as_of=D("2025-03-16"))
     assert again["planned"] == 0
     assert again["already_planned"] == first["planned"]
     assert _outbox(stored_caseload) == before
@@ -51,13 +50,13 @@ def test_a_person_without_contacts_is_recorded_not_lost(engine):
     frames, results = caseload()
     frames["contacts"] = [c for c in frames["contacts"] if c["person_id"] != "P2"]
     store_case(engine, frames, results)
-    plan_touchpoints(engine, config.defaults(), as_of=AS_OF)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert _outbox(engine)[("draft_plan_issued", "R3", D("2025-03-05"), "none")] == (
         "skipped", "no contact recorded")
 
 
 def test_max_event_age_is_a_setting(stored_caseload):
-    settings = config.defaults().replace(**{"touchpoints.max_event_age_days": 0})
+    settings = tp_settings().replace(**{"touchpoints.max_event_age_days": 0})
     plan_touchpoints(stored_caseload, settings, as_of=AS_OF)
     box = _outbox(stored_caseload)
     assert box[("request_received", "R1", D("2025-03-10"), "C1")][0] == "suppressed"
@@ -80,7 +79,7 @@ def test_nightly_planning_sends_a_delay_notice_on_the_first_overdue_day_and_ever
 
     frames, _ = one_family()
     due = D("2025-01-10")
-    settings = config.defaults().replace(**{"touchpoints.delay_repeat_days": 28})
+    settings = tp_settings().replace(**{"touchpoints.delay_repeat_days": 28})
     day = due
     for _ in range(60):
         day += timedelta(days=1)

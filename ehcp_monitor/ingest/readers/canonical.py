@@ -1,39 +1,89 @@
 """Canonical extracts: a folder of `<table>.csv` or `<table>.parquet`, or one `.xlsx` workbook.
 
 Parquet and XLSX keep their own types (a date cell is a date); CSV dates are read in
-`settings.source.date_format` only. Sheets and files not named after a canonical table are
-ignored with a warning.
+`settings.source.date_format` only. File and sheet names are matched case-insensitively; two
+files (or sheets) for one table, or a folder mixing CSV and Parquet tables, refuse the ingest.
+Files and sheets not named after a canonical table are not read: the source lists them, each
+with the canonical name it most resembles.
 """
 
+import difflib
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
 
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import SourceData, make_raw_table
-from ehcp_monitor.logs import get_logger
+from ehcp_monitor.ingest.source import SourceData, Unrecognised, make_raw_table
 from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
 
-log = get_logger(__name__)
 # fastexcel renders a date cell read as text like this; text cells use the configured format.
 XLSX_DATE_CELL = "%Y-%m-%d %H:%M:%S"
 CANONICAL_TABLES_COLUMNS = {c for t in CANONICAL_TABLES.values() for c in t.column_names}
+FOLDER_FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
+# How alike (difflib ratio) a name must be to a canonical one to be offered as "did you mean":
+# review -> reviews (0.92) and plan -> plans (0.89) are; notes -> none.
+NEAREST_CUTOFF = 0.75
+
+
+def nearest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` most resembles, ignoring case, if one is close enough."""
+    match = difflib.get_close_matches(name.strip().lower(), list(candidates), n=1, cutoff=NEAREST_CUTOFF)
+    return match[0] if match else None
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The folder's entries in name order; hidden ones (`.DS_Store`) are not part of a source."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def canonical_files(folder: Path, suffix: str) -> dict[str, Path]:
-    found = {p.stem.lower(): p for p in sorted(folder.iterdir()) if p.suffix.lower() == suffix}
-    ignored = [n for n in found if n not in TABLE_ORDER]
-    if ignored:
-        log.warning("files not named after a canonical table ignored", files=len(ignored))
-    return {n: found[n] for n in TABLE_ORDER if n in found}
+    """The folder's `<table><suffix>` files by table, in table order, names matched ignoring case.
+
+    Refuses two files for one table (`people.csv` and `People.csv`, or `people.csv` and
+    `people.parquet`) and a folder whose tables mix CSV and Parquet: one stray file must never
+    silently switch the format the folder is read in."""
+    found: dict[str, list[Path]] = {}
+    for path in folder_files(folder):
+        if path.suffix.lower() in FOLDER_FORMATS and path.stem.lower() in TABLE_ORDER:
+            found.setdefault(path.stem.lower(), []).append(path)
+    for name in TABLE_ORDER:
+        if len(found.get(name, ())) > 1:
+            raise IngestRefused(f"{folder.name}: more than one file for table {name}: "
+                                f"{_listed([p.name for p in found[name]])}; keep one")
+    by_format: dict[str, list[str]] = {}
+    for name in TABLE_ORDER:
+        if name in found:
+            by_format.setdefault(found[name][0].suffix.lower(), []).append(found[name][0].name)
+    if len(by_format) > 1:
+        mixed = " and ".join(f"{FOLDER_FORMATS[s]} ({', '.join(names)})" for s, names in sorted(by_format.items()))
+        raise IngestRefused(f"{folder.name}: the folder mixes {mixed} tables; keep one format")
+    return {n: found[n][0] for n in TABLE_ORDER if n in found and found[n][0].suffix.lower() == suffix}
+
+
+def unrecognised_files(folder: Path, read: Iterable[str], suffix: str) -> list[Unrecognised]:
+    """Every file of the folder not in `read`, with the canonical file it most resembles
+    (`review.csv` and `reviews.txt` -> `reviews.csv`)."""
+    taken = set(read)
+    unrecognised = []
+    for path in folder_files(folder):
+        # A sub-folder is no table (one named like a table file is, and fails to open).
+        if path.name not in taken and not path.is_dir():
+            table = nearest_name(path.stem, TABLE_ORDER)
+            unrecognised.append(Unrecognised(path.name, f"{table}{suffix}" if table else None))
+    return unrecognised
 
 
 def read_csv_tables(source: SourceData, folder: Path, settings, names=TABLE_ORDER) -> None:
     for name, path in canonical_files(folder, ".csv").items():
         if name in names:
-            df = read_text_csv(path, name, source.checksums)
+            df = read_text_csv(path, name, source.checksums, with_lines=True)
             source.tables[name] = make_raw_table(
                 name, df, path.name, date_formats=(settings.source.date_format,)
             )
@@ -42,7 +92,31 @@ def read_csv_tables(source: SourceData, folder: Path, settings, names=TABLE_ORDE
 def read_csv_folder(folder: Path, settings) -> SourceData:
     source = SourceData("csv")
     read_csv_tables(source, folder, settings)
+    source.unrecognised = unrecognised_files(folder, (t.source_file for t in source.tables.values()), ".csv")
     return source
+
+
+# Parquet types a canonical column cannot come as: no date, ID, code or name is one of these.
+_UNREADABLE_TYPES = (pl.List, pl.Array, pl.Struct, pl.Time, pl.Duration, pl.Object)
+
+
+def _parquet_as_read(df: pl.DataFrame, file_name: str, table: str) -> pl.DataFrame:
+    """`df` with binary canonical columns read as UTF-8 text; a canonical column of a type that
+    cannot hold a value (a list, a time of day, a duration...) refuses the file, naming it."""
+    canonical = set(CANONICAL_TABLES[table].column_names)
+    for column, dtype in df.schema.items():
+        name = column.strip().lower()
+        if name not in canonical:
+            continue
+        if isinstance(dtype, _UNREADABLE_TYPES):
+            raise IngestRefused(f"{file_name}: column {name} is of type {dtype.base_type()!s}, which cannot "
+                                "hold its values; write it as text (or a date)")
+        if dtype == pl.Binary:
+            try:
+                df = df.with_columns(pl.col(column).cast(pl.Utf8))
+            except pl.exceptions.PolarsError:
+                raise IngestRefused(f"{file_name}: column {name} holds bytes that are not UTF-8 text") from None
+    return df
 
 
 def read_parquet_folder(folder: Path, settings) -> SourceData:
@@ -54,7 +128,9 @@ def read_parquet_folder(folder: Path, settings) -> SourceData:
             df = pl.read_parquet(path)
         except (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError) as exc:
             raise IngestRefused(f"{path.name}: cannot be read as Parquet ({type(exc).__name__})") from None
+        df = _parquet_as_read(df, path.name, name)
         source.tables[name] = make_raw_table(name, df, path.name, date_formats=("%Y-%m-%d",))
+    source.unrecognised = unrecognised_files(folder, (t.source_file for t in source.tables.values()), ".parquet")
     return source
 
 
@@ -65,6 +141,18 @@ def _refuse_doubled_headers(df: pl.DataFrame, where: str) -> None:
         base, _, suffix = column.rpartition("_")
         if suffix.isdigit() and base in names and base in CANONICAL_TABLES_COLUMNS:
             raise IngestRefused(f"{where}: column {base} appears more than once")
+
+
+def _sheets_by_table(path: Path, sheets: list[str]) -> dict[str, str]:
+    """Canonical table -> its sheet, names matched ignoring case and surrounding spaces."""
+    found: dict[str, list[str]] = {}
+    for sheet in sheets:
+        found.setdefault(sheet.strip().lower(), []).append(sheet)
+    for name in TABLE_ORDER:
+        if len(found.get(name, ())) > 1:
+            raise IngestRefused(f"{path.name}: more than one sheet for table {name}: "
+                                f"{_listed([f'[{s}]' for s in found[name]])}; keep one")
+    return {name: found[name][0] for name in TABLE_ORDER if name in found}
 
 
 def read_workbook(path: Path, settings) -> SourceData:
@@ -78,13 +166,16 @@ def read_workbook(path: Path, settings) -> SourceData:
                                drop_empty_rows=False, drop_empty_cols=False)
     except Exception as exc:  # fastexcel raises its own exception types
         raise IngestRefused(f"{path.name}: cannot be read as a workbook ({type(exc).__name__})") from None
-    by_name = {s.strip().lower(): s for s in sheets}
-    ignored = [s for s in by_name if s not in TABLE_ORDER]
-    if ignored:
-        log.warning("sheets not named after a canonical table ignored", files=len(ignored))
+    by_name = _sheets_by_table(path, list(sheets))
+    source.unrecognised = [
+        Unrecognised(f"{path.name}[{sheet}]", nearest_name(sheet, TABLE_ORDER))
+        for sheet in sheets if sheet.strip().lower() not in TABLE_ORDER
+    ]
     for name in TABLE_ORDER:
         if name in by_name:
             sheet = by_name[name]
+            if not sheets[sheet].width:
+                raise IngestRefused(f"{path.name}[{sheet}]: the sheet is empty (no header row)")
             _refuse_doubled_headers(sheets[sheet], f"{path.name}[{sheet}]")
             source.tables[name] = make_raw_table(
                 name, sheets[sheet], f"{path.name}[{sheet}]",

@@ -3,6 +3,9 @@
 Modules link by table IDs: person <- requests <- assessment <- namedplan, requests <- activeplans.
 Canonical extension tables (advice, drafts, contacts, qa_audits, reviews) may sit beside the
 export as CSV, keyed by the same IDs. Each mapped row keeps the line of the module row it came from.
+
+`map_modules` and `add_side_tables` are shared with the SEN2 XML reader (sen2_xml.py), which
+builds the same module frames (its element names, lower-cased, are the Blade column names).
 """
 
 import re
@@ -11,9 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from ehcp_monitor.errors import IngestRefused
-from ehcp_monitor.ingest.readers.canonical import read_csv_tables
+from ehcp_monitor.ingest.readers.canonical import folder_files, nearest_name, read_csv_tables
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import LINE, SourceData, make_raw_table
+from ehcp_monitor.ingest.source import LINE, SourceData, Unrecognised, make_raw_table
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 
@@ -55,6 +58,29 @@ def is_sen2_export(folder: Path) -> bool:
     return bool(blade_files(folder))
 
 
+# A name that looks like a module file of some export: its date, its module and any suffix.
+BLADE_LIKE = re.compile(r"^Blade-Export_(\d{2}-\d{2}-\d{4})_(.+?)(\.[^.]*)?$", re.IGNORECASE)
+
+
+def unrecognised_beside_export(folder: Path, source: SourceData) -> list[Unrecognised]:
+    """The folder's files that are neither module files nor side tables read, each with the module
+    file or side table it most resembles (`..._activeplan.csv` -> `..._activeplans.csv`)."""
+    read = {t.source_file for t in source.tables.values()}
+    unrecognised = []
+    for path in folder_files(folder):
+        module = BLADE_FILE.match(path.name)
+        if path.name in read or path.is_dir() or (module and module.group(4).lower() in MODULES):
+            continue
+        like = BLADE_LIKE.match(path.name)
+        if like:
+            near = nearest_name(like.group(2), MODULES)
+            unrecognised.append(Unrecognised(path.name, near and f"Blade-Export_{like.group(1)}_{near}.csv"))
+        else:
+            near = nearest_name(path.stem, EXTENSION_TABLES)
+            unrecognised.append(Unrecognised(path.name, near and f"{near}.csv"))
+    return unrecognised
+
+
 def _module(files, name, source) -> pl.DataFrame | None:
     if name not in files:
         return None
@@ -63,12 +89,12 @@ def _module(files, name, source) -> pl.DataFrame | None:
     return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
 
 
-def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, path: Path) -> pl.DataFrame:
+def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, file_name: str) -> pl.DataFrame:
     """Renamed columns; an optional column the export lacks is empty, a required one refuses."""
     required = set(table_spec(table).required_columns)
     for src, dst in mapping.items():
         if src not in df.columns and dst in required:
-            raise IngestRefused(f"{path.name}: required column {src} is missing")
+            raise IngestRefused(f"{file_name}: required column {src} is missing")
     return df.select([pl.col(src).alias(dst) for src, dst in mapping.items() if src in df.columns] + [LINE])
 
 
@@ -76,8 +102,8 @@ def _col(df: pl.DataFrame, name: str) -> pl.Expr:
     return pl.col(name) if name in df.columns else pl.lit(None, pl.Utf8).alias(name)
 
 
-def _sen2_date(expr: pl.Expr) -> pl.Expr:
-    return expr.str.strip_chars(" ").str.strptime(pl.Date, SEN2_DATE, strict=False)
+def _sen2_date(expr: pl.Expr, date_format: str) -> pl.Expr:
+    return expr.str.strip_chars(" ").str.strptime(pl.Date, date_format, strict=False)
 
 
 def _plan_of_request(assessment: pl.DataFrame | None, namedplan: pl.DataFrame | None) -> pl.DataFrame:
@@ -115,7 +141,7 @@ def _plans(assessment, requests, namedplan) -> pl.DataFrame:
     return plans.join(links, on="assessmenttableid", how="left", maintain_order="left").drop("assessmenttableid")
 
 
-def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
+def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame, date_format: str) -> pl.DataFrame:
     """One review per active-plans row; two when the latest meeting is later than the latest
     decision (one decided, one awaiting its decision)."""
     rows = active.select(
@@ -128,7 +154,7 @@ def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
     ).join(plan_of, on="requeststableid", how="left", maintain_order="left")
     content = ["meeting_date", "decision_date", "outcome", "amendment_notice_date"]
     rows = rows.filter(pl.any_horizontal([pl.col(c).str.strip_chars(" ").str.len_chars() > 0 for c in content]))
-    later = _sen2_date(pl.col("meeting_date")) > _sen2_date(pl.col("decision_date"))
+    later = _sen2_date(pl.col("meeting_date"), date_format) > _sen2_date(pl.col("decision_date"), date_format)
     split = rows.filter(later.fill_null(False))
     decided = split.with_columns(pl.lit(None, pl.Utf8).alias("meeting_date"))
     awaiting = split.with_columns(
@@ -138,10 +164,10 @@ def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([whole, decided, awaiting]).sort(LINE, maintain_order=True).drop("requeststableid")
 
 
-def _transfer_kind(due: pl.Expr) -> pl.Expr:
+def _transfer_kind(due: pl.Expr, date_format: str) -> pl.Expr:
     # SEN2 carries no kind and no transfer date: infer the kind from the due month (reg 18: school
     # transfers are due by 15 February, post-16 by 31 March); anything else is post16_other.
-    month = _sen2_date(due).dt.month()
+    month = _sen2_date(due, date_format).dt.month()
     return (
         pl.when(month == 2).then(pl.lit("school"))
         .when(month == 3).then(pl.lit("post16"))
@@ -150,14 +176,14 @@ def _transfer_kind(due: pl.Expr) -> pl.Expr:
     )
 
 
-def _phase_transfers(active: pl.DataFrame, plan_of: pl.DataFrame) -> pl.DataFrame:
+def _phase_transfers(active: pl.DataFrame, plan_of: pl.DataFrame, date_format: str) -> pl.DataFrame:
     due = pl.col("phasetransferduedate")
     return (
         active.filter(due.str.strip_chars(" ").str.len_chars() > 0)
         .join(plan_of, on="requeststableid", how="left", maintain_order="left")
         .select(
             "plan_id",
-            _transfer_kind(due).alias("transfer_kind"),
+            _transfer_kind(due, date_format).alias("transfer_kind"),
             due.alias("transfer_date"),
             due.alias("due_date"),
             _col(active, "phasetransferfinaldate").alias("final_date"),
@@ -174,29 +200,40 @@ def read_sen2_export(folder: Path, settings) -> SourceData:
             raise IngestRefused(f"SEN2 export in {folder.name}: the {required} module file is missing")
     modules = {m: _module(files, m, source) for m in ("person", "requests", "assessment", "namedplan",
                                                        "activeplans")}
+    map_modules(source, modules, {m: p.name for m, p in files.items()}, SEN2_DATE)
+    add_side_tables(source, folder, settings)
+    source.unrecognised = unrecognised_beside_export(folder, source)
+    return source
+
+
+def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], file_names: dict[str, str],
+                date_format: str) -> None:
+    """The canonical tables of SEN2 module frames (Blade column names, each with `__line`)."""
     person, requests = modules["person"], modules["requests"]
     assessment, namedplan, active = modules["assessment"], modules["namedplan"], modules["activeplans"]
 
     def add(name, df, module):
-        source.tables[name] = make_raw_table(name, df, files[module].name, date_formats=(SEN2_DATE,))
+        source.tables[name] = make_raw_table(name, df, file_names[module], date_formats=(date_format,))
 
-    add("people", _pick(person, PEOPLE, "people", files["person"]), "person")
-    add("requests", _pick(requests, REQUESTS, "requests", files["requests"]), "requests")
+    add("people", _pick(person, PEOPLE, "people", file_names["person"]), "person")
+    add("requests", _pick(requests, REQUESTS, "requests", file_names["requests"]), "requests")
     if assessment is not None:
-        add("assessments", _pick(assessment, ASSESSMENTS, "assessments", files["assessment"]), "assessment")
+        add("assessments", _pick(assessment, ASSESSMENTS, "assessments", file_names["assessment"]), "assessment")
     if namedplan is not None:
         for column in ("namedplantableid", "startdate"):
             if column not in namedplan.columns:
-                raise IngestRefused(f"{files['namedplan'].name}: required column {column} is missing")
+                raise IngestRefused(f"{file_names['namedplan']}: required column {column} is missing")
         add("plans", _plans(assessment, requests, namedplan), "namedplan")
     plan_of = _plan_of_request(assessment, namedplan)
     if active is not None and "requeststableid" in active.columns:
-        add("reviews", _reviews(active, plan_of), "activeplans")
+        add("reviews", _reviews(active, plan_of, date_format), "activeplans")
         if "phasetransferduedate" in active.columns:
-            add("phase_transfers", _phase_transfers(active, plan_of), "activeplans")
+            add("phase_transfers", _phase_transfers(active, plan_of, date_format), "activeplans")
 
+
+def add_side_tables(source: SourceData, folder: Path, settings) -> None:
+    """Canonical CSV tables SEN2 lacks, read from beside the return, keyed by the same IDs."""
     read_csv_tables(source, folder, settings, names=EXTENSION_TABLES)
     if "reviews" in source.tables and source.tables["reviews"].source_file.lower() == "reviews.csv":
         # The LA's own review history replaces SEN2's latest-only view.
         source.review_history = REVIEW_HISTORY_FULL
-    return source

@@ -1,7 +1,10 @@
 """What every validation rule gets and gives.
 
 A rule module carries CODE, TITLE, DESCRIPTION and `find(ctx) -> list[pl.DataFrame]` of issue
-frames (table_name, __row, column_name, message), built with `issues(...)`.
+frames (table_name, __row, column_name, message, effect), built with `issues(...)`. What an issue
+costs (the row, some clocks, the value) is decided by `ingest.disposition` from its table and
+column; a rule names an `effect` only where the same column can be wrong in ways that cost
+different clocks (V006: a review decision before its meeting, or before its plan started).
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +15,8 @@ import polars as pl
 
 from ehcp_monitor.ingest.source import ROW, RawTable
 
-ISSUE_SCHEMA = {"table_name": pl.Utf8, ROW: pl.UInt32, "column_name": pl.Utf8, "message": pl.Utf8}
+ISSUE_SCHEMA = {"table_name": pl.Utf8, ROW: pl.UInt32, "column_name": pl.Utf8, "message": pl.Utf8,
+                "effect": pl.Utf8}
 CONTROL_CHARS = r"[\x00-\x1f\x7f-\x9f]"
 
 
@@ -26,7 +30,8 @@ class Context:
     bad_rows: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def issues(table: str, rows: pl.DataFrame, column: str | None, message: pl.Expr | str) -> pl.DataFrame:
+def issues(table: str, rows: pl.DataFrame, column: str | None, message: pl.Expr | str,
+           effect: str | None = None) -> pl.DataFrame:
     if isinstance(message, str):
         message = pl.lit(message)
     return rows.select(
@@ -34,6 +39,7 @@ def issues(table: str, rows: pl.DataFrame, column: str | None, message: pl.Expr 
         pl.col(ROW).cast(pl.UInt32),
         pl.lit(column, pl.Utf8).alias("column_name"),
         message.cast(pl.Utf8).alias("message"),
+        pl.lit(effect, pl.Utf8).alias("effect"),
     )
 
 

@@ -17,40 +17,48 @@ DESCRIPTION = ("A decision, draft or final plan before the request, a request be
                "a review decision before its meeting, a plan ceasing before it started, advice received "
                "before requested, an amended plan before its notice.")
 
-# (table, later column, earlier column, message): both in the same row.
+# (table, later column, earlier column, message, effect): both in the same row. The effect (what
+# the finding costs, ingest.disposition) is the column's own unless named.
 SAME_ROW = (
-    ("requests", "request_outcome_date", "received_date", "request outcome date is before the request was received"),
-    ("advice", "received_date", "requested_date", "advice received before it was requested"),
-    ("plans", "cease_date", "start_date", "plan ceases before it started"),
-    ("reviews", "decision_date", "meeting_date", "review decision is before its meeting"),
-    ("reviews", "amended_final_date", "amendment_notice_date", "amended final plan is before its amendment notice"),
+    ("requests", "request_outcome_date", "received_date", "request outcome date is before the request was received",
+     None),
+    ("advice", "received_date", "requested_date", "advice received before it was requested", None),
+    ("plans", "cease_date", "start_date", "plan ceases before it started", None),
+    # Only the 4-week clock of that review: the decision still completes its cycle (input-format.md 4).
+    ("reviews", "decision_date", "meeting_date", "review decision is before its meeting", "review_4w"),
+    ("reviews", "amended_final_date", "amendment_notice_date", "amended final plan is before its amendment notice",
+     None),
 )
-# (table, later column, parent, key, parent's earlier column, message)
+# (table, later column, parent, key, parent's earlier column, message, effect)
 ACROSS = (
-    ("requests", "received_date", "people", "person_id", "date_of_birth", "request received before the child was born"),
+    ("requests", "received_date", "people", "person_id", "date_of_birth", "request received before the child was born",
+     None),
     ("assessments", "assessment_outcome_date", "requests", "request_id", "received_date",
-     "assessment decision is before the request was received"),
+     "assessment decision is before the request was received", None),
     ("drafts", "draft_plan_date", "requests", "request_id", "received_date",
-     "draft plan is before the request was received"),
+     "draft plan is before the request was received", None),
     ("advice", "requested_date", "requests", "request_id", "received_date",
-     "advice requested before the request was received"),
-    ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received"),
-    # A review completes a cycle of the plan: one dated before the plan began is a data error
-    # (domain.md section 3), not a review to ignore.
-    ("reviews", "meeting_date", "plans", "plan_id", "start_date", "review meeting is before the plan started"),
-    ("reviews", "decision_date", "plans", "plan_id", "start_date", "review decision is before the plan started"),
+     "advice requested before the request was received", None),
+    ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received",
+     "plan_cycles"),
+    # A review completes a cycle of the plan: one dated before the plan began puts the plan's
+    # cycles in doubt (domain.md section 3), not its other clocks.
+    ("reviews", "meeting_date", "plans", "plan_id", "start_date", "review meeting is before the plan started",
+     "plan_cycles"),
+    ("reviews", "decision_date", "plans", "plan_id", "start_date", "review decision is before the plan started",
+     "plan_cycles"),
 )
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:
     found = []
-    for table, later, earlier, message in SAME_ROW:
+    for table, later, earlier, message, effect in SAME_ROW:
         if table in ctx.parsed:
             rows = ctx.parsed[table].filter(pl.col(later) < pl.col(earlier))
-            found.append(issues(table, rows, later, message))
-    for table, later, parent, key, earlier, message in ACROSS:
+            found.append(issues(table, rows, later, message, effect))
+    for table, later, parent, key, earlier, message, effect in ACROSS:
         joined = with_parent(ctx, table, parent, key, [earlier])
         if joined is not None:
             rows = joined.filter(pl.col(later) < pl.col(f"parent_{earlier}")).unique(ROW, keep="first")
-            found.append(issues(table, rows, later, message))
+            found.append(issues(table, rows, later, message, effect))
     return found

@@ -1,5 +1,6 @@
 """Inline SVG trend charts: vector, readable in greyscale (solid black line, filled markers, a dashed
-target line, direct labels), each with a text alternative (title and description).
+target line, a dotted England line, direct labels at the right of the last point of each line), each
+with a text alternative (title and description).
 
 Returns markup as a `markupsafe.Markup`; every text in it is escaped here.
 """
@@ -9,13 +10,15 @@ from datetime import date
 from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 520, 170
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 14, 30
+LEFT, RIGHT, TOP, BOTTOM = 48, 92, 14, 30
 # Presentation attributes rather than CSS, so browsers and WeasyPrint draw the chart the same.
 FONT = 'font-family="Liberation Sans, Arial, DejaVu Sans, sans-serif"'
 AXIS = f'{FONT} font-size="10" fill="#383f43"'
 GRID = 'stroke="#c8c8c8" stroke-width="0.6"'
 TARGET = 'stroke="#505a5f" stroke-width="1.2" stroke-dasharray="6 3"'
 LAST = f'{FONT} font-size="11" font-weight="bold" fill="#0b0c0c"'
+ENGLAND = 'stroke="#505a5f" stroke-width="1.4" stroke-dasharray="1.5 2.5" stroke-linecap="round"'
+ENGLAND_LABEL = f'{FONT} font-size="10" fill="#383f43"'
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -36,7 +39,8 @@ def _axis(value: float, unit: str) -> str:
     return f"{value:g}%" if unit == "%" else f"{round(value):,}"
 
 
-def describe(title: str, points: list[tuple[date, float | None]], unit: str, target: float | None) -> str:
+def describe(title: str, points: list[tuple[date, float | None]], unit: str, target: float | None,
+             england: list[tuple[date, float | None]] | None = None) -> str:
     """The text alternative: the whole series, in words."""
     shown = [(m, v) for m, v in points if v is not None]
     if not points:
@@ -51,13 +55,38 @@ def describe(title: str, points: list[tuple[date, float | None]], unit: str, tar
         parts.append(f"Not shown (no cases, or suppressed): {', '.join(f'{m:%b %Y}' for m in hidden)}.")
     if target is not None:
         parts.append(f"Target {target:g}%.")
+    years = sorted({(m.year, v) for m, v in england or [] if v is not None})
+    if years:
+        parts.append("England (DfE, calendar year): " + ", ".join(f"{y} {_fmt(v, unit)}" for y, v in years) + ".")
     return " ".join(parts)
 
 
+def _segments(points: list[tuple[date, float | None]], x, y) -> list[list[str]]:
+    """Runs of consecutive months with a value: a line breaks at a gap rather than invent one."""
+    segments, segment = [], []
+    for i, (_, v) in enumerate(points):
+        if v is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+        else:
+            segment.append(f"{x(i):.1f},{y(v):.1f}")
+    if segment:
+        segments.append(segment)
+    return segments
+
+
+def _last(points: list[tuple[date, float | None]]) -> tuple[int, float] | None:
+    shown = [(i, v) for i, (_, v) in enumerate(points) if v is not None]
+    return shown[-1] if shown else None
+
+
 def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]], unit: str,
-              target: float | None = None) -> Markup:
+              target: float | None = None, england: list[tuple[date, float | None]] | None = None) -> Markup:
+    """`england`: DfE's published England figure for each month's calendar year (None: not published)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    values = [v for _, v in points if v is not None]
+    england = england if england and any(v is not None for _, v in england) else None
+    values = [v for _, v in points if v is not None] + [v for _, v in england or [] if v is not None]
     top, step = _scale(max([*values, 1.0]), unit)
     n = max(len(points), 1)
 
@@ -67,7 +96,7 @@ def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]]
     def y(v: float) -> float:
         return TOP + plot_h * (1 - v / top)
 
-    desc = describe(title, points, unit, target)
+    desc = describe(title, points, unit, target, england)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d">',
@@ -90,26 +119,30 @@ def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]]
             label = f"{month:%b}" + (f" {month:%y}" if month.month == 1 or i == 0 else "")
             out.append(f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 14}" {AXIS} text-anchor="middle">'
                        f'{escape(label)}</text>')
-    # The line breaks where a month has no value rather than inventing one.
-    segment: list[str] = []
-    segments = []
-    for i, (_, v) in enumerate(points):
-        if v is None:
-            if segment:
-                segments.append(segment)
-            segment = []
-        else:
-            segment.append(f"{x(i):.1f},{y(v):.1f}")
-    if segment:
-        segments.append(segment)
-    for seg in segments:
+    if england:
+        for seg in _segments(england, x, y):
+            if len(seg) == 1:  # one month: a short tick so it is still a line
+                cx, cy = seg[0].split(",")
+                seg = [f"{float(cx) - 6:.1f},{cy}", f"{float(cx) + 6:.1f},{cy}"]
+            out.append(f'<polyline points="{" ".join(seg)}" fill="none" {ENGLAND}/>')
+    for seg in _segments(points, x, y):
         out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#0b0c0c" stroke-width="1.6"/>')
     for i, (_, v) in enumerate(points):
         if v is not None:
             out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#0b0c0c"/>')
-    if points and points[-1][1] is not None:
-        last = points[-1][1]
-        out.append(f'<text x="{x(n - 1) - 6:.1f}" y="{y(last) - 7:.1f}" {LAST} text-anchor="end">'
-                   f'{escape(_fmt(last, unit))}</text>')
+    # Direct labels right of each line's last point; England's moves clear of the value's.
+    last = _last(points)
+    if last is not None:
+        i, v = last
+        out.append(f'<text x="{x(i) + 7:.1f}" y="{y(v) + 4:.1f}" {LAST} text-anchor="start" '
+                   f'class="last-value">{escape(_fmt(v, unit))}</text>')
+    eng = _last(england) if england else None
+    if eng is not None:
+        i, v = eng
+        ey = y(v) + 4
+        if last is not None and abs(ey - (y(last[1]) + 4)) < 12 and abs(i - last[0]) <= 2:
+            ey += 12 if ey >= y(last[1]) + 4 else -12
+        out.append(f'<text x="{x(i) + 7:.1f}" y="{ey:.1f}" {ENGLAND_LABEL} text-anchor="start" '
+                   f'class="england-label">England {escape(_fmt(v, unit))}</text>')
     out.append("</svg>")
     return Markup("".join(out))

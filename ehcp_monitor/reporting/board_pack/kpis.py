@@ -9,15 +9,20 @@ this module: no row identifies a child.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy import Engine, select
 
+from ehcp_monitor.checks.in_force import reads_results
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import CheckRun, IngestRun, QuarantinedRow
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.reporting.benchmarks import Comparator, comparators, read_figures
 from ehcp_monitor.reporting.board_pack.period import Period
+
+if TYPE_CHECKING:
+    from ehcp_monitor.reporting.board_pack.dfe_year import DfeYear
 
 RESULT_SCHEMA = {
     "measure": pl.Utf8, "request_id": pl.Utf8, "plan_id": pl.Utf8, "anchor_date": pl.Date,
@@ -25,10 +30,12 @@ RESULT_SCHEMA = {
 }
 # Only the snapshot columns the pack needs (no names, dates of birth or contacts are read).
 SNAPSHOT_COLUMNS = {
-    "requests": {"request_id": pl.Utf8, "received_date": pl.Date},
+    "requests": {"request_id": pl.Utf8, "received_date": pl.Date, "request_outcome": pl.Utf8,
+                 "request_source": pl.Utf8},
     "assessments": {"request_id": pl.Utf8, "assessment_mediation": pl.Boolean, "assessment_tribunal": pl.Boolean},
     "plans": {"plan_id": pl.Utf8, "cease_date": pl.Date},
     "qa_audits": {"plan_id": pl.Utf8, "audit_date": pl.Date, "plan_kind": pl.Utf8, "rating": pl.Utf8},
+    "reviews": {"plan_id": pl.Utf8, "decision_date": pl.Date, "outcome": pl.Utf8},
 }
 # The clocks the pack reports on (ADVICE_6W and DRAFT_LOCAL are the weekly list's concern).
 PACK_MEASURES = ("DECIDE_6W", "NOT_ISSUE_16W", "FINAL_20W", "REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W",
@@ -105,6 +112,7 @@ class Kpi:
     target: float | None
     rag: str  # green | amber | red | no target | no data
     comparators: list[Comparator] = field(default_factory=list)
+    england: dict[int, float] = field(default_factory=dict)  # DfE's England figure by calendar year
 
 
 @dataclass
@@ -114,6 +122,7 @@ class Table:
     rows: list[list]  # first cell a label; the others counts (int), rates (float) or text
     count_columns: set[int] = field(default_factory=set)  # cells suppressed when publishing
     note: str = ""
+    total_row: bool = False  # the last row adds up the others (publishing then hides two rows, not one)
 
 
 @dataclass
@@ -125,6 +134,7 @@ class PackData:
     tables: dict[str, Table]
     check_as_of: date | None
     benchmarks_loaded: bool
+    dfe: "DfeYear | None" = None  # DfE's measures for the last full calendar year (dfe_year.py)
 
 
 def pct(numerator: int, denominator: int) -> float | None:
@@ -158,6 +168,7 @@ class Inputs:
     figures: pl.DataFrame
 
 
+@reads_results("board pack")
 def read_inputs(engine: Engine) -> Inputs:
     with engine.connect() as conn:
         measures = ", ".join(f"'{m}'" for m in PACK_MEASURES)
@@ -373,7 +384,7 @@ def touchpoint_table(inputs: Inputs, period: Period) -> Table:
     rows = [[s.replace("_", " ")] + [found.get((s, st), 0) for st in TOUCHPOINT_STATUSES] for s in stages]
     rows.append(["All stages"] + [sum(found.get((s, st), 0) for s in stages) for st in TOUCHPOINT_STATUSES])
     return Table("Touchpoints to families, by stage", ["Stage", "Sent", "Suppressed", "Failed"], rows,
-                 count_columns={1, 2, 3}, note="Touchpoints planned in the period. Suppressed: the event was "
+                 count_columns={1, 2, 3}, total_row=True, note="Touchpoints planned in the period. Suppressed: the event was "
                  "already too old to tell the family about when first seen.")
 
 
@@ -387,13 +398,13 @@ def quarantine_table(inputs: Inputs, period: Period) -> Table:
     rows = [[r["code"], r["len"]] for r in agg.iter_rows(named=True)]
     rows.append(["All codes", int(agg["len"].sum()) if agg.height else 0])
     return Table("Data quality: rows quarantined, by code", ["Code", "Rows"], rows, count_columns={1},
-                 note=f"The last data load up to the period's end (ingest {last}).")
+                 total_row=True, note=f"The last data load up to the period's end (ingest {last}).")
 
 
 def profile_table(title: str, frame: pl.DataFrame, column: str, bands, first: str, note: str) -> Table:
     counts = _band_counts(frame, column, bands)
     rows = [[label, c] for (label, _, _), c in zip(bands, counts)] + [["All", frame.height]]
-    return Table(title, [first, "Number"], rows, count_columns={1}, note=note)
+    return Table(title, [first, "Number"], rows, count_columns={1}, note=note, total_row=True)
 
 
 # --- the whole pack ---------------------------------------------------------------------------
@@ -405,6 +416,7 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
     months = period.trend_months()
     events = rate_events(inputs, as_of)
     kpis: dict[str, Kpi] = {}
+    england = england_by_year(inputs.figures)
 
     def add(code: str, current: Figure, prev: Figure, trend: list[tuple[date, Figure]]) -> None:
         spec = SPECS[code]
@@ -413,7 +425,10 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
             spec, current, prev, trend, target,
             rag_status(current.value, target, bp.amber_margin) if spec.unit == "%" else
             ("no data" if current.value is None else "no target"),
-            comparators(inputs.figures, code, bp.new_la_code, list(bp.statistical_neighbours)),
+            # Published annual counts are no yardstick for a month's count: rates only.
+            comparators(inputs.figures, code, settings.la.code, list(bp.statistical_neighbours))
+            if spec.unit == "%" else [],
+            england.get(code, {}) if spec.unit == "%" else {},
         )
 
     for code, ev in events.items():
@@ -448,7 +463,20 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
         "touchpoints": touchpoint_table(inputs, period),
         "quarantine": quarantine_table(inputs, period),
     }
-    return PackData(period, previous, as_of, kpis, tables, inputs.check_as_of, inputs.figures.height > 0)
+    from ehcp_monitor.reporting.board_pack.dfe_year import dfe_year  # it builds on this module
+
+    return PackData(period, previous, as_of, kpis, tables, inputs.check_as_of, inputs.figures.height > 0,
+                    dfe_year(inputs, settings, as_of))
+
+
+def england_by_year(figures: pl.DataFrame) -> dict[str, dict[int, float]]:
+    """DfE's England figure of each measure by calendar year (for the charts' England line)."""
+    national = figures.filter((pl.col("geographic_level") == "National") & pl.col("value").is_not_null()
+                              & (pl.col("time_period").str.len_chars() == 4))
+    out: dict[str, dict[int, float]] = {}
+    for measure, period, value in national.select("measure", "time_period", "value").iter_rows():
+        out.setdefault(measure, {})[int(period)] = value
+    return out
 
 
 def _month_end(first: date) -> date:

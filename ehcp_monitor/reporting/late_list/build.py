@@ -1,4 +1,4 @@
-"""Building the weekly list: read stored results, compose, write the three files, record the run."""
+"""Building the weekly list: read stored results, compose, write the files, record the run."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -9,9 +9,15 @@ from sqlalchemy import Engine
 from ehcp_monitor.config import Settings
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.private_files import write_private
-from ehcp_monitor.reporting.late_list.content import compose
+from ehcp_monitor.reporting.late_list.content import DATA_QUALITY_SUFFIX, compose, file_stem
 from ehcp_monitor.reporting.late_list.inputs import REPORT_KIND, load_inputs
-from ehcp_monitor.reporting.late_list.render import render_csv, render_html, render_text, render_xlsx
+from ehcp_monitor.reporting.late_list.render import (
+    render_csv,
+    render_data_quality_csv,
+    render_html,
+    render_text,
+    render_xlsx,
+)
 from ehcp_monitor.reporting.report_runs import record_report_run
 
 log = get_logger(__name__)
@@ -23,6 +29,7 @@ class LateListResult:
     html_path: Path
     xlsx_path: Path
     csv_path: Path
+    data_quality_csv_path: Path
     counts: dict[str, int]
     report_run_id: int
     check_run_id: int
@@ -30,7 +37,7 @@ class LateListResult:
 
     @property
     def paths(self) -> list[Path]:
-        return [self.html_path, self.xlsx_path, self.csv_path]
+        return [self.html_path, self.xlsx_path, self.csv_path, self.data_quality_csv_path]
 
 
 def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir: str | Path | None = None
@@ -38,11 +45,12 @@ def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir:
     content = compose(load_inputs(engine, as_of=as_of))
     folder = Path(out_dir or settings.late_list.out_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stem = folder / f"late-list-{as_of.isoformat()}"
+    stem = file_stem(as_of)
     paths = [
-        write_private(stem.with_suffix(".html"), render_html(content).encode("utf-8")),
-        write_private(stem.with_suffix(".xlsx"), render_xlsx(content)),
-        write_private(stem.with_suffix(".csv"), render_csv(content)),
+        write_private(folder / f"{stem}.html", render_html(content).encode("utf-8")),
+        write_private(folder / f"{stem}.xlsx", render_xlsx(content)),
+        write_private(folder / f"{stem}.csv", render_csv(content)),
+        write_private(folder / f"{stem}{DATA_QUALITY_SUFFIX}", render_data_quality_csv(content)),
     ]
     run_id = record_report_run(engine, kind=REPORT_KIND, as_of=content.as_of, paths=paths,
                                counts=content.counts(), check_run_id=content.check_run_id)
@@ -53,6 +61,7 @@ def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir:
         html_path=paths[0],
         xlsx_path=paths[1],
         csv_path=paths[2],
+        data_quality_csv_path=paths[3],
         counts=content.counts(),
         report_run_id=run_id,
         check_run_id=content.check_run_id,

@@ -11,12 +11,14 @@ from datetime import date, timedelta
 import polars as pl
 
 from ehcp_monitor.config import MEASURE_CODES
-from ehcp_monitor.reporting.late_list.inputs import CLOCK_KEY, IngestInfo, LateListInputs
+from ehcp_monitor.reporting.data_quality import DataQualityReport
+from ehcp_monitor.reporting.late_list.inputs import CLOCK_KEY, LateListInputs
 
 OPEN_STATUSES = ("overdue", "due_soon", "pending")
 DUE_WINDOW_DAYS = 14  # "due in the next 2 weeks" (outputs.md 3)
 OVER_A_YEAR_DAYS = 365  # DfE's band "over 52 weeks" (domain.md 4)
 NO_NAME = "(not recorded)"
+DATA_QUALITY_SUFFIX = "-data-quality.csv"  # every finding of the last ingest, beside the list's files
 VERY_LATE_SECTION, OTHER_SECTION = "very_late_20w", "other_overdue"
 
 MEASURE_LABELS = {
@@ -74,15 +76,6 @@ OFFICER_COLUMNS = (
     ("due_next_14_days", "Due in next 14 days"),
 )
 TEAM_COLUMNS = (("team", "Team"),) + OFFICER_COLUMNS[1:]
-QUARANTINE_COLUMNS = (
-    ("table_name", "Table"),
-    ("source_file", "Source file"),
-    ("source_line", "Line"),
-    ("record_id", "Record ID"),
-    ("code", "Code"),
-    ("column_name", "Column"),
-    ("message", "Problem"),
-)
 # The CSV: every clock on the list, one row each, the section named.
 CSV_COLUMNS = (
     ("section", "Section"),
@@ -115,15 +108,23 @@ class LateListContent:
     other_overdue: pl.DataFrame
     officers: pl.DataFrame
     teams: pl.DataFrame
-    quarantine: pl.DataFrame
-    ingest: IngestInfo | None = None
+    # The last ingest's findings for the data team: its summary in the HTML, every finding in the files.
+    data_quality: DataQualityReport | None = None
     other_by_measure: list[tuple[str, str, pl.DataFrame]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = dict(self.headline)
-        counts.update(rows_very_late_20w=self.very_late_20w.height, rows_other_overdue=self.other_overdue.height,
-                      rows_quarantined=self.quarantine.height)
+        counts.update(rows_very_late_20w=self.very_late_20w.height, rows_other_overdue=self.other_overdue.height)
+        dq = self.data_quality
+        # Findings of the last ingest: all of them, and those that set a row aside.
+        counts.update(data_quality_findings=dq.total if dq else 0,
+                      findings_quarantined=dq.by_action["quarantined"] if dq else 0)
         return counts
+
+
+def file_stem(as_of: date) -> str:
+    """The list's files: STEM.html, STEM.xlsx, STEM.csv and STEM-data-quality.csv."""
+    return f"late-list-{as_of.isoformat()}"
 
 
 def initials_expr(forename: str = "forename", surname: str = "surname") -> pl.Expr:
@@ -293,7 +294,6 @@ def compose(inputs: LateListInputs) -> LateListContent:
         other_overdue=other,
         officers=_summary(inputs, "case_officer").select([c for c, _ in OFFICER_COLUMNS]),
         teams=_summary(inputs, "team").select([c for c, _ in TEAM_COLUMNS]),
-        quarantine=inputs.quarantine.sort(["table_name", "source_line"], nulls_last=True),
-        ingest=inputs.ingest,
+        data_quality=inputs.data_quality,
         other_by_measure=by_measure,
     )

@@ -2,7 +2,8 @@
 
 Only the columns the list shows are read: from the snapshot the requests' officer, team and
 received date, the people's forename and surname (for initials only) and the assessments'
-exception reason; no dates of birth, UPNs or contacts.
+exception reason; no dates of birth, UPNs or contacts. The last ingest's findings come as its data
+quality report (personal values masked).
 """
 
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ import polars as pl
 from sqlalchemy import Connection, Engine, select
 
 from ehcp_monitor.checks.contract import RESULT_SCHEMA as CONTRACT_SCHEMA
+from ehcp_monitor.checks.in_force import reads_results
 from ehcp_monitor.db.bulk import read_frame
-from ehcp_monitor.db.models import CheckRun, IngestRun, ReportRun
+from ehcp_monitor.db.models import CheckRun, ReportRun
 from ehcp_monitor.db.snapshot import stored_schema
 from ehcp_monitor.errors import JobFailed
+from ehcp_monitor.reporting.data_quality import DataQualityReport, load_report
 
 REPORT_KIND = "late_list"
 
@@ -23,28 +26,11 @@ RESULT_SCHEMA = {"run_id": pl.Int64, **CONTRACT_SCHEMA}
 # What identifies one clock from run to run (overdue_history has the same columns).
 CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
 HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}
-QUARANTINE_SCHEMA = {
-    "table_name": pl.Utf8,
-    "source_file": pl.Utf8,
-    "source_line": pl.Int64,
-    "record_id": pl.Utf8,
-    "code": pl.Utf8,
-    "column_name": pl.Utf8,
-    "message": pl.Utf8,
-}
 SNAPSHOT_COLUMNS = {
     "requests": ("request_id", "person_id", "received_date", "case_officer", "team"),
     "people": ("person_id", "forename", "surname"),
     "assessments": ("request_id", "exception_reason"),
 }
-
-
-@dataclass
-class IngestInfo:
-    id: int
-    status: str
-    source_kind: str
-    as_of: date
 
 
 @dataclass
@@ -60,8 +46,8 @@ class LateListInputs:
     # None when there is no earlier list to compare with.
     previous_overdue: pl.DataFrame | None
     previous_as_of: date | None
-    ingest: IngestInfo | None
-    quarantine: pl.DataFrame
+    # The last ingest's data quality report (loaded or refused); None before the first ingest.
+    data_quality: DataQualityReport | None
 
 
 def _select(schema: dict, table: str, where: str = "") -> str:
@@ -92,18 +78,7 @@ def _previous_list(conn: Connection, check_run_id: int) -> tuple[int, date] | No
     return (row[0], row[1]) if row else None
 
 
-def _last_ingest(conn: Connection) -> tuple[IngestInfo | None, pl.DataFrame]:
-    row = conn.execute(
-        select(IngestRun.id, IngestRun.status, IngestRun.source_kind, IngestRun.as_of)
-        .order_by(IngestRun.id.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        return None, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    sql = _select(QUARANTINE_SCHEMA, "quarantine", f" WHERE ingest_id = {int(row.id)} ORDER BY id")
-    return IngestInfo(row.id, row.status, row.source_kind, row.as_of), read_frame(conn, sql, QUARANTINE_SCHEMA)
-
-
+@reads_results("late list")
 def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
     with engine.connect() as conn:
         results = read_frame(conn, _select(RESULT_SCHEMA, "check_results"), RESULT_SCHEMA)
@@ -112,7 +87,6 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
         check_run_id = int(results["run_id"].max())
         results_as_of = conn.execute(select(CheckRun.as_of).where(CheckRun.id == check_run_id)).scalar()
         previous = _previous_list(conn, check_run_id)
-        ingest, quarantine = _last_ingest(conn)
         return LateListInputs(
             as_of=as_of,
             check_run_id=check_run_id,
@@ -124,6 +98,5 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
             current_overdue=_history(conn, check_run_id),
             previous_overdue=_history(conn, previous[0]) if previous else None,
             previous_as_of=previous[1] if previous else None,
-            ingest=ingest,
-            quarantine=quarantine,
+            data_quality=load_report(conn),
         )

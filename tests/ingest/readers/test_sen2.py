@@ -59,14 +59,16 @@ def test_a_meeting_later_than_the_decision_is_two_reviews(engine, settings, as_o
     ]
 
 
-def test_an_unmapped_review_outcome_is_quarantined_at_its_line(engine, settings, as_of, export):
+def test_an_unmapped_review_outcome_is_recorded_at_its_line_and_never_guessed(engine, settings, as_of, export):
     _edit(export, "activeplans", lambda df: df.with_columns(
         pl.when(pl.col("requeststableid") == "23").then(pl.lit("Z")).otherwise(pl.col("reviewoutcome"))
         .alias("reviewoutcome")))
-    with pytest.raises(IngestRefused, match="^table reviews: 1 of 1 rows"):
-        run_ingest(engine, settings, str(export), as_of=as_of)
+    run_ingest(engine, settings, str(export), as_of=as_of)
     (row,) = quarantine_of(engine)
     assert where(row) == ("V003", "reviews", ACTIVE, 3, "43", "outcome")
+    # The review still completes its cycle; only the clock that needs the outcome is withheld.
+    assert (row["action"], row["measure"], row["bad_value"]) == ("withheld", "AMEND_FINAL_8W", "Z")
+    assert read_snapshot(engine)["reviews"]["outcome"].to_list() == [None]
 
 
 def test_phase_transfer_kind_is_inferred_from_the_due_month(engine, settings, as_of, export):

@@ -71,14 +71,16 @@ def test_ssd_tables_map_onto_the_canonical_tables(engine, settings, as_of, db_ur
     assert snap.tables_present == {"people", "requests", "assessments", "plans", "reviews"}
     assert sorted(snap["people"].rows()) == [("1001", date(2014, 5, 1), None, None, None, None),
                                              ("1002", date(2018, 8, 9), None, None, None, None)]
+    # Q2 (outcome N without its date) loads; only its decision clock is withheld (V008).
     assert snap["requests"].select("request_id", "person_id", "received_date", "request_outcome").rows() == [
-        ("Q1", "1001", date(2023, 1, 9), "Y")]
+        ("Q1", "1001", date(2023, 1, 9), "Y"), ("Q2", "1002", date(2025, 1, 13), "N")]
     assert snap["assessments"].select("request_id", "week20", "exception_reason").rows() == [("Q1", True, None)]
     assert snap["plans"].rows() == [("N1", "1001", "Q1", date(2023, 5, 26), None, None, "latest_only")]
     assert snap["reviews"].select("plan_id", "meeting_date", "decision_date").rows() == [
         ("N1", None, date(2024, 5, 20))]
     (row,) = quarantine_of(engine)  # Q2: outcome N without its date
     assert where(row) == ("V008", "requests", "sql/sources/ssd/requests.sql", 2, "Q2", "request_outcome_date")
+    assert (row["action"], row["measure"]) == ("withheld", "DECIDE_6W")
 
 
 def test_the_source_url_must_be_in_the_environment(engine, settings, as_of, monkeypatch):

@@ -10,5 +10,7 @@ def test_a_request_without_its_received_date_is_quarantined(engine, lenient, as_
     (row,) = quarantine_of(engine, "V001")
     assert where(row) == ("V001", "requests", "requests.csv", 5, "R4", "received_date")
     assert row["message"] == "received_date is missing"
-    assert result.counts["requests"] == {"read": 4, "loaded": 3, "quarantined": 1, "by_code": {"V001": 1}}
+    assert result.counts["requests"] == {"read": 4, "loaded": 3, "quarantined": 1, "by_code": {"V001": 1},
+                                         "withheld_by_code": {}, "cleared_by_code": {}, "warnings_by_code": {}}
+    assert result.summary["cases"] == 4 + 2 and result.summary["cases_fully_monitored"] == 3 + 2
     assert "R4" not in read_snapshot(engine)["requests"]["request_id"].to_list()

@@ -37,4 +37,7 @@ def test_unmapped_review_outcome_is_quarantined_and_config_codes_map(engine, len
 
     (row,) = quarantine_of(engine, "V003")
     assert where(row) == ("V003", "reviews", "reviews.csv", 4, "PL3", "outcome")
-    assert sorted(read_snapshot(engine)["reviews"]["outcome"].to_list()) == ["amend", "amend"]
+    # The review loads (it still completes its cycle); only its amendment clock is withheld.
+    assert (row["action"], row["measure"], row["bad_value"]) == ("withheld", "AMEND_FINAL_8W", "X")
+    assert sorted(read_snapshot(engine)["reviews"]["outcome"].to_list(), key=lambda o: (o is None, o)) == [
+        "amend", "amend", None]

@@ -23,7 +23,14 @@ def test_impossible_orders_are_quarantined(engine, lenient, as_of, tmp_path):
         ("V006", "reviews", "reviews.csv", 2, "PL3", "decision_date"),
     ]
     assert rows[0]["message"] == "request received before the child was born"
-    assert read_snapshot(engine)["drafts"].height == 0
+    # What each costs, at the smallest grain: a request (its clocks all start on the doubted date)
+    # and a draft (its one clock) are set aside; otherwise only the clock that needs the date.
+    assert [(r["action"], r["measure"]) for r in rows] == [
+        ("quarantined", None), ("quarantined", "DRAFT_LOCAL"), ("withheld", "ADVICE_6W"),
+        ("withheld", "REVIEW_12M,REVIEW_EY"), ("withheld", "AMEND_FINAL_8W"), ("withheld", "REVIEW_DECISION_4W")]
+    snap = read_snapshot(engine)
+    assert snap["drafts"].height == 0
+    assert snap["reviews"].height == 1 and snap["advice"].height == 2 and "PL1" in snap["plans"]["plan_id"]
 
 
 def test_a_decision_and_a_final_plan_before_the_request(engine, lenient, as_of, tmp_path):
@@ -53,4 +60,6 @@ def test_a_review_before_its_plan_started(engine, lenient, as_of, tmp_path):
     ]
     assert {r["message"] for r in rows} == {"review meeting is before the plan started",
                                             "review decision is before the plan started"}
-    assert read_snapshot(engine)["reviews"].height == 0
+    # The review loads; the plan's review cycles are in doubt and withheld, nothing else.
+    assert {(r["action"], r["measure"]) for r in rows} == {("withheld", "REVIEW_12M,REVIEW_EY")}
+    assert read_snapshot(engine)["reviews"].height == 1

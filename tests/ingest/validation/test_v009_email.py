@@ -19,4 +19,7 @@ def test_an_email_that_is_not_one_valid_address(engine, lenient, as_of, tmp_path
     (row,) = quarantine_of(engine)
     assert where(row) == ("V009", "contacts", "contacts.csv", 4, "C7", "email")
     assert "example" not in row["message"]  # the address itself never reaches the message
-    assert "C7" not in read_snapshot(engine)["contacts"]["contact_id"].to_list()
+    # The contact loads without the address (no clock needs it): recorded, never emailed.
+    assert (row["action"], row["bad_value"]) == ("cleared", "***")
+    contacts = read_snapshot(engine)["contacts"]
+    assert contacts.filter(contacts["contact_id"] == "C7")["email"].to_list() == [None]

@@ -97,12 +97,40 @@ PREVIOUS_OVERDUE = [
     ("REVIEW_12M", "R5", "PL5", "P5", None, D(2024, 1, 10), D(2025, 1, 10), 56, True),
     ("DECIDE_6W", "R9", None, "P4", None, D(2025, 1, 2), D(2025, 2, 13), 22, False),
 ]
+# The last ingest's findings (ingest 2; ingest 1's must not show). A surname and an email stored
+# unmasked (as an older or mistaken ingest might) must still never be shown.
 QUARANTINE = [
-    # ingest, table, file, line, record, code, column, message
-    (1, "requests", "requests.csv", 9, "R-OLD", "V001", "received_date", "an old ingest's row"),
-    (2, "requests", "requests.csv", 4, "@SUM(1+1)", "V004", "request_id", "duplicate ID"),
-    (2, "advice", "advice.csv", 2, "R1", "V003", "advice_type", "-2+3 is not an advice type"),
+    # ingest, table, file, line, record, code, column, message, action, measure, bad value
+    (1, "requests", "requests.csv", 9, "R-OLD", "V001", "received_date", "an old ingest's row", "quarantined",
+     None, None),
+    (2, "requests", "requests.csv", 4, "@SUM(1+1)", "V004", "request_id", "duplicate ID", "quarantined", None,
+     "@SUM(1+1)"),
+    (2, "advice", "advice.csv", 2, "R1", "V003", "advice_type", "-2+3 is not an advice type", "quarantined", None,
+     "-2+3"),
+    *[(2, "advice", "advice.csv", line, f"A{line}", "V002", "received_date", "received_date is not a date",
+       "withheld", "ADVICE_6W", value)
+      for line, value in ((3, '=HYPERLINK("http://x","y")'), (5, None), (6, "soon"), (8, "31/02/2024"),
+                          (9, "2024-13-01"))],
+    (2, "people", "people.csv", 3, "P2", "V010", "surname", "surname has control characters", "quarantined", None,
+     "Smith\x07"),
+    (2, "contacts", "contacts.csv", 2, "C1", "V009", "email", "email is not a single valid address", "quarantined",
+     None, "Jane.Brown@@example.org"),
+    (2, "requests", "requests.csv", 6, "R3", "V003", "request_source", "request_source is not in its list",
+     "cleared", None, "walk-in"),
+    (2, "reviews", "reviews.csv", 4, "RV1", "V006", "decision_date", "review decision before its meeting",
+     "withheld", "REVIEW_DECISION_4W", "2024-01-01"),
+    (2, "plans", "plans.csv", 2, "PL5", "W001", "start_date", "historical record's start date missing", "warning",
+     None, None),
 ]
+QUARANTINE_SCHEMA = {
+    "ingest_id": pl.Int64, "table_name": pl.Utf8, "source_file": pl.Utf8, "source_line": pl.Int64,
+    "record_id": pl.Utf8, "code": pl.Utf8, "column_name": pl.Utf8, "message": pl.Utf8, "action": pl.Utf8,
+    "measure": pl.Utf8, "bad_value": pl.Utf8,
+}
+INGEST_SUMMARY = {
+    "rows_read": 40, "rows_loaded": 36, "rows_quarantined": 4, "cases": 8, "cases_fully_monitored": 6,
+    "share_fully_monitored": 0.75,
+}
 
 
 def results_frame() -> pl.DataFrame:
@@ -131,16 +159,12 @@ def load_dataset(engine, *, with_previous_list: bool = True) -> None:
                                                  finished_at=LOADED, counts={}))
             conn.execute(insert(IngestRun).values(id=run_id, started_at=LOADED, finished_at=LOADED,
                                                   source="extract/", source_kind="canonical", as_of=as_of,
-                                                  status="loaded", checksums={}, counts={}))
+                                                  status="loaded", checksums={}, counts={},
+                                                  summary=INGEST_SUMMARY if run_id == 2 else {}))
         write_frame(conn, "check_results", results_frame().with_columns(run_id=pl.lit(2, pl.Int64)))
         write_frame(conn, "overdue_history", _history(1, PREVIOUS_AS_OF, PREVIOUS_OVERDUE))
         write_frame(conn, "overdue_history", current_history())
-        quarantine = pl.DataFrame(
-            QUARANTINE, orient="row",
-            schema={"ingest_id": pl.Int64, "table_name": pl.Utf8, "source_file": pl.Utf8, "source_line": pl.Int64,
-                    "record_id": pl.Utf8, "code": pl.Utf8, "column_name": pl.Utf8, "message": pl.Utf8},
-        )
-        write_frame(conn, "quarantine", quarantine)
+        write_frame(conn, "quarantine", pl.DataFrame(QUARANTINE, orient="row", schema=QUARANTINE_SCHEMA))
         if with_previous_list:
             conn.execute(insert(ReportRun).values(kind="late_list", as_of=PREVIOUS_AS_OF, check_run_id=1,
                                                   created_at=LOADED, paths=[], counts={}))

@@ -218,7 +218,7 @@ def upgrade() -> None:
     sa.Column('column_name', sa.String(length=60), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('action', sa.String(length=12), nullable=False),
-    sa.Column('measure', sa.String(length=20), nullable=True),
+    sa.Column('measure', sa.String(length=80), nullable=True),
     sa.Column('bad_value', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_quarantine'))
     )

@@ -1,0 +1,299 @@
+"""The SEN2 person-level XML return (input-format.md section 2b).
+
+`Message/Persons/Person` nests `Requests`, which nest `Assessment` (holding `NamedPlan`) and
+`ActivePlans`. The file is streamed (lxml iterparse, each Person cleared once read), its records
+collected into the Blade export's module frames (the XML element names, lower-cased, are the
+Blade column names) and mapped by the Blade reader's own `map_modules`, so both forms of the
+return load the same way. Record IDs are derived (sen2_xml_ids.py); each row's `__line` is the
+line of its element in the file.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from lxml import etree
+
+from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.ingest.readers import sen2_xml_ids as ids
+from ehcp_monitor.ingest.readers.sen2 import add_side_tables, map_modules
+from ehcp_monitor.ingest.source import LINE, SourceData
+from ehcp_monitor.logs import get_logger
+from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
+
+log = get_logger(__name__)
+
+KIND = "sen2_xml"
+XML_DATE = "%Y-%m-%d"
+PARENT = "__parent"
+# Element -> slot: >= 2 a field read (slots 0 and 1 hold the line and the parent's row), or one of:
+NESTED, IGNORED, UNKNOWN = -1, -2, -3
+
+PERSON = ("Surname", "Forename", "PersonBirthDate", "PostCode", "UPN", "UniqueLearnerNumber")
+REQUEST = ("ReceivedDate", "RequestSource", "RequestOutcomeDate", "RequestOutcome", "RequestMediation",
+           "RequestTribunal")
+ASSESSMENT = ("AssessmentOutcome", "AssessmentOutcomeDate", "AssessmentMediation", "AssessmentTribunal",
+              "Week20")
+NAMED_PLAN = ("StartDate", "CeaseDate", "CeaseReason")
+ACTIVE_PLANS = ("ReviewMeeting", "ReviewOutcome", "ReviewDraft", "PhaseTransferDueDate",
+                "PhaseTransferFinalDate", "LastReview")
+# Known elements the clocks do not use. Both spellings of the work-based-provision flags are known
+# (the guide writes WBP, some suppliers WPB). Placements and needs are not read into.
+IGNORED_ELEMENTS = {
+    "Person": ("Sex", "Ethnicity", "UPNunknown"),
+    "Requests": ("RYA", "Exported"),
+    "Assessment": ("OtherMediation", "OtherTribunal"),
+    "NamedPlan": ("PlanRes", "PlanWPB", "PlanWBP", "PB", "OA", "DP", "PlanDetail"),
+    "ActivePlans": ("TransferLA", "RES", "WPB", "WBP", "PlacementDetail", "SENneed"),
+}
+NESTED_ELEMENTS = {"Person": ("Requests",), "Requests": ("Assessment", "ActivePlans"),
+                   "Assessment": ("NamedPlan",)}
+FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collection", "Year", "ReferenceDate",
+                   "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
+_SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
+
+
+@dataclass
+class Header:
+    root: str  # the root element's local name
+    namespace: str  # "{uri}" or ""
+    collection: str | None
+
+
+def local_name(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def shown_name(tag) -> str:
+    """An element name fit for a message or log: element names only, never anything long or odd."""
+    name = local_name(tag)
+    return name if _SAFE_NAME.fullmatch(name) else "?"
+
+
+def _malformed(path: Path, exc: etree.XMLSyntaxError) -> IngestRefused:
+    # libxml2's message can quote the file's text: give the line only.
+    line = exc.lineno or (exc.position[0] if exc.position else 0)
+    return IngestRefused(f"{path.name}: not well-formed XML (line {max(line, 1)})")
+
+
+def _parser(source, **kwargs):
+    return etree.iterparse(source, remove_comments=True, remove_pis=True, resolve_entities=False,
+                           no_network=True, load_dtd=False, **kwargs)
+
+
+def read_header(path: Path) -> Header:
+    """The root element and the header's collection, reading no further than the header."""
+    root, collection = None, None
+    try:
+        with open(path, "rb") as fh:
+            for event, elem in _parser(fh, events=("start", "end")):
+                name = local_name(elem.tag)
+                if root is None:
+                    root = elem
+                    if name != "Message":
+                        break
+                elif event == "end" and name == "Collection":
+                    collection = (elem.text or "").strip()
+                elif (event == "end" and name == "Header") or (event == "start" and name == "Persons"):
+                    break
+    except etree.XMLSyntaxError as exc:
+        raise _malformed(path, exc) from None
+    except OSError as exc:
+        raise IngestRefused(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    if root is None:
+        raise IngestRefused(f"{path.name}: not well-formed XML (line 1)")
+    tag = root.tag if isinstance(root.tag, str) else ""
+    namespace = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    return Header(local_name(tag), namespace, collection)
+
+
+def refusal_unless_sen2(path: Path, header: Header) -> None:
+    if header.root != "Message":
+        raise IngestRefused(f"{path.name}: XML but not a SEN2 return (root element <{shown_name(header.root)}>, "
+                            "not <Message>)")
+    if (header.collection or "").upper() != "SEN2":
+        found = header.collection if header.collection and _SAFE_NAME.fullmatch(header.collection) else "no"
+        raise IngestRefused(f"{path.name}: an XML Message for {found} collection, not SEN2")
+
+
+def is_sen2_xml(path: Path) -> bool:
+    """True for a SEN2 XML return; IngestRefused naming what was found for any other XML."""
+    refusal_unless_sen2(path, read_header(path))
+    return True
+
+
+class _Hashing:
+    """A binary file that hashes what is read from it, so the checksum costs no second pass."""
+
+    def __init__(self, fh):
+        self.fh, self.sha = fh, hashlib.sha256()
+
+    def read(self, size=-1):
+        data = self.fh.read(size)
+        self.sha.update(data)
+        return data
+
+
+def _slots(record: str, fields: tuple[str, ...], ns: str) -> dict[str, int]:
+    slots = {ns + name: 2 + i for i, name in enumerate(fields)}
+    slots.update({ns + name: IGNORED for name in IGNORED_ELEMENTS[record]})
+    slots.update({ns + name: NESTED for name in NESTED_ELEMENTS.get(record, ())})
+    return slots
+
+
+class _Walk:
+    """Rows of each record kind: [line, parent row, *fields], as read."""
+
+    def __init__(self, ns: str):
+        self.ns = ns
+        self.slots = {
+            "person": _slots("Person", PERSON, ns), "request": _slots("Requests", REQUEST, ns),
+            "assessment": _slots("Assessment", ASSESSMENT, ns), "plan": _slots("NamedPlan", NAMED_PLAN, ns),
+            "active": _slots("ActivePlans", ACTIVE_PLANS, ns),
+        }
+        self.width = {"person": len(PERSON), "request": len(REQUEST), "assessment": len(ASSESSMENT),
+                      "plan": len(NAMED_PLAN), "active": len(ACTIVE_PLANS)}
+        self.rows: dict[str, list[list]] = {kind: [] for kind in self.slots}
+        self.unknown: set[str] = set()
+        self.assessment_tag, self.person_tag = ns + "Assessment", ns + "Person"
+
+    def _record(self, kind: str, elem, parent: int | None) -> tuple[int, list]:
+        values = [elem.sourceline, parent] + [None] * self.width[kind]
+        slots, nested = self.slots[kind], []
+        for child in elem:
+            slot = slots.get(child.tag, UNKNOWN)
+            if slot >= 2:
+                values[slot] = child.text
+            elif slot == NESTED:
+                nested.append(child)
+            elif slot == UNKNOWN:
+                self.unknown.add(child.tag)
+        rows = self.rows[kind]
+        rows.append(values)
+        return len(rows) - 1, nested
+
+    def person(self, elem) -> None:
+        p, requests = self._record("person", elem, None)
+        for request in requests:
+            r, parts = self._record("request", request, p)
+            for part in parts:
+                if part.tag == self.assessment_tag:
+                    a, plans = self._record("assessment", part, r)
+                    for plan in plans:
+                        self._record("plan", plan, a)
+                else:
+                    self._record("active", part, r)
+
+
+def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
+    walk = _Walk(header.namespace)
+    try:
+        with open(path, "rb") as fh:
+            hashing = _Hashing(fh)
+            context = _parser(hashing, events=("end",), tag=walk.person_tag)
+            for _event, person in context:
+                walk.person(person)
+                # Free what was read: the Person's subtree, and any sibling before it.
+                person.clear()
+                parent = person.getparent()
+                while person.getprevious() is not None:
+                    before = parent[0]
+                    if before.tag != walk.person_tag:
+                        walk.unknown.add(before.tag)
+                    del parent[0]
+            while hashing.read(1 << 20):  # whatever follows the last Person still counts
+                pass
+    except etree.XMLSyntaxError as exc:
+        raise _malformed(path, exc) from None
+    except OSError as exc:
+        raise IngestRefused(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    source.checksums[path.name] = hashing.sha.hexdigest()
+    root = context.root
+    if root is not None:
+        for elem in root.iter():
+            if elem.tag != walk.person_tag and local_name(elem.tag) not in FRAME_ELEMENTS:
+                walk.unknown.add(elem.tag)
+    return walk
+
+
+def _frame(rows: list[list], fields: tuple[str, ...]) -> pl.DataFrame:
+    names = [LINE, PARENT, *(f.lower() for f in fields)]
+    schema = {LINE: pl.Int64, PARENT: pl.Int64, **{n: pl.Utf8 for n in names[2:]}}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    # XML text keeps the layout's whitespace; an empty element is a missing value.
+    return frame.with_columns(
+        pl.when(pl.col(n).str.strip_chars() == "").then(None).otherwise(pl.col(n).str.strip_chars()).alias(n)
+        for n in names[2:]
+    )
+
+
+def _modules(walk: _Walk) -> dict[str, pl.DataFrame]:
+    """The Blade module frames, linked by derived IDs (and row numbers for assessments)."""
+    key = ids.id_key()
+    person = _frame(walk.rows["person"], PERSON).with_columns(
+        ids.person_identity("upn", "uniquelearnernumber", "surname", "forename", "personbirthdate")
+        .alias("identity"))
+    person = person.with_columns(ids.derive_ids(person["identity"], "person", key).alias("persontableid"))
+
+    requests = _frame(walk.rows["request"], REQUEST).join(
+        person.select(pl.int_range(pl.len()).alias(PARENT), pl.col("identity").alias("of_person"),
+                      "persontableid"),
+        on=PARENT, how="left", maintain_order="left",
+    ).with_columns(ids.request_identity("of_person", "receiveddate", "requestsource").alias("identity"))
+    requests = requests.with_columns(ids.derive_ids(requests["identity"], "request", key).alias("requeststableid"))
+    of_request = requests.select(pl.int_range(pl.len()).alias(PARENT), pl.col("identity").alias("of_request"),
+                                 "requeststableid")
+
+    assessment = _frame(walk.rows["assessment"], ASSESSMENT).join(
+        of_request, on=PARENT, how="left", maintain_order="left"
+    ).with_columns(pl.int_range(pl.len()).cast(pl.Utf8).alias("assessmenttableid"))
+
+    plan = _frame(walk.rows["plan"], NAMED_PLAN).join(
+        assessment.select(pl.int_range(pl.len()).alias(PARENT), "of_request"),
+        on=PARENT, how="left", maintain_order="left",
+    ).with_columns(
+        pl.col(PARENT).cast(pl.Utf8).alias("assessmenttableid"),
+        ids.child_identity("of_request", "startdate").alias("identity"),
+    )
+    plan = plan.with_columns(ids.derive_ids(plan["identity"], "plan", key).alias("namedplantableid"))
+
+    active = _frame(walk.rows["active"], ACTIVE_PLANS).join(
+        of_request.drop("of_request"), on=PARENT, how="left", maintain_order="left")
+    # The identities hold UPNs and names: they go no further than here.
+    return {"person": person.drop("identity"), "requests": requests.drop("identity", "of_person"),
+            "assessment": assessment.drop("of_request"), "namedplan": plan.drop("identity", "of_request"),
+            "activeplans": active}
+
+
+def sen2_xml_file(location: Path) -> Path:
+    """The XML file of a location: the file itself, or the one .xml in a folder."""
+    if location.is_file():
+        return location
+    found = xml_files(location)
+    if len(found) != 1:
+        raise IngestRefused(f"{location.name}: {len(found)} .xml files; a SEN2 XML source is a folder with one")
+    return found[0]
+
+
+def xml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".xml"
+                  and not p.name.startswith("."))
+
+
+def read_sen2_xml(location: Path, settings) -> SourceData:
+    """One SEN2 XML file, or a folder holding one (and perhaps canonical side tables beside it)."""
+    path = sen2_xml_file(location)
+    header = read_header(path)
+    refusal_unless_sen2(path, header)
+    source = SourceData(KIND, review_history=REVIEW_HISTORY_LATEST_ONLY)
+    walk = _walk(path, header, source)
+    if walk.unknown:
+        log.warning("unknown SEN2 XML elements ignored", elements=sorted({shown_name(t) for t in walk.unknown}),
+                    counts=len(walk.unknown))
+    modules = {name: frame.drop(PARENT) for name, frame in _modules(walk).items()}
+    map_modules(source, modules, dict.fromkeys(modules, path.name), XML_DATE)
+    if location.is_dir():
+        add_side_tables(source, location, settings)
+    return source

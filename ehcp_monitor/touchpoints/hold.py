@@ -1,0 +1,129 @@
+"""A surge is held, not sent (domain.md section 6).
+
+A planning run that would queue more new emails than the hold limit records them all `held`: a
+data fault that makes every case look late must reach the data team, not the families. An
+operator then runs `touchpoints release` (held -> pending, sent by the next dispatch) or
+`touchpoints discard` (held -> discarded, never sent); both are recorded in `operator_actions`.
+
+The limit: `touchpoints.hold_above` when set (> 0); else 3 x the median of the emails queued by
+the last 14 planning runs that held nothing, and at least 50.
+"""
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from ehcp_monitor.config import Settings
+from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
+
+HOLD_RUNS = 14
+HOLD_FACTOR = 3
+HOLD_MINIMUM = 50
+HELD = "held"
+
+
+@dataclass(frozen=True)
+class HoldLimit:
+    limit: int  # more new emails than this in one run are held
+    why: str  # "3 x the median of the last 14 runs (12)"
+
+    def message(self, held: int) -> str:
+        return (f"held {held} new emails: more than {self.why}; check the data, then "
+                "`ehcp-monitor touchpoints release` or `discard`")
+
+
+def hold_limit(conn: Connection, settings: Settings) -> HoldLimit:
+    fixed = settings.touchpoints.hold_above
+    if fixed:
+        return HoldLimit(fixed, f"touchpoints.hold_above ({fixed})")
+    recent = conn.execute(
+        select(TouchpointPlanRun.queued).where(TouchpointPlanRun.held == 0)
+        .order_by(TouchpointPlanRun.id.desc()).limit(HOLD_RUNS)
+    ).scalars().all()
+    if not recent:
+        return HoldLimit(HOLD_MINIMUM, f"{HOLD_MINIMUM} (the minimum; no earlier planning runs)")
+    median = statistics.median(recent)
+    runs = f"the last {len(recent)} runs" if len(recent) > 1 else "the last run"
+    automatic = math.floor(HOLD_FACTOR * median)
+    if automatic < HOLD_MINIMUM:
+        return HoldLimit(HOLD_MINIMUM, f"{HOLD_MINIMUM} (the minimum; {HOLD_FACTOR} x the median of "
+                                       f"{runs} is {HOLD_FACTOR * median:g})")
+    return HoldLimit(automatic, f"{HOLD_FACTOR} x the median of {runs} ({median:g})")
+
+
+def record_plan_run(conn: Connection, *, as_of: date, queued: int, held: int, baseline: int) -> None:
+    conn.execute(insert(TouchpointPlanRun).values(
+        as_of=as_of, planned_at=func.current_timestamp(), queued=queued, held=held, baseline=baseline,
+    ))
+
+
+@dataclass(frozen=True)
+class Held:
+    count: int
+    by_stage: dict[str, int] = field(default_factory=dict)
+    since: date | None = None  # the as-of date of the earliest planning run still held
+
+    def line(self) -> str:
+        return (f"touchpoints: {self.count} emails held since {self.since}: check the data, then "
+                "`ehcp-monitor touchpoints release` or `discard`")
+
+
+def held_now(engine: Engine) -> Held:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Touchpoint.stage, func.count(), func.min(Touchpoint.planned_as_of))
+            .where(Touchpoint.status == HELD).group_by(Touchpoint.stage).order_by(Touchpoint.stage)
+        ).all()
+    if not rows:
+        return Held(0)
+    return Held(sum(r[1] for r in rows), {r[0]: r[1] for r in rows}, min(r[2] for r in rows))
+
+
+def _held(stage: str | None):
+    where = [Touchpoint.status == HELD]
+    if stage:
+        where.append(Touchpoint.stage == stage)
+    return where
+
+
+def _update(conn: Connection, where, **values) -> dict[str, int]:
+    """Update the rows and count them by stage (what was changed, even with a planner racing)."""
+    stages = conn.execute(update(Touchpoint).where(*where).values(**values)
+                          .returning(Touchpoint.stage)).scalars().all()
+    return dict(sorted(Counter(stages).items()))
+
+
+def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
+    conn.execute(insert(OperatorAction).values(at=now, action=action, detail=detail))
+
+
+def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: date, now: datetime) -> dict:
+    """Held rows -> pending (sent by the next dispatch). A row whose event is by now older than
+    `max_event_age_days` is suppressed instead: a release never sends stale news."""
+    oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
+    held = _held(stage)
+    with engine.begin() as conn:
+        stale_where = [*held, Touchpoint.event_date < oldest]
+        stale = _update(conn, stale_where, status="suppressed", context={},
+                        reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
+                               "when released")
+        released = _update(conn, held, status="pending", reason=None)
+        counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
+                  "by_stage": released}
+        _record(conn, "touchpoints_release", now, {"stage": stage, "as_of": as_of.isoformat(), **counts})
+    return counts
+
+
+def discard(engine: Engine, *, stage: str | None, now: datetime) -> dict:
+    """Held rows -> discarded: never sent."""
+    held = _held(stage)
+    with engine.begin() as conn:
+        by_stage = _update(conn, held, status="discarded", context={},
+                           reason="discarded by an operator after a surge was held")
+        counts = {"discarded": sum(by_stage.values()), "by_stage": by_stage}
+        _record(conn, "touchpoints_discard", now, {"stage": stage, **counts})
+    return counts

@@ -1,0 +1,72 @@
+"""Dates a person would recognise: a column written in another common form is refused in one line
+naming the form and the setting, never guessed and never quarantined row by row."""
+
+import pytest
+
+from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.errors import IngestRefused
+from tests.ingest.extract import base_tables, ingest_csv, quarantine_of
+
+DATES = ("received_date", "request_outcome_date")
+
+
+def _rewrite(tables, form):
+    for row in tables["people"]:
+        row["date_of_birth"] = form(*row["date_of_birth"].split("-"))
+    for row in tables["requests"]:
+        for col in DATES:
+            if row[col]:
+                row[col] = form(*row[col].split("-"))
+    return tables
+
+
+@pytest.mark.parametrize("form, named, setting", [
+    (lambda y, m, d: f"{d}/{m}/{y}", "dd/mm/yyyy", "%d/%m/%Y"),
+    (lambda y, m, d: f"{y}-{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][int(m) - 1]}"
+                     f"-{d} 00:00:00", "SEN2's yyyy-Mon-dd 00:00:00", "%Y-%b-%d %H:%M:%S"),
+    (lambda y, m, d: f"{d}.{m}.{y}", "dd.mm.yyyy", "%d.%m.%Y"),
+])
+def test_a_column_in_another_form_is_refused_naming_the_form_and_the_setting(
+        engine, settings, as_of, tmp_path, form, named, setting):
+    tables = {k: v for k, v in base_tables().items() if k in ("people", "requests")}
+    tables["requests"][0]["received_date"] = "2024-09-20"  # a day above 12: day and month can be told apart
+    tables = _rewrite(tables, form)
+    with pytest.raises(IngestRefused) as refused:
+        ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    assert str(refused.value) == (
+        f"people.csv column date_of_birth: 3 of 3 dates are not in the declared form %Y-%m-%d but read as "
+        f'{named}; set source.date_format = "{setting}" in the config file')
+    assert read_snapshot(engine).ingest_id is None  # nothing replaced, nothing quarantined row by row
+
+    ingest_csv(engine, settings.replace(**{"source.date_format": setting}), tmp_path / "y", tables, as_of)
+    assert sorted(read_snapshot(engine)["requests"]["received_date"].cast(str).to_list()) == [
+        "2023-03-01", "2024-09-20", "2025-01-06"]
+
+
+def test_when_the_data_cannot_tell_day_from_month_both_are_named(engine, settings, as_of, tmp_path):
+    tables = {k: v for k, v in base_tables().items() if k in ("people", "requests")}
+    tables["people"] = tables["people"][:1]
+    for row, day in zip(tables["requests"], ("02/09/2024", "06/01/2025", "01/03/2023")):
+        row["received_date"], row["request_outcome_date"] = day, ""
+    with pytest.raises(IngestRefused, match=r"read as dd/mm/yyyy \(or mm/dd/yyyy \(US\): no day in the column is "
+                                            r"above 12, so the data cannot tell\)"):
+        ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+
+
+def test_spreadsheet_day_numbers_are_named_without_quoting_them(engine, settings, as_of, tmp_path):
+    tables = {k: v for k, v in base_tables().items() if k in ("people", "requests")}
+    for row, serial in zip(tables["people"], ("42096", "43789", "40212")):
+        row["date_of_birth"] = serial
+    with pytest.raises(IngestRefused) as refused:
+        ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    assert str(refused.value).startswith("people.csv column date_of_birth: 3 of 3 dates are not in the declared "
+                                         "form %Y-%m-%d: they are spreadsheet day numbers")
+    assert "42096" not in str(refused.value)
+
+
+def test_a_few_bad_dates_are_findings_at_their_rows_not_a_refusal(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["requests"][1]["received_date"] = "06/01/2025"  # one of three: a typo, not a format
+    ingest_csv(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), tmp_path / "x", tables, as_of)
+    (row,) = [r for r in quarantine_of(engine) if r["code"] == "V002"]
+    assert (row["record_id"], row["bad_value"], row["action"]) == ("R2", "06/01/2025", "quarantined")

@@ -1,0 +1,308 @@
+"""Snapshot guards (input-format.md section 5) and file-name matching (section 1): real extracts,
+the real readers and ingest, the real command, SQLite and PostgreSQL."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from ehcp_monitor import logs
+from ehcp_monitor.db.models import IngestRun, SnapshotInfo
+from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.errors import ConfigError, IngestRefused
+from ehcp_monitor.ingest import run_ingest
+from ehcp_monitor.ingest.guards import rows_in_force
+from tests.conftest import SEN2_EXAMPLE
+from tests.ingest.extract import base_tables, write_csv, write_parquet, write_xlsx
+
+AS_OF = "2025-03-14"
+
+
+def _run(args, db_url, cwd):
+    env = {**os.environ, "EHCP_DATABASE_URL": db_url}
+    env.pop("EHCP_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "ehcp_monitor", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=120)
+
+
+def _error_lines(done) -> list[str]:
+    assert "Traceback" not in done.stderr
+    return [line for line in done.stderr.splitlines() if line.startswith("ehcp-monitor:")]
+
+
+def _runs(engine) -> list[IngestRun]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(IngestRun).order_by(IngestRun.id)).all())
+
+
+def _snapshot_ingest(engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.execute(select(SnapshotInfo.ingest_id)).scalar_one_or_none()
+
+
+def _cases(n_people: int, n_requests: int | None = None) -> dict[str, list[dict]]:
+    """`n_people` people and `n_requests` (default as many) requests, every row valid."""
+    person = base_tables()["people"][1]
+    request = base_tables()["requests"][1]
+    people = [{**person, "person_id": f"P{i}"} for i in range(n_people)]
+    requests = [{**request, "request_id": f"R{i}", "person_id": f"P{i % n_people}"}
+                for i in range(n_people if n_requests is None else n_requests)]
+    return {"people": people, "requests": requests}
+
+
+# --- a table that is absent ------------------------------------------------------------------
+
+
+def test_a_renamed_file_is_refused_by_name_and_loads_when_accepted(engine, db_url, tmp_path):
+    assert _run(["ingest", str(write_csv(tmp_path / "monday", base_tables())), "--as-of", AS_OF],
+                db_url, tmp_path).returncode == 0
+    before = read_snapshot(engine)
+    tuesday = write_csv(tmp_path / "tuesday", base_tables())
+    (tuesday / "reviews.csv").rename(tuesday / "review.csv")
+
+    done = _run(["ingest", str(tuesday), "--as-of", AS_OF], db_url, tmp_path)
+    assert done.returncode == 3
+    assert _error_lines(done) == [
+        "ehcp-monitor: reviews: the snapshot in force has 1 row, the new source has no reviews table; "
+        "not recognised: review.csv (did you mean reviews.csv?); "
+        "to load it anyway: ehcp-monitor ingest SOURCE --accept-missing reviews"]
+    # The previous snapshot is still the one in force, unchanged; the refusal is on record.
+    assert _snapshot_ingest(engine) == 1
+    after = read_snapshot(engine)
+    assert {t: after[t].rows() for t in after.tables} == {t: before[t].rows() for t in before.tables}
+    refused = _runs(engine)[1]
+    assert (refused.status, refused.overrides) == ("refused", {})
+    assert refused.message.startswith("reviews: the snapshot in force has 1 row")
+    assert refused.summary["unrecognised_files"] == [{"file": "review.csv", "nearest": "reviews.csv"}]
+
+    done = _run(["ingest", str(tuesday), "--as-of", AS_OF, "--accept-missing", "reviews"], db_url, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == ["not recognised: review.csv (did you mean reviews.csv?)",
+                                             "snapshot guard overridden: --accept-missing reviews"]
+    loaded = _runs(engine)[2]
+    assert (loaded.status, loaded.overrides) == ("loaded", {"accept_missing": ["reviews"], "accept_shrink": False})
+    assert _snapshot_ingest(engine) == loaded.id
+    snap = read_snapshot(engine)
+    assert snap["reviews"].height == 0 and "reviews" not in snap.tables_present
+
+
+def test_an_override_only_covers_the_table_it_names(engine, settings, as_of, tmp_path):
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", base_tables())), as_of=as_of)
+    tables = {k: v for k, v in base_tables().items() if k not in ("reviews", "contacts")}
+    with pytest.raises(IngestRefused, match=r"^reviews: .* --accept-missing reviews \(the guard also trips on "
+                                            r"contacts\)$"):
+        run_ingest(engine, settings, str(write_csv(tmp_path / "b", tables)), as_of=as_of, accept_shrink=True)
+    with pytest.raises(IngestRefused, match=r"^contacts: .*no contacts table; every file of the source was "
+                                            r"recognised; .* --accept-missing contacts$"):
+        run_ingest(engine, settings, str(tmp_path / "b"), as_of=as_of, accept_missing=("reviews",))
+    run_ingest(engine, settings, str(tmp_path / "b"), as_of=as_of, accept_missing=("reviews", "contacts"))
+    assert [(r.status, r.overrides) for r in _runs(engine)] == [
+        ("loaded", {}),
+        ("refused", {"accept_missing": [], "accept_shrink": True}),
+        ("refused", {"accept_missing": ["reviews"], "accept_shrink": False}),
+        ("loaded", {"accept_missing": ["contacts", "reviews"], "accept_shrink": False}),
+    ]
+
+
+def test_a_table_the_snapshot_had_no_rows_for_may_be_absent(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["qa_audits"] = []
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    assert "qa_audits" in read_snapshot(engine).tables_present
+    del tables["qa_audits"]
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", tables)), as_of=as_of)
+    assert result.status == "loaded"
+
+
+def test_a_renamed_sen2_module_is_refused_naming_the_module_file(engine, settings, as_of, tmp_path):
+    run_ingest(engine, settings, str(SEN2_EXAMPLE), as_of=as_of)
+    export = tmp_path / "sen2"
+    shutil.copytree(SEN2_EXAMPLE, export)
+    (export / "Blade-Export_14-03-2025_activeplans.csv").rename(export / "Blade-Export_14-03-2025_activeplan.csv")
+    (export / "notes.txt").write_text("not data")
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    assert str(refused.value) == (
+        "reviews: the snapshot in force has 1 row, the new source has no reviews table; not recognised: "
+        "Blade-Export_14-03-2025_activeplan.csv (did you mean Blade-Export_14-03-2025_activeplans.csv?), "
+        "notes.txt; to load it anyway: ehcp-monitor ingest SOURCE --accept-missing reviews")
+
+
+# --- a table that shrinks ---------------------------------------------------------------------
+
+
+def test_an_11_row_extract_after_a_large_one_is_refused_unless_accepted(engine, db_url, tmp_path):
+    assert _run(["ingest", str(write_csv(tmp_path / "large", _cases(1000))), "--as-of", AS_OF],
+                db_url, tmp_path).returncode == 0
+    small = write_csv(tmp_path / "small", _cases(6, 5))
+
+    done = _run(["ingest", str(small), "--as-of", AS_OF], db_url, tmp_path)
+    assert done.returncode == 3
+    assert _error_lines(done) == [
+        "ehcp-monitor: people: the snapshot in force has 1,000 rows, the new source would load 6 (99.4% fewer, "
+        "more than ingest.max_shrink_share 20%); to load it anyway: ehcp-monitor ingest SOURCE --accept-shrink "
+        "(the guard also trips on requests)"]
+    assert _snapshot_ingest(engine) == 1
+    assert read_snapshot(engine)["people"].height == 1000
+
+    done = _run(["ingest", str(small), "--as-of", AS_OF, "--accept-shrink"], db_url, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "snapshot guard overridden: --accept-shrink"
+    assert [(r.status, r.overrides) for r in _runs(engine)] == [
+        ("loaded", {}), ("refused", {}), ("loaded", {"accept_missing": [], "accept_shrink": True})]
+    assert read_snapshot(engine)["people"].height == 6
+
+
+def test_the_shrink_share_is_a_boundary(engine, settings, as_of, tmp_path):
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", _cases(100))), as_of=as_of)
+    # 20 % fewer is allowed; 21 % is not.
+    assert run_ingest(engine, settings, str(write_csv(tmp_path / "b", _cases(100, 80))), as_of=as_of).status == "loaded"
+    run_ingest(engine, settings, str(write_csv(tmp_path / "c", _cases(100))), as_of=as_of)
+    with pytest.raises(IngestRefused, match=r"^requests: the snapshot in force has 100 rows, the new source would "
+                                            r"load 79 \(21.0% fewer"):
+        run_ingest(engine, settings, str(write_csv(tmp_path / "d", _cases(100, 79))), as_of=as_of)
+    looser = settings.replace(**{"ingest.max_shrink_share": 0.25})
+    assert run_ingest(engine, looser, str(tmp_path / "d"), as_of=as_of).status == "loaded"
+
+
+def test_none_where_it_had_some_is_refused_whatever_the_share(engine, settings, as_of, tmp_path):
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", base_tables())), as_of=as_of)
+    tables = base_tables()
+    tables["contacts"] = []  # header only: the table is there, with no rows
+    anything = settings.replace(**{"ingest.max_shrink_share": 1.0})
+    with pytest.raises(IngestRefused, match=r"^contacts: the snapshot in force has 2 rows, the new source would "
+                                            r"load none; to load it anyway: ehcp-monitor ingest SOURCE "
+                                            r"--accept-shrink$"):
+        run_ingest(engine, anything, str(write_csv(tmp_path / "b", tables)), as_of=as_of)
+
+
+def test_the_guard_compares_the_rows_that_would_load(engine, settings, as_of, tmp_path):
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", _cases(100))), as_of=as_of)
+    tables = _cases(100)
+    tables["requests"] = [{**r, "received_date": "not a date"} if i < 25 else r
+                          for i, r in enumerate(tables["requests"])]
+    lenient = settings.replace(**{"ingest.max_reject_share": 1.0})
+    with pytest.raises(IngestRefused, match=r"^requests: the snapshot in force has 100 rows, the new source would "
+                                            r"load 75 \(25.0% fewer"):
+        run_ingest(engine, lenient, str(write_csv(tmp_path / "b", tables)), as_of=as_of)
+
+
+def test_the_first_ingest_into_an_empty_store_is_not_guarded(engine, settings, as_of, tmp_path):
+    with engine.connect() as conn:
+        assert rows_in_force(conn) is None
+    # A refused ingest leaves the store without a snapshot: the next one is still the first.
+    with pytest.raises(IngestRefused):
+        run_ingest(engine, settings, str(write_csv(tmp_path / "a", {"people": base_tables()["people"]})), as_of=as_of)
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", _cases(2))), as_of=as_of)
+    assert result.status == "loaded"
+    with engine.connect() as conn:
+        assert rows_in_force(conn) == {"people": 2, "requests": 2}
+
+
+def test_an_override_naming_no_canonical_table_is_bad_usage(engine, db_url, settings, as_of, tmp_path):
+    folder = write_csv(tmp_path / "a", base_tables())
+    done = _run(["ingest", str(folder), "--as-of", AS_OF, "--accept-missing", "review"], db_url, tmp_path)
+    assert done.returncode == 2
+    assert _error_lines(done) == [
+        "ehcp-monitor: --accept-missing review: not a canonical table (did you mean reviews?); the tables are "
+        "people, requests, assessments, drafts, advice, plans, reviews, phase_transfers, contacts, qa_audits"]
+    assert _runs(engine) == []
+    with pytest.raises(ConfigError, match="^--accept-missing shoes: not a canonical table; the tables are"):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("shoes",))
+
+
+# --- file names ---------------------------------------------------------------------------------
+
+
+def test_file_names_are_matched_ignoring_case(engine, settings, as_of, tmp_path):
+    folder = write_csv(tmp_path / "a", base_tables())
+    (folder / "people.csv").rename(folder / "People.csv")
+    (folder / "requests.csv").rename(folder / "REQUESTS.CSV")
+    result = run_ingest(engine, settings, str(folder), as_of=as_of)
+    assert (result.counts["people"]["loaded"], result.counts["requests"]["loaded"]) == (3, 3)
+    assert _runs(engine)[0].summary["unrecognised_files"] == []
+
+
+@pytest.mark.parametrize("second", ["People.csv", "people.parquet"])
+def test_two_files_for_one_table_are_refused_naming_both(engine, settings, as_of, tmp_path, second):
+    folder = write_csv(tmp_path / "a", base_tables())
+    if second.endswith(".csv"):
+        shutil.copy(folder / "people.csv", folder / second)
+    else:
+        write_parquet(tmp_path / "pq", {"people": base_tables()["people"]})
+        shutil.copy(tmp_path / "pq" / "people.parquet", folder / second)
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(folder), as_of=as_of)
+    first, other = sorted(["people.csv", second])
+    assert str(refused.value) == f"a: more than one file for table people: {first} and {other}; keep one"
+    assert [(r.status, r.message) for r in _runs(engine)] == [("refused", str(refused.value))]
+
+
+def test_a_parquet_table_beside_csv_tables_is_refused_naming_the_formats(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    folder = write_csv(tmp_path / "a", {k: v for k, v in tables.items() if k != "plans"})
+    write_parquet(folder, {"plans": tables["plans"]})
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(folder), as_of=as_of)
+    assert str(refused.value) == (
+        "a: the folder mixes CSV (people.csv, requests.csv, assessments.csv, drafts.csv, advice.csv, reviews.csv, "
+        "phase_transfers.csv, contacts.csv, qa_audits.csv) and Parquet (plans.parquet) tables; keep one format")
+
+
+def test_unrecognised_files_are_named_stored_and_logged(engine, settings, as_of, tmp_path):
+    folder = write_parquet(tmp_path / "a", base_tables())
+    (folder / "plans.parquet").rename(folder / "Plan.parquet")
+    (folder / "reviews.parquet").rename(folder / "reviews.txt")
+    (folder / "notes.md").write_text("# notes")
+    (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "archive").mkdir()
+    stream = io.StringIO()
+    logs.configure(stream=stream, json=True)
+    try:
+        run_ingest(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), str(folder), as_of=as_of)
+    finally:
+        logs.configure()
+    expected = [{"file": "Plan.parquet", "nearest": "plans.parquet"}, {"file": "notes.md", "nearest": None},
+                {"file": "reviews.txt", "nearest": "reviews.parquet"}]
+    assert _runs(engine)[0].summary["unrecognised_files"] == expected
+    events = {e["event"]: e for e in map(json.loads, stream.getvalue().splitlines())}
+    assert events["files not recognised"]["unrecognised_files"] == [
+        "Plan.parquet (did you mean plans.parquet?)", "notes.md", "reviews.txt (did you mean reviews.parquet?)"]
+
+
+def test_workbook_sheets_are_matched_ignoring_case_and_the_others_named(engine, settings, as_of, tmp_path):
+    book = write_xlsx(tmp_path / "extract.xlsx", base_tables())
+    wb = openpyxl.load_workbook(book)
+    wb["people"].title = "tmp"  # openpyxl would make "people" -> "People" into "People1"
+    wb["tmp"].title = "People"
+    wb["reviews"].title = "Review"
+    wb.create_sheet("Notes")
+    wb.save(book)
+    result = run_ingest(engine, settings, str(book), as_of=as_of)
+    assert result.counts["people"]["loaded"] == 3 and "reviews" not in result.counts
+    assert _runs(engine)[0].summary["unrecognised_files"] == [
+        {"file": "extract.xlsx[Review]", "nearest": "reviews"}, {"file": "extract.xlsx[Notes]", "nearest": None}]
+
+    wb.create_sheet("people ")
+    wb.save(book)
+    with pytest.raises(IngestRefused, match=r"^extract.xlsx: more than one sheet for table people: \[People\] and "
+                                            r"\[people \]; keep one$"):
+        run_ingest(engine, settings, str(book), as_of=as_of)
+
+
+def test_a_first_extract_missing_a_required_table_names_the_file_it_did_not_recognise(
+        engine, settings, as_of, tmp_path):
+    from ehcp_monitor.ingest import run_ingest
+    from tests.ingest.extract import base_tables, write_csv
+
+    folder = write_csv(tmp_path / "x", {k: v for k, v in base_tables().items() if k in ("people", "requests")})
+    (folder / "people.csv").rename(folder / "peoples.csv")
+    with pytest.raises(IngestRefused, match=r"^required table people is missing from the source; not recognised: "
+                                            r"peoples.csv \(did you mean people.csv\?\)$"):
+        run_ingest(engine, settings, str(folder), as_of=as_of)

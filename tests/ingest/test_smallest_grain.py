@@ -1,0 +1,157 @@
+"""Bad input set aside at the smallest grain (input-format.md section 4), through the real ingest
+and check: historical records warn, a bad value withholds only the clocks that need it, and a
+withheld clock never reaches the results."""
+
+import polars as pl
+import pytest
+
+from ehcp_monitor.checks.store import run_check
+from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.errors import IngestRefused
+from tests.ingest.extract import base_tables, ingest_csv, quarantine_of, where
+
+
+def _historical(tables, *, received: str, plan_start: str = "2019-09-01"):
+    """P2's transferred-in plan PL9 under request R9, outcome H, with a review history."""
+    tables["requests"].append({**tables["requests"][1], "request_id": "R9", "person_id": "P3",
+                               "received_date": received, "request_outcome": "H", "request_outcome_date": ""})
+    tables["assessments"].append({**tables["assessments"][0], "request_id": "R9", "assessment_outcome": "H",
+                                  "assessment_outcome_date": ""})
+    tables["plans"].append({"plan_id": "PL9", "person_id": "P3", "request_id": "R9", "start_date": plan_start,
+                            "cease_date": "", "cease_reason": ""})
+    tables["reviews"] += [
+        {"plan_id": "PL9", "meeting_date": "2020-09-01", "decision_date": "2020-09-20", "outcome": "maintain",
+         "amendment_notice_date": "", "amended_final_date": ""},
+        {"plan_id": "PL9", "meeting_date": "2021-09-06", "decision_date": "2021-09-24", "outcome": "M",
+         "amendment_notice_date": "", "amended_final_date": ""},
+    ]
+    return tables
+
+
+@pytest.mark.parametrize("received, code, column", [
+    ("", "W001", "received_date"),  # no date on record
+    ("1900-01-01", "W002", "received_date"),  # a placeholder (then W001: empty on a historical record)
+    ("2021-01-04", "W003", "start_date"),  # transferred in: received here after the plan started
+    ("31/12/2019", "W001", "received_date"),  # unreadable
+])
+def test_a_historical_record_with_odd_dates_costs_no_plan(engine, settings, as_of, tmp_path, received, code, column):
+    result = ingest_csv(engine, settings, tmp_path / "x", _historical(base_tables(), received=received), as_of)
+
+    findings = quarantine_of(engine)
+    assert code in {r["code"] for r in findings}
+    assert {r["action"] for r in findings} == {"warning"}
+    assert all(r["table_name"] in ("requests", "plans") for r in findings)
+    assert any(r["column_name"] == column for r in findings)
+    assert result.summary["rows_quarantined"] == 0 and result.summary["cases_fully_monitored"] == 7
+    snap = read_snapshot(engine)
+    assert "R9" in snap["requests"]["request_id"] and "PL9" in snap["plans"]["plan_id"]
+    assert snap["reviews"].filter(pl.col("plan_id") == "PL9").height == 2
+
+    results = run_check(engine, settings, as_of=as_of).frame
+    mine = results.filter(pl.col("plan_id") == "PL9")
+    # The annual review clocks of a historical plan are the ones that matter: all three cycles.
+    assert mine.filter(pl.col("measure") == "REVIEW_12M")["anchor_date"].cast(str).to_list() == [
+        "2019-09-01", "2020-09-20", "2021-09-24"]
+    assert results.filter(pl.col("request_id") == "R9")["measure"].is_in(["DECIDE_6W", "FINAL_20W"]).sum() == 0
+
+
+def test_placeholder_dates_are_empty_and_never_a_clock(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["advice"][1]["received_date"] = "9999-12-31"  # "not received", written as a date
+    tables["requests"].append({**tables["requests"][1], "request_id": "R8", "received_date": "1900-01-01"})
+    ingest_csv(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), tmp_path / "x", tables, as_of)
+
+    findings = quarantine_of(engine)
+    assert sorted((r["code"], r["table_name"], r["record_id"], r["action"]) for r in findings) == [
+        ("V001", "requests", "R8", "quarantined"),  # a new request with no usable received date
+        ("W002", "advice", "R1", "warning"),
+        ("W002", "requests", "R8", "warning"),
+    ]
+    assert "1900-01-01 looks like a placeholder" in next(r["message"] for r in findings if r["record_id"] == "R8"
+                                                           and r["code"] == "W002")
+    advice = read_snapshot(engine)["advice"].sort("advice_type")
+    assert advice["received_date"].to_list() == [advice["received_date"][0], None]
+    results = run_check(engine, settings, as_of=as_of).frame
+    assert results.filter(pl.col("due_date").dt.year() < 1950).is_empty()
+
+
+def test_a_bad_value_withholds_only_the_clocks_that_need_it(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["advice"][1]["received_date"] = "2024-13-01"  # unreadable: only that ADVICE_6W
+    tables["requests"][0]["request_outcome_date"] = ""  # outcome Y with no date (V008): only DECIDE_6W
+    tables["people"][2]["date_of_birth"] = "2010-02-30"  # P3's age unknown: PL3's review cycles
+    tables["reviews"][0]["decision_date"] = "2024-05-31"  # before its meeting: that review's 4-week clock
+    result = ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    assert result.status == "loaded" and result.summary["rows_quarantined"] == 0
+
+    findings = {(r["code"], r["table_name"], r["column_name"]): (r["action"], r["measure"])
+                for r in quarantine_of(engine)}
+    assert findings == {
+        ("V002", "people", "date_of_birth"): ("withheld", "REVIEW_12M,REVIEW_EY"),
+        ("V008", "requests", "request_outcome_date"): ("withheld", "DECIDE_6W"),
+        ("V002", "advice", "received_date"): ("withheld", "ADVICE_6W"),
+        ("V006", "reviews", "decision_date"): ("withheld", "REVIEW_DECISION_4W"),
+    }
+    assert result.summary["withheld_by_code"] == {"V002": 3, "V006": 1, "V008": 1}
+    # R1 (two withheld clocks) and PL3 (three) are not fully monitored; R2, R3 and PL1 are.
+    assert (result.summary["cases"], result.summary["cases_fully_monitored"]) == (5, 3)
+
+    check = run_check(engine, settings, as_of=as_of)
+    results = check.frame
+    r1 = results.filter(pl.col("request_id") == "R1")
+    assert "DECIDE_6W" not in r1["measure"].to_list()
+    assert r1.filter(pl.col("measure") == "ADVICE_6W")["item"].to_list() == ["education"]
+    assert {"FINAL_20W", "DRAFT_LOCAL"} <= set(r1["measure"].to_list())
+    pl3 = results.filter(pl.col("plan_id") == "PL3")
+    assert not pl3["measure"].is_in(["REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W"]).any()
+    assert {"AMEND_FINAL_8W", "PHASE_TRANSFER"} <= set(pl3["measure"].to_list())
+    assert check.withheld == 5  # DECIDE_6W, one ADVICE_6W, REVIEW_DECISION_4W and PL3's two cycles
+
+
+def test_a_row_that_cannot_be_identified_is_quarantined_and_its_dependants_follow(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["plans"].append({**tables["plans"][0]})  # PL1 twice: which is right cannot be told
+    lenient = settings.replace(**{"ingest.max_reject_share": 1.0})
+    result = ingest_csv(engine, lenient, tmp_path / "x", tables, as_of)
+
+    rows = quarantine_of(engine)
+    assert sorted((where(r)[0], r["table_name"], r["action"]) for r in rows) == [
+        ("V004", "plans", "quarantined"), ("V004", "plans", "quarantined"), ("V005", "qa_audits", "quarantined")]
+    assert result.counts["plans"]["quarantined"] == 2
+
+
+def test_only_cases_lost_count_towards_the_reject_share(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    for row in tables["advice"]:
+        row["received_date"] = "soon"  # every advice clock withheld: no case lost
+    for row in tables["contacts"]:
+        row["email"] = "not an address"  # every address cleared: no case lost
+    assert ingest_csv(engine, settings, tmp_path / "a", tables, as_of).status == "loaded"
+
+    tables["plans"][1]["plan_id"] = ""  # one of two plans cannot be identified: a case lost
+    with pytest.raises(IngestRefused, match=r"^table plans: 1 of 2 rows quarantined \(50.0%\)"):
+        ingest_csv(engine, settings, tmp_path / "b", tables, as_of)
+
+
+def test_unreadable_consent_quarantines_the_contact(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["contacts"][1]["opted_out"] = "maybe"  # never email against a refusal we could not read
+    ingest_csv(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), tmp_path / "x", tables, as_of)
+    (row,) = quarantine_of(engine)
+    assert (row["code"], row["action"], row["record_id"]) == ("V003", "quarantined", "C3")
+    assert read_snapshot(engine)["contacts"]["contact_id"].to_list() == ["C1"]
+
+
+def test_an_open_plan_with_no_officer_is_a_warning_when_the_source_records_officers(
+        engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["plans"].append({"plan_id": "PL7", "person_id": "P2", "request_id": "", "start_date": "2022-01-10",
+                            "cease_date": "", "cease_reason": ""})
+    ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    (row,) = quarantine_of(engine)
+    assert (row["code"], row["table_name"], row["record_id"], row["action"]) == ("W004", "plans", "PL7", "warning")
+
+    for row in tables["requests"]:
+        row["case_officer"] = ""  # a source with no officers at all is not told so on every plan
+    ingest_csv(engine, settings, tmp_path / "y", tables, as_of)
+    assert quarantine_of(engine) == []

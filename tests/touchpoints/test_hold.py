@@ -1,0 +1,216 @@
+"""A surge is held, not sent (domain.md section 6): the rule, the nightly job, release and discard."""
+
+import os
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
+from ehcp_monitor.scheduling.runner import execute_job
+from ehcp_monitor.synthetic import generate, write_extract
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from ehcp_monitor.touchpoints.hold import discard, hold_limit, release
+from tests.touchpoints.conftest import AS_OF, NOW, LIVE_SINCE, result, store_case, tp_settings
+
+D = date.fromisoformat
+LATER = D("2026-04-01")
+
+
+def _by_status(engine) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Touchpoint.status, func.count()).group_by(Touchpoint.status)).all())
+
+
+def _past_runs(engine, queued: list[int], held: list[int] | None = None) -> None:
+    held = held or [0] * len(queued)
+    with engine.begin() as conn:
+        for q, h in zip(queued, held):
+            conn.execute(insert(TouchpointPlanRun).values(as_of=AS_OF, planned_at=NOW, queued=q, held=h,
+                                                          baseline=0))
+
+
+def _limit(engine, **settings):
+    with engine.connect() as conn:
+        return hold_limit(conn, tp_settings(**settings))
+
+
+def test_the_hold_limit_rule(engine):
+    assert (_limit(engine).limit, _limit(engine).why) == (50, "50 (the minimum; no earlier planning runs)")
+    _past_runs(engine, [10] * 14)
+    assert _limit(engine).limit == 50  # 3 x 10 = 30: the minimum wins
+    assert _limit(engine).why == "50 (the minimum; 3 x the median of the last 14 runs is 30)"
+    _past_runs(engine, [40, 41, 39, 100, 0, 40, 38, 42, 40, 45, 5, 40, 41, 40])
+    assert (_limit(engine).limit, _limit(engine).why) == (120, "3 x the median of the last 14 runs (40)")
+    _past_runs(engine, [1000], held=[1000])  # a run that held is not "usual"
+    assert _limit(engine).limit == 120
+    _past_runs(engine, [30] * 7)  # the last 14: seven of 30 and 42, 40, 45, 5, 40, 41, 40
+    assert _limit(engine).limit == 90  # the median of 5, 30 x 7, 40, 40, 40, 41, 42, 45 is 30
+    assert _limit(engine, **{"touchpoints.hold_above": 7}).why == "touchpoints.hold_above (7)"
+
+
+def families(first: int, n: int, received: date) -> tuple[dict, list]:
+    """`n` new requests received on `received`, one parent carer each."""
+    ids = range(first, first + n)
+    frames = {
+        "people": [{"person_id": f"P{i}", "date_of_birth": D("2015-01-01")} for i in ids],
+        "requests": [{"request_id": f"R{i}", "person_id": f"P{i}", "received_date": received,
+                      "request_outcome": "A"} for i in ids],
+        "contacts": [{"contact_id": f"C{i}", "person_id": f"P{i}", "role": "parent_carer",
+                      "email": f"parent{i}@example.org"} for i in ids],
+    }
+    return frames, [result("DECIDE_6W", request_id=f"R{i}", person_id=f"P{i}", due=received + timedelta(days=42),
+                           status="pending") for i in ids]
+
+
+def _grow(engine, days: list[tuple[date, int]]) -> list[dict]:
+    """One planning run a day; each day `n` more families than the day before send a request."""
+    frames, results, counts, first = {"people": [], "requests": [], "contacts": []}, [], [], 0
+    for day, n in days:
+        more, more_results = families(first, n, day)
+        first += n
+        for table, rows in more.items():
+            frames[table] += rows
+        results += more_results
+        store_case(engine, frames, results)
+        counts.append(plan_touchpoints(engine, tp_settings(), as_of=day))
+    return counts
+
+
+def test_the_median_of_real_planning_runs_holds_a_surge(engine):
+    days = [(AS_OF + timedelta(days=i), 30) for i in range(14)] + [(AS_OF + timedelta(days=14), 91)]
+    counts = _grow(engine, days)
+    assert [c["pending"] for c in counts[:14]] == [30] * 14 and counts[13]["hold_limit"] == 90
+    surge = counts[14]
+    assert (surge["pending"], surge["held"], surge["hold_limit"]) == (0, 91, 90)
+    assert surge["held_reason"] == ("held 91 new emails: more than 3 x the median of the last 14 runs (30); "
+                                    "check the data, then `ehcp-monitor touchpoints release` or `discard`")
+    assert _by_status(engine) == {"pending": 420, "held": 91}
+
+
+def test_exactly_the_limit_is_not_a_surge(engine):
+    counts = _grow(engine, [(AS_OF, 50)])
+    assert (counts[0]["pending"], counts[0]["held"]) == (50, 0)
+
+
+def test_dispatch_never_sends_held_baseline_or_discarded_rows(engine, tmp_path):
+    store_case(engine, *families(0, 4, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.begin() as conn:
+        ids = conn.execute(select(Touchpoint.id).order_by(Touchpoint.id)).scalars().all()
+        for tid, status in zip(ids, ("held", "baseline", "discarded", "pending")):
+            conn.execute(Touchpoint.__table__.update().where(Touchpoint.id == tid).values(status=status))
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    dry = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, dry_run=True)
+    assert dry["would_send"] == 1
+    sent = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert sent["sent"] == 1 and [p.name for p in (tmp_path / "outbox").iterdir()] == [f"tp-{ids[3]}.eml"]
+    assert _by_status(engine) == {"held": 1, "baseline": 1, "discarded": 1, "sent": 1}
+
+
+def _actions(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(select(OperatorAction.action, OperatorAction.detail).order_by(OperatorAction.id)).all()
+
+
+def test_release_by_stage_then_all_and_stale_ones_are_suppressed(engine):
+    store_case(engine, *families(0, 60, AS_OF))
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["held"] == 60
+    settings = tp_settings()
+    assert release(engine, settings, stage="delay_notice", as_of=AS_OF, now=NOW)["released"] == 0
+    counts = release(engine, settings, stage="request_received", as_of=AS_OF + timedelta(days=3), now=NOW)
+    assert counts == {"released": 60, "suppressed": 0, "by_stage": {"request_received": 60}}
+    assert _by_status(engine) == {"pending": 60}
+    assert _actions(engine)[-1] == ("touchpoints_release", {
+        "stage": "request_received", "as_of": "2025-03-17", "released": 60, "suppressed": 0,
+        "by_stage": {"request_received": 60}})
+
+    # Held for longer than max_event_age_days: released, it would be stale news.
+    store_case(engine, *families(100, 60, AS_OF + timedelta(days=1)))
+    assert plan_touchpoints(engine, settings, as_of=AS_OF + timedelta(days=1))["held"] == 60
+    late = release(engine, settings, stage=None, as_of=AS_OF + timedelta(days=16), now=NOW)
+    assert (late["released"], late["suppressed"]) == (0, 60)
+    assert _by_status(engine) == {"pending": 60, "suppressed": 60}
+
+
+def test_discard_sends_nothing_and_is_recorded(engine, tmp_path):
+    store_case(engine, *families(0, 60, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert discard(engine, stage=None, now=NOW) == {"discarded": 60, "by_stage": {"request_received": 60}}
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 0
+    assert _by_status(engine) == {"discarded": 60} and not (tmp_path / "outbox").exists()
+    assert _actions(engine) == [("touchpoints_discard",
+                                 {"stage": None, "discarded": 60, "by_stage": {"request_received": 60}})]
+    assert discard(engine, stage=None, now=NOW)["discarded"] == 0  # nothing left
+
+
+# --- the nightly job and the command line ------------------------------------------------------
+
+
+def cli(args, tmp_path, db_url, config):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EHCP_")}
+    env.update(EHCP_DATABASE_URL=db_url, EHCP_CONFIG=str(config))
+    return subprocess.run([sys.executable, "-m", "ehcp_monitor", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def surge(engine, db_url, tmp_path):
+    """A nightly run whose extract brings far more new emails than the last 14 runs (4 each)."""
+    write_extract(generate(people=400, seed=3, as_of=LATER), tmp_path / "extract", "csv")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[source]\nlocation = "{tmp_path / "extract"}"\n'
+        f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 100000\n'
+        f'go_live = "{LIVE_SINCE}"\n', encoding="utf-8")
+    _past_runs(engine, [4] * 14)
+    run = cli(["run", "nightly", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    return run, config
+
+
+def test_a_surge_in_the_nightly_job_is_held_and_reported(engine, db_url, tmp_path, surge):
+    run, config = surge
+    held = _by_status(engine).get("held", 0)
+    assert held > 50 and "pending" not in _by_status(engine) and "sent" not in _by_status(engine)
+    assert run.returncode == 1, run.stderr
+    line = (f"nightly: failed (run {{}}): held {held} new emails: more than 50 (the minimum; 3 x the median "
+            "of the last 14 runs is 12); check the data, then `ehcp-monitor touchpoints release` or `discard`")
+    [said] = [s for s in run.stderr.splitlines() if s.startswith("nightly: ")]
+    run_id = said.split("(run ", 1)[1].split(")", 1)[0]
+    assert said == line.format(run_id)
+    assert not (tmp_path / "outbox").exists()  # nothing sent
+
+    health = cli(["health"], tmp_path, db_url, config)
+    assert health.returncode == 1 and "Traceback" not in health.stderr
+    assert f"touchpoints: {held} emails held since {LATER.isoformat()}" in health.stdout
+    assert f"{held} touchpoint emails held" in health.stderr
+
+    listed = cli(["touchpoints", "list", "--status", "held"], tmp_path, db_url, config)
+    assert listed.returncode == 0 and listed.stdout.count("\theld\t") == min(held, 100)
+    assert "go-live: 2000-01-01 (touchpoints.go_live in the config)" in listed.stdout
+
+    released = cli(["touchpoints", "release", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    assert released.returncode == 0 and f"released: {held}" in released.stdout
+    sent = cli(["touchpoints", "dispatch", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    assert sent.returncode == 0 and f"sent: {held}" in sent.stdout
+    assert len(list((tmp_path / "outbox").glob("tp-*.eml"))) == held
+    assert cli(["health"], tmp_path, db_url, config).stdout.count("emails held") == 0
+    [(action, detail)] = _actions(engine)
+    assert action == "touchpoints_release" and detail["released"] == held
+
+
+def test_a_discarded_surge_is_never_sent(engine, db_url, tmp_path, surge):
+    _run, config = surge
+    held = _by_status(engine)["held"]
+    out = cli(["touchpoints", "discard"], tmp_path, db_url, config)
+    assert out.returncode == 0 and f"discarded: {held}" in out.stdout
+    sent = cli(["touchpoints", "dispatch", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    assert sent.returncode == 0 and "sent: 0" in sent.stdout
+    assert not (tmp_path / "outbox").exists()
+    assert _by_status(engine)["discarded"] == held and "held" not in _by_status(engine)
+    # The next night nothing of it comes back: the once key keeps the discarded rows.
+    again = cli(["touchpoints", "plan", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    assert again.returncode == 0 and "pending: 0" in again.stdout and "held: 0" in again.stdout
