@@ -19,7 +19,7 @@ DEMO_SEED = 2025
 # The demo compares its invented records with one real LA's published figures (DfE), so the pack
 # shows England, region and neighbours; its name says the records are invented.
 DEMO_LA_CODE = "E06000051"
-DEMO_LA_NAME = "Shropshire Council (demonstration: invented records)"
+DEMO_LA_NAME = "Shropshire Council (demo)"
 DEMO_NEIGHBOURS = ["E06000019", "E06000020", "E10000028", "E10000034"]
 DEMO_TARGETS = {
     "final_20w": 60, "final_20w_ex": 60, "decide_6w": 90, "not_issue_16w": 90,

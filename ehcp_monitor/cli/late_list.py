@@ -21,13 +21,20 @@ def register(report_group) -> None:
         from ehcp_monitor.reporting.late_list import build_late_list, send_late_list
 
         result = build_late_list(app.engine, app.settings, as_of=resolve_as_of(as_of), out_dir=out_dir)
+        if result.results_as_of is not None and result.as_of > result.results_as_of:
+            click.echo(
+                f"warning: the list is dated {result.as_of:%d/%m/%Y} but the last check ran as of "
+                f"{result.results_as_of:%d/%m/%Y}: its figures are as on that date; run `ehcp-monitor check` "
+                "first for current ones", err=True,
+            )
         for label, path in (("html", result.html_path), ("xlsx", result.xlsx_path), ("csv", result.csv_path),
                             ("data quality csv", result.data_quality_csv_path)):
             click.echo(f"{label}: {path}")
         c = result.counts
         click.echo(
             f"statutory clocks overdue: {c['statutory_overdue']}; very late: {c['very_late']}; "
-            f"very late 20-week cases: {c['very_late_20w']}; open over 52 weeks: {c['over_52_weeks']}"
+            f"very late 20-week cases: {c['very_late_20w']}; open over 52 weeks: {c['over_52_weeks']}; "
+            f"at risk: {c['at_risk_20w']}"
         )
         if "new" in c:
             click.echo(f"since the last list: {c['new']} new, {c['resolved']} resolved, {c['still_late']} still late")

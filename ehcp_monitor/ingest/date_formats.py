@@ -14,8 +14,10 @@ from ehcp_monitor.schema.canonical import DATE, table_spec
 from ehcp_monitor.schema.date_forms import DATE_FORMS, DECLARABLE
 
 EXCEL_SERIAL = r"^\d{5}(\.0+)?$"
-# More than this share of a column's values failing the declared format is a format, not a typo.
+# More than this share of a column's values, and at least this many, failing the declared format
+# is a format, not a few typos.
 MOSTLY = 0.5
+MIN_FAILING = 10
 
 
 def _fits(values: pl.Series, fmt: str) -> bool:
@@ -24,35 +26,56 @@ def _fits(values: pl.Series, fmt: str) -> bool:
     return bool(ok.all())
 
 
-def _setting_hint(raw: RawTable, settings, fmt: str) -> str:
-    if settings.source.date_format in raw.date_formats and fmt in DECLARABLE:
-        return f'set source.date_format = "{fmt}" in the config file'
-    return "write the dates as yyyy-mm-dd in the extract"
-
-
-def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFrame], settings) -> str | None:
-    """One line naming a date column written in another recognisable form, or None."""
+def _text_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFrame]):
+    """(table, raw table, column, values as read, values the declared form could not read) of
+    every date column held as text."""
     for name, raw in raw_tables.items():
         for col in table_spec(name).columns:
             if col.kind != DATE or col.name not in raw.frame.columns or raw.frame.schema[col.name] != pl.Utf8:
                 continue
             both = pl.DataFrame({"raw": raw.frame[col.name], "parsed": parsed[name][col.name]})
             values = both.filter(pl.col("raw").is_not_null())
-            failing = values.filter(pl.col("parsed").is_null())["raw"]
-            if failing.is_empty() or failing.len() <= MOSTLY * values.height:
-                continue
-            declared = " or ".join(raw.date_formats)
-            where = f"{raw.source_file} column {col.name}: {failing.len():,} of {values.height:,} dates are not in " \
-                    f"the declared form {declared}"
-            if bool(failing.str.contains(EXCEL_SERIAL).all()):
-                return (f"{where}: they are spreadsheet day numbers; format the column as dates "
-                        "(or as text yyyy-mm-dd) before saving the extract")
-            fits = [(fmt, label) for fmt, label in DATE_FORMS
-                    if fmt not in raw.date_formats and _fits(failing, fmt)]
-            if not fits:
-                continue
-            fmt, label = fits[0]
-            also = [lab for f, lab in fits[1:] if lab.startswith("mm/dd")]
-            either = f" (or {also[0]}: no day in the column is above 12, so the data cannot tell)" if also else ""
-            return f"{where} but read as {label}{either}; {_setting_hint(raw, settings, fmt)}"
+            yield name, raw, col.name, values["raw"], values.filter(pl.col("parsed").is_null())["raw"]
+
+
+def _reads(values: pl.Series, fmt: str) -> int:
+    return int(values.str.strptime(pl.Date, fmt, strict=False).is_not_null().sum())
+
+
+def _fix(raw: RawTable, settings, fmt: str, columns: list) -> str:
+    """How to fix it: the setting, when one form fits the whole extract; else the extract itself."""
+    if settings.source.date_format not in raw.date_formats or fmt not in DECLARABLE:
+        return "write the dates as yyyy-mm-dd in the extract"
+    declared = settings.source.date_format
+    # Another column the declared form reads better than this one: the extract mixes forms, and
+    # changing the setting would only move the refusal to that column.
+    mixed = [f"{r.source_file} {c}" for _, r, c, values, _ in columns
+             if settings.source.date_format in r.date_formats and values.len() >= MIN_FAILING
+             and _reads(values, declared) > _reads(values, fmt)]
+    if mixed:
+        return (f"but {mixed[0]} is in the declared form: the extract mixes date forms; write every date in one "
+                "form (yyyy-mm-dd)")
+    return f'set source.date_format = "{fmt}" in the config file'
+
+
+def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFrame], settings) -> str | None:
+    """One line naming a date column written in another recognisable form, or None. A handful of
+    bad dates are findings at their rows (V002), never a refusal."""
+    columns = list(_text_dates(raw_tables, parsed))
+    for _, raw, column, values, failing in columns:
+        if failing.len() < MIN_FAILING or failing.len() <= MOSTLY * values.len():
+            continue
+        declared = " or ".join(raw.date_formats)
+        where = f"{raw.source_file} column {column}: {failing.len():,} of {values.len():,} dates are not in " \
+                f"the declared form {declared}"
+        if bool(failing.str.contains(EXCEL_SERIAL).all()):
+            return (f"{where}: they are spreadsheet day numbers; format the column as dates "
+                    "(or as text yyyy-mm-dd) before saving the extract")
+        fits = [(fmt, label) for fmt, label in DATE_FORMS if fmt not in raw.date_formats and _fits(failing, fmt)]
+        if not fits:
+            continue
+        fmt, label = fits[0]
+        also = [lab for f, lab in fits[1:] if lab.startswith("mm/dd")]
+        either = f" (or {also[0]}: no day in the column is above 12, so the data cannot tell)" if also else ""
+        return f"{where} but read as {label}{either}; {_fix(raw, settings, fmt, columns)}"
     return None

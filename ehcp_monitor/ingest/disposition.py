@@ -30,6 +30,7 @@ ACTIONS = (QUARANTINED, WITHHELD, CLEARED, WARNING)
 
 CYCLES = ("REVIEW_12M", "REVIEW_EY")
 ASSESSMENT_CLOCKS = ("DRAFT_LOCAL", "FINAL_20W", "NOT_ISSUE_16W")
+PLAN_CLOCKS = (*CYCLES, "REVIEW_DECISION_4W", "AMEND_FINAL_8W", "PHASE_TRANSFER")
 
 # effect -> [(measures withheld, scope)]; the scope says which case, and which instance, from the
 # finding's row. "review_meeting" and "review_decision" also withhold the plan's cycles when that
@@ -39,6 +40,9 @@ EFFECTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "assessment": [(ASSESSMENT_CLOCKS, "request")],
     "advice": [(("ADVICE_6W",), "advice")],
     "plan_cycles": [(CYCLES, "plan")],
+    # Every plan clock reads whether the plan has ceased: an unknown cease date would leave a
+    # ceased plan's transfer and review decisions open and overdue.
+    "plan_all": [(PLAN_CLOCKS, "plan")],
     "person_cycles": [(CYCLES, "person")],
     "review_4w": [(("REVIEW_DECISION_4W",), "review")],
     "review_meeting": [(("REVIEW_DECISION_4W",), "review")],
@@ -46,6 +50,12 @@ EFFECTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "review_amend": [(("AMEND_FINAL_8W",), "amendment")],
 }
 QUARANTINE, CLEAR = "quarantine", "clear"
+# A plan that started before the request on record here was transferred in from another LA (the
+# request is this LA's record of the transfer): warning W003, nothing withheld.
+TRANSFERRED_IN = "transferred_in"
+# Marks a placeholder date's finding (ingest.placeholders): costs what its column costs, and is W002
+# on a historical record.
+PLACEHOLDER = "placeholder"
 
 # (table, column) -> effect of a bad value there; a column not listed quarantines its row.
 COLUMN_EFFECTS: dict[tuple[str, str], str] = {
@@ -58,7 +68,7 @@ COLUMN_EFFECTS: dict[tuple[str, str], str] = {
     **{("assessments", c): CLEAR for c in ("week20", "assessment_mediation", "assessment_tribunal",
                                             "exception_reason")},
     ("advice", "received_date"): "advice",
-    ("plans", "cease_date"): "plan_cycles",
+    ("plans", "cease_date"): "plan_all",
     ("plans", "cease_reason"): CLEAR,
     ("reviews", "meeting_date"): "review_meeting",
     ("reviews", "decision_date"): "review_decision",
@@ -76,16 +86,26 @@ ON_QUARANTINE: dict[str, tuple[tuple[str, ...], str]] = {
     "drafts": (("DRAFT_LOCAL",), "request"),
     "reviews": (CYCLES, "plan"),
 }
-# (table, column) -> codes that are warnings on a historical row (input-format.md section 4).
-HISTORICAL_DATES: dict[tuple[str, str], dict[str, str]] = {
-    ("requests", "received_date"): {"V001": "W001", "V002": "W001", "V006": "W003", "V007": "W003"},
-    ("requests", "request_outcome_date"): {"V002": "W001", "V006": "W003", "V008": "W001"},
-    ("assessments", "assessment_outcome_date"): {"V002": "W001", "V006": "W003", "V008": "W001"},
-    ("plans", "start_date"): {"V006": "W003"},  # started before the request on record: transferred in
-    ("drafts", "draft_plan_date"): {"V006": "W003"},
-    ("advice", "requested_date"): {"V006": "W003"},
+# (table, column) -> {code: (warning code, effect)} on a historical row (input-format.md section 4):
+# the finding is a warning; an effect, where named, still withholds the clocks the date anchors.
+HISTORICAL_DATES: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
+    ("requests", "received_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None),
+                                    "V007": ("W003", None)},
+    ("requests", "request_outcome_date"): {"V002": ("W001", None), "V006": ("W003", None), "V008": ("W001", None)},
+    ("assessments", "assessment_outcome_date"): {"V002": ("W001", None), "V006": ("W003", None),
+                                                 "V008": ("W001", None)},
+    # A historical plan with no usable start date keeps its row and its reviews; its clocks, which
+    # all need the start, are withheld (the clock engine evaluates only plans that have started).
+    ("plans", "start_date"): {"V001": ("W001", "plan_all"), "V002": ("W001", "plan_all")},
+    ("drafts", "draft_plan_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None)},
+    ("advice", "requested_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None)},
 }
+# Which rows are historical, by table: a request (and its advice) only when its own outcome is H
+# (an H assessment removes only the assessment's clocks, domain.md 2.1); an assessment, draft or
+# plan when the request or the assessment is H.
+REQUEST_H_ONLY = ("requests", "advice")
 HISTORICAL_NOTE = " (historical record: kept as information)"
+TRANSFER_NOTE = " (a plan transferred in from another LA: kept as information)"
 FINDING_SCHEMA = {"table_name": pl.Utf8, ROW: pl.UInt32, "column_name": pl.Utf8, "message": pl.Utf8,
                   "code": pl.Utf8, "action": pl.Utf8, "measure": pl.Utf8}
 WITHHELD_SCHEMA = {"measure": pl.Utf8, "request_id": pl.Utf8, "plan_id": pl.Utf8, "item": pl.Utf8,
@@ -108,10 +128,10 @@ def _historical_rows(ctx: "Context") -> pl.DataFrame:
             return pl.DataFrame(schema={"request_id": pl.Utf8})
         return ctx.parsed[table].filter(pl.col(column) == "H").select("request_id")
 
-    h_requests = pl.concat([outcome_h("requests", "request_outcome"),
-                            outcome_h("assessments", "assessment_outcome")]).unique()
+    h_request = outcome_h("requests", "request_outcome").unique()
+    h_either = pl.concat([h_request, outcome_h("assessments", "assessment_outcome")]).unique()
     frames = [
-        ctx.parsed[name].join(h_requests, on="request_id", how="semi")
+        ctx.parsed[name].join(h_request if name in REQUEST_H_ONLY else h_either, on="request_id", how="semi")
         .select(pl.lit(name).alias("table_name"), pl.col(ROW))
         for name in ("requests", "assessments", "plans", "drafts", "advice") if name in ctx.parsed
     ]
@@ -134,8 +154,9 @@ def decide(found: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
         found = found.with_columns(pl.lit(None, pl.Utf8).alias("effect"))
     effects = _effects(ctx)
     historical_codes = pl.DataFrame(
-        [(t, c, v, w) for (t, c), codes in HISTORICAL_DATES.items() for v, w in codes.items()],
-        schema={"table_name": pl.Utf8, "column_name": pl.Utf8, "code": pl.Utf8, "warning_code": pl.Utf8},
+        [(t, c, v, w, e) for (t, c), codes in HISTORICAL_DATES.items() for v, (w, e) in codes.items()],
+        schema={"table_name": pl.Utf8, "column_name": pl.Utf8, "code": pl.Utf8, "warning_code": pl.Utf8,
+                "historical_effect": pl.Utf8},
         orient="row",
     )
     historical = _historical_rows(ctx).with_columns(pl.lit(True).alias("historical"))
@@ -144,14 +165,24 @@ def decide(found: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
         schema={"effect_name": pl.Utf8, "measures": pl.Utf8}, orient="row",
     )
     df = (
-        found.join(_lookup(COLUMN_EFFECTS, "column_effect"), on=["table_name", "column_name"], how="left")
+        found.with_columns(
+            placeholder=(pl.col("effect") == PLACEHOLDER).fill_null(False),
+            effect=pl.when(pl.col("effect") != PLACEHOLDER).then(pl.col("effect")),
+        )
+        .join(_lookup(COLUMN_EFFECTS, "column_effect"), on=["table_name", "column_name"], how="left")
         .join(historical, on=["table_name", ROW], how="left")
         .join(historical_codes, on=["table_name", "column_name", "code"], how="left")
+        .with_columns(historical=pl.col("historical").fill_null(False) & pl.col("warning_code").is_not_null())
         .with_columns(
+            warning_code=pl.when(pl.col("historical") & pl.col("placeholder")).then(pl.lit("W002"))
+            .when(pl.col("historical")).then(pl.col("warning_code"))
+            .when(pl.col("effect") == TRANSFERRED_IN).then(pl.lit("W003")),
+            # No effect: a warning. A W-coded rule never costs anything; a historical date costs
+            # only the clocks it anchors, where named (historical_effect).
             effect_name=pl.when(pl.col("code").is_in(ALWAYS_QUARANTINE)).then(pl.lit(QUARANTINE))
+            .when(pl.col("code").str.starts_with("W")).then(None)
+            .when(pl.col("historical")).then(pl.col("historical_effect"))
             .otherwise(pl.coalesce("effect", "column_effect", pl.lit(QUARANTINE))),
-            as_warning=pl.col("code").str.starts_with("W")
-            | (pl.col("historical").fill_null(False) & pl.col("warning_code").is_not_null()),
         )
         .join(measures, on="effect_name", how="left")
     )
@@ -159,19 +190,17 @@ def decide(found: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
                                   "q_measures": [",".join(ms) for ms, _ in ON_QUARANTINE.values()]})
     df = df.join(on_quarantine, on="table_name", how="left")
     action = (
-        pl.when(pl.col("as_warning")).then(pl.lit(WARNING))
+        pl.when(pl.col("effect_name").is_null() | (pl.col("effect_name") == TRANSFERRED_IN)).then(pl.lit(WARNING))
         .when(pl.col("effect_name") == QUARANTINE).then(pl.lit(QUARANTINED))
         .when(pl.col("effect_name") == CLEAR).then(pl.lit(CLEARED))
         .otherwise(pl.lit(WITHHELD))
     )
     return df.with_columns(action=action).select(
         "table_name", ROW, "column_name",
-        pl.when(pl.col("action") == WARNING).then(
-            pl.when(pl.col("warning_code").is_not_null() & ~pl.col("code").str.starts_with("W"))
-            .then(pl.col("message") + HISTORICAL_NOTE).otherwise(pl.col("message"))
-        ).otherwise(pl.col("message")).alias("message"),
-        pl.when(pl.col("action") == WARNING).then(pl.coalesce("warning_code", "code"))
-        .otherwise(pl.col("code")).alias("code"),
+        pl.when(pl.col("historical")).then(pl.col("message") + HISTORICAL_NOTE)
+        .when(pl.col("effect_name") == TRANSFERRED_IN).then(pl.col("message") + TRANSFER_NOTE)
+        .otherwise(pl.col("message")).alias("message"),
+        pl.coalesce("warning_code", "code").alias("code"),
         "action",
         pl.when(pl.col("action") == WITHHELD).then(pl.col("measures"))
         .when(pl.col("action") == QUARANTINED).then(pl.col("q_measures"))
@@ -237,7 +266,7 @@ def withheld_clocks(findings: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
 
 
 def clear_values(parsed: dict[str, pl.DataFrame], findings: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """The parsed tables with every cleared value (and every withheld text value) set to null."""
+    """The parsed tables with every cleared value set to null."""
     cleared = findings.filter(pl.col("action") == CLEARED).select("table_name", "column_name", ROW)
     out = dict(parsed)
     for (table, column), rows in cleared.group_by(["table_name", "column_name"]):

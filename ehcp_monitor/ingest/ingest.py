@@ -57,7 +57,7 @@ def _bad_values(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
     parts = [found.filter(pl.col("column_name").is_null()).with_columns(pl.lit(None, pl.Utf8).alias("bad_value"))]
     for (name, column), mine in found.filter(pl.col("column_name").is_not_null()).group_by(
             ["table_name", "column_name"]):
-        frame = source.tables[name].frame
+        frame = source.tables[name].frame.join(mine.select(ROW).unique(), on=ROW, how="semi")
         if column not in frame.columns:
             parts.append(mine.with_columns(pl.lit(None, pl.Utf8).alias("bad_value")))
             continue
@@ -74,13 +74,13 @@ def locate(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
     found = _bad_values(found, source)
     located = []
     for name, raw in source.tables.items():
-        key = table_spec(name).key[0]
-        where = raw.frame.select(
-            ROW, pl.col(LINE).alias("source_line"),
-            shown(pl.col(key), limit=100).alias("record_id"),
-        )
         mine = found.filter(pl.col("table_name") == name)
         if mine.height:
+            key = table_spec(name).key[0]
+            where = raw.frame.join(mine.select(ROW).unique(), on=ROW, how="semi").select(
+                ROW, pl.col(LINE).alias("source_line"),
+                shown(pl.col(key), limit=100).alias("record_id"),
+            )
             located.append(mine.join(where, on=ROW, how="left").with_columns(
                 pl.lit(raw.source_file).alias("source_file"),
                 pl.lit(TABLE_ORDER.index(name)).alias("order"),

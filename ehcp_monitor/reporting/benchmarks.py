@@ -52,7 +52,8 @@ class FileReport:
         if self.recognised_as is None:
             return f"{self.path}: not a DfE EHC plans file the pack uses, skipped"
         skipped = "; ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
-        return f"{self.path} ({self.recognised_as}): {self.figures} figures" + (f"; skipped {skipped}" if skipped else "")
+        line = f"{self.path} ({self.recognised_as}): {self.figures} figures"
+        return line + (f"; skipped {skipped}" if skipped else "")
 
 
 @dataclass

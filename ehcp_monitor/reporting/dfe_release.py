@@ -123,7 +123,8 @@ FILES: tuple[ReleaseFile, ...] = (
         "phase_transfers.csv", ("number_plans", "phase_due", "phase_final"), (),
         # Counts only: final plans issued in a year include transfers due the next (the deadline for a
         # September move is 15 February), so final / due is no rate.
-        (Measure("phase_transfers_due", "count", "phase_due"), Measure("phase_transfers_final", "count", "phase_final")),
+        (Measure("phase_transfers_due", "count", "phase_due"),
+         Measure("phase_transfers_final", "count", "phase_final")),
         has_breakdown=False,
     ),
     ReleaseFile("caseload.csv", ("ehcplans",), ("all ehc plans",),

@@ -81,7 +81,8 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[pl.DataFrame]
     )
     not_to_assess = decided.filter(pl.col("request_outcome") == "N")
     drafts = (
-        snap["drafts"].join(req.select("request_id", "person_id", "plan_id"), on="request_id")
+        snap["drafts"].join(req.filter(pl.col("request_outcome") != "H").select("request_id", "person_id", "plan_id"),
+                            on="request_id")
         .join(final_due, on="request_id", how="left")
         .with_columns(
             pl.col("draft_plan_date").alias("event_date"),

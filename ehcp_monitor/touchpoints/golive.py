@@ -61,7 +61,7 @@ def settle_go_live(conn: Connection, settings: Settings, *, as_of: date) -> GoLi
     found = read_go_live(conn, settings)
     if found.day is not None:
         return found
-    if conn.execute(select(func.count()).select_from(Touchpoint)).scalar_one():
+    if conn.execute(select(Touchpoint.id).limit(1)).first() is not None:
         return found  # sending began before go-live existed: nothing is held back
     # The store's own clock, like `planned_at`: planning never reads the wall clock itself.
     conn.execute(insert(StoreSetting).values(key=GO_LIVE_KEY, value=as_of.isoformat(),

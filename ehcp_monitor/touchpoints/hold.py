@@ -19,6 +19,9 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
+from ehcp_monitor.logs import get_logger
+
+log = get_logger()
 
 HOLD_RUNS = 14
 HOLD_FACTOR = 3
@@ -115,6 +118,7 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
                   "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, "as_of": as_of.isoformat(), **counts})
+    log.info("touchpoints released", stage=stage, counts=counts)
     return counts
 
 
@@ -126,4 +130,5 @@ def discard(engine: Engine, *, stage: str | None, now: datetime) -> dict:
                            reason="discarded by an operator after a surge was held")
         counts = {"discarded": sum(by_stage.values()), "by_stage": by_stage}
         _record(conn, "touchpoints_discard", now, {"stage": stage, **counts})
+    log.info("touchpoints discarded", stage=stage, counts=counts)
     return counts

@@ -73,6 +73,18 @@ def base_tables() -> dict[str, list[dict]]:
     }
 
 
+def with_more_people(tables: dict[str, list[dict]], n: int = 12) -> dict[str, list[dict]]:
+    """`tables` with `n` more children, each with one request still awaiting its decision, so a
+    date form shows in a column of more than a few values. Days run 13 to 24: above 12, so day and
+    month can be told apart."""
+    for i in range(n):
+        tables["people"].append({"person_id": f"PX{i}", "date_of_birth": f"2016-05-{13 + i:02d}", "forename": "",
+                                 "surname": "", "upn": "", "postcode": ""})
+        tables["requests"].append({**tables["requests"][1], "request_id": f"RX{i}", "person_id": f"PX{i}",
+                                   "received_date": f"2024-11-{13 + i:02d}"})
+    return tables
+
+
 def write_csv(folder: Path, tables: dict[str, list[dict]], *, encoding: str = "utf-8") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():

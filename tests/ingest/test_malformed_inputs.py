@@ -255,6 +255,9 @@ def _field_count_cases() -> list[Case]:
             "postcode\n", "postcode,\n")}), rows={"people": 4}),
         files_case("doubled-column", standard(**{"people.csv": PEOPLE_CSV.replace("upn,", "surname,")}), 3,
                    r"^people\.csv: column surname appears more than once$"),
+        files_case("reader-column-names-in-header", standard(**{"people.csv": csv_text(
+            PEOPLE_HEADER + ["__line", "__extra_fields", "__row"], [r + ["x", "9", "y"] for r in people_rows()])}),
+                   rows={"people": 4}),
         files_case("header-case-and-spaces", standard(**{"people.csv": PEOPLE_CSV.replace(
             "person_id,", " Person_ID ,")}), rows={"people": 4}),
         files_case("missing-required-column", standard(**{"people.csv": csv_text(
@@ -370,6 +373,7 @@ def _parquet_cases() -> list[Case]:
                      _refused("date_of_birth", "Duration")),
         parquet_case("pq-list-of-names", _people_frame(forename=n([["a", "b"]] * N)), 3, _refused("forename", "List")),
         parquet_case("pq-unknown-list-column", _people_frame(notes=n([["a"]] * N))),
+        parquet_case("pq-reader-column-names", _people_frame(__line=n(["x"] * N), __extra_fields=n([3] * N))),
         Case("pq-not-parquet", lambda folder: extract(folder, {"people.parquet": b"PAR1 not parquet PAR1",
                                                               "requests.parquet": b"PAR1"}), 3,
              r"^people\.parquet: cannot be read as Parquet"),
@@ -468,6 +472,10 @@ def _xlsx_cases() -> list[Case]:
                 if value:
                     sheet.write_string(r, c, value)
 
+    def reader_columns(wb):
+        _standard_sheets(wb, people=False)
+        _sheet(wb, "people", PEOPLE_HEADER + ["__line", "__extra_fields"], [r + ["x", "7"] for r in people_rows()])
+
     def other_sheet(wb):
         _standard_sheets(wb)
         sheet = wb.add_worksheet("Notes")
@@ -487,6 +495,7 @@ def _xlsx_cases() -> list[Case]:
         workbook_case("xlsx-header-only-sheet", header_only, rows={"contacts": 0}),
         workbook_case("xlsx-blank-rows-between", blank_rows_between, rows={"people": 4}),
         workbook_case("xlsx-unrelated-sheet", other_sheet, rows={"people": 4}),
+        workbook_case("xlsx-reader-column-names", reader_columns, rows={"people": 4}),
         Case("xlsx-not-a-workbook", lambda folder: extract(folder, {"x.xlsx": b"PK\x03\x04 nope"}) / "x.xlsx", 3,
              r"^x\.xlsx: cannot be read as a workbook"),
     ]
@@ -644,6 +653,8 @@ def test_malformed_input(case, db_url, tmp_path, lenient_config, capsys, monkeyp
     assert run.message_lines == [], run.stderr
     stored = {(f["table_name"], f["code"], f["source_line"]) for f in findings}
     assert case.findings <= stored, stored
+    # A row is said not to fit its header only where the input has one.
+    assert {f for f in stored if f[1] == "V011"} <= case.findings, stored
     assert runs[0]["status"] == "loaded"
     counts = runs[0]["counts"] if isinstance(runs[0]["counts"], dict) else json.loads(runs[0]["counts"])
     for table, c in counts.items():

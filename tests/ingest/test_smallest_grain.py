@@ -64,7 +64,9 @@ def test_placeholder_dates_are_empty_and_never_a_clock(engine, settings, as_of, 
     findings = quarantine_of(engine)
     assert sorted((r["code"], r["table_name"], r["record_id"], r["action"]) for r in findings) == [
         ("V001", "requests", "R8", "quarantined"),  # a new request with no usable received date
-        ("W002", "advice", "R1", "warning"),
+        # A placeholder where a completion date goes is unknown, not "not done yet": its clock is
+        # withheld, so no family is told that advice is late that may have come.
+        ("V002", "advice", "R1", "withheld"),
         ("W002", "requests", "R8", "warning"),
     ]
     assert "1900-01-01 looks like a placeholder" in next(r["message"] for r in findings if r["record_id"] == "R8"
@@ -73,6 +75,7 @@ def test_placeholder_dates_are_empty_and_never_a_clock(engine, settings, as_of, 
     assert advice["received_date"].to_list() == [advice["received_date"][0], None]
     results = run_check(engine, settings, as_of=as_of).frame
     assert results.filter(pl.col("due_date").dt.year() < 1950).is_empty()
+    assert results.filter(pl.col("measure") == "ADVICE_6W")["item"].to_list() == ["education"]
 
 
 def test_a_bad_value_withholds_only_the_clocks_that_need_it(engine, settings, as_of, tmp_path):
@@ -155,3 +158,65 @@ def test_an_open_plan_with_no_officer_is_a_warning_when_the_source_records_offic
         row["case_officer"] = ""  # a source with no officers at all is not told so on every plan
     ingest_csv(engine, settings, tmp_path / "y", tables, as_of)
     assert quarantine_of(engine) == []
+
+
+def test_an_unknown_cease_date_withholds_every_clock_of_the_plan(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["phase_transfers"][0]["final_date"] = ""  # PL3's school transfer is open, due 2025-02-15
+    tables["plans"][1]["cease_date"] = "2024-12-32"  # did PL3 cease? unknown: nothing of it can be late
+    result = ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    assert result.summary["withheld_by_code"] == {"V002": 5}
+    results = run_check(engine, settings, as_of=as_of).frame
+    assert results.filter(pl.col("plan_id") == "PL3").is_empty()
+    assert not results.filter(pl.col("plan_id") == "PL1").is_empty()
+
+
+def test_a_placeholder_completion_date_is_unknown_not_not_done(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["reviews"][0]["decision_date"] = "1900-01-01"  # PL3's review was decided; the date is lost
+    ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    (row,) = quarantine_of(engine)
+    assert (row["code"], row["action"]) == ("V002", "withheld")
+    assert row["message"] == "decision_date 1900-01-01 is a placeholder, not a date"
+    results = run_check(engine, settings, as_of=as_of).frame
+    pl3 = results.filter(pl.col("plan_id") == "PL3")
+    assert not pl3["measure"].is_in(["REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W"]).any()
+    assert pl3.filter(pl.col("status") == "overdue").is_empty()
+
+
+def test_an_assessment_outcome_h_does_not_make_its_request_historical(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    # R1's decision to assess is a current clock (domain.md 2.1: H on the assessment removes only
+    # the assessment's clocks), so an unreadable decision date withholds it, never just warns.
+    tables["assessments"][0]["assessment_outcome"] = "H"
+    tables["requests"][0]["request_outcome_date"] = "2024-12-45"
+    ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    (row,) = quarantine_of(engine)
+    assert (row["code"], row["action"], row["measure"]) == ("V002", "withheld", "DECIDE_6W")
+    results = run_check(engine, settings, as_of=as_of).frame
+    assert results.filter((pl.col("request_id") == "R1") & (pl.col("measure") == "DECIDE_6W")).is_empty()
+
+
+def test_a_historical_plan_with_no_start_date_keeps_its_row_and_reviews(engine, settings, as_of, tmp_path):
+    tables = _historical(base_tables(), received="2019-06-03", plan_start="1900-01-01")
+    result = ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    assert result.summary["rows_quarantined"] == 0
+    codes = {(r["code"], r["table_name"], r["action"]) for r in quarantine_of(engine)}
+    assert codes == {("W002", "plans", "warning"), ("W001", "plans", "withheld")}
+    snap = read_snapshot(engine)
+    assert "PL9" in snap["plans"]["plan_id"] and snap["reviews"].filter(pl.col("plan_id") == "PL9").height == 2
+    assert run_check(engine, settings, as_of=as_of).frame.filter(pl.col("plan_id") == "PL9").is_empty()
+
+
+def test_a_row_that_does_not_fit_its_header_says_nothing_of_its_shifted_values(engine, settings, as_of, tmp_path):
+    from tests.ingest.extract import write_csv
+
+    folder = write_csv(tmp_path / "x", base_tables())
+    with open(folder / "contacts.csv", "a", encoding="utf-8") as fh:
+        fh.write("C9,P2,parent_carer,Smith, Jo,jo.smith@example.org,0\n")  # an unquoted comma in the name
+    from ehcp_monitor.ingest import run_ingest
+
+    run_ingest(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), str(folder), as_of=as_of)
+    rows = quarantine_of(engine)
+    assert [(r["code"], r["record_id"], r["action"]) for r in rows] == [("V011", "C9", "quarantined")]
+    assert not any("jo.smith" in str(v) for r in rows for v in r.values())

@@ -8,14 +8,23 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ehcp_monitor.calendar import elapsed_weeks
-from ehcp_monitor.db.models import ReportRun
+from ehcp_monitor.db.bulk import write_frame
+from ehcp_monitor.db.models import CheckRun, ReportRun
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.reporting.late_list import build_late_list
 from ehcp_monitor.reporting.late_list.content import CSV_COLUMNS
-from tests.reporting.data.late_list_dataset import AS_OF, HYPERLINK_OFFICER, SCRIPT_REASON, load_dataset
+from tests.reporting.data.late_list_dataset import (
+    AS_OF,
+    HISTORY_COLUMNS,
+    HYPERLINK_OFFICER,
+    LOADED,
+    RESULT_SCHEMA,
+    SCRIPT_REASON,
+    load_dataset,
+)
 
 D = date
 
@@ -38,6 +47,7 @@ def test_headline_counts_and_movement(built):
         "very_late_20w": 2,
         "very_late_20w_exceptions": 1,
         "over_52_weeks": 1,  # R2: 469 days open
+        "at_risk_20w": 0,  # every open 20-week case here is already overdue (test_late_list_forecast has some)
         "new": 4,  # R1 health advice, R1 draft, R3 20-week, R4 decision
         "resolved": 1,  # R9's decision, overdue last week
         "still_late": 3,  # R1 and R2 20-week, PL5's review
@@ -114,6 +124,27 @@ def test_rerunning_a_week_keeps_comparing_with_the_previous_list(built, engine, 
     assert (again.counts["new"], again.counts["resolved"], again.counts["still_late"]) == (4, 1, 3)
 
 
+def test_movement_compares_with_the_latest_earlier_list_by_date_not_the_last_built(engine, settings, tmp_path):
+    # A list dated 28/03 was built (on check run 3) before this week's: movement still compares
+    # with the list of 07/03, the latest one dated before 14/03.
+    load_dataset(engine)
+    later = D(2025, 3, 28)
+    with engine.begin() as conn:
+        conn.execute(insert(CheckRun).values(id=3, as_of=later, ingest_id=2, started_at=LOADED, finished_at=LOADED, counts={}))
+        write_frame(conn, "overdue_history", pl.DataFrame(
+            [("DECIDE_6W", "R8", None, "P4", None, D(2025, 1, 2), D(2025, 2, 13), 43, True)],
+            schema={c: RESULT_SCHEMA[c] for c in HISTORY_COLUMNS}, orient="row",
+        ).with_columns(run_id=pl.lit(3, pl.Int64), as_of=pl.lit(later)))
+        conn.execute(insert(ReportRun).values(kind="late_list", as_of=later, check_run_id=3, created_at=LOADED,
+                                              paths=[], counts={}))
+    built = build_late_list(engine, settings, as_of=AS_OF, out_dir=tmp_path)
+    assert (built.counts["new"], built.counts["resolved"], built.counts["still_late"]) == (4, 1, 3)
+    assert "against the list of 07/03/2025" in built.html_path.read_text(encoding="utf-8")
+    # The list of 28/03 itself compares with the latest list dated before it: this week's (run 2).
+    week_after = build_late_list(engine, settings, as_of=later, out_dir=tmp_path)
+    assert (week_after.counts["new"], week_after.counts["resolved"], week_after.counts["still_late"]) == (0, 0, 7)
+
+
 def test_files_are_owner_only_and_carry_no_full_names_or_birth_dates(built):
     for path in built.paths:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
@@ -173,6 +204,8 @@ def test_weeks_open_matches_the_calendar_rule(days):
                               schema_overrides={"case_officer": pl.Utf8, "team": pl.Utf8}),
         people=pl.DataFrame({"person_id": ["P"], "forename": ["A"], "surname": ["B"]}),
         assessments=pl.DataFrame(schema={"request_id": pl.Utf8, "exception_reason": pl.Utf8}),
+        advice=pl.DataFrame(schema={"request_id": pl.Utf8, "requested_date": pl.Date, "received_date": pl.Date}),
+        drafts=pl.DataFrame(schema={"request_id": pl.Utf8, "draft_plan_date": pl.Date}),
         current_overdue=pl.DataFrame(), previous_overdue=None, previous_as_of=None, data_quality=None,
     )
     assert _list_rows(inputs)["weeks_open"].item() == elapsed_weeks(received, results_as_of)

@@ -20,7 +20,8 @@ def test_html_opens_in_chromium_without_errors(engine, settings, tmp_path):
         first_rows = result.page.locator("table").first.locator("tbody tr td:first-child").all_inner_texts()
         assert first_rows == ["R2", "R1"]
         headings = result.page.locator("h2").all_inner_texts()
-        assert headings[0] == "Headline" and headings[-1] == "Data quality of the last ingest (for the data team)"
+        assert headings[:2] == ["Contents", "Headline"]
+        assert headings[-1] == "Data quality of the last ingest (for the data team)"
     png = result.screenshot.read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
 

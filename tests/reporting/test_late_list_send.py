@@ -41,8 +41,9 @@ def test_sent_to_each_recipient_with_html_body_and_xlsx_attached(engine, setting
     assert msg["Subject"] == "Late-plan list 14/03/2025: 6 overdue, 4 very late"
     assert msg["To"] == TEAM[0]
     html = msg.get_body(preferencelist=("html",)).get_content()
-    # SMTP carries CRLF line ends; the body is otherwise the HTML file itself.
-    assert html.replace("\r\n", "\n").rstrip("\n") == built.html_path.read_text(encoding="utf-8").rstrip("\n")
+    # SMTP carries CRLF line ends; the body is otherwise the meeting's summary, not the whole page.
+    assert html.replace("\r\n", "\n").rstrip("\n") == built.email_html.rstrip("\n")
+    assert "Contents" not in html and "<details" not in html and "late-list-2025-03-14.html" in html
     assert "Statutory clocks overdue: 6" in msg.get_body(preferencelist=("plain",)).get_content()
     (attachment,) = list(msg.iter_attachments())
     assert attachment.get_filename() == "late-list-2025-03-14.xlsx"

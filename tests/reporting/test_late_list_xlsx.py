@@ -11,8 +11,11 @@ import pytest
 from ehcp_monitor.reporting.late_list import build_late_list
 from tests.reporting.data.late_list_dataset import AS_OF, HYPERLINK_OFFICER, load_dataset
 
-SHEETS = ["Headline", "Very late 20-week", "Other overdue", "By officer", "By team", "Data quality",
-          "Data quality findings"]
+SHEETS = ["Headline", "Very late 20-week", "At risk 20-week", "Other overdue", "By officer", "By team",
+          "Forecast basis", "Data quality", "Data quality findings"]
+# The sections are Excel tables (their own filter buttons); the other sheets carry an autofilter.
+TABLES = {"Very late 20-week": "VeryLate20Week", "At risk 20-week": "AtRisk20Week", "Other overdue": "OtherOverdue",
+          "By officer": "ByOfficer", "By team": "ByTeam", "Forecast basis": "ForecastBasis"}
 # The data quality summary's table starts below the ingest's figures (its header row is frozen).
 FROZEN = {"Data quality": "A19"}
 
@@ -34,16 +37,21 @@ def column(sheet, header: str) -> list:
     return [row[index] for row in sheet.iter_rows(min_row=2)]
 
 
-def test_one_sheet_per_section_with_frozen_header_and_autofilter(workbook):
+def test_one_sheet_per_section_with_frozen_header_and_a_filter(workbook):
     assert workbook.sheetnames == SHEETS
     for sheet in workbook:
         frozen = FROZEN.get(sheet.title, "A2")
         assert sheet.freeze_panes == frozen, sheet.title
         header_row = int(frozen[1:]) - 1
-        assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith(f"A{header_row}:"), sheet.title
+        if sheet.title in TABLES:
+            assert list(sheet.tables) == [TABLES[sheet.title]], sheet.title
+            assert sheet.tables[TABLES[sheet.title]].ref.startswith("A1:"), sheet.title
+        else:
+            assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith(f"A{header_row}:"), sheet.title
         widths = [d.width for d in sheet.column_dimensions.values()]
         assert widths and all(8 <= w <= 61 for w in widths), sheet.title
-    assert workbook["Other overdue"].auto_filter.ref == "A1:P6"
+    # 16 columns of the list, then "Action agreed" and "Owner"; a header row and 5 clocks.
+    assert workbook["Other overdue"].tables["OtherOverdue"].ref == "A1:R6"
 
 
 def test_rows_dates_and_numbers_have_real_types(workbook):

@@ -40,6 +40,8 @@ def test_health_turns_late_exactly_after_max_age(engine, settings):
 
 
 def test_health_and_jobs_commands(engine, tmp_path, cli_env):
+    # The monitor began 40 days ago: board_pack's first scheduled time (the 2nd) has passed since.
+    record(engine, "nightly", "n0", "success", clock.now_utc() - timedelta(days=40))
     record(engine, "nightly", "n1", "success", clock.now_utc() - timedelta(hours=2))
     cli_env["EHCP_CONFIG"] = str(toml_config(tmp_path / "config.toml", enabled=("nightly",)))
     healthy = run_cli(["health"], cli_env, tmp_path)
@@ -54,8 +56,10 @@ def test_health_and_jobs_commands(engine, tmp_path, cli_env):
 
     listing = run_cli(["jobs"], cli_env, tmp_path)
     assert listing.returncode == 0, listing.stderr
-    lines = {line.split()[0]: line for line in listing.stdout.splitlines()[1:]}
+    *table, go_live = listing.stdout.splitlines()
+    lines = {line.split()[0]: line for line in table[1:]}
     assert set(lines) == {"nightly", "weekly_late_list", "board_pack", "dispatch_touchpoints"}
+    assert go_live.startswith("touchpoints go-live: not set")
     assert "30 1 * * mon-sun" in lines["nightly"] and "success" in lines["nightly"]
     assert "(disabled)" in lines["weekly_late_list"] and "never" in lines["weekly_late_list"]
 

@@ -41,6 +41,10 @@ def nightly_settings(settings, tmp_path):
         "source.location": str(tmp_path / "a"),
         "touchpoints.outbox_dir": str(tmp_path / "outbox"),
         "touchpoints.rate_per_minute": 100000,
+        # Live long before this extract, and no surge hold: every recent event is sent
+        # (going live and the hold have tests of their own in tests/touchpoints).
+        "touchpoints.go_live": "2000-01-01",
+        "touchpoints.hold_above": 100000,
     })
 
 

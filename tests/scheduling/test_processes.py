@@ -57,6 +57,8 @@ def test_a_stopped_run_is_recorded_interrupted(engine, tmp_path, nightly_env, si
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_cleanly_when_idle(tmp_path, cli_env, db_url, sig):
+    (tmp_path / "extract").mkdir()
+    cli_env["EHCP_CONFIG"] = str(toml_config(tmp_path / "config.toml", source=str(tmp_path / "extract")))
     log = tmp_path / "serve.log"
     process = start_cli(["serve"], cli_env, tmp_path, log)
     try:

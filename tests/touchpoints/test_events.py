@@ -126,6 +126,7 @@ def test_a_historical_request_is_not_announced_as_received():
     # Transferred in from another LA last week: on record here, but not a request the family just made.
     frames["requests"].append({"request_id": "R9", "person_id": "P2", "received_date": AS_OF - timedelta(days=3),
                                "request_outcome": "H", "request_outcome_date": None})
+    frames["drafts"].append({"request_id": "R9", "draft_plan_date": AS_OF - timedelta(days=2)})
     events = _events(frames, results)
-    assert events.filter(pl.col("request_id") == "R9").is_empty()
+    assert events.filter(pl.col("request_id") == "R9").is_empty()  # nor told a draft is out
     assert not events.filter((pl.col("stage") == "request_received") & (pl.col("request_id") != "R9")).is_empty()

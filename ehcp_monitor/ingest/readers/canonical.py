@@ -104,6 +104,7 @@ def _parquet_as_read(df: pl.DataFrame, file_name: str, table: str) -> pl.DataFra
     """`df` with binary canonical columns read as UTF-8 text; a canonical column of a type that
     cannot hold a value (a list, a time of day, a duration...) refuses the file, naming it."""
     canonical = set(CANONICAL_TABLES[table].column_names)
+    df = df.drop([c for c in df.columns if c.strip().startswith("__")])  # the reader's own (__line...)
     for column, dtype in df.schema.items():
         name = column.strip().lower()
         if name not in canonical:
@@ -176,6 +177,8 @@ def read_workbook(path: Path, settings) -> SourceData:
             sheet = by_name[name]
             if not sheets[sheet].width:
                 raise IngestRefused(f"{path.name}[{sheet}]: the sheet is empty (no header row)")
+            # Columns named like the reader's own (__line, __extra_fields) are not the sheet's to set.
+            sheets[sheet] = sheets[sheet].drop([c for c in sheets[sheet].columns if c.strip().startswith("__")])
             _refuse_doubled_headers(sheets[sheet], f"{path.name}[{sheet}]")
             source.tables[name] = make_raw_table(
                 name, sheets[sheet], f"{path.name}[{sheet}]",

@@ -119,7 +119,8 @@ def _column_names(header: list[str]) -> list[str]:
     names: list[str] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(header):
-        name = raw if raw.strip() else f"column_{i + 1}"
+        # A blank name, or one like the reader's own (__line), is named by its position.
+        name = raw if raw.strip() and not raw.strip().startswith("__") else f"column_{i + 1}"
         names.append(f"{name}_duplicated_{seen[name] - 1}" if seen.get(name) else name)
         seen[name] = seen.get(name, 0) + 1
     return names

@@ -48,6 +48,13 @@ def validate(ctx: Context, earlier: pl.DataFrame | None = None) -> pl.DataFrame:
     first = _run(ctx, [r for r in RULES if not getattr(r, "RUNS_AFTER_QUARANTINE", False)])
     if earlier is not None and earlier.height:
         first = pl.concat([decide(earlier, ctx), first], how="vertical")
+    # A row that does not fit its header (V011) has its values in the wrong columns: what the other
+    # rules say of them is noise, and could quote a value from a personal column as a code.
+    unfit = first.filter(pl.col("code") == v011_fields.CODE).select("table_name", ROW).unique()
+    if unfit.height:
+        first = pl.concat([first.filter(pl.col("code") == v011_fields.CODE),
+                           first.filter(pl.col("code") != v011_fields.CODE).join(unfit, on=["table_name", ROW],
+                                                                                 how="anti")])
     quarantined = first.filter(pl.col("action") == QUARANTINED)
     for name in ctx.parsed:
         ctx.bad_rows[name] = quarantined.filter(pl.col("table_name") == name).select(ROW).unique()

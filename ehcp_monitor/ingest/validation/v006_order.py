@@ -39,8 +39,10 @@ ACROSS = (
      "draft plan is before the request was received", None),
     ("advice", "requested_date", "requests", "request_id", "received_date",
      "advice requested before the request was received", None),
+    # The signature of a plan transferred in from another LA: the request is this LA's record of the
+    # transfer, dated after the plan began. A warning (W003), never a cost (input-format.md 4).
     ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received",
-     "plan_cycles"),
+     "transferred_in"),
     # A review completes a cycle of the plan: one dated before the plan began puts the plan's
     # cycles in doubt (domain.md section 3), not its other clocks.
     ("reviews", "meeting_date", "plans", "plan_id", "start_date", "review meeting is before the plan started",

@@ -40,7 +40,7 @@ def _axis(value: float, unit: str) -> str:
 
 
 def describe(title: str, points: list[tuple[date, float | None]], unit: str, target: float | None,
-             england: list[tuple[date, float | None]] | None = None) -> str:
+             england: dict[int, float] | None = None) -> str:
     """The text alternative: the whole series, in words."""
     shown = [(m, v) for m, v in points if v is not None]
     if not points:
@@ -55,9 +55,9 @@ def describe(title: str, points: list[tuple[date, float | None]], unit: str, tar
         parts.append(f"Not shown (no cases, or suppressed): {', '.join(f'{m:%b %Y}' for m in hidden)}.")
     if target is not None:
         parts.append(f"Target {target:g}%.")
-    years = sorted({(m.year, v) for m, v in england or [] if v is not None})
-    if years:
-        parts.append("England (DfE, calendar year): " + ", ".join(f"{y} {_fmt(v, unit)}" for y, v in years) + ".")
+    if england:
+        parts.append("England (DfE, calendar year; the latest published carries on until the next): "
+                     + ", ".join(f"{y} {_fmt(v, unit)}" for y, v in sorted(england.items())) + ".")
     return " ".join(parts)
 
 
@@ -81,11 +81,24 @@ def _last(points: list[tuple[date, float | None]]) -> tuple[int, float] | None:
     return shown[-1] if shown else None
 
 
+def england_line(months: list[date], by_year: dict[int, float]) -> tuple[list[tuple[date, float | None]], dict]:
+    """DfE's England figure for each month: its calendar year's, or the latest published before it
+    (DfE publishes a year each June). Returns the points and the years they use."""
+    points, used = [], {}
+    for m in months:
+        years = [y for y in by_year if y <= m.year]
+        if years:
+            used[max(years)] = by_year[max(years)]
+        points.append((m, by_year[max(years)] if years else None))
+    return points, used
+
+
 def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]], unit: str,
-              target: float | None = None, england: list[tuple[date, float | None]] | None = None) -> Markup:
-    """`england`: DfE's published England figure for each month's calendar year (None: not published)."""
+              target: float | None = None, england_by_year: dict[int, float] | None = None) -> Markup:
+    """`england_by_year`: DfE's published England figure by calendar year, drawn as a dotted line."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    england = england if england and any(v is not None for _, v in england) else None
+    england, used = england_line([m for m, _ in points], england_by_year or {})
+    england = england if any(v is not None for _, v in england) else None
     values = [v for _, v in points if v is not None] + [v for _, v in england or [] if v is not None]
     top, step = _scale(max([*values, 1.0]), unit)
     n = max(len(points), 1)
@@ -96,7 +109,7 @@ def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]]
     def y(v: float) -> float:
         return TOP + plot_h * (1 - v / top)
 
-    desc = describe(title, points, unit, target, england)
+    desc = describe(title, points, unit, target, used)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d">',
@@ -143,6 +156,6 @@ def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]]
         if last is not None and abs(ey - (y(last[1]) + 4)) < 12 and abs(i - last[0]) <= 2:
             ey += 12 if ey >= y(last[1]) + 4 else -12
         out.append(f'<text x="{x(i) + 7:.1f}" y="{ey:.1f}" {ENGLAND_LABEL} text-anchor="start" '
-                   f'class="england-label">England {escape(_fmt(v, unit))}</text>')
+                   f'class="england-label">England {escape(_fmt(v, unit))} ({max(used)})</text>')
     out.append("</svg>")
     return Markup("".join(out))

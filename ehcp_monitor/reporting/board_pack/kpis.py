@@ -384,7 +384,8 @@ def touchpoint_table(inputs: Inputs, period: Period) -> Table:
     rows = [[s.replace("_", " ")] + [found.get((s, st), 0) for st in TOUCHPOINT_STATUSES] for s in stages]
     rows.append(["All stages"] + [sum(found.get((s, st), 0) for s in stages) for st in TOUCHPOINT_STATUSES])
     return Table("Touchpoints to families, by stage", ["Stage", "Sent", "Suppressed", "Failed"], rows,
-                 count_columns={1, 2, 3}, total_row=True, note="Touchpoints planned in the period. Suppressed: the event was "
+                 count_columns={1, 2, 3}, total_row=True,
+                 note="Touchpoints planned in the period. Suppressed: the event was "
                  "already too old to tell the family about when first seen.")
 
 

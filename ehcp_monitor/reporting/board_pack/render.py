@@ -144,10 +144,9 @@ def render_html(data: PackData, settings, *, publish: bool) -> str:
     fmt = Formatter(publish)
     charts = {}
     for code, kpi in data.kpis.items():
-        england = [(m, kpi.england.get(m.year)) for m, _ in kpi.trend] if kpi.england else None
         charts[code] = trend_svg(f"chart-{code}", kpi.spec.title,
                                  [(m, fmt.chart_value(f)) for m, f in kpi.trend], kpi.spec.unit, kpi.target,
-                                 england)
+                                 kpi.england)
     sections: dict[str, list[Kpi]] = {}
     for kpi in sorted(data.kpis.values(), key=lambda k: list(SPECS).index(k.spec.code)):
         sections.setdefault(kpi.spec.section, []).append(kpi)

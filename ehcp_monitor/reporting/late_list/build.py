@@ -14,6 +14,7 @@ from ehcp_monitor.reporting.late_list.inputs import REPORT_KIND, load_inputs
 from ehcp_monitor.reporting.late_list.render import (
     render_csv,
     render_data_quality_csv,
+    render_email_html,
     render_html,
     render_text,
     render_xlsx,
@@ -33,7 +34,9 @@ class LateListResult:
     counts: dict[str, int]
     report_run_id: int
     check_run_id: int
-    text: str = field(repr=False, default="")
+    results_as_of: date | None = None  # the date of the clock results the list used
+    text: str = field(repr=False, default="")  # the email's plain-text part
+    email_html: str = field(repr=False, default="")  # the email body: the summary for the meeting
 
     @property
     def paths(self) -> list[Path]:
@@ -65,5 +68,7 @@ def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir:
         counts=content.counts(),
         report_run_id=run_id,
         check_run_id=content.check_run_id,
+        results_as_of=content.results_as_of,
         text=render_text(content),
+        email_html=render_email_html(content),
     )

@@ -12,6 +12,7 @@ import polars as pl
 
 from ehcp_monitor.config import MEASURE_CODES
 from ehcp_monitor.reporting.data_quality import DataQualityReport
+from ehcp_monitor.reporting.forecast import forecast_20_week, stage_entries
 from ehcp_monitor.reporting.late_list.inputs import CLOCK_KEY, LateListInputs
 
 OPEN_STATUSES = ("overdue", "due_soon", "pending")
@@ -34,6 +35,17 @@ MEASURE_LABELS = {
     "PHASE_TRANSFER": "Phase transfer amended plan (reg 18)",
 }
 
+HEADLINE_LABELS = (
+    ("statutory_overdue", "Statutory clocks overdue"),
+    ("very_late", "Very late (statutory)"),
+    ("very_late_20w", "Very late 20-week cases"),
+    ("very_late_20w_exceptions", "Very late 20-week cases with an exception"),
+    ("over_52_weeks", "20-week cases open over 52 weeks"),
+    ("at_risk_20w", "20-week cases at risk (forecast to be late)"),
+    ("new", "New to the list since the last list"),
+    ("resolved", "Resolved since the last list"),
+    ("still_late", "Still late since the last list"),
+)
 # Each section: (column, label). The same columns go to HTML, XLSX and CSV.
 VERY_LATE_COLUMNS = (
     ("case_ref", "Case ref"),
@@ -67,6 +79,31 @@ OTHER_COLUMNS = (
     ("kind", "Kind"),
     ("basis", "Basis"),
     ("movement", "Movement"),
+)
+# Open 20-week cases not yet overdue whose forecast issue date is after their due date.
+AT_RISK_COLUMNS = (
+    ("case_ref", "Case ref"),
+    ("initials", "Initials"),
+    ("case_officer", "Case officer"),
+    ("team", "Team"),
+    ("received_date", "Received"),
+    ("weeks_open", "Weeks open"),
+    ("due_date", "Due"),
+    ("stage", "Stage"),
+    ("stage_since", "In stage since"),
+    ("forecast_issue", "Forecast issue"),
+    ("forecast_days_late", "Days late (forecast)"),
+    ("forecast_issue_p80", "Forecast issue (80th percentile)"),
+    ("forecast_days_late_p80", "Days late (80th percentile)"),
+    ("forecast_from", "Forecast from"),
+    ("outstanding_advice", "Advice outstanding"),
+)
+BASIS_COLUMNS = (
+    ("stage", "Stage"),
+    ("cases", "Cases issued through it in the last 12 months"),
+    ("median_days", "Median days to issue"),
+    ("p80_days", "80th percentile days to issue"),
+    ("source", "From"),
 )
 OFFICER_COLUMNS = (
     ("case_officer", "Case officer"),
@@ -105,6 +142,8 @@ class LateListContent:
     movement: Movement | None
     rows: pl.DataFrame  # every clock on the list, CSV columns
     very_late_20w: pl.DataFrame
+    at_risk_20w: pl.DataFrame
+    forecast_basis: pl.DataFrame
     other_overdue: pl.DataFrame
     officers: pl.DataFrame
     teams: pl.DataFrame
@@ -229,6 +268,32 @@ def _list_rows(inputs: LateListInputs) -> pl.DataFrame:
     return pl.concat([very_late, other]).drop("_order")
 
 
+def _at_risk(inputs: LateListInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The breach forecast on the results date: the at-risk cases (soonest due first) and its basis."""
+    as_of = inputs.results_as_of
+    entries = stage_entries(inputs.requests, inputs.advice, inputs.drafts, as_of=as_of)
+    forecast = forecast_20_week(inputs.results, entries, as_of=as_of)
+    rows = (
+        forecast.at_risk.join(_cases(inputs), on="request_id", how="left")
+        .join(inputs.requests.select("request_id", "person_id"), on="request_id", how="left")
+        .join(_initials(inputs), on="person_id", how="left")
+        .join(_outstanding_advice(inputs.results), on="request_id", how="left")
+        .with_columns(
+            case_ref=pl.col("request_id"),
+            weeks_open=((pl.lit(as_of) - pl.col("received_date")).dt.total_days() / 7).round(1),
+            stage_since=pl.col("entered"),
+            forecast_issue=pl.col("forecast_median"),
+            forecast_days_late=pl.col("days_late_median"),
+            forecast_issue_p80=pl.col("forecast_p80"),
+            forecast_days_late_p80=pl.col("days_late_p80"),
+            forecast_from=pl.col("source"),
+        )
+        .sort(["due_date", "case_ref"])
+        .select([c for c, _ in AT_RISK_COLUMNS])
+    )
+    return rows, forecast.basis
+
+
 def _summary(inputs: LateListInputs, by: str) -> pl.DataFrame:
     """Open cases, overdue clocks, very late and due in the next 14 days per officer or team."""
     window_end = inputs.results_as_of + timedelta(days=DUE_WINDOW_DAYS)
@@ -251,7 +316,8 @@ def _summary(inputs: LateListInputs, by: str) -> pl.DataFrame:
     )
 
 
-def _headline(inputs: LateListInputs, very_late_20w: pl.DataFrame, movement: Movement | None) -> dict[str, int]:
+def _headline(inputs: LateListInputs, very_late_20w: pl.DataFrame, at_risk: int,
+              movement: Movement | None) -> dict[str, int]:
     results = inputs.results
     overdue_statutory = (pl.col("status") == "overdue") & (pl.col("kind") == "statutory")
     open_20w = results.filter((pl.col("measure") == "FINAL_20W") & pl.col("status").is_in(OPEN_STATUSES))
@@ -266,6 +332,7 @@ def _headline(inputs: LateListInputs, very_late_20w: pl.DataFrame, movement: Mov
         "very_late_20w": very_late_20w.height,
         "very_late_20w_exceptions": very_late_20w.filter(pl.col("exception")).height,
         "over_52_weeks": over_a_year,
+        "at_risk_20w": at_risk,
     }
     if movement is not None:
         headline.update(new=movement.new, resolved=movement.resolved, still_late=movement.still_late)
@@ -278,6 +345,7 @@ def compose(inputs: LateListInputs) -> LateListContent:
     very_late = rows.filter(in_section).select([c for c, _ in VERY_LATE_COLUMNS])
     other = rows.filter(~in_section).select([c for c, _ in OTHER_COLUMNS])
     movement = _movement(inputs)
+    at_risk, basis = _at_risk(inputs)
     by_measure = [
         (code, MEASURE_LABELS.get(code, code), part)
         for code in [*MEASURE_CODES, *sorted(set(other["measure"]) - set(MEASURE_CODES))]
@@ -287,10 +355,12 @@ def compose(inputs: LateListInputs) -> LateListContent:
         as_of=inputs.as_of,
         results_as_of=inputs.results_as_of,
         check_run_id=inputs.check_run_id,
-        headline=_headline(inputs, very_late, movement),
+        headline=_headline(inputs, very_late, at_risk.height, movement),
         movement=movement,
         rows=rows.select([c for c, _ in CSV_COLUMNS]),
         very_late_20w=very_late,
+        at_risk_20w=at_risk,
+        forecast_basis=basis,
         other_overdue=other,
         officers=_summary(inputs, "case_officer").select([c for c, _ in OFFICER_COLUMNS]),
         teams=_summary(inputs, "team").select([c for c, _ in TEAM_COLUMNS]),

@@ -1,4 +1,8 @@
-"""Emailing the list to the senior team through the touchpoint transport (HTML body, XLSX attached)."""
+"""Emailing the list to the senior team through the touchpoint transport.
+
+The body is the meeting's summary (render_email_html: under the size mail clients clip at); the
+whole list is the attached workbook and the HTML page in the output folder.
+"""
 
 from datetime import datetime
 
@@ -34,7 +38,7 @@ def send_late_list(result: LateListResult, settings: Settings, *, now: datetime)
         raise ConfigError("config: touchpoints.transport = notify cannot carry the late list (no template); "
                           "use smtp or file")
     transport = transport_for(settings)
-    html = result.html_path.read_text(encoding="utf-8")
+    html = result.email_html
     attachment = (result.xlsx_path.name, result.xlsx_path.read_bytes(), XLSX_MIME)
     counts = {"recipients": len(recipients), "sent": 0, "failed": 0}
     for n, address in enumerate(recipients, start=1):

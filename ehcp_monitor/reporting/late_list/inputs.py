@@ -1,8 +1,9 @@
 """What the weekly list reads from the store: stored results, never recomputed clocks.
 
-Only the columns the list shows are read: from the snapshot the requests' officer, team and
-received date, the people's forename and surname (for initials only) and the assessments'
-exception reason; no dates of birth, UPNs or contacts. The last ingest's findings come as its data
+Only the columns the list shows are read: from the snapshot the requests' officer, team,
+received date and decision, the people's forename and surname (for initials only), the
+assessments' exception reason, and the advice and draft dates the breach forecast needs; no dates
+of birth, UPNs or contacts. The last ingest's findings come as its data
 quality report (personal values masked).
 """
 
@@ -27,9 +28,13 @@ RESULT_SCHEMA = {"run_id": pl.Int64, **CONTRACT_SCHEMA}
 CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
 HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}
 SNAPSHOT_COLUMNS = {
-    "requests": ("request_id", "person_id", "received_date", "case_officer", "team"),
+    "requests": ("request_id", "person_id", "received_date", "request_outcome", "request_outcome_date",
+                 "case_officer", "team"),
     "people": ("person_id", "forename", "surname"),
     "assessments": ("request_id", "exception_reason"),
+    # When each open 20-week case entered its stage, for the breach forecast.
+    "advice": ("request_id", "requested_date", "received_date"),
+    "drafts": ("request_id", "draft_plan_date"),
 }
 
 
@@ -42,6 +47,8 @@ class LateListInputs:
     requests: pl.DataFrame
     people: pl.DataFrame
     assessments: pl.DataFrame
+    advice: pl.DataFrame
+    drafts: pl.DataFrame
     current_overdue: pl.DataFrame
     # None when there is no earlier list to compare with.
     previous_overdue: pl.DataFrame | None
@@ -66,13 +73,17 @@ def _history(conn: Connection, run_id: int) -> pl.DataFrame:
                       HISTORY_SCHEMA).drop("run_id")
 
 
-def _previous_list(conn: Connection, check_run_id: int) -> tuple[int, date] | None:
-    """The check run the last list built on other results used (re-running a week's list is stable)."""
+def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
+    """The check run of the latest list dated before `as_of`, and that list's date.
+
+    By the lists' dates, not the order they were built in: a list built out of order (a later
+    week first, or a past week rebuilt) still compares with the week before it.
+    """
     row = conn.execute(
-        select(ReportRun.check_run_id, CheckRun.as_of)
+        select(ReportRun.check_run_id, ReportRun.as_of)
         .join(CheckRun, CheckRun.id == ReportRun.check_run_id)
-        .where(ReportRun.kind == REPORT_KIND, ReportRun.check_run_id != check_run_id)
-        .order_by(ReportRun.id.desc())
+        .where(ReportRun.kind == REPORT_KIND, ReportRun.as_of < as_of)
+        .order_by(ReportRun.as_of.desc(), ReportRun.id.desc())
         .limit(1)
     ).one_or_none()
     return (row[0], row[1]) if row else None
@@ -86,7 +97,7 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
             raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
         check_run_id = int(results["run_id"].max())
         results_as_of = conn.execute(select(CheckRun.as_of).where(CheckRun.id == check_run_id)).scalar()
-        previous = _previous_list(conn, check_run_id)
+        previous = _previous_list(conn, as_of)
         return LateListInputs(
             as_of=as_of,
             check_run_id=check_run_id,
@@ -95,6 +106,8 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
             requests=_snapshot_table(conn, "requests"),
             people=_snapshot_table(conn, "people"),
             assessments=_snapshot_table(conn, "assessments"),
+            advice=_snapshot_table(conn, "advice"),
+            drafts=_snapshot_table(conn, "drafts"),
             current_overdue=_history(conn, check_run_id),
             previous_overdue=_history(conn, previous[0]) if previous else None,
             previous_as_of=previous[1] if previous else None,

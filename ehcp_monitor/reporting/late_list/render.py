@@ -1,22 +1,25 @@
 """The list as HTML (email body and browser), XLSX (the meeting) and CSV.
 
-HTML is rendered by Jinja2 with autoescaping on; every CSV/XLSX cell goes through safe_cells.
+HTML is rendered by Jinja2 with autoescaping on; every CSV/XLSX cell goes through safe_cells. The
+page carries everything; the email body is the meeting's summary, kept under the size mail clients
+clip at. The workbook is in workbook.py.
 """
 
-import io
 from datetime import date
 
-import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from ehcp_monitor.paths import templates_dir
 from ehcp_monitor.reporting import safe_cells
 from ehcp_monitor.reporting.data_quality import findings_csv
-from ehcp_monitor.reporting.data_quality.files import FINDING_COLUMNS, write_findings_sheet, write_summary_sheet
 from ehcp_monitor.reporting.data_quality.text import actions_text, plain
+from ehcp_monitor.reporting.forecast import MIN_HISTORY_CASES
 from ehcp_monitor.reporting.late_list.content import (
+    AT_RISK_COLUMNS,
+    BASIS_COLUMNS,
     CSV_COLUMNS,
     DATA_QUALITY_SUFFIX,
+    HEADLINE_LABELS,
     OFFICER_COLUMNS,
     OTHER_COLUMNS,
     TEAM_COLUMNS,
@@ -24,18 +27,20 @@ from ehcp_monitor.reporting.late_list.content import (
     LateListContent,
     file_stem,
 )
-
-DATA_QUALITY_SHEET, DATA_QUALITY_FINDINGS_SHEET = "Data quality", "Data quality findings"
-HEADLINE_LABELS = (
-    ("statutory_overdue", "Statutory clocks overdue"),
-    ("very_late", "Very late (statutory)"),
-    ("very_late_20w", "Very late 20-week cases"),
-    ("very_late_20w_exceptions", "Very late 20-week cases with an exception"),
-    ("over_52_weeks", "20-week cases open over 52 weeks"),
-    ("new", "New to the list since the last list"),
-    ("resolved", "Resolved since the last list"),
-    ("still_late", "Still late since the last list"),
+from ehcp_monitor.reporting.late_list.workbook import (
+    AT_RISK_SHEET,
+    DATA_QUALITY_FINDINGS_SHEET,
+    OTHER_SHEET,
+    VERY_LATE_SHEET,
+    render_xlsx,  # noqa: F401  (the workbook is rendered with the other files)
 )
+
+# Mail clients clip an HTML body past about 102 KB (Gmail); the body is kept under this many bytes
+# before transfer encoding, so even base64 (4/3 larger, plus line ends) stays under 100 KB.
+EMAIL_BODY_BYTES = 72_000
+# The email body lists at most this many rows per table, fewer until it fits EMAIL_BODY_BYTES.
+EMAIL_ROW_LIMITS = (500, 200, 100, 50, 25, 10, 0)
+PAGE_OPEN_ROWS = 200  # on the page, a measure's table with more rows than this starts folded
 
 
 def _display(value) -> str:
@@ -71,23 +76,40 @@ def _environment() -> Environment:
     return env
 
 
-def _table(df, columns) -> dict:
+def _table(df, columns, *, limit: int | None = None, sheet: str = "") -> dict:
     names = [c for c, _ in columns]
-    return {"columns": columns, "rows": df.select(names).rows(), "numeric": _numeric(df, names)}
+    shown = df if limit is None else df.head(limit)
+    return {"columns": columns, "rows": shown.select(names).rows(), "numeric": _numeric(df, names),
+            "total": df.height, "sheet": sheet}
 
 
 def _numeric(df, names) -> list[bool]:
     return [df.schema[n].is_numeric() for n in names]
 
 
-def render_html(content: LateListContent) -> str:
+def render_html(content: LateListContent, *, page: bool = True, limit: int | None = None) -> str:
+    """The page (`page`: contents, every row, folding sections) or the email body (`limit` rows a table)."""
     headline = [(label, content.headline[key]) for key, label in HEADLINE_LABELS if key in content.headline]
     other_columns = tuple(c for c in OTHER_COLUMNS if c[0] != "measure")
+    other = [(code, label, _table(df, other_columns, limit=limit, sheet=OTHER_SHEET))
+             for code, label, df in content.other_by_measure]
+    contents = [("headline", "Headline"), ("very-late", "Very late 20-week cases"),
+                ("at-risk", "At risk: 20-week cases forecast to be late"), ("officers", "By case officer"),
+                ("teams", "By team"), ("other", "Other overdue clocks"),
+                ("data-quality", "Data quality of the last ingest")]
     return _environment().get_template("late_list.html.j2").render(
         c=content,
+        page=page,
+        page_file=file_stem(content.as_of) + ".html",
+        contents=contents,
         headline=headline,
-        very_late=_table(content.very_late_20w, VERY_LATE_COLUMNS),
-        other=[(code, label, _table(df, other_columns)) for code, label, df in content.other_by_measure],
+        very_late=_table(content.very_late_20w, VERY_LATE_COLUMNS, limit=limit, sheet=VERY_LATE_SHEET),
+        at_risk=_table(content.at_risk_20w, AT_RISK_COLUMNS, limit=limit, sheet=AT_RISK_SHEET),
+        basis=_table(content.forecast_basis, BASIS_COLUMNS),
+        min_history=MIN_HISTORY_CASES,
+        other=other,
+        other_total=content.other_overdue.height,
+        open_rows=PAGE_OPEN_ROWS,
         officers=_table(content.officers, OFFICER_COLUMNS),
         teams=_table(content.teams, TEAM_COLUMNS),
         dq=content.data_quality,
@@ -95,6 +117,15 @@ def render_html(content: LateListContent) -> str:
         dq_csv=file_stem(content.as_of) + DATA_QUALITY_SUFFIX,
         dq_sheet=DATA_QUALITY_FINDINGS_SHEET,
     )
+
+
+def render_email_html(content: LateListContent, *, budget: int = EMAIL_BODY_BYTES) -> str:
+    """The email body: the summary for the meeting, as many rows a table as fit `budget` bytes."""
+    for limit in EMAIL_ROW_LIMITS:
+        body = render_html(content, page=False, limit=limit)
+        if len(body.encode("utf-8")) <= budget:
+            return body
+    return body  # every table cut to its note; only an enormous officer list could still be larger
 
 
 def _data_quality_text(content: LateListContent) -> list[str]:
@@ -123,46 +154,9 @@ def render_text(content: LateListContent) -> str:
     if content.movement is None:
         lines.append("Movement: no earlier list to compare with.")
     lines += ["", *_data_quality_text(content)]
-    lines += ["", "The full list is in the HTML part of this email and the attached workbook."]
+    lines += ["", f"The full list is in the attached workbook and in {file_stem(content.as_of)}.html "
+                  "in the list's folder."]
     return "\n".join(lines) + "\n"
-
-
-def render_xlsx(content: LateListContent) -> bytes:
-    buffer = io.BytesIO()
-    workbook = safe_cells.new_workbook(buffer)
-    headline = [(label, content.headline[key]) for key, label in HEADLINE_LABELS if key in content.headline]
-    counts = pl.DataFrame(headline, schema={"figure": pl.Utf8, "value": pl.Int64}, orient="row")
-    sheet = safe_cells.write_sheet(workbook, "Headline", counts, {"figure": "Figure", "value": "Count"})
-    formats = safe_cells.formats_for(workbook)
-    dates = (
-        ("List date", content.as_of),
-        ("Clock results of", content.results_as_of),
-        ("Previous list", content.movement.previous_as_of if content.movement else "none to compare with"),
-    )
-    for row, (label, value) in enumerate(dates, start=counts.height + 2):
-        safe_cells.write_cell(sheet, row, 0, label, formats)
-        safe_cells.write_cell(sheet, row, 1, value, formats)
-    for title, df, columns in (
-        ("Very late 20-week", content.very_late_20w, VERY_LATE_COLUMNS),
-        ("Other overdue", content.other_overdue, OTHER_COLUMNS),
-        ("By officer", content.officers, OFFICER_COLUMNS),
-        ("By team", content.teams, TEAM_COLUMNS),
-    ):
-        safe_cells.write_sheet(workbook, title, df.select([c for c, _ in columns]), dict(columns))
-    _data_quality_sheets(workbook, content)
-    workbook.close()
-    return buffer.getvalue()
-
-
-def _data_quality_sheets(workbook, content: LateListContent) -> None:
-    """The last ingest's summary (as `ehcp-monitor quarantine --xlsx` has it), then every finding."""
-    dq = content.data_quality
-    if dq is None:
-        note = pl.DataFrame({"note": ["No ingest has been recorded."]})
-        safe_cells.write_sheet(workbook, DATA_QUALITY_SHEET, note, {"note": "Data quality"})
-        return
-    write_summary_sheet(workbook, DATA_QUALITY_SHEET, dq)
-    write_findings_sheet(workbook, DATA_QUALITY_FINDINGS_SHEET, dq.findings, ("code", *FINDING_COLUMNS))
 
 
 def render_data_quality_csv(content: LateListContent) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from tests.ingest.extract import base_tables, quarantine_of, where, write_csv, write_parquet, write_xlsx
+from tests.ingest.extract import base_tables, quarantine_of, where, with_more_people, write_csv, write_parquet, write_xlsx
 
 
 def _snapshot_rows(engine):
@@ -66,7 +66,7 @@ def test_numeric_ids_and_string_dates_in_parquet(engine, settings, as_of, tmp_pa
 
 
 def test_uk_dates_only_when_declared(engine, settings, as_of, tmp_path):
-    tables = {k: v for k, v in base_tables().items() if k in ("people", "requests")}
+    tables = with_more_people({k: v for k, v in base_tables().items() if k in ("people", "requests")})
     for row in tables["people"]:
         y, m, d = row["date_of_birth"].split("-")
         row["date_of_birth"] = f"{d}/{m}/{y}"
@@ -76,8 +76,9 @@ def test_uk_dates_only_when_declared(engine, settings, as_of, tmp_path):
     with pytest.raises(IngestRefused) as refused:
         run_ingest(engine, settings, str(folder), as_of=as_of)
     assert str(refused.value) == (
-        "people.csv column date_of_birth: 3 of 3 dates are not in the declared form %Y-%m-%d but read as "
-        'dd/mm/yyyy; set source.date_format = "%d/%m/%Y" in the config file')
+        "people.csv column date_of_birth: 15 of 15 dates are not in the declared form %Y-%m-%d but read as "
+        "dd/mm/yyyy; but requests.csv received_date is in the declared form: the extract mixes date forms; "
+        "write every date in one form (yyyy-mm-dd)")
 
     for row in tables["requests"]:
         for col in ("received_date", "request_outcome_date"):
@@ -88,7 +89,7 @@ def test_uk_dates_only_when_declared(engine, settings, as_of, tmp_path):
     uk = settings.replace(**{"source.date_format": "%d/%m/%Y"})
     run_ingest(engine, uk, str(folder), as_of=as_of)
     people = read_snapshot(engine)["people"].sort("person_id")
-    assert people["date_of_birth"].cast(str).to_list() == ["2015-04-01", "2019-11-20", "2010-02-03"]
+    assert people["date_of_birth"].cast(str).to_list()[:3] == ["2015-04-01", "2019-11-20", "2010-02-03"]
 
 
 def test_bom_crlf_and_cp1252_files_read(engine, settings, as_of, tmp_path):

@@ -27,7 +27,9 @@ def test_impossible_orders_are_quarantined(engine, lenient, as_of, tmp_path):
     # and a draft (its one clock) are set aside; otherwise only the clock that needs the date.
     assert [(r["action"], r["measure"]) for r in rows] == [
         ("quarantined", None), ("quarantined", "DRAFT_LOCAL"), ("withheld", "ADVICE_6W"),
-        ("withheld", "REVIEW_12M,REVIEW_EY"), ("withheld", "AMEND_FINAL_8W"), ("withheld", "REVIEW_DECISION_4W")]
+        # a cease date in doubt: every clock of the plan reads whether it has ceased
+        ("withheld", "REVIEW_12M,REVIEW_EY,REVIEW_DECISION_4W,AMEND_FINAL_8W,PHASE_TRANSFER"),
+        ("withheld", "AMEND_FINAL_8W"), ("withheld", "REVIEW_DECISION_4W")]
     snap = read_snapshot(engine)
     assert snap["drafts"].height == 0
     assert snap["reviews"].height == 1 and snap["advice"].height == 2 and "PL1" in snap["plans"]["plan_id"]
@@ -42,8 +44,12 @@ def test_a_decision_and_a_final_plan_before_the_request(engine, lenient, as_of, 
     rows = quarantine_of(engine, "V006")
     assert [where(r) for r in rows] == [
         ("V006", "assessments", "assessments.csv", 3, "R3", "assessment_outcome_date"),
-        ("V006", "plans", "plans.csv", 3, "PL3", "start_date"),
     ]
+    # A plan that started before the request on record here was transferred in: a warning.
+    (moved,) = quarantine_of(engine, "W003")
+    assert where(moved) == ("W003", "plans", "plans.csv", 3, "PL3", "start_date")
+    assert moved["action"] == "warning" and moved["message"].endswith("transferred in from another LA: kept as "
+                                                                      "information)")
 
 
 def test_a_review_before_its_plan_started(engine, lenient, as_of, tmp_path):
