@@ -28,6 +28,17 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 EVENT_COLUMNS = tuple(EVENT_SCHEMA)
 PLAN_MEASURES = ("REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W", "AMEND_FINAL_8W", "PHASE_TRANSFER")
 REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
+# The stages whose event date is the completion of a clock: when that clock is withheld for a case
+# (its date is in doubt), the event is not told. Stages built from check results need no entry.
+WITHHELD_STAGES = {
+    "decision_to_assess": "DECIDE_6W",
+    "decision_not_to_assess": "DECIDE_6W",
+    "draft_plan_issued": "DRAFT_LOCAL",
+    "final_plan_issued": "FINAL_20W",
+    "decision_not_to_issue": "NOT_ISSUE_16W",
+    "review_decision": "REVIEW_DECISION_4W",
+    "amended_plan_issued": "AMEND_FINAL_8W",
+}
 # 15 calendar days to comment on a draft, the day of service counting as day 1 (reg 13(1)(b)).
 DRAFT_COMMENT_DAYS = 15
 
@@ -186,12 +197,26 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_
     return _finish(cases, "delay_notice", ["late_steps"], snap["requests"])
 
 
-def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date) -> pl.DataFrame:
-    """Every event of every stage that has happened by the as-of date (old ones included)."""
+def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
+    """Events less those dated by a value the ingest found unusable (input-format.md section 4): the
+    clock that value completes was withheld, so the family is not told of it until it is fixed."""
+    stages = pl.DataFrame(list(WITHHELD_STAGES.items()), schema={"stage": pl.Utf8, "measure": pl.Utf8},
+                          orient="row")
+    for key in ("request_id", "plan_id"):
+        cases = withheld.filter(pl.col(key).is_not_null()).select("measure", key).unique()
+        events = events.join(cases.join(stages, on="measure").select("stage", key), on=["stage", key], how="anti")
+    return events
+
+
+def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date,
+                withheld: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every event of every stage that has happened by the as-of date (old ones included), less
+    those the snapshot's `withheld` clocks put in doubt (checks.withheld.read_withheld)."""
     frames = [
         *_request_events(snap, results),
         *_review_events(snap, results, settings),
         _delay_events(snap, results, settings, as_of),
     ]
     events = pl.concat([f.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()]) for f in frames])
-    return events.filter(pl.col("event_date").is_not_null() & (pl.col("event_date") <= as_of))
+    events = events.filter(pl.col("event_date").is_not_null() & (pl.col("event_date") <= as_of))
+    return _not_withheld(events, withheld) if withheld is not None and withheld.height else events

@@ -19,6 +19,7 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, write_frame
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.checks.withheld import read_withheld
 from ehcp_monitor.touchpoints.events import find_events
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
@@ -130,7 +131,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict
     with engine.begin() as conn:
         go_live = settle_go_live(conn, settings, as_of=as_of)
         results = read_results(conn)
-        events = find_events(snap, results, settings, as_of=as_of)
+        events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id))
         rows = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day)
         # Most events were planned on earlier nights: leave those out before the database does.
         fresh = rows.join(read_planned_keys(conn), on=list(KEY), how="anti")

@@ -220,3 +220,25 @@ def test_a_row_that_does_not_fit_its_header_says_nothing_of_its_shifted_values(e
     rows = quarantine_of(engine)
     assert [(r["code"], r["record_id"], r["action"]) for r in rows] == [("V011", "C9", "quarantined")]
     assert not any("jo.smith" in str(v) for r in rows for v in r.values())
+
+
+def test_a_family_is_not_told_of_a_step_dated_by_a_value_in_doubt(engine, settings, as_of, tmp_path):
+    from sqlalchemy import select
+
+    from ehcp_monitor.db.models import Touchpoint
+    from ehcp_monitor.touchpoints.planner import plan_touchpoints
+
+    tables = base_tables()
+    tables["requests"] += [
+        # decided "before" it was received (V006): DECIDE_6W withheld, and no email about that decision
+        {**tables["requests"][0], "request_id": "R7", "received_date": "2025-03-10", "request_outcome_date": "2025-03-05"},
+        {**tables["requests"][0], "request_id": "R6", "received_date": "2025-03-03", "request_outcome_date": "2025-03-10"},
+    ]
+    settings = settings.replace(**{"touchpoints.go_live": "2025-01-01"})
+    ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+    run_check(engine, settings, as_of=as_of)
+    plan_touchpoints(engine, settings, as_of=as_of)
+    with engine.connect() as conn:
+        told = set(conn.execute(select(Touchpoint.stage, Touchpoint.request_id)).all())
+    assert ("decision_to_assess", "R6") in told
+    assert ("decision_to_assess", "R7") not in told
