@@ -255,3 +255,29 @@ def test_an_ingest_killed_mid_write_keeps_the_snapshot_and_the_next_run_cleans_u
     if engine.dialect.name == "sqlite":
         assert not _side_files(staging.staging_root(Path(engine.url.database)))
     engine.dispose()
+
+
+def test_a_nightly_run_killed_mid_write_is_abandoned_and_the_next_one_cleans_up_and_succeeds(db_url, tmp_path):
+    from ehcp_monitor.scheduling import runs
+    from tests.scheduling.conftest import toml_config
+
+    env = _env(db_url)
+    # No surge hold: a first nightly of 5000 people queues more emails than a new store holds back.
+    env["EHCP_CONFIG"] = str(toml_config(tmp_path / "config.toml", source=str(_extract(tmp_path / "x", 5000)),
+                                         extra="[touchpoints]\nhold_above = 1000000\n"))
+    engine = make_engine(db_url)
+    upgrade_head(engine)
+    # Killed inside its check (SQLite: while the results are staged; PostgreSQL: mid-TRUNCATE).
+    _kill_mid_write(["run", "nightly"], env, tmp_path, _mid_write(engine, "check_results"))
+    assert _count(engine, "SELECT count(*) FROM check_runs") == 0
+    assert _count(engine, "SELECT count(*) FROM check_results") == 0
+    assert _count(engine, "SELECT ingest_id FROM snapshot_info") == 1  # the ingest step had committed
+
+    again = _cli(["run", "nightly"], env, tmp_path)
+    assert again.returncode == 0, again.stderr
+    killed, latest = sorted(runs.runs_of(engine, "nightly"), key=lambda r: r.started_at)
+    assert (killed.status, latest.status) == ("abandoned", "success")
+    assert _count(engine, "SELECT count(*) FROM check_results") > bulk.STAGE_MIN_ROWS
+    if engine.dialect.name == "sqlite":
+        assert not _side_files(staging.staging_root(Path(engine.url.database)))
+    engine.dispose()

@@ -322,7 +322,8 @@ class Touchpoint(Base):
     request_id: Mapped[str | None] = mapped_column(ID)
     plan_id: Mapped[str | None] = mapped_column(ID)
     variant: Mapped[str | None] = mapped_column(String(30))
-    # pending | sending | sent | retry | failed | unknown | suppressed | skipped | baseline | held | discarded
+    # pending | claimed | sending | sent | retry | failed | unknown | suppressed | skipped | baseline | held |
+    # discarded (claimed and sending: touchpoints.dispatch)
     status: Mapped[str] = mapped_column(String(12))
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -246,7 +246,9 @@ def withheld_clocks(findings: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
     `applies`, a null item or anchor_date means every instance of the measure for that case."""
     effects = _effects(ctx)
     parts = [pl.DataFrame(schema={**WITHHELD_SCHEMA, APPLIES: pl.Boolean})]
-    withheld = findings.filter(pl.col("action") == WITHHELD)
+    # A row that is quarantined anyway withholds nothing more (its key may not even fit the store).
+    gone = findings.filter(pl.col("action") == QUARANTINED).select("table_name", ROW).unique()
+    withheld = findings.filter(pl.col("action") == WITHHELD).join(gone, on=["table_name", ROW], how="anti")
     for effect, spec in effects.items():
         mine = withheld.filter(pl.col("effect") == effect)
         for table in mine["table_name"].unique().to_list():

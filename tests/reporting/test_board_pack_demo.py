@@ -3,6 +3,7 @@ from the published files, loaded into the demo's store; one LA identity in the d
 `benchmarks import` at the command line: a line per file, exit 3 on a known file with no figures."""
 
 import importlib.util
+import re
 import sys
 
 import polars as pl
@@ -48,6 +49,13 @@ def test_demo_store_compares_with_england_region_and_neighbours(engine, tmp_path
 
 
 @pytest.fixture
+def cli_logs_reset():
+    """The demo's jobs point structlog at their own stream; point it back once the test is over."""
+    yield
+    logs.configure(stream=sys.__stderr__)
+
+
+@pytest.fixture
 def cli(db_url, tmp_path, capsys):
     engine = make_engine(db_url)
     upgrade_head(engine)
@@ -77,3 +85,22 @@ def test_cli_reports_each_file_and_refuses_a_file_with_no_figures(cli, tmp_path)
     code, out, err = cli("benchmarks", "import", str(broken))
     assert code == 3
     assert err.strip().count("\n") == 0 and "gave no figures" in err and "Traceback" not in err
+
+
+def test_the_demo_pack_compares_and_names_the_la_as_its_emails_do(tmp_path, cli_logs_reset):
+    from datetime import date
+
+    from ehcp_monitor.demo import run_demo
+
+    lines: list[str] = []
+    settings = run_demo(tmp_path / "demo", people=300, as_of=date(2026, 3, 16), echo=lines.append)
+    pack = next((tmp_path / "demo" / "board-pack").glob("board-pack-2026-02.html")).read_text(encoding="utf-8")
+    assert "no DfE figures loaded" not in pack
+    assert "Shropshire Council (demo) (DfE statistics code E06000051)" in pack
+    assert "DfE’s measures for calendar year 2025" in pack
+    assert re.search(r"England</th><td>2025</td><td>45\.5%", pack)
+    assert "Statistical neighbours (mean of 4)" in pack
+    emails = list((tmp_path / "demo" / "outbox").glob("*.eml"))
+    assert emails and all(settings.la.name in e.read_text(encoding="utf-8") for e in emails[:5])
+    loaded = pl.read_csv(EXTRACT, schema=FIGURE_SCHEMA).height
+    assert any(f"compared with {loaded} published DfE figures" in line for line in lines)

@@ -72,3 +72,15 @@ def test_cli_without_results_fails_plainly(engine, db_url, tmp_path, capsys):
     assert run_cli(["--config", config, "report", "late-list", "--as-of", "2025-03-14", "--out", str(out_dir)]) == 1
     assert "no stored check results" in capsys.readouterr().err
     assert not out_dir.exists()
+
+
+def test_cli_warns_when_the_list_is_dated_after_the_last_check(engine, db_url, tmp_path, capsys):
+    load_dataset(engine)
+    config = _config(tmp_path, db_url, 25, [])
+    assert run_cli(["--config", config, "report", "late-list", "--as-of", "2025-03-14"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert run_cli(["--config", config, "report", "late-list", "--as-of", "2025-03-21"]) == 0
+    captured = capsys.readouterr()
+    assert ("warning: the list is dated 21/03/2025 but the last check ran as of 14/03/2025: its figures are as "
+            "on that date; run `ehcp-monitor check` first for current ones") in captured.err
+    assert "late-list-2025-03-21.html" in captured.out

@@ -98,3 +98,40 @@ def test_csv_cells_cannot_start_a_formula(built):
     for row in rows:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+
+
+def test_every_sheet_prints_landscape_fitted_to_the_page_width(workbook):
+    for sheet in workbook:
+        setup = sheet.page_setup
+        assert setup.orientation == "landscape", sheet.title
+        assert setup.paperSize == 9, sheet.title  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage, sheet.title
+        # One page wide (1 is Excel's default, so the file leaves it out), as many pages long as it takes.
+        assert (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0), sheet.title
+        assert "Page &P of &N" in sheet.oddFooter.right.text, sheet.title
+    for title in [*TABLES, "Data quality findings"]:
+        assert workbook[title].print_title_rows == "$1:$1", title  # the header row on every printed page
+
+
+def test_case_sheets_end_with_empty_action_and_owner_columns(workbook):
+    for title in ("Very late 20-week", "At risk 20-week", "Other overdue"):
+        sheet = workbook[title]
+        assert [c.value for c in sheet[1]][-2:] == ["Action agreed", "Owner"], title
+        for row in sheet.iter_rows(min_row=2):
+            assert row[-2].value is None and row[-1].value is None, title
+        assert sheet.column_dimensions[sheet[1][-2].column_letter].width >= 30, title
+    assert [c.value for c in workbook["By officer"][1]][-1] == "Due in next 14 days"
+
+
+def test_very_late_rows_of_other_overdue_are_shaded(workbook):
+    sheet = workbook["Other overdue"]
+    (ranges,) = list(sheet.conditional_formatting)
+    assert str(ranges.sqref) == "A2:R6"
+    (rule,) = ranges.rules
+    very_late_column = [c.value for c in sheet[1]].index("Very late")
+    letter = sheet[1][very_late_column].column_letter
+    assert rule.type == "expression" and rule.formula == [f'${letter}2="yes"']
+    assert rule.dxf.fill.bgColor.rgb.endswith("F4CCCC") and rule.dxf.font.b
+    # The rows the rule shades: R1's health advice and PL5's review.
+    shaded = [row[1].value or row[2].value for row in sheet.iter_rows(min_row=2) if row[very_late_column].value == "yes"]
+    assert shaded == ["R1", "R5"]

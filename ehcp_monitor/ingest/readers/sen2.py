@@ -16,7 +16,7 @@ import polars as pl
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.canonical import folder_files, nearest_name, read_csv_tables
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import LINE, SourceData, Unrecognised, make_raw_table
+from ehcp_monitor.ingest.source import EXTRA_FIELDS, LINE, SourceData, Unrecognised, make_raw_table
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 
@@ -84,9 +84,9 @@ def unrecognised_beside_export(folder: Path, source: SourceData) -> list[Unrecog
 def _module(files, name, source) -> pl.DataFrame | None:
     if name not in files:
         return None
-    df = read_text_csv(files[name], name, source.checksums)
-    df = df.rename({c: c.strip().lower() for c in df.columns}, strict=False)
-    return df.with_row_index(LINE, offset=2).with_columns(pl.col(LINE).cast(pl.Int64))
+    # Lines as in the file (a quoted value may span lines); surplus fields counted for V011.
+    df = read_text_csv(files[name], name, source.checksums, with_lines=True)
+    return df.rename({c: c.strip().lower() for c in df.columns if c not in (LINE, EXTRA_FIELDS)}, strict=False)
 
 
 def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, file_name: str) -> pl.DataFrame:
@@ -95,7 +95,8 @@ def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, file_name: str)
     for src, dst in mapping.items():
         if src not in df.columns and dst in required:
             raise IngestRefused(f"{file_name}: required column {src} is missing")
-    return df.select([pl.col(src).alias(dst) for src, dst in mapping.items() if src in df.columns] + [LINE])
+    extra = [EXTRA_FIELDS] if EXTRA_FIELDS in df.columns else []
+    return df.select([pl.col(src).alias(dst) for src, dst in mapping.items() if src in df.columns] + [LINE, *extra])
 
 
 def _col(df: pl.DataFrame, name: str) -> pl.Expr:
