@@ -4,7 +4,9 @@
 
 Stores a synthetic snapshot and check results (about 8 result rows per request, a third of the
 20-week clocks overdue, as in a large LA) straight into a fresh store, then times each step of
-`build_late_list`: reading inputs, composing, HTML, XLSX, CSV. Prints figures; asserts nothing.
+`build_late_list`: reading inputs, composing (with the breach forecast), the HTML page, the email
+body (its size is what mail clients clip at about 102 KB), XLSX, CSV. Prints figures; asserts nothing.
+The issue's scale is 50,000 people: `--requests 50000`.
 """
 
 import argparse
@@ -73,7 +75,7 @@ def run(url: str, n: int) -> None:
     from ehcp_monitor.reporting.late_list import build as build_module
     from ehcp_monitor.reporting.late_list.content import compose
     from ehcp_monitor.reporting.late_list.inputs import load_inputs
-    from ehcp_monitor.reporting.late_list.render import render_csv, render_html, render_xlsx
+    from ehcp_monitor.reporting.late_list.render import render_csv, render_email_html, render_html, render_xlsx
 
     engine = make_engine(url)
     upgrade_head(engine)
@@ -81,7 +83,7 @@ def run(url: str, n: int) -> None:
     now = datetime(2025, 3, 14, tzinfo=UTC)
     with engine.begin() as conn:
         replace_snapshot(conn, Snapshot.from_frames(frames, ingest_id=1), loaded_at=now)
-        conn.execute(insert(CheckRun).values(id=1, as_of=AS_OF, started_at=now, counts={}))
+        conn.execute(insert(CheckRun).values(id=1, as_of=AS_OF, ingest_id=1, started_at=now, counts={}))
         write_frame(conn, "check_results", results.with_columns(run_id=pl.lit(1)))
         overdue = results.filter(pl.col("status") == "overdue")
         write_frame(conn, "overdue_history", overdue.select(
@@ -95,21 +97,23 @@ def run(url: str, n: int) -> None:
     content = compose(inputs)
     timings["compose"] = time.perf_counter() - t
     sizes = {}
-    for name, render in (("html", render_html), ("xlsx", render_xlsx), ("csv", render_csv)):
+    for name, render in (("html", render_html), ("email body", render_email_html), ("xlsx", render_xlsx),
+                         ("csv", render_csv)):
         t = time.perf_counter()
         out = render(content)
         timings[name] = time.perf_counter() - t
-        sizes[name] = len(out) / 1e6
+        sizes[name] = len(out.encode("utf-8") if isinstance(out, str) else out) / 1e6
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         build_module.build_late_list(engine, config.defaults(), as_of=AS_OF, out_dir=folder)
     timings["build_late_list (all)"] = time.perf_counter() - t
     engine.dispose()
     overdue = inputs.results.filter(pl.col("status") == "overdue").height
-    print(f"{url.split(':')[0]}: {n} requests, {results.height} result rows, {overdue} overdue")
+    print(f"{url.split(':')[0]}: {n} requests, {results.height} result rows, {overdue} overdue, "
+          f"{content.very_late_20w.height} very late 20-week, {content.at_risk_20w.height} at risk")
     for step, seconds in timings.items():
         print(f"  {step:<24} {seconds:7.2f} s")
-    print("  sizes MB: " + ", ".join(f"{k} {v:.1f}" for k, v in sizes.items()))
+    print("  sizes MB: " + ", ".join(f"{k} {v:.3f}" for k, v in sizes.items()))
 
 
 def main() -> None:

@@ -2,14 +2,15 @@
 
 For each stage of domain.md section 4 the history is the LA's own 20-week cases issued in the
 twelve months up to the as-of date: how many days each took from entering that stage to the final
-plan. An open case's forecast issue date is the as-of date plus the typical time left:
+plan. An open case that has spent w whole weeks (and d more days) in its stage is compared with
+the history's cases that were still not issued after w weeks in that stage: its forecast issue
+date is the as-of date plus their median days left after those w weeks, less d (and again with
+the 80th percentile). With fewer than MIN_HISTORY_CASES such cases the stage's DEFAULT_DAYS apply:
 
-    remaining = max(typical(stage) - days already in the stage, typical(next stage))
+    remaining = max(default(stage) - days already in the stage, default(next stage))
 
-(a case that has stayed in a stage longer than usual still has the later stages ahead of it),
-once with the median and once with the 80th percentile. When a stage has fewer than
-MIN_HISTORY_CASES cases in the window its DEFAULT_DAYS are used instead. A case not yet overdue
-whose median forecast is after its due date is **at risk**.
+(a case stuck longer than the timetable still has the later stages ahead of it). A case not yet
+overdue whose median forecast is after its due date is **at risk**.
 
 When a case entered each stage (the same dates the check engine derives the stage from; a date
 after the as-of date is not yet known):
@@ -27,12 +28,15 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from ehcp_monitor.checks import registry
 from ehcp_monitor.checks.registry import DRAFT_COMMENT_DAYS
 
+# registry.STAGES in the order a case passes through them (the registry's is the order they are decided in).
 STAGES = ("awaiting_decision", "awaiting_advice_requests", "gathering_advice", "drafting", "draft_comments",
           "finalising")
+assert set(STAGES) == set(registry.STAGES)
 HISTORY_DAYS = 365  # "the last 12 months"
-MIN_HISTORY_CASES = 10  # fewer issued cases through a stage than this: its defaults are used
+MIN_HISTORY_CASES = 10  # fewer issued cases through a stage (after as long in it) than this: the defaults
 # Days from entering the stage to the final plan when the history is too thin: the statutory
 # timetable (decision by week 6, advice by week 12, draft by week 16, final by week 20) as the
 # median, and half as long again as the 80th percentile.
@@ -145,10 +149,13 @@ def _remaining(durations: pl.DataFrame) -> pl.DataFrame:
     Only cases that had not been issued after that many weeks in the stage count (a case stuck
     for long is compared with the cases that were stuck as long).
     """
-    weeks = pl.DataFrame({"week": pl.int_range(0, MAX_WEEKS + 1, eager=True).cast(pl.Int64)})
+    # One row per case and whole week w with days > 7w (w = 0 .. (days - 1) // 7): no cross join.
+    weeks = pl.int_ranges(0, pl.min_horizontal((pl.col("days") - 1) // 7 + 1, pl.lit(MAX_WEEKS + 1)).clip(0),
+                          dtype=pl.Int64)
     return (
-        durations.join(weeks, how="cross")
-        .filter(pl.col("days") > pl.col("week") * 7)
+        durations.with_columns(week=weeks)
+        .explode("week")
+        .filter(pl.col("week").is_not_null())
         .group_by("stage", "week")
         .agg(history=pl.len(), **_quantiles(pl.col("days") - pl.col("week") * 7))
         .filter(pl.col("history") >= MIN_HISTORY_CASES)

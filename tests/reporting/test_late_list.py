@@ -130,7 +130,8 @@ def test_movement_compares_with_the_latest_earlier_list_by_date_not_the_last_bui
     load_dataset(engine)
     later = D(2025, 3, 28)
     with engine.begin() as conn:
-        conn.execute(insert(CheckRun).values(id=3, as_of=later, ingest_id=2, started_at=LOADED, finished_at=LOADED, counts={}))
+        conn.execute(insert(CheckRun).values(id=3, as_of=later, ingest_id=2, started_at=LOADED,
+                                             finished_at=LOADED, counts={}))
         write_frame(conn, "overdue_history", pl.DataFrame(
             [("DECIDE_6W", "R8", None, "P4", None, D(2025, 1, 2), D(2025, 2, 13), 43, True)],
             schema={c: RESULT_SCHEMA[c] for c in HISTORY_COLUMNS}, orient="row",
