@@ -53,6 +53,10 @@ def demo_settings(paths: DemoPaths) -> Settings:
             "board_pack.statistical_neighbours": DEMO_NEIGHBOURS,
             # Illustrative targets so the pack shows RAG status; an LA sets its own.
             "board_pack.targets": DEMO_TARGETS,
+            # The demo goes live on its own as-of date, so its one night is a first night: with no
+            # earlier runs the surge hold's minimum (50) could hold a busy day's emails and the demo
+            # would stop before showing them. A real first night should be held (docs/going-live.md).
+            "touchpoints.hold_above": 1000,
         }
     )
 
@@ -149,8 +153,9 @@ def _print_nightly(settings: Settings, echo) -> None:
         ):
             by_stage.setdefault(stage, {})[status] = n
         if by_stage:
-            statuses = ("sent", "skipped", "suppressed", "failed")
-            echo("   touchpoints by stage (suppressed: events already too old when first seen)")
+            statuses = ("sent", "skipped", "suppressed", "baseline", "held", "failed")
+            echo("   touchpoints by stage (baseline: before go-live, never sent; suppressed: events already too "
+                 "old when first seen)")
             echo(f"     {'stage':<24}" + "".join(f"{s:>11}" for s in statuses))
             for stage, counts in sorted(by_stage.items()):
                 echo(f"     {stage:<24}" + "".join(f"{counts.get(s, 0):>11}" for s in statuses))
