@@ -7,6 +7,7 @@ that variable the PostgreSQL cases skip with a reason.
 
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -34,11 +35,12 @@ def _pg_url() -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """A fresh, empty database URL: an SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+@contextmanager
+def fresh_store_url(kind: str, directory: Path):
+    """A fresh, empty database URL: an SQLite file in `directory`, or a PostgreSQL schema of its own
+    (dropped afterwards; skipped with a reason when no PostgreSQL is configured)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'store.sqlite3'}"
         return
     if not PG_URL:
         pytest.skip("PostgreSQL tests need EHCP_TEST_DATABASE_URL (see README, Testing)")
@@ -47,10 +49,19 @@ def db_url(request, tmp_path):
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in _pg_url() else "?"
-    yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty database URL: an SQLite file, or a PostgreSQL schema of its own."""
+    with fresh_store_url(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ exactly its code and action, nothing is lost, and history stays monitored withou
 dates ever starting a clock.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from ehcp_monitor import config
 from ehcp_monitor.checks import run_check
@@ -27,7 +26,7 @@ from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.ingest.quarantine import quarantined_rows
 from ehcp_monitor.schema.canonical import TABLE_ORDER, table_spec
 from ehcp_monitor.synthetic.messy import read_manifest
-from tests.conftest import AS_OF, PG_URL, _pg_url
+from tests.conftest import AS_OF, fresh_store_url
 
 PEOPLE = 2000
 SEED = 3
@@ -81,20 +80,8 @@ def _ingest_and_check(url: str, source: Path, manifest: dict) -> Run:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def store_url(request, tmp_path_factory):
     """A fresh store for the module: an SQLite file, or a PostgreSQL schema of its own."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite3'}"
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL tests need EHCP_TEST_DATABASE_URL (see README, Testing)")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(_pg_url())
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in _pg_url() else "?"
-    yield f"{_pg_url()}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_store_url(request.param, tmp_path_factory.mktemp("store")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
