@@ -25,7 +25,7 @@ def tighten(path: Path) -> None:
     """Make an existing file of ours owner-only (0600); anything else is left as it is."""
     try:
         info = path.stat()
-        if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        if info.st_mode & 0o077 and info.st_uid == os.getuid() and path.is_file():  # never a folder
             os.chmod(path, info.st_mode & 0o700)
     except FileNotFoundError:
         pass

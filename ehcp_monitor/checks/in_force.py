@@ -37,6 +37,17 @@ def require_current_results(conn: Connection, what: str) -> None:
                            f"force is {_number(in_force)}: run `ehcp-monitor check` first")
 
 
+def require_results_as_of(conn: Connection, what: str, as_of) -> None:
+    """Raise StaleResults unless there is a snapshot and the latest check is as of `as_of`: a delay
+    notice built from results of another day would list steps not yet late, or the wrong days."""
+    if conn.execute(select(SnapshotInfo.ingest_id)).scalar() is None:
+        raise StaleResults(f"{what}: nothing has been ingested yet: run `ehcp-monitor ingest` first")
+    checked = conn.execute(select(CheckRun.as_of).order_by(CheckRun.id.desc()).limit(1)).first()
+    if checked is not None and checked.as_of != as_of:
+        raise StaleResults(f"{what}: results are as of {checked.as_of.isoformat()}, not {as_of.isoformat()}: "
+                           f"run `ehcp-monitor check --as-of {as_of.isoformat()}` first")
+
+
 def reads_results(what: str):
     """Decorate a job's reading function (first argument: the engine) so that it runs holding the
     store lock shared, and only on results of the snapshot in force."""

@@ -119,6 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         failure = store_failure(exc)
         click.echo(f"ehcp-monitor: {failure}", err=True)
         sys.exit(failure.exit_code)
+    except sqlalchemy.exc.ArgumentError:
+        # SQLAlchemy refusing the URL's options before connecting; its text may quote the URL.
+        click.echo("ehcp-monitor: config: the store URL (EHCP_DATABASE_URL or database.url) has options "
+                   "the database driver cannot use (ArgumentError)", err=True)
+        sys.exit(EXIT_USAGE)
     except sqlalchemy.exc.DBAPIError as exc:
         if exc.statement is not None:  # a statement failed: a fault of ours, not of the setup
             raise

@@ -3,7 +3,8 @@
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db import staging
@@ -15,6 +16,7 @@ from ehcp_monitor.private_files import tighten
 # The store's dialects and drivers: SQLite from the standard library, PostgreSQL through psycopg 3.
 STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 URL_SETTING = "EHCP_DATABASE_URL or database.url"
+NOT_A_FILE = "names a folder, not a database file (sqlite:///path/file.sqlite3)"
 
 
 def url_problem(url: str) -> str | None:
@@ -29,7 +31,46 @@ def url_problem(url: str) -> str | None:
         return "names a database or driver the store cannot use; use postgresql:// or sqlite:///"
     if port is not None and not 0 < port < 65536:
         return "has a port outside 1-65535"
+    postgres = parsed.get_backend_name() in ("postgresql", "postgres")
+    problem = _postgres_ports_problem(parsed) if postgres else _sqlite_path_problem(parsed)
+    if problem:
+        return problem
+    # The driver's own reading of the options, which SQLAlchemy does only on the first connect,
+    # and then with a traceback that quotes them.
+    driver = parsed.set(drivername="postgresql+psycopg") if postgres else parsed
+    try:
+        driver.get_dialect()().create_connect_args(driver)
+    except (ArgumentError, ValueError, TypeError):
+        return ("has host and port options that do not fit together (give one port per host, in one form)"
+                if postgres else "has an option the database driver cannot read")
     return None
+
+
+def _query_values(parsed: URL, key: str) -> list[str]:
+    """A query option's values, repeated (`?host=a&host=b`) or comma-separated (`?host=a,b`)."""
+    value = parsed.query.get(key, ())
+    return [part for item in ((value,) if isinstance(value, str) else value) for part in item.split(",")]
+
+
+def _postgres_ports_problem(parsed: URL) -> str | None:
+    """Ports in `?port=` and in `?host=name:port` (libpq's multi-host forms)."""
+    ports = _query_values(parsed, "port")
+    ports += [host.rsplit(":", 1)[1] for host in _query_values(parsed, "host") if ":" in host]
+    for port in filter(None, (p.strip() for p in ports)):
+        if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            return "has a port option that is not a number in 1-65535"
+    return None
+
+
+def _sqlite_path_problem(parsed: URL) -> str | None:
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri"):
+        return None
+    path = Path(database)
+    try:
+        return NOT_A_FILE if not path.name or path.is_dir() else None
+    except OSError:  # a folder we may not look into: SQLite says so when it connects
+        return None
 
 
 def password_in_url(url: str) -> bool:
@@ -56,7 +97,10 @@ def database_url(settings: Settings) -> str:
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url
-    return f"sqlite:///{Path(settings.database.sqlite_path).resolve()}"
+    path = Path(settings.database.sqlite_path)
+    if not path.name or path.is_dir():
+        raise ConfigError("config: database.sqlite_path names a folder, not a database file (path/file.sqlite3)")
+    return f"sqlite:///{path.resolve()}"
 
 
 def _private_store(engine: Engine) -> None:
@@ -64,6 +108,9 @@ def _private_store(engine: Engine) -> None:
     and delete the staging leftovers of a crashed run (db.staging) before this run begins."""
     database = sqlite_file(engine)
     if database is None or str(database) in ("", ":memory:") or not database.parent.is_dir():
+        return
+    # Only a file of ours is created or tightened: never a folder or device the URL happens to name.
+    if not database.name or (database.exists() and not database.is_file()):
         return
     try:
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
@@ -84,7 +131,8 @@ def make_engine(url: str) -> Engine:
     if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: a failed statement's error never carries its values (case data).
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _private_store(engine)
 
         @event.listens_for(engine, "connect")
@@ -113,7 +161,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
     raise ConfigError(f"config: the store URL ({URL_SETTING}) must be sqlite:/// or postgresql://")
 
 

@@ -85,6 +85,34 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
     return unknown
 
 
+def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dict[str, int]:
+    """Before anything is claimed, rows that may no longer be sent are set aside (domain.md 6):
+    dated before the go-live in force (a go-live set or moved after they were planned) become
+    `baseline`, held ones included; rows still waiting whose event has grown older than
+    `max_event_age_days` (planned on a past as-of date, or retried for days) become `suppressed`."""
+    from ehcp_monitor.touchpoints.golive import read_go_live
+
+    cutoff = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
+    with engine.begin() as conn:
+        go_live = read_go_live(conn, settings).day
+        before = 0
+        if go_live is not None:
+            before = conn.execute(
+                update(Touchpoint)
+                .where(Touchpoint.status.in_((*DUE_STATUSES, "held")), Touchpoint.event_date < go_live)
+                .values(status="baseline", next_attempt_at=None, reason=f"dated before go-live {go_live.isoformat()}")
+            ).rowcount
+        stale = conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.status.in_(DUE_STATUSES), Touchpoint.event_date < cutoff)
+            .values(status="suppressed", next_attempt_at=None,
+                    reason=f"older than {settings.touchpoints.max_event_age_days} days when it was to be sent")
+        ).rowcount
+    if before or stale:
+        log.warning("touchpoints set aside before sending", counts={"baseline": before, "suppressed": stale})
+    return {"baseline": before, "suppressed": stale}
+
+
 def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[int]:
     """Mark up to `limit` due rows `claimed` and commit, so no other dispatcher can take them.
 
@@ -257,6 +285,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     transport = transport or transport_for(settings)
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
+    counts.update(set_aside_unsendable(engine, settings, as_of))
     spacing = pace.interval(settings.touchpoints.rate_per_minute)
     reached = [now]  # the latest pace slot this run waited for: a pinned clock stands still
     handed_over: dict[int, datetime] = {}  # row -> its hand-over lease

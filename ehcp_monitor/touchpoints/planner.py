@@ -14,7 +14,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from ehcp_monitor.checks.contract import RESULT_SCHEMA
-from ehcp_monitor.checks.in_force import reads_results
+from ehcp_monitor.checks.in_force import reads_results, require_results_as_of
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, write_frame
 from ehcp_monitor.db.snapshot import read_snapshot
@@ -129,6 +129,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict
     """
     snap = read_snapshot(engine)
     with engine.begin() as conn:
+        # Before go-live can be fixed: never by a run with nothing to plan, or on another day's results.
+        require_results_as_of(conn, "touchpoints plan", as_of)
         go_live = settle_go_live(conn, settings, as_of=as_of)
         results = read_results(conn)
         events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id))

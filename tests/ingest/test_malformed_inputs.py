@@ -150,7 +150,7 @@ def _line_end_cases() -> list[Case]:
                            "contacts.csv": csv_text(CONTACTS_HEADER, contact_rows(), newline=newline)})
 
     mixed = "person_id,date_of_birth,forename,surname,upn,postcode\r\n" + "".join(
-        ",".join(r) + end for r, end in zip(people_rows(), ["\n", "\r", "\r\n", "\n"]))
+        ",".join(r) + end for r, end in zip(people_rows(), ["\n", "\r\n", "\r\n", "\n"]))
     embedded = people_rows()
     embedded[1][2] = "Ada\r\nMay"  # a line break inside a quoted value
     embedded[2][1] = "not a date"  # on the line after it: line 5, not 4
@@ -168,7 +168,19 @@ def _line_end_cases() -> list[Case]:
         files_case("embedded-crlf-in-quotes", standard(**{"people.csv": csv_text(PEOPLE_HEADER, embedded,
                                                                                  newline="\r\n")}),
                    rows={"people": 4}, findings={("people", "V010", 3), ("people", "V002", 5)}),
+        # A lone CR inside an unquoted value ends no line in a file that has LF line ends: the value
+        # keeps it (V010 clears it) and no record is invented, so later lines keep their numbers.
+        files_case("cr-in-unquoted-value-lf", standard(**{"people.csv": stray_cr("\n")}), rows={"people": 4},
+                   postgresql=True, findings={("people", "V010", 2), ("people", "V010", 3), ("people", "V002", 5)}),
+        files_case("cr-in-unquoted-value-crlf", standard(**{"people.csv": stray_cr("\r\n")}), rows={"people": 4},
+                   postgresql=True, findings={("people", "V010", 2), ("people", "V010", 3), ("people", "V002", 5)}),
     ]
+
+
+def stray_cr(newline: str) -> str:
+    """People with a CR inside two unquoted values (lines 2 and 3) and a bad date on line 5."""
+    return (csv_text(PEOPLE_HEADER, people_rows(), newline=newline).replace(SURNAME, "Quorr\rington")
+            .replace("Morgan", "Mor\rgan").replace("2012-08-09", "not a date"))
 
 
 def _delimiter_cases() -> list[Case]:
@@ -708,3 +720,26 @@ def test_a_refused_source_leaves_no_value_in_the_job_record(case, db_url, tmp_pa
     assert_no_personal_value("job_runs.error", error)
     assert re.search(case.message, message), message
     assert error == f"ingest: {message}"[:len(error)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_cr_inside_an_unquoted_value_is_cleared_not_a_new_row(newline, db_url, tmp_path, lenient_config, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setenv("EHCP_DATABASE_URL", db_url)
+    monkeypatch.delenv("EHCP_CONFIG", raising=False)
+    source = extract(tmp_path / "source", standard(**{"people.csv": stray_cr(newline)}))
+
+    run = run_cli(["--config", str(lenient_config), "ingest", str(source), "--as-of", "2025-03-14"], capsys)
+
+    assert run.code == 0, run.stderr
+    _, findings = _stored(db_url)
+    cleared = {(f["source_line"], f["record_id"], f["column_name"]) for f in findings
+               if f["code"] == "V010" and f["action"] == "cleared"}
+    assert cleared == {(2, "P1", "surname"), (3, "P2", "surname")}
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            people = dict(conn.execute(text("SELECT person_id, surname FROM people")).all())
+    finally:
+        engine.dispose()
+    assert people == {"P1": None, "P2": None, "P3": "Owen", "P4": "Price"}

@@ -2,11 +2,11 @@
 
 Bytes are decoded as strict UTF-8 (BOM stripped), falling back to cp1252 for a file that is not
 UTF-8 (bytes cp1252 leaves undefined are read as Latin-1, so they surface as control characters
-in V010 instead of failing the file); a UTF-16 file is refused by name. CR, LF and CRLF line ends
-all end a line. Records follow RFC 4180: a quoted field may hold commas, doubled quotes and line
-breaks. A record whose quotes are out of place on one line is split on every comma with its quotes
-read as characters; a quote that opens a field and is never closed on its line refuses the file,
-naming the line.
+in V010 instead of failing the file); a UTF-16 file is refused by name. LF and CRLF end a line
+(mixed in one file too); CR alone ends a line only in a file with no LF at all. Records follow
+RFC 4180: a quoted field may hold commas, doubled quotes and line breaks. A record whose quotes are
+out of place on one line is split on every comma with its quotes read as characters; a quote that
+opens a field and is never closed on its line refuses the file, naming the line.
 
 Every message names the file, line and what is wrong, never a value (values are children's data).
 Every value stays text: types come from the canonical schema. `__line` is the line a record starts
@@ -63,11 +63,17 @@ def decode(data: bytes, table: str, file_name: str = "") -> str:
 
 
 def _lines(text: str) -> pl.DataFrame:
-    """One row per physical line: its number (from 1) and text, line ends of any kind removed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.endswith("\n"):
+    """One row per physical line: its number (from 1) and text, its line end removed.
+
+    A file with any LF is split on LF (a CR before it is part of the line end); a CR elsewhere
+    stays in its value, for V010 to flag, rather than inventing a record. Only a file with no LF at
+    all (old Mac line ends) is split on CR."""
+    end = "\n" if "\n" in text else "\r"
+    if text.endswith(end):
         text = text[:-1]
-    lines = pl.Series("text", [text]).str.split("\n").explode()
+    lines = pl.Series("text", [text]).str.split(end).explode()
+    if end == "\n":
+        lines = lines.str.strip_suffix("\r")
     return pl.DataFrame(lines).with_row_index("line", offset=1).with_columns(pl.col("line").cast(pl.Int64))
 
 

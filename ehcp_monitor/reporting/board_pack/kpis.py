@@ -101,6 +101,7 @@ class Figure:
     numerator: int | None  # None for counts
     denominator: int | None
     value: float | None  # the percentage (one decimal place) or the count
+    suppressed: bool = False  # hidden when publishing as part of a group (suppress.py)
 
 
 @dataclass
@@ -122,7 +123,12 @@ class Table:
     rows: list[list]  # first cell a label; the others counts (int), rates (float) or text
     count_columns: set[int] = field(default_factory=set)  # cells suppressed when publishing
     note: str = ""
-    total_row: bool = False  # the last row adds up the others (publishing then hides two rows, not one)
+    total_row: bool = False  # the last row adds up the others (publishing then hides more rows than one)
+    # (count column, the column it is a part of): publishing checks the rest of the total too
+    pairs: tuple[tuple[int, int], ...] = ()
+    # row -> the row it is a subset of, count column by count column (excluding exceptions ⊂ including)
+    subset_of: dict[int, int] = field(default_factory=dict)
+    hide_rows: set[int] = field(default_factory=set)  # more rows to hide when publishing (suppress.py)
 
 
 @dataclass
@@ -351,6 +357,7 @@ def issue_bands_table(inputs: Inputs, period: Period, as_of: date) -> Table:
     for band, _, _ in ISSUE_BANDS:
         cols += [band, "%"]
     return Table("Time from request to issue, DfE bands", cols, rows, count_columns={1, 2, 4, 6},
+                 pairs=((2, 1), (4, 1), (6, 1)), subset_of={1: 0},
                  note="Mediation and tribunal cases are left out, as DfE counts them.")
 
 
@@ -371,7 +378,7 @@ def qa_table(inputs: Inputs, months: list[date], as_of: date) -> Table:
         rows.append(row)
     return Table("Quality assurance audits: plans rated good or better, by month",
                  ["Month", "Draft audited", "Draft good+", "Draft %", "Amended audited", "Amended good+",
-                  "Amended %"], rows, count_columns={1, 2, 4, 5})
+                  "Amended %"], rows, count_columns={1, 2, 4, 5}, pairs=((2, 1), (5, 4)))
 
 
 def touchpoint_table(inputs: Inputs, period: Period) -> Table:

@@ -5,7 +5,7 @@ worked out: such a count is shown as `c`, and so is every figure that would give
 made from it and the other count beside it (never "c (0 of c)"), a rate whose complement is small
 (99 of 100 tells that 1 was late), its change mark and chart point, every count and rate in a table
 row holding one, and, where a table has a total row, a second row so the first cannot be had by
-subtraction.
+subtraction. Figures that add up to a total are judged together first (suppress.py).
 """
 
 import logging
@@ -20,6 +20,7 @@ from ehcp_monitor.reporting.board_pack.charts import trend_svg
 from ehcp_monitor.reporting.board_pack.commentary import read_commentary
 from ehcp_monitor.reporting.board_pack.dfe_year import USUAL_CAUSES
 from ehcp_monitor.reporting.board_pack.kpis import HEADLINE, SPECS, Figure, Kpi, PackData, Table, pct
+from ehcp_monitor.reporting.board_pack.suppress import small, suppress_groups, table_hidden_rows
 
 SUPPRESSED = "c"
 NO_CASES = "no cases"
@@ -28,10 +29,6 @@ RAG_LABELS = {"green": "Green: on target", "amber": "Amber: near target", "red":
 RAG_SHORT = {"green": "Green", "amber": "Amber", "red": "Red", "no target": "No target", "no data": "No cases"}
 LOWER_IS_BETTER = {"reviews_overdue", "open_caseload"}
 NEUTRAL = {"requests"}  # more requests is neither better nor worse
-
-
-def small(n: int | float | None) -> bool:
-    return n is not None and 1 <= n <= 4
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,8 @@ class Formatter:
     def hidden(self, fig: Figure) -> bool:
         if not self.publish:
             return False
+        if fig.suppressed:
+            return True
         if fig.numerator is None:  # a count, or an average over `denominator` cases
             return small(fig.value if fig.denominator is None else fig.denominator)
         rest = None if fig.denominator is None else fig.denominator - fig.numerator
@@ -90,19 +89,12 @@ class Formatter:
         better = up != (kpi.spec.code in LOWER_IS_BETTER)
         return ("▲" if up else "▼"), f"{'better' if better else 'worse'}, {'up' if up else 'down'} {size}"
 
+    def hidden_rows(self, table: Table) -> set[int]:
+        """Rows whose counts and rates are all shown as c (docs/board-pack.md, "Publishing")."""
+        return table_hidden_rows(table) | table.hide_rows if self.publish else set()
+
     def table_rows(self, table: Table) -> list[list[str]]:
-        last = len(table.rows) - 1
-
-        def has_small(row) -> bool:
-            return any(small(row[i]) for i in table.count_columns if isinstance(row[i], int))
-
-        hidden = {i for i, row in enumerate(table.rows) if self.publish and has_small(row)}
-        body = [i for i in range(len(table.rows)) if not (table.total_row and i == last)]
-        if table.total_row and len([i for i in hidden if i in body]) == 1:
-            # One hidden row beside a total could be had by subtraction: hide the next smallest too.
-            others = sorted((sum(c for j, c in enumerate(table.rows[i]) if j in table.count_columns
-                                 and isinstance(c, int)), i) for i in body if i not in hidden)
-            hidden.add(others[0][1] if others else last)
+        hidden = self.hidden_rows(table)
         out = []
         for r, row in enumerate(table.rows):
             cells = [str(row[0])]
@@ -142,6 +134,8 @@ def sources_table(data: PackData) -> Table | None:
 
 def render_html(data: PackData, settings, *, publish: bool) -> str:
     fmt = Formatter(publish)
+    if publish:
+        data = suppress_groups(data)
     charts = {}
     for code, kpi in data.kpis.items():
         charts[code] = trend_svg(f"chart-{code}", kpi.spec.title,

@@ -1,0 +1,76 @@
+"""What may still be sent when dispatch runs (domain.md section 6): nothing dated before the go-live
+in force, nothing grown stale while it waited, and no plan on another day's results or on no data."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from ehcp_monitor.checks.in_force import StaleResults
+from ehcp_monitor.db.models import CheckRun, StoreSetting, Touchpoint
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from tests.touchpoints.conftest import AS_OF, NOW, result, store_case, tp_settings
+
+D = date.fromisoformat
+
+
+def _families(n: int = 3):
+    frames = {
+        "people": [{"person_id": f"P{i}", "date_of_birth": D("2015-01-01")} for i in range(n)],
+        "requests": [{"request_id": f"R{i}", "person_id": f"P{i}", "received_date": AS_OF - timedelta(days=2),
+                      "request_outcome": "A"} for i in range(n)],
+        "contacts": [{"contact_id": f"C{i}", "person_id": f"P{i}", "role": "parent_carer",
+                      "email": f"parent{i}@example.org"} for i in range(n)],
+    }
+    return frames, [result("DECIDE_6W", request_id=f"R{i}", person_id=f"P{i}",
+                           due=AS_OF + timedelta(days=40), status="pending") for i in range(n)]
+
+
+def _by_status(engine) -> dict:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Touchpoint.status, func.count()).group_by(Touchpoint.status)).all())
+
+
+def _planned(engine, tmp_path):
+    store_case(engine, *_families())
+    settings = tp_settings(**{"touchpoints.transport": "file", "touchpoints.outbox_dir": str(tmp_path / "out")})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    assert _by_status(engine) == {"pending": 3}
+    return settings
+
+
+def test_a_go_live_moved_later_sends_nothing_dated_before_it(engine, tmp_path):
+    settings = _planned(engine, tmp_path).replace(**{"touchpoints.go_live": (AS_OF + timedelta(days=1)).isoformat()})
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert counts["sent"] == 0 and _by_status(engine) == {"baseline": 3}
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_email_grown_stale_while_it_waited_is_not_sent(engine, tmp_path):
+    settings = _planned(engine, tmp_path)
+    later = AS_OF + timedelta(days=settings.touchpoints.max_event_age_days + 3)
+    counts = dispatch_touchpoints(engine, settings, as_of=later,
+                                  now=datetime.combine(later, NOW.timetz()).astimezone(timezone.utc))
+    assert counts["sent"] == 0 and _by_status(engine) == {"suppressed": 3}
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_emails_are_sent_when_nothing_has_changed(engine, tmp_path):
+    settings = _planned(engine, tmp_path)
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 3
+
+
+def test_planning_refuses_another_days_results_and_an_empty_store(engine):
+    settings = tp_settings(**{"touchpoints.go_live": ""})
+    with pytest.raises(StaleResults, match="nothing has been ingested yet"):
+        plan_touchpoints(engine, settings, as_of=AS_OF)
+    store_case(engine, *_families())
+    with engine.begin() as conn:
+        conn.execute(insert(CheckRun).values(as_of=AS_OF + timedelta(days=18), ingest_id=1, started_at=NOW,
+                                             counts={}))
+    with pytest.raises(StaleResults, match=r"results are as of .*, not .*: run `ehcp-monitor check --as-of"):
+        plan_touchpoints(engine, settings, as_of=AS_OF)
+    with engine.connect() as conn:  # neither refusal fixed a go-live
+        keys = conn.execute(select(StoreSetting.key)).scalars().all()
+    assert "touchpoints.go_live" not in keys
+    assert _by_status(engine) == {}
