@@ -42,7 +42,8 @@ def run_command(app, job, as_of, verbose):
         logs.configure(level=logging.DEBUG)
     stop = threading.Event()
     with _stop_on_signals(stop):
-        outcome = execute_job(job, app.settings, resolve_as_of(as_of), now=now_utc(), stop=stop)
+        # No `now`: the run's clock is the real one, so a long paced dispatch keeps its leases current.
+        outcome = execute_job(job, app.settings, resolve_as_of(as_of), stop=stop)
     line = f"{job}: {outcome.status} (run {outcome.run_id})"
     if outcome.error:
         line += f": {outcome.error}"

@@ -130,5 +130,18 @@ def discard_command(app, stage):
     _echo_counts(discard(app.engine, stage=stage, now=now_utc()))
 
 
+@touchpoints.command("resolve")
+@click.argument("touchpoint_id", type=click.IntRange(min=1))
+@click.option("--arrived/--not-arrived", required=True,
+              help="What you found: the family got it (recorded sent), or not (sent again by the next dispatch).")
+@pass_app
+def resolve_command(app, touchpoint_id, arrived):
+    """Record what you found about a row in doubt (status unknown), so `health` stops reporting it."""
+    from ehcp_monitor.clock import now_utc
+    from ehcp_monitor.touchpoints.in_doubt import resolve
+
+    click.echo(f"touchpoint #{touchpoint_id}: {resolve(app.engine, touchpoint_id, arrived=arrived, now=now_utc())}")
+
+
 def register(group) -> None:
     group.add_command(touchpoints)

@@ -1,0 +1,33 @@
+"""Rows in doubt (`unknown`: dispatch was interrupted while handing one over, or the server did not
+say): only a person can tell whether the family got it. `resolve` records what they found, so
+`health` stops reporting the row: arrived -> `sent`; did not arrive -> `pending`, sent again by the
+next dispatch (unless by then it is before go-live or stale: dispatch checks both)."""
+
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from ehcp_monitor.db.models import OperatorAction, Touchpoint
+from ehcp_monitor.errors import ConfigError
+from ehcp_monitor.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def resolve(engine: Engine, touchpoint_id: int, *, arrived: bool, now: datetime) -> str:
+    """The row's new status; a row that is not `unknown` is refused in one line (exit 2)."""
+    with engine.begin() as conn:
+        status = conn.execute(select(Touchpoint.status).where(Touchpoint.id == touchpoint_id)).scalar()
+        if status is None:
+            raise ConfigError(f"touchpoints resolve: there is no touchpoint #{touchpoint_id}")
+        if status != "unknown":
+            raise ConfigError(f"touchpoints resolve: touchpoint #{touchpoint_id} is {status}, not unknown: "
+                              "nothing to resolve")
+        new = "sent" if arrived else "pending"
+        found = "arrived" if arrived else "did not arrive"
+        conn.execute(update(Touchpoint).where(Touchpoint.id == touchpoint_id, Touchpoint.status == "unknown")
+                     .values(status=new, next_attempt_at=None, reason=f"an operator confirmed it {found}"))
+        conn.execute(insert(OperatorAction).values(at=now, action="touchpoints_resolve",
+                                                   detail={"touchpoint_id": touchpoint_id, "arrived": arrived}))
+    log.info("touchpoint resolved", touchpoint_id=touchpoint_id, status=new)
+    return new
