@@ -113,6 +113,7 @@ WITHHELD_SCHEMA = {"measure": pl.Utf8, "request_id": pl.Utf8, "plan_id": pl.Utf8
 # withheld_clocks() also says whether a check has an instance to drop (`applies`): a review whose
 # meeting date is unreadable has no 4-week clock at all, but its case is still not fully monitored.
 APPLIES = "applies"
+MAX_ID = 64  # the store's ID columns
 
 
 def _effects(ctx: "Context") -> dict[str, list[tuple[tuple[str, ...], str]]]:
@@ -261,8 +262,12 @@ def withheld_clocks(findings: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
         if rows.height and table in ctx.parsed:
             keys = _scoped(ctx, table, rows.select(ROW, "code").unique(ROW, keep="first"), scope)
             parts += [keys.with_columns(pl.lit(m).alias("measure")) for m in measures]
+    # A key longer than an ID may be (V010) belongs to no loaded case: there is nothing to withhold.
+    fits = [(pl.col(c).str.len_chars() <= n).fill_null(True) for c, n in (("request_id", MAX_ID),
+                                                                            ("plan_id", MAX_ID), ("item", 30))]
     return (
         pl.concat([p.select(*WITHHELD_SCHEMA, APPLIES) for p in parts], how="vertical_relaxed")
+        .filter(pl.all_horizontal(fits))
         .unique(["measure", "request_id", "plan_id", "item", "anchor_date"], keep="first", maintain_order=True)
     )
 
