@@ -261,6 +261,10 @@ def withheld_clocks(findings: pl.DataFrame, ctx: "Context") -> pl.DataFrame:
         rows = findings.filter((pl.col("table_name") == table) & (pl.col("action") == QUARANTINED))
         if rows.height and table in ctx.parsed:
             keys = _scoped(ctx, table, rows.select(ROW, "code").unique(ROW, keep="first"), scope)
+            # Only a parent that exists has clocks a missing child could make look late.
+            parent, key = ("requests", "request_id") if scope == "request" else ("plans", "plan_id")
+            if parent in ctx.parsed:
+                keys = keys.join(ctx.parsed[parent].select(key).unique(), on=key, how="semi")
             parts += [keys.with_columns(pl.lit(m).alias("measure")) for m in measures]
     # A key longer than an ID may be (V010) belongs to no loaded case: there is nothing to withhold.
     fits = [(pl.col(c).str.len_chars() <= n).fill_null(True) for c, n in (("request_id", MAX_ID),

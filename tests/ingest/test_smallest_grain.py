@@ -242,3 +242,15 @@ def test_a_family_is_not_told_of_a_step_dated_by_a_value_in_doubt(engine, settin
         told = set(conn.execute(select(Touchpoint.stage, Touchpoint.request_id)).all())
     assert ("decision_to_assess", "R6") in told
     assert ("decision_to_assess", "R7") not in told
+
+
+def test_a_review_of_no_plan_withholds_nothing_and_its_message_says_how_to_map_codes(
+        engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    tables["reviews"].append({**tables["reviews"][0], "plan_id": "PL404"})  # V005: no such plan
+    tables["reviews"].append({**tables["reviews"][0], "meeting_date": "2024-11-05", "decision_date": "2024-11-20",
+                              "outcome": "MAINT-NC"})
+    result = ingest_csv(engine, settings.replace(**{"ingest.max_reject_share": 1.0}), tmp_path / "x", tables, as_of)
+    assert result.summary["withheld_by_code"] == {"V003": 1}  # only the unmapped outcome's AMEND_FINAL_8W
+    (v003,) = quarantine_of(engine, "V003")
+    assert v003["message"].endswith("; map it with ingest.review_outcome_codes")

@@ -23,6 +23,8 @@ def find(ctx: Context) -> list[pl.DataFrame]:
             )
             rows = both.filter(pl.col("raw").is_not_null() & pl.col("parsed").is_null())
             allowed = "0/1, true/false or Y/N" if col.kind == FLAG else ", ".join(col.codes)
-            message = pl.format(f"{col.name} '{{}}' is not one of {allowed}", shown(pl.col("raw")))
+            # A supplier's own review outcome code is mapped by the LA, never guessed.
+            hint = "; map it with ingest.review_outcome_codes" if (name, col.name) == ("reviews", "outcome") else ""
+            message = pl.format(f"{col.name} '{{}}' is not one of {allowed}{hint}", shown(pl.col("raw")))
             found.append(issues(name, rows, col.name, message))
     return found
