@@ -8,9 +8,10 @@ Bad input is set aside at the smallest grain that keeps the rest usable:
 - otherwise the row loads and a bad value **withholds** only the clocks that need it, for that
   case (an unreadable advice received date withholds that ADVICE_6W clock, not the request), or,
   when no clock needs it, is **cleared** (a bad postcode, a two-address email);
-- on a **historical** record (outcome H, or the request of a plan transferred in) the dates carry
-  no clock (domain.md 2.1), so a missing, unreadable or out-of-order date is a **warning** (W001,
-  W003) that costs nothing.
+- on a **historical** record (outcome H: `REQUEST_H_ONLY` and `_historical_rows` say which rows)
+  the dates carry no clock (domain.md 2.1), so a missing, unreadable or out-of-order date is a
+  **warning** (W001, W003); a plan that started before its request was transferred in (W003);
+- a placeholder date (ingest.placeholders) costs what its column costs.
 
 Each finding's effect comes from its table and column (`COLUMN_EFFECTS`) unless the rule named
 one; what an effect withholds, and for which case, is `EFFECTS`.
@@ -26,7 +27,6 @@ if TYPE_CHECKING:  # the validation package imports this module
     from ehcp_monitor.ingest.validation.base import Context
 
 QUARANTINED, WITHHELD, CLEARED, WARNING = "quarantined", "withheld", "cleared", "warning"
-ACTIONS = (QUARANTINED, WITHHELD, CLEARED, WARNING)
 
 CYCLES = ("REVIEW_12M", "REVIEW_EY")
 ASSESSMENT_CLOCKS = ("DRAFT_LOCAL", "FINAL_20W", "NOT_ISSUE_16W")
@@ -122,8 +122,8 @@ def _effects(ctx: "Context") -> dict[str, list[tuple[tuple[str, ...], str]]]:
 
 
 def _historical_rows(ctx: "Context") -> pl.DataFrame:
-    """(table_name, __row) of every historical row: outcome H on the request or its assessment,
-    and the plans, drafts and advice of such a request."""
+    """(table_name, __row) of every historical row: a request (and its advice) whose own outcome
+    is H; an assessment, draft or plan whose request or assessment outcome is H."""
     def outcome_h(table: str, column: str) -> pl.DataFrame:
         if table not in ctx.parsed:
             return pl.DataFrame(schema={"request_id": pl.Utf8})
