@@ -14,6 +14,8 @@ from sqlalchemy import Connection, Engine, select
 
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import IngestRun
+from ehcp_monitor.ingest.disposition import CLEARED, QUARANTINED, WARNING, WITHHELD
+from ehcp_monitor.ingest.ingest import MASKED
 from ehcp_monitor.schema.canonical import CANONICAL_TABLES
 
 QUARANTINE_SCHEMA = {
@@ -22,8 +24,8 @@ QUARANTINE_SCHEMA = {
     # quarantined | withheld | cleared | warning (models.QuarantinedRow)
     "action": pl.Utf8, "measure": pl.Utf8, "bad_value": pl.Utf8,
 }
-ACTIONS = ("quarantined", "withheld", "cleared", "warning")
-MASK = "***"
+ACTIONS = (QUARANTINED, WITHHELD, CLEARED, WARNING)  # the report's order, most costly first
+MASK = MASKED
 PERSONAL_COLUMNS = pl.DataFrame(
     [(t.name, c.name) for t in CANONICAL_TABLES.values() for c in t.columns if c.personal],
     schema={"table_name": pl.Utf8, "column_name": pl.Utf8}, orient="row",
