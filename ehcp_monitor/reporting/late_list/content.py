@@ -47,13 +47,17 @@ HEADLINE_LABELS = (
     ("still_late", "Still late since the last list"),
 )
 # Each section: (column, label). The same columns go to HTML, XLSX and CSV.
-VERY_LATE_COLUMNS = (
+# Who and since when, for every 20-week case listed.
+CASE_COLUMNS = (
     ("case_ref", "Case ref"),
     ("initials", "Initials"),
     ("case_officer", "Case officer"),
     ("team", "Team"),
     ("received_date", "Received"),
     ("weeks_open", "Weeks open"),
+)
+VERY_LATE_COLUMNS = (
+    *CASE_COLUMNS,
     ("due_date", "Due"),
     ("days_over", "Days over"),
     ("stage", "Stage"),
@@ -82,12 +86,7 @@ OTHER_COLUMNS = (
 )
 # Open 20-week cases not yet overdue whose forecast issue date is after their due date.
 AT_RISK_COLUMNS = (
-    ("case_ref", "Case ref"),
-    ("initials", "Initials"),
-    ("case_officer", "Case officer"),
-    ("team", "Team"),
-    ("received_date", "Received"),
-    ("weeks_open", "Weeks open"),
+    *CASE_COLUMNS,
     ("due_date", "Due"),
     ("stage", "Stage"),
     ("stage_since", "In stage since"),
