@@ -20,11 +20,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import engine as clock_engine
+from ehcp_monitor.checks import clock_engine
 from ehcp_monitor.checks import oracle, run_check
-from ehcp_monitor.checks.engine import COLUMNS_USED
+from ehcp_monitor.checks.clock_engine import COLUMNS_USED
 from ehcp_monitor.clock import now_utc
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
 from ehcp_monitor.synthetic import generate

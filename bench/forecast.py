@@ -1,4 +1,4 @@
-"""Back-test of the 20-week breach forecast (ehcp_monitor/reporting/forecast.py) on synthetic history.
+"""Back-test of the 20-week breach forecast (ehcp_monitor/forecast.py) on synthetic history.
 
     .venv/bin/python bench/forecast.py [--people 20000] [--seed 2025] [--weeks 26]
 
@@ -37,9 +37,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from ehcp_monitor import config
-    from ehcp_monitor.checks.engine import evaluate
+    from ehcp_monitor.checks.clock_engine import evaluate
     from ehcp_monitor.db.snapshot import Snapshot
-    from ehcp_monitor.reporting.forecast import forecast_20_week, stage_entries
+    from ehcp_monitor.forecast import forecast_20_week, stage_entries
     from ehcp_monitor.synthetic.generate import generate
 
     started = time.perf_counter()

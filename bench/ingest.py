@@ -56,7 +56,7 @@ def stage_ingest(store: str, people: int, seed: int) -> dict:
     from sqlalchemy import create_engine, text
 
     from ehcp_monitor import config
-    from ehcp_monitor.db.engine import make_engine
+    from ehcp_monitor.db.connect import make_engine
     from ehcp_monitor.db.migrate import upgrade_head
     from ehcp_monitor.ingest import run_ingest
 

@@ -68,14 +68,14 @@ def caseload(n: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
 def run(url: str, n: int) -> None:
     from ehcp_monitor import config
     from ehcp_monitor.db.bulk import write_frame
-    from ehcp_monitor.db.engine import make_engine
+    from ehcp_monitor.db.connect import make_engine
     from ehcp_monitor.db.migrate import upgrade_head
     from ehcp_monitor.db.models import CheckRun
     from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
-    from ehcp_monitor.reporting.late_list import build as build_module
-    from ehcp_monitor.reporting.late_list.content import compose
-    from ehcp_monitor.reporting.late_list.inputs import load_inputs
-    from ehcp_monitor.reporting.late_list.render import render_csv, render_email_html, render_html, render_xlsx
+    from ehcp_monitor.late_list import build as build_module
+    from ehcp_monitor.late_list.content import compose
+    from ehcp_monitor.late_list.inputs import load_inputs
+    from ehcp_monitor.late_list.render import render_csv, render_email_html, render_html, render_xlsx
 
     engine = make_engine(url)
     upgrade_head(engine)

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 from ehcp_monitor import config
 from ehcp_monitor.checks import evaluate
 from ehcp_monitor.db.bulk import write_frame
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 from ehcp_monitor.synthetic import generate

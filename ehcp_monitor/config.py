@@ -80,7 +80,7 @@ def _one_of(*choices):
 
 
 def _date_format(v):
-    from ehcp_monitor.schema.date_forms import DECLARABLE
+    from ehcp_monitor.domain.date_forms import DECLARABLE
 
     return None if v in DECLARABLE else "must be one of " + ", ".join(DECLARABLE)
 
@@ -280,7 +280,7 @@ def _review_codes(v):
 def _store_url(v):
     if v == "":
         return None
-    from ehcp_monitor.db.engine import password_in_url, url_problem
+    from ehcp_monitor.db.connect import password_in_url, url_problem
 
     problem = url_problem(v)
     if problem:

@@ -94,7 +94,7 @@ def run_demo(root: Path, *, people: int, as_of: date, echo=click.echo) -> Settin
         if key in built:
             echo(f"   {built[key]}")
 
-    from ehcp_monitor.reporting.benchmarks import load_extract
+    from ehcp_monitor.board_pack.benchmarks import load_extract
 
     engine = _engine(settings)
     figures = load_extract(engine)
@@ -120,7 +120,7 @@ def _outcome(outcome) -> str:
 
 
 def _engine(settings: Settings):
-    from ehcp_monitor.db.engine import engine_for
+    from ehcp_monitor.db.connect import engine_for
 
     return engine_for(settings)
 

@@ -5,9 +5,9 @@
 Reads each release folder (default: the June 2025 release, then the June 2026 sample, from
 ../shared/data/) with the importer's own reader, keeps England, every region and the demo LA with
 its comparators (ehcp_monitor.demo.DEMO_LA_CODE, DEMO_NEIGHBOURS) for calendar years 2023 on, the
-later release winning, and writes ehcp_monitor/reporting/data/dfe_ehcp_extract.csv in the long form
+later release winning, and writes ehcp_monitor/board_pack/data/dfe_ehcp_extract.csv in the long form
 of the benchmark_figures table. Contains public sector information licensed under the Open
-Government Licence v3.0 (see ehcp_monitor/reporting/data/README.md).
+Government Licence v3.0 (see ehcp_monitor/board_pack/data/README.md).
 """
 
 import sys
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ehcp_monitor.demo import DEMO_LA_CODE, DEMO_NEIGHBOURS  # noqa: E402
-from ehcp_monitor.reporting.benchmarks import EXTRACT, FIGURE_SCHEMA, read_release  # noqa: E402
+from ehcp_monitor.board_pack.benchmarks import EXTRACT, FIGURE_SCHEMA, read_release  # noqa: E402
 
 RELEASES = (ROOT.parent / "shared" / "data" / "dfe-ehcp-2025", ROOT.parent / "shared" / "data" / "dfe-ehcp-2026-sample")
 FIRST_YEAR = "2023"

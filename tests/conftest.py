@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ehcp_monitor import config
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -75,7 +75,7 @@ def test_cli_exits_2_with_one_line_naming_the_key(tmp_path):
 
 
 def test_a_password_in_the_config_file_is_refused(monkeypatch):
-    from ehcp_monitor.db.engine import database_url
+    from ehcp_monitor.db.connect import database_url
 
     monkeypatch.delenv("EHCP_DATABASE_URL", raising=False)
     # Refused when the config is read, before any command runs (tests/test_config_startup.py).
@@ -124,6 +124,6 @@ def test_unreachable_store_is_one_line_exit_2(tmp_path):
 
 
 def test_target_settings_name_exactly_the_packs_rate_kpis():
-    from ehcp_monitor.reporting.board_pack.kpis import SPECS
+    from ehcp_monitor.board_pack.kpis import SPECS
 
     assert set(config.TARGET_KPIS) == {code for code, spec in SPECS.items() if spec.unit == "%"}

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from ehcp_monitor.db import bulk, staging
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import stored_schema
 from ehcp_monitor.synthetic import generate, write_extract

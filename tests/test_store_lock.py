@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from ehcp_monitor import config
 from ehcp_monitor.checks import run_check
-from ehcp_monitor.checks.in_force import StaleResults
+from ehcp_monitor.db.in_force import StaleResults
 from ehcp_monitor.db.models import CheckRun, SnapshotInfo
 from ehcp_monitor.errors import LockHeld
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.reporting.board_pack.kpis import read_inputs
-from ehcp_monitor.reporting.late_list.inputs import load_inputs
-from ehcp_monitor.scheduling.locks import store_lock
+from ehcp_monitor.board_pack.kpis import read_inputs
+from ehcp_monitor.late_list.inputs import load_inputs
+from ehcp_monitor.db.locks import store_lock
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import plan_touchpoints
 
@@ -104,7 +104,7 @@ def _cli(args, env, cwd, timeout=120) -> subprocess.CompletedProcess:
 
 
 def test_an_ingest_during_a_check_exits_4_with_one_line_and_changes_nothing(db_url, tmp_path, extract):
-    from ehcp_monitor.db.engine import make_engine
+    from ehcp_monitor.db.connect import make_engine
     from tests.scheduling.conftest import toml_config, wait_for
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("EHCP_")}

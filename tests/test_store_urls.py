@@ -11,7 +11,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from ehcp_monitor.cli import main
-from ehcp_monitor.db.engine import make_engine, url_problem
+from ehcp_monitor.db.connect import make_engine, url_problem
 from ehcp_monitor.errors import EXIT_USAGE, ConfigError
 from ehcp_monitor.private_files import tighten
 

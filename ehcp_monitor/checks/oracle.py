@@ -9,12 +9,12 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.calendar import add_months, add_weeks, age_in_years, last_day_of_window, same_year
-from ehcp_monitor.checks.contract import RESULT_SCHEMA, by_measure, finish
-from ehcp_monitor.checks.registry import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
+from ehcp_monitor.domain.calendar import add_months, add_weeks, age_in_years, last_day_of_window, same_year
+from ehcp_monitor.domain.results import RESULT_SCHEMA, by_measure, finish
+from ehcp_monitor.domain.measures import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
-from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 
 
 def _rows(df: pl.DataFrame) -> list[dict]:

@@ -30,7 +30,7 @@ class App:
 
     @cached_property
     def engine(self):
-        from ehcp_monitor.store import open_store
+        from ehcp_monitor.db.store import open_store
 
         return open_store(self.settings)
 

@@ -16,7 +16,7 @@ def register(cli, report) -> None:
     @pass_app
     def import_command(app, path):
         """Load DfE "Education, health and care plans" CSVs (a file or a folder), as published."""
-        from ehcp_monitor.reporting.benchmarks import import_benchmarks
+        from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 
         result = import_benchmarks(app.engine, path)
         for report in result.reports:
@@ -33,7 +33,7 @@ def register(cli, report) -> None:
     @counts_as_job_run("board_pack", "report board-pack")  # for `health`
     def board_pack_command(app, period, out_dir, publish, as_of):
         """The Partnership Board performance pack, HTML and PDF."""
-        from ehcp_monitor.reporting.board_pack import build_board_pack, parse_period
+        from ehcp_monitor.board_pack import build_board_pack, parse_period
 
         parsed = parse_period(period)  # a bad period stops before the store is opened
         result = build_board_pack(app.engine, app.settings, period=parsed, as_of=resolve_as_of(as_of),

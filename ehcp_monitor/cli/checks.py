@@ -15,7 +15,7 @@ from ehcp_monitor.cli import as_of_option, pass_app, resolve_as_of
 def check(app, as_of, out):
     """Evaluate every clock on the current snapshot and store the results."""
     from ehcp_monitor.checks import run_check
-    from ehcp_monitor.checks.contract import write_results_csv
+    from ehcp_monitor.domain.results import write_results_csv
 
     summary = run_check(app.engine, app.settings, as_of=resolve_as_of(as_of))
     if summary.ingest_id is None:
@@ -33,7 +33,7 @@ def check(app, as_of, out):
 @pass_app
 def rules(app):
     """List every measure: code, kind, basis, due rule and the settings in force."""
-    from ehcp_monitor.checks.registry import MEASURES
+    from ehcp_monitor.domain.measures import MEASURES
 
     for m in MEASURES:
         click.echo(f"{m.code}  ({m.kind}; {m.basis})")

@@ -11,7 +11,7 @@ from ehcp_monitor.cli import as_of_option, pass_app, resolve_as_of
 @pass_app
 def init_db(app):
     """Create or migrate the store (Alembic upgrade head)."""
-    from ehcp_monitor.db.engine import engine_for
+    from ehcp_monitor.db.connect import engine_for
     from ehcp_monitor.db.migrate import upgrade_head
 
     engine = engine_for(app.settings)
@@ -78,7 +78,7 @@ def quarantine(app, ingest_id, show_all, as_csv, xlsx_path):
 
     from ehcp_monitor.errors import ConfigError
     from ehcp_monitor.private_files import write_private
-    from ehcp_monitor.reporting.data_quality import (
+    from ehcp_monitor.ingest.data_quality import (
         finding_lines, findings_csv, load_report, summary_lines as report_lines, workbook_bytes,
     )
 

@@ -18,7 +18,7 @@ def register(report_group) -> None:
     def late_list(app, as_of, out_dir, send):
         """The weekly late-plan list as HTML, XLSX and CSV, from the stored check results."""
         from ehcp_monitor.clock import now_utc
-        from ehcp_monitor.reporting.late_list import build_late_list, send_late_list
+        from ehcp_monitor.late_list import build_late_list, send_late_list
 
         result = build_late_list(app.engine, app.settings, as_of=resolve_as_of(as_of), out_dir=out_dir)
         if result.results_as_of is not None and result.as_of > result.results_as_of:

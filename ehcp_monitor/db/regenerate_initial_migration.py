@@ -8,7 +8,7 @@ After the first release, schema changes get a new revision (`migrate.autogenerat
 import tempfile
 from pathlib import Path
 
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import MIGRATIONS, autogenerate
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, delete, insert
 
 from ehcp_monitor.db.bulk import read_tables, write_frames
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, SnapshotInfo
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 
 
 def stored_schema(table: str) -> dict[str, pl.DataType]:

@@ -10,8 +10,8 @@ line quotes no value (a date of birth is personal data).
 import polars as pl
 
 from ehcp_monitor.ingest.source import RawTable
-from ehcp_monitor.schema.canonical import DATE, table_spec
-from ehcp_monitor.schema.date_forms import DATE_FORMS, DECLARABLE
+from ehcp_monitor.domain.canonical import DATE, table_spec
+from ehcp_monitor.domain.date_forms import DATE_FORMS, DECLARABLE
 
 EXCEL_SERIAL = r"^\d{5}(\.0+)?$"
 # More than this share of a column's values, and at least this many, failing the declared format

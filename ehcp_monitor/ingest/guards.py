@@ -18,7 +18,7 @@ from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.ingest.readers.canonical import nearest_name
 from ehcp_monitor.ingest.source import SourceData, Unrecognised
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.schema.canonical import TABLE_ORDER
+from ehcp_monitor.domain.canonical import TABLE_ORDER
 
 log = get_logger(__name__)
 

@@ -30,8 +30,8 @@ from ehcp_monitor.ingest.validation import Context, validate
 from ehcp_monitor.ingest.summary import cases_lost_over, summarise, table_counts
 from ehcp_monitor.ingest.validation.base import shown
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.scheduling.locks import holding_store_lock
-from ehcp_monitor.schema.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
+from ehcp_monitor.db.locks import holding_store_lock
+from ehcp_monitor.domain.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
 
 log = get_logger(__name__)
 

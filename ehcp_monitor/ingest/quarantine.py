@@ -16,7 +16,7 @@ from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.ingest.disposition import CLEARED, QUARANTINED, WARNING, WITHHELD
 from ehcp_monitor.ingest.ingest import MASKED
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES
 
 QUARANTINE_SCHEMA = {
     "table_name": pl.Utf8, "source_file": pl.Utf8, "source_line": pl.Int64, "record_id": pl.Utf8,

@@ -12,7 +12,7 @@ import polars as pl
 
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, table_spec
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, table_spec
 
 ROW, LINE = "__row", "__line"
 EXTRA_FIELDS = "__extra_fields"

@@ -6,7 +6,7 @@ import polars as pl
 
 from ehcp_monitor.ingest.disposition import CLEARED, QUARANTINED, WARNING, WITHHELD
 from ehcp_monitor.ingest.source import ROW, SourceData
-from ehcp_monitor.schema.canonical import TABLE_ORDER
+from ehcp_monitor.domain.canonical import TABLE_ORDER
 
 # The tables whose rows are cases: a quarantined one is a case lost (ingest.max_reject_share).
 CASE_TABLES = {"requests": "request_id", "plans": "plan_id"}

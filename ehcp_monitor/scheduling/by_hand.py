@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from ehcp_monitor import clock
 from ehcp_monitor.scheduling import runs
-from ehcp_monitor.scheduling.locks import job_lock
+from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.scheduling.runner import error_summary
 
 

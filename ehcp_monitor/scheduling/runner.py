@@ -17,14 +17,14 @@ from sqlalchemy.exc import StatementError
 
 from ehcp_monitor import clock
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.engine import engine_for
+from ehcp_monitor.db.connect import engine_for
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.errors import EXIT_FAILURES, EXIT_OK, ConfigError, LockHeld, MonitorError
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.scheduling import faults, runs
 from ehcp_monitor.scheduling.capabilities import NotBuilt
 from ehcp_monitor.scheduling.context import Interrupted, RunContext
-from ehcp_monitor.scheduling.locks import job_lock
+from ehcp_monitor.db.locks import job_lock
 
 ERROR_SUMMARY_CHARS = 300
 

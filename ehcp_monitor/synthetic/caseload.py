@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from ehcp_monitor.schema.canonical import ADVICE_TYPES
+from ehcp_monitor.domain.canonical import ADVICE_TYPES
 from ehcp_monitor.synthetic import names
 from ehcp_monitor.synthetic.draws import date_series, id_series, mixture, pick, text_series, uniform_days
 

@@ -6,7 +6,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.synthetic import caseload, contacts, plans
 from ehcp_monitor.synthetic.draws import day_number
 

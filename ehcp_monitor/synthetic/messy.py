@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from ehcp_monitor.schema.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 from ehcp_monitor.synthetic.generate import generate
 from ehcp_monitor.synthetic.writers import as_text
 

@@ -3,8 +3,8 @@
 import numpy as np
 import polars as pl
 
-from ehcp_monitor.calendar import age_expr, months_expr
-from ehcp_monitor.schema.canonical import CEASE_REASONS
+from ehcp_monitor.domain.calendar import age_expr, months_expr
+from ehcp_monitor.domain.canonical import CEASE_REASONS
 from ehcp_monitor.synthetic.caseload import People, Requests
 from ehcp_monitor.synthetic.draws import date_series, id_series, mixture, pick, text_series, uniform_days
 

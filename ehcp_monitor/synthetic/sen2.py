@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ehcp_monitor.calendar import months_expr
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES
+from ehcp_monitor.domain.calendar import months_expr
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES
 from ehcp_monitor.synthetic import names
 from ehcp_monitor.synthetic.writers import as_text, write_csv
 

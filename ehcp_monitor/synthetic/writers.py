@@ -11,7 +11,7 @@ import polars as pl
 import xlsxwriter
 
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES, DATE, FLAG, TABLE_ORDER
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, DATE, FLAG, TABLE_ORDER
 
 FORMATS = ("csv", "parquet", "xlsx", "sen2", "sen2-xml")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header

@@ -28,7 +28,7 @@ from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.planner import EMAIL_PATTERN
 from ehcp_monitor.touchpoints.templates import render, template_variables
-from ehcp_monitor.touchpoints.transports import (
+from ehcp_monitor.transports import (
     DeliveryUncertain,
     DryRunTransport,
     OutgoingEmail,

@@ -13,13 +13,13 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from ehcp_monitor.checks.contract import RESULT_SCHEMA
-from ehcp_monitor.checks.in_force import reads_results, require_results_as_of
+from ehcp_monitor.domain.results import RESULT_SCHEMA
+from ehcp_monitor.db.in_force import reads_results, require_results_as_of
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, write_frame
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.checks.withheld import read_withheld
+from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.touchpoints.events import find_events
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run

@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 import pytest
 import structlog
 
-from ehcp_monitor.checks.contract import RESULT_COLUMNS
+from ehcp_monitor.domain.results import RESULT_COLUMNS
 from ehcp_monitor.cli import main
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import replace_snapshot
 from tests.checks.helpers import person, request, snapshot

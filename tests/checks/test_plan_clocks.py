@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import engine, oracle
+from ehcp_monitor.checks import clock_engine as engine, oracle
 from tests.checks.helpers import one, person, rows, snapshot
 
 D = date

@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from ehcp_monitor.calendar import months_expr
+from ehcp_monitor.domain.calendar import months_expr
 from ehcp_monitor.checks import evaluate, run_check
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.ingest import run_ingest

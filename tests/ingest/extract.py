@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ehcp_monitor.schema.canonical import DATE, table_spec
+from ehcp_monitor.domain.canonical import DATE, table_spec
 
 
 def base_tables() -> dict[str, list[dict]]:

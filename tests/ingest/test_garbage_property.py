@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings as hsettings, strateg
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.schema.canonical import table_spec
+from ehcp_monitor.domain.canonical import table_spec
 
 TABLES = ("people", "requests", "contacts", "reviews")
 NASTY = "\x00\x07\x1b\r\n\t\"',;=+-@é’\u2028\ufeff\x85 "

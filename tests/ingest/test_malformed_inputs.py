@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import text
 
 from ehcp_monitor.cli import main
-from ehcp_monitor.db.engine import make_engine
-from ehcp_monitor.schema.canonical import table_spec
+from ehcp_monitor.db.connect import make_engine
+from ehcp_monitor.domain.canonical import table_spec
 
 # Personal values that must never reach an output or a stored message.
 FORENAME, SURNAME, UPN, POSTCODE, OFFICER = "Zelphinia", "Quorrington", "Z912345678901", "ZZ9 9ZQ", "Wimbleworth"

@@ -18,13 +18,13 @@ from sqlalchemy import select
 from ehcp_monitor import config
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.cli import cli
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.snapshot import Snapshot, read_snapshot
 from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.ingest.quarantine import quarantined_rows
-from ehcp_monitor.schema.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 from ehcp_monitor.synthetic.messy import read_manifest
 from tests.conftest import AS_OF, fresh_store_url
 

@@ -16,7 +16,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from tests.reporting.data.findings import add_ingest, finding
+from tests.report_data.findings import add_ingest, finding
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 # What the store holds for ingest 2 (the last): stored in this order.

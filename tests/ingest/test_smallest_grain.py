@@ -5,7 +5,7 @@ withheld clock never reaches the results."""
 import polars as pl
 import pytest
 
-from ehcp_monitor.checks.store import run_check
+from ehcp_monitor.checks.run import run_check
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from tests.ingest.extract import base_tables, ingest_csv, quarantine_of, where

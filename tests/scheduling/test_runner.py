@@ -9,7 +9,7 @@ import structlog
 from ehcp_monitor import logs
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.scheduling import runs
-from ehcp_monitor.scheduling.locks import job_lock
+from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.scheduling.runner import error_summary, execute_job, run_job
 
 AS_OF = date(2026, 3, 2)

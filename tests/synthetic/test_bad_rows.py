@@ -4,7 +4,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.synthetic.writers import as_text
 from tests.conftest import AS_OF

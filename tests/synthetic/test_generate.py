@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from ehcp_monitor.schema.canonical import (
+from ehcp_monitor.domain.canonical import (
     ADVICE_TYPES, CANONICAL_TABLES, CEASE_REASONS, TABLE_ORDER, TRANSFER_KINDS,
 )
 from ehcp_monitor.synthetic import generate

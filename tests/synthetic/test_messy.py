@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from polars.testing import assert_frame_equal
 
 from ehcp_monitor.cli import cli
-from ehcp_monitor.schema.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.synthetic.messy import MANIFEST_NAME, SUPPLIER_OUTCOMES, generate_messy, read_manifest
 from tests.conftest import AS_OF
 

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import delete
 
 from ehcp_monitor import config
-from ehcp_monitor.checks.contract import RESULT_SCHEMA
+from ehcp_monitor.domain.results import RESULT_SCHEMA
 from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import check_results
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot

@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import CLAIM_LEASE, claim, hand_over, recover_interrupted

@@ -14,7 +14,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
@@ -41,7 +41,7 @@ class SlowServer(Recorder):
 
 DISPATCHER = """
 import sys
-from ehcp_monitor.db.engine import make_engine
+from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.touchpoints import dispatch_touchpoints
 from tests.touchpoints.conftest import AS_OF, NOW, smtp_settings
 engine = make_engine(sys.argv[1])

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from ehcp_monitor import config
-from ehcp_monitor.checks.contract import RESULT_SCHEMA
+from ehcp_monitor.domain.results import RESULT_SCHEMA
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.touchpoints.events import find_events
 from tests.touchpoints.conftest import AS_OF, caseload, result

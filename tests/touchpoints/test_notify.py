@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.touchpoints import dispatch_touchpoints
-from ehcp_monitor.touchpoints.transports import transport_for
+from ehcp_monitor.transports import transport_for
 from tests.touchpoints.conftest import AS_OF, NOW, tp_settings
 
 SERVICE_ID = str(uuid.uuid4())

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, insert, select
 
-from ehcp_monitor.checks.in_force import StaleResults
+from ehcp_monitor.db.in_force import StaleResults
 from ehcp_monitor.db.models import CheckRun, StoreSetting, Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from tests.touchpoints.conftest import AS_OF, NOW, result, store_case, tp_settings

@@ -18,7 +18,7 @@ from ehcp_monitor.ingest.readers.canonical import folder_files, nearest_name, re
 from ehcp_monitor.ingest.readers.text import read_text_csv
 from ehcp_monitor.ingest.source import EXTRA_FIELDS, LINE, SourceData, Unrecognised, make_raw_table
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 
 log = get_logger(__name__)
 

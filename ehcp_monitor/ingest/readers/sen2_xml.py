@@ -21,7 +21,7 @@ from ehcp_monitor.ingest.readers import sen2_xml_ids as ids
 from ehcp_monitor.ingest.readers.sen2 import add_side_tables, map_modules
 from ehcp_monitor.ingest.source import LINE, SourceData
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.schema.canonical import REVIEW_HISTORY_LATEST_ONLY
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 
 log = get_logger(__name__)
 

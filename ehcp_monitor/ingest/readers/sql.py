@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ehcp_monitor.errors import ConfigError, IngestRefused
 from ehcp_monitor.ingest.source import SourceData, make_raw_table
 from ehcp_monitor.paths import sql_dir
-from ehcp_monitor.schema.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, TABLE_ORDER
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, TABLE_ORDER
 
 SQL_DATES = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f")
 

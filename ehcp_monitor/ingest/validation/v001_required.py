@@ -3,7 +3,7 @@
 import polars as pl
 
 from ehcp_monitor.ingest.validation.base import Context, issues
-from ehcp_monitor.schema.canonical import table_spec
+from ehcp_monitor.domain.canonical import table_spec
 
 CODE = "V001"
 TITLE = "Required value missing"

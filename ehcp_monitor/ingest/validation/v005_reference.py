@@ -8,7 +8,7 @@ import polars as pl
 
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
-from ehcp_monitor.schema.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 
 CODE = "V005"
 TITLE = "Reference not found or quarantined"

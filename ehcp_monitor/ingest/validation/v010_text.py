@@ -3,7 +3,7 @@
 import polars as pl
 
 from ehcp_monitor.ingest.validation.base import CONTROL_CHARS, Context, issues
-from ehcp_monitor.schema.canonical import TEXT, table_spec
+from ehcp_monitor.domain.canonical import TEXT, table_spec
 
 CODE = "V010"
 TITLE = "Bad text value"

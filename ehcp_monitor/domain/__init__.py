@@ -1,0 +1,1 @@
+"""The domain's vocabulary: pure, importing nothing of ours."""

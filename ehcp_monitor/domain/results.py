@@ -1,0 +1,64 @@
+"""The results contract (outputs.md section 2): columns, types, order and the CSV form."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+
+from ehcp_monitor.exports import csv_bytes
+
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "measure": pl.Utf8,
+    "request_id": pl.Utf8,
+    "plan_id": pl.Utf8,
+    "person_id": pl.Utf8,
+    "item": pl.Utf8,
+    "anchor_date": pl.Date,
+    "due_date": pl.Date,
+    "completed_date": pl.Date,
+    "status": pl.Utf8,
+    "days_late": pl.Int64,
+    "exception": pl.Boolean,
+    "very_late": pl.Boolean,
+    "stage": pl.Utf8,
+    "kind": pl.Utf8,
+    "basis": pl.Utf8,
+}
+RESULT_COLUMNS: tuple[str, ...] = tuple(RESULT_SCHEMA)
+# The contract's order. Two instances can share all five keys (two reviews of a plan with the
+# same meeting date); due date, completion date and status then break the tie. Rows equal on all
+# eight are equal in every column (the rest follow from the case, the measure and these dates),
+# so every implementation gives the same frame.
+SORT_KEYS = ("measure", "request_id", "plan_id", "anchor_date", "item")
+_TIE_BREAK = ("due_date", "completed_date", "status")
+
+
+def finish(parts: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
+    """The contract's frame from one frame of instances per measure, in any order.
+
+    Measure is the first sort key, so each measure is sorted on its own (in parallel) and the
+    sorted parts are stacked in measure order: the same rows as one sort of the whole result.
+    """
+    keys = [k for k in SORT_KEYS + _TIE_BREAK if k != "measure"]
+    ordered = [parts[m].lazy().sort(keys, nulls_last=False, maintain_order=True) for m in sorted(parts)]
+    return stack(dict(zip(sorted(parts), pl.collect_all(ordered, engine="in-memory"))))
+
+
+def stack(parts: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """The contract's frame from one frame per measure already in the contract's order."""
+    if not parts:
+        return pl.DataFrame(schema=RESULT_SCHEMA)
+    typed = [pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()]
+    return pl.concat([parts[m].select(typed) for m in sorted(parts)])
+
+
+def by_measure(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Split instances of several measures into the one-frame-per-measure form `finish` takes."""
+    return {m: part for (m,), part in frame.partition_by("measure", as_dict=True).items()}
+
+
+def write_results_csv(frame: pl.DataFrame, path: Path) -> int:
+    """The CSV of outputs.md section 2 (through safe_cells: no ID can start a formula)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes(frame))
+    return frame.height

@@ -1,0 +1,6 @@
+"""The senior team's weekly late-plan list (outputs.md section 3)."""
+
+from ehcp_monitor.late_list.build import LateListResult, build_late_list
+from ehcp_monitor.late_list.deliver import send_late_list
+
+__all__ = ["LateListResult", "build_late_list", "send_late_list"]

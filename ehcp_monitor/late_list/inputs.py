@@ -1,0 +1,115 @@
+"""What the weekly list reads from the store: stored results, never recomputed clocks.
+
+Only the columns the list shows are read: from the snapshot the requests' officer, team,
+received date and decision, the people's forename and surname (for initials only), the
+assessments' exception reason, and the advice and draft dates the breach forecast needs; no dates
+of birth, UPNs or contacts. The last ingest's findings come as its data
+quality report (personal values masked).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select
+
+from ehcp_monitor.domain.results import RESULT_SCHEMA as CONTRACT_SCHEMA
+from ehcp_monitor.db.in_force import reads_results
+from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.models import CheckRun, ReportRun
+from ehcp_monitor.db.snapshot import stored_schema
+from ehcp_monitor.errors import JobFailed
+from ehcp_monitor.ingest.data_quality import DataQualityReport, load_report
+
+REPORT_KIND = "late_list"
+
+RESULT_SCHEMA = {"run_id": pl.Int64, **CONTRACT_SCHEMA}
+# What identifies one clock from run to run (overdue_history has the same columns).
+CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
+HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}
+SNAPSHOT_COLUMNS = {
+    "requests": ("request_id", "person_id", "received_date", "request_outcome", "request_outcome_date",
+                 "case_officer", "team"),
+    "people": ("person_id", "forename", "surname"),
+    "assessments": ("request_id", "exception_reason"),
+    # When each open 20-week case entered its stage, for the breach forecast.
+    "advice": ("request_id", "requested_date", "received_date"),
+    "drafts": ("request_id", "draft_plan_date"),
+}
+
+
+@dataclass
+class LateListInputs:
+    as_of: date
+    check_run_id: int
+    results_as_of: date
+    results: pl.DataFrame
+    requests: pl.DataFrame
+    people: pl.DataFrame
+    assessments: pl.DataFrame
+    advice: pl.DataFrame
+    drafts: pl.DataFrame
+    current_overdue: pl.DataFrame
+    # None when there is no earlier list to compare with.
+    previous_overdue: pl.DataFrame | None
+    previous_as_of: date | None
+    # The last ingest's data quality report (loaded or refused); None before the first ingest.
+    data_quality: DataQualityReport | None
+
+
+def _select(schema: dict, table: str, where: str = "") -> str:
+    cols = ", ".join(f'"{c}"' for c in schema)
+    return f'SELECT {cols} FROM "{table}"{where}'
+
+
+def _snapshot_table(conn: Connection, table: str) -> pl.DataFrame:
+    full = stored_schema(table)
+    schema = {c: full[c] for c in SNAPSHOT_COLUMNS[table]}
+    return read_frame(conn, _select(schema, table), schema)
+
+
+def _history(conn: Connection, run_id: int) -> pl.DataFrame:
+    return read_frame(conn, _select(HISTORY_SCHEMA, "overdue_history", f" WHERE run_id = {int(run_id)}"),
+                      HISTORY_SCHEMA).drop("run_id")
+
+
+def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
+    """The check run of the latest list dated before `as_of`, and that list's date.
+
+    By the lists' dates, not the order they were built in: a list built out of order (a later
+    week first, or a past week rebuilt) still compares with the week before it.
+    """
+    row = conn.execute(
+        select(ReportRun.check_run_id, ReportRun.as_of)
+        .join(CheckRun, CheckRun.id == ReportRun.check_run_id)
+        .where(ReportRun.kind == REPORT_KIND, ReportRun.as_of < as_of)
+        .order_by(ReportRun.as_of.desc(), ReportRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+@reads_results("late list")
+def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
+    with engine.connect() as conn:
+        results = read_frame(conn, _select(RESULT_SCHEMA, "check_results"), RESULT_SCHEMA)
+        if results.height == 0:
+            raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
+        check_run_id = int(results["run_id"].max())
+        results_as_of = conn.execute(select(CheckRun.as_of).where(CheckRun.id == check_run_id)).scalar()
+        previous = _previous_list(conn, as_of)
+        return LateListInputs(
+            as_of=as_of,
+            check_run_id=check_run_id,
+            results_as_of=results_as_of or as_of,
+            results=results.filter(pl.col("run_id") == check_run_id).drop("run_id"),
+            requests=_snapshot_table(conn, "requests"),
+            people=_snapshot_table(conn, "people"),
+            assessments=_snapshot_table(conn, "assessments"),
+            advice=_snapshot_table(conn, "advice"),
+            drafts=_snapshot_table(conn, "drafts"),
+            current_overdue=_history(conn, check_run_id),
+            previous_overdue=_history(conn, previous[0]) if previous else None,
+            previous_as_of=previous[1] if previous else None,
+            data_quality=load_report(conn),
+        )

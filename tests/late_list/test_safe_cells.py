@@ -1,0 +1,58 @@
+"""safe_cells: no text value can reach a CSV or XLSX cell as a formula."""
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ehcp_monitor import exports as safe_cells
+
+RISKY = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0"]
+SAFE = ["Amy", "", "1-2", "a=b", " =x", "'=x"]
+text = st.text(alphabet=st.sampled_from(list("=+-@\t\r\n'\",;aZ1 ")), max_size=8)
+
+
+def test_triggers():
+    assert all(safe_cells.is_formula_like(v) for v in RISKY)
+    assert not any(safe_cells.is_formula_like(v) for v in SAFE)
+    assert not safe_cells.is_formula_like(None) and not safe_cells.is_formula_like(-1)
+    assert safe_cells.csv_text("=1+1") == "'=1+1" and safe_cells.csv_text("Amy") == "Amy"
+    assert safe_cells.csv_text(None) is None
+
+
+def test_csv_frame_marks_only_risky_text_and_keeps_numbers():
+    df = pl.DataFrame({"s": RISKY + SAFE, "n": list(range(-len(RISKY), len(SAFE)))})
+    out = safe_cells.csv_safe_frame(df)
+    assert out["s"].to_list() == ["'" + v for v in RISKY] + SAFE
+    assert out["n"].to_list() == df["n"].to_list()
+
+
+def test_header_labels_are_made_safe_too():
+    raw = safe_cells.csv_bytes(pl.DataFrame({"a": ["x"]}), {"a": "=bad"}).decode()
+    assert raw.splitlines()[0] == "'=bad"
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(text, min_size=1, max_size=5))
+def test_any_text_round_trips_through_csv_without_starting_a_formula(values):
+    raw = safe_cells.csv_bytes(pl.DataFrame({"v": values})).decode("utf-8")
+    cells = [row[0] for row in csv.reader(io.StringIO(raw, newline=""))][1:]
+    assert cells == [("'" + v) if safe_cells.is_formula_like(v) else v for v in values]
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(text.filter(lambda v: "\r" not in v), min_size=1, max_size=5))
+def test_any_text_is_a_string_cell_in_xlsx(values):
+    buffer = io.BytesIO()
+    workbook = safe_cells.new_workbook(buffer)
+    safe_cells.write_sheet(workbook, "S", pl.DataFrame({"v": values, "d": [date(2025, 1, 2)] * len(values)}))
+    workbook.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["S"]
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert [c.value if c.value is not None else "" for c in cells] == values
+    assert all(c.data_type == "s" for c in cells if c.value is not None)
+    assert all(row[1].is_date for row in sheet.iter_rows(min_row=2))
