@@ -18,13 +18,13 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from ehcp_monitor import config
+from ehcp_monitor.board_pack.kpis import compute_pack, read_inputs
+from ehcp_monitor.board_pack.period import parse_period
+from ehcp_monitor.board_pack.render import render_html, write_pdf
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.board_pack.kpis import compute_pack, read_inputs
-from ehcp_monitor.board_pack.period import parse_period
-from ehcp_monitor.board_pack.render import render_html, write_pdf
 from ehcp_monitor.synthetic import generate, write_extract
 
 AS_OF = date(2025, 7, 10)

@@ -20,8 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import clock_engine
-from ehcp_monitor.checks import oracle, run_check
+from ehcp_monitor.checks import clock_engine, oracle, run_check
 from ehcp_monitor.checks.clock_engine import COLUMNS_USED
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.db.connect import make_engine

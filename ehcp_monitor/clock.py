@@ -1,7 +1,7 @@
 """The only place that reads the wall clock.
 
 Rules never call this: the CLI and the scheduler call it once and pass the as-of date down
-(domain.md section 1).
+(docs/rules.md, Counting time).
 """
 
 from datetime import date, datetime

@@ -5,87 +5,90 @@ with exit 2 and one line naming the key. Secrets never live here: settings endin
 name the environment variable that holds the secret.
 """
 
+import dataclasses
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, Callable
+from types import UnionType
+from typing import Any, Callable, get_args, get_origin, get_type_hints
 
+from ehcp_monitor.domain.measures import MEASURE_CODES
+from ehcp_monitor.domain.vocabulary import TARGET_KPIS
+from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGES as STAGES
 from ehcp_monitor.errors import ConfigError
 
-MEASURE_CODES = (
-    "DECIDE_6W",
-    "ADVICE_6W",
-    "DRAFT_LOCAL",
-    "NOT_ISSUE_16W",
-    "FINAL_20W",
-    "REVIEW_12M",
-    "REVIEW_EY",
-    "REVIEW_DECISION_4W",
-    "AMEND_FINAL_8W",
-    "PHASE_TRANSFER",
+
+@dataclass(frozen=True)
+class Job:
+    """A scheduled job and its default schedule (config.toml [schedule.<name>] overrides it).
+
+    Its code is jobs/<name>.py, imported as ehcp_monitor.jobs.<name> (docs/operations.md, Jobs).
+    """
+
+    name: str
+    cron: str
+    misfire_grace_hours: int | float
+    max_age_hours: int | float
+
+
+# The one table of jobs: `run JOB`, `serve`, `jobs`, `health` and the [schedule] settings read it.
+# A new job is its module in jobs/ and a row here.
+JOBS = (
+    Job("nightly", "30 1 * * mon-sun", misfire_grace_hours=6, max_age_hours=26),
+    Job("weekly_late_list", "0 7 * * mon", misfire_grace_hours=6, max_age_hours=24 * 7 + 2),
+    Job("board_pack", "0 6 2 * *", misfire_grace_hours=48, max_age_hours=24 * 32),
+    Job("dispatch_touchpoints", "*/15 7-20 * * mon-sun", misfire_grace_hours=1, max_age_hours=24),
 )
-# Rate KPIs of the board pack that can carry a target (docs/board-pack.md).
-TARGET_KPIS = (
-    "final_20w", "final_20w_ex", "decide_6w", "not_issue_16w", "review_decision_4w",
-    "review_12m", "review_ey", "amend_8w", "phase_transfer", "qa_good",
-)
-JOB_NAMES = ("nightly", "weekly_late_list", "board_pack", "dispatch_touchpoints")
-STAGES = (
-    "request_received",
-    "decision_to_assess",
-    "decision_not_to_assess",
-    "draft_plan_issued",
-    "final_plan_issued",
-    "decision_not_to_issue",
-    "delay_notice",
-    "review_upcoming",
-    "review_decision",
-    "amended_plan_issued",
-)
+JOB_NAMES = tuple(job.name for job in JOBS)
+
+
+# The runtime type(s) a setting's value may have (Setting.type shadows `type` inside the class).
+_Types = type | tuple[type, ...]
+Check = Callable[[Any], str | None]  # returns a problem, or None
 
 
 @dataclass(frozen=True)
 class Setting:
     key: str  # dotted: section.name
-    type: type | tuple[type, ...]
+    type: _Types
     default: Any
     doc: str
-    check: Callable[[Any], str | None] | None = None  # returns a problem, or None
+    check: Check | None = None
     # For table-valued settings: allowed keys (None: any) and the type of each value.
     map_keys: tuple[str, ...] | None = None
-    map_value_type: type | tuple[type, ...] | None = None
+    map_value_type: _Types | None = None
 
 
-def _positive(v):
+def _positive(v: Any) -> str | None:
     return None if v > 0 else "must be greater than 0"
 
 
-def _non_negative(v):
+def _non_negative(v: Any) -> str | None:
     return None if v >= 0 else "must be 0 or more"
 
 
-def _share(v):
+def _share(v: Any) -> str | None:
     return None if 0 <= v <= 1 else "must be a share between 0 and 1"
 
 
-def _one_of(*choices):
-    def check(v):
+def _one_of(*choices: str) -> Check:
+    def check(v: Any) -> str | None:
         return None if v in choices else f"must be one of {', '.join(choices)}"
 
     return check
 
 
-def _date_format(v):
+def _date_format(v: Any) -> str | None:
     from ehcp_monitor.domain.date_forms import DECLARABLE
 
     return None if v in DECLARABLE else "must be one of " + ", ".join(DECLARABLE)
 
 
-def _go_live(v):
+def _go_live(v: Any) -> str | None:
     if isinstance(v, datetime):
         return "must be a date (2026-04-01), not a date and time"
     if isinstance(v, date) or v == "":
@@ -97,19 +100,44 @@ def _go_live(v):
     return None
 
 
-def _env_name(v):
+def _env_name(v: Any) -> str | None:
     return None if re.fullmatch(r"[A-Z_][A-Z0-9_]*", v) else "must be an environment variable name"
 
 
-def _cron(v):
-    from ehcp_monitor.scheduling.cron import cron_problem
+def _cron(v: Any) -> str | None:
+    from ehcp_monitor.cron import cron_problem
 
     return cron_problem(v)
 
 
-def _email_list(v):
+def _email_list(v: Any) -> str | None:
     bad = [a for a in v if not isinstance(a, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", a)]
     return f"not an email address: {bad[0]!r}" if bad else None
+
+
+WEEKLY_TARGETS = ("plans_per_week", "reviews_per_week")  # late_list.targets (docs/late-list.md)
+
+
+def _weekly_targets(v: Any) -> str | None:
+    for name, targets in v.items():
+        for key, n in targets.items():
+            if key not in WEEKLY_TARGETS:
+                return f"for {name!r}: unknown target {key!r} (targets are {', '.join(WEEKLY_TARGETS)})"
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                return f"for {name!r}: {key} must be a whole number, 0 or more"
+    return None
+
+
+def _year_month(v: Any) -> str | None:
+    return None if v == "" or re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v) else "must be a month, YYYY-MM, or empty"
+
+
+def _hh_mm(v: Any) -> str | None:
+    return None if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", v) else "must be a time of day, HH:MM"
+
+
+def _percent(v: Any) -> str | None:
+    return None if 0 < v <= 100 else "must be a percentage above 0, up to 100"
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -196,10 +224,31 @@ SETTINGS: tuple[Setting, ...] = (
             "GOV.UK Notify API base URL."),
     Setting("touchpoints.notify_templates", dict, {}, "GOV.UK Notify template ID per stage "
             "(e.g. `delay_notice = \"…uuid…\"`).", map_keys=STAGES, map_value_type=str),
+    Setting("touchpoints.notify_sms_templates", dict, {}, "GOV.UK Notify text message template ID per "
+            "stage, for contacts reached by text (docs/touchpoints.md, Channels).", map_keys=STAGES,
+            map_value_type=str),
+    Setting("touchpoints.notify_letter_templates", dict, {}, "GOV.UK Notify letter template ID per "
+            "stage, for contacts reached by post (docs/touchpoints.md, Channels).", map_keys=STAGES,
+            map_value_type=str),
+    Setting("touchpoints.sms_sender_id", str, "", "GOV.UK Notify text message sender ID (empty: the "
+            "service's default sender)."),
+    Setting("touchpoints.send_window_start", str, "08:00", "Touchpoints are sent from this time of day "
+            "(HH:MM, UK time: Europe/London).", _hh_mm),
+    Setting("touchpoints.send_window_end", str, "20:00", "Touchpoints are sent until this time of day "
+            "(HH:MM, UK time; later than the start; 24:00 for midnight).", _hh_mm),
+    Setting("touchpoints.send_on_working_days_only", bool, True, "Send only on working days (not "
+            "weekends or England and Wales bank holidays)."),
     # [late_list]
     Setting("late_list.out_dir", str, "reports-out/late-list", "Where the weekly list is written."),
     Setting("late_list.recipients", list, [], "Senior team email addresses the list is sent to.",
             _email_list),
+    Setting("late_list.targets.teams", dict, {}, "Weekly targets of each officer in a team, by team name: "
+            "`plans_per_week` (plans to issue) and `reviews_per_week` (annual reviews to complete), e.g. "
+            "`North = { plans_per_week = 3, reviews_per_week = 8 }` (docs/late-list.md, Targets).",
+            _weekly_targets, map_value_type=dict),
+    Setting("late_list.targets.officers", dict, {}, "Per-officer overrides of the team's weekly targets, by "
+            "case officer as recorded, e.g. `\"A Khan\" = { reviews_per_week = 4 }`.",
+            _weekly_targets, map_value_type=dict),
     # [la]: the one identity of the local authority, on the board pack's cover and in every email
     Setting("la.name", str, "Example Council", "The council's name, as families and the board know it "
             "(emails, the board pack's cover)."),
@@ -215,24 +264,24 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. `final_20w = 60`.", map_keys=TARGET_KPIS, map_value_type=(int, float)),
     Setting("board_pack.amber_margin", float, 10.0, "A KPI within this many percentage points "
             "below its target is amber; further below is red.", _non_negative),
+    # [recovery]: the capacity sentence of the weekly list and the board pack (docs/late-list.md, Capacity)
+    Setting("recovery.target_percent", float, 50.0, "The share of new plans to be issued within 20 weeks "
+            "the capacity figure aims at, in percent.", _percent),
+    Setting("recovery.target_month", str, "", "The month (YYYY-MM) by which to reach it; empty: the sixth "
+            "month after the month of the list or pack.", _year_month),
     # [schedule]
     Setting("schedule.timezone", str, "Europe/London", "Timezone the cron expressions are read in."),
     *(
         s
-        for job, cron, grace, max_age in (
-            ("nightly", "30 1 * * mon-sun", 6, 26),
-            ("weekly_late_list", "0 7 * * mon", 6, 24 * 7 + 2),
-            ("board_pack", "0 6 2 * *", 48, 24 * 32),
-            ("dispatch_touchpoints", "*/15 7-20 * * mon-sun", 1, 24),
-        )
+        for job in JOBS
         for s in (
-            Setting(f"schedule.{job}.cron", str, cron, f"When `{job}` runs (5-field cron; day names "
-                    "for days of the week).", _cron),
-            Setting(f"schedule.{job}.misfire_grace_hours", (int, float), grace,
-                    f"How late `{job}` may still start after a missed time.", _positive),
-            Setting(f"schedule.{job}.max_age_hours", (int, float), max_age,
-                    f"`health` complains when `{job}` last succeeded longer ago than this.", _positive),
-            Setting(f"schedule.{job}.enabled", bool, True, f"Whether `serve` schedules `{job}`."),
+            Setting(f"schedule.{job.name}.cron", str, job.cron, f"When `{job.name}` runs (5-field cron; "
+                    "day names for days of the week).", _cron),
+            Setting(f"schedule.{job.name}.misfire_grace_hours", (int, float), job.misfire_grace_hours,
+                    f"How late `{job.name}` may still start after a missed time.", _positive),
+            Setting(f"schedule.{job.name}.max_age_hours", (int, float), job.max_age_hours,
+                    f"`health` complains when `{job.name}` last succeeded longer ago than this.", _positive),
+            Setting(f"schedule.{job.name}.enabled", bool, True, f"Whether `serve` schedules `{job.name}`."),
         )
     ),
 )
@@ -242,7 +291,7 @@ SETTINGS: tuple[Setting, ...] = (
 # every command with exit 2 and one line naming the key, before anything runs. Kept together
 # here and applied to the registry below. Each raises its own ConfigError where the usual
 # "(got VALUE)" must not be printed (a URL may carry a password).
-def _timezone(v):
+def _timezone(v: Any) -> str | None:
     from zoneinfo import ZoneInfo
 
     try:
@@ -255,7 +304,7 @@ def _timezone(v):
 _ADDRESS = r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+"
 
 
-def _one_address(v, *, empty_ok=False):
+def _one_address(v: Any, *, empty_ok: bool = False) -> str | None:
     """One address fit for an email header: no line breaks (header injection), no list."""
     from email.utils import getaddresses
 
@@ -269,7 +318,7 @@ def _one_address(v, *, empty_ok=False):
     return None
 
 
-def _review_codes(v):
+def _review_codes(v: Any) -> str | None:
     for code, outcome in v.items():
         if not isinstance(outcome, str) or outcome.strip().lower() not in ("maintain", "amend", "cease"):
             raise ConfigError(f"config: ingest.review_outcome_codes.{code} must be maintain, amend or cease "
@@ -277,7 +326,7 @@ def _review_codes(v):
     return None
 
 
-def _store_url(v):
+def _store_url(v: Any) -> str | None:
     if v == "":
         return None
     from ehcp_monitor.db.connect import password_in_url, url_problem
@@ -291,7 +340,7 @@ def _store_url(v):
     return None
 
 
-def _both(first, second):
+def _both(first: Check | None, second: Check) -> Check:
     if first is None:
         return second
     return lambda v: first(v) or second(v)
@@ -312,7 +361,7 @@ SETTINGS = tuple(
 SETTINGS_BY_KEY = {s.key: s for s in SETTINGS}
 
 
-def _flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in data.items():
         key = f"{prefix}{name}"
@@ -346,52 +395,241 @@ def _check_value(setting: Setting, value: Any) -> None:
             raise ConfigError(f"config: {setting.key} {problem} (got {value!r})")
 
 
-class Settings:
-    """Resolved settings: `settings.rules.very_late_days`, or `settings["rules.very_late_days"]`."""
+# Typed view of the registry: one frozen dataclass per section, so that mypy catches a misspelt or
+# mistyped setting (`settings.rules.due_son_days`). The registry above stays the one declaration
+# of each setting's default and meaning; these classes give only names and types, and
+# tests/test_config_typed.py fails when the two disagree (registry_mismatches). A new job in JOBS
+# is a new field of ScheduleSettings.
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    sqlite_path: str
 
-    def __init__(self, values: dict[str, Any], source: Path | None = None):
-        self._values = values
-        self.source = source
-        tree: dict[str, Any] = {}
-        for key, value in values.items():
-            node = tree
-            *parents, leaf = key.split(".")
-            for p in parents:
-                node = node.setdefault(p, {})
-            node[leaf] = value
-        for name, section in tree.items():
-            setattr(self, name, _namespace(section))
+
+@dataclass(frozen=True)
+class SourceSettings:
+    location: str
+    date_format: str
+    sql_url_env: str
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    max_reject_share: float
+    max_shrink_share: float
+    review_outcome_codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    draft_target_weeks: int
+    early_years_age: int
+    early_years_review_months: int
+    due_soon_days: int
+    very_late_days: int
+    very_late_days_by_measure: dict[str, int]
+    review_completed_by: str
+
+
+@dataclass(frozen=True)
+class TouchpointsSettings:
+    transport: str
+    outbox_dir: str
+    max_event_age_days: int
+    go_live: str | date
+    hold_above: int
+    delay_repeat_days: int
+    review_notice_days: int
+    max_attempts: int
+    retry_base_seconds: int
+    rate_per_minute: int
+    from_address: str
+    reply_to: str
+    team_email: str
+    team_phone: str
+    template_dir: str
+    smtp_host: str
+    smtp_port: int
+    smtp_security: str
+    smtp_username_env: str
+    smtp_password_env: str
+    smtp_timeout_seconds: int
+    notify_api_key_env: str
+    notify_base_url: str
+    notify_templates: dict[str, str]
+    notify_sms_templates: dict[str, str]
+    notify_letter_templates: dict[str, str]
+    sms_sender_id: str
+    send_window_start: str
+    send_window_end: str
+    send_on_working_days_only: bool
+
+
+@dataclass(frozen=True)
+class LateListTargetsSettings:
+    teams: dict[str, dict[str, int]]
+    officers: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class LateListSettings:
+    out_dir: str
+    recipients: list[str]
+    targets: LateListTargetsSettings
+
+
+@dataclass(frozen=True)
+class LaSettings:
+    name: str
+    code: str
+
+
+@dataclass(frozen=True)
+class BoardPackSettings:
+    out_dir: str
+    commentary_dir: str
+    statistical_neighbours: list[str]
+    targets: dict[str, int | float]
+    amber_margin: float
+
+
+@dataclass(frozen=True)
+class RecoverySettings:
+    target_percent: float
+    target_month: str
+
+
+@dataclass(frozen=True)
+class JobScheduleSettings:
+    cron: str
+    misfire_grace_hours: int | float
+    max_age_hours: int | float
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    timezone: str
+    nightly: JobScheduleSettings
+    weekly_late_list: JobScheduleSettings
+    board_pack: JobScheduleSettings
+    dispatch_touchpoints: JobScheduleSettings
+
+
+# eq=False: compared and hashed by identity, as before the settings were typed.
+@dataclass(frozen=True, eq=False)
+class Settings:
+    """Resolved settings: `settings.rules.very_late_days` (typed, preferred), or
+    `settings["rules.very_late_days"]` where the key is built at run time."""
+
+    database: DatabaseSettings
+    source: SourceSettings
+    ingest: IngestSettings
+    rules: RulesSettings
+    touchpoints: TouchpointsSettings
+    late_list: LateListSettings
+    la: LaSettings
+    board_pack: BoardPackSettings
+    recovery: RecoverySettings
+    schedule: ScheduleSettings
+    # The file the settings were read from (None: the defaults); not a setting.
+    path: Path | None = field(default=None, metadata={"setting": False})
 
     def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+        if key not in SETTINGS_BY_KEY:
+            raise KeyError(key)
+        node: Any = self
+        for part in key.split("."):
+            node = getattr(node, part)
+        return node
+
+    @property
+    def _values(self) -> dict[str, Any]:
+        """Every setting by dotted key, in registry order."""
+        return {key: self[key] for key in SETTINGS_BY_KEY}
 
     def very_late_days(self, measure: str) -> int:
-        return self._values["rules.very_late_days_by_measure"].get(
-            measure, self._values["rules.very_late_days"]
-        )
+        return self.rules.very_late_days_by_measure.get(measure, self.rules.very_late_days)
 
     def replace(self, **changes: Any) -> "Settings":
         """A copy with some dotted keys changed (`replace(**{"rules.due_soon_days": 7})`)."""
-        values = dict(self._values)
+        values = self._values
         for key, value in changes.items():
             if key not in SETTINGS_BY_KEY:
                 raise ConfigError(f"config: unknown key {key}")
             _check_value(SETTINGS_BY_KEY[key], value)
             values[key] = value
-        return Settings(values, self.source)
+        return _build(values, self.path)
 
 
-def _namespace(tree: dict) -> SimpleNamespace:
-    return SimpleNamespace(**{k: _namespace(v) if isinstance(v, dict) and k not in (
-        "review_outcome_codes", "very_late_days_by_measure", "notify_templates", "targets"
-    ) else v for k, v in tree.items()})
+def _typed_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, annotation) of every setting in a settings class, sections walked in order."""
+    hints = get_type_hints(cls)
+    for f in fields(cls):
+        if not f.metadata.get("setting", True):
+            continue
+        hint = hints[f.name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            yield from _typed_fields(hint, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", hint
+
+
+def _make(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in fields(cls):
+        if not f.metadata.get("setting", True):
+            continue
+        hint = hints[f.name]
+        if isinstance(hint, type) and is_dataclass(hint):
+            kwargs[f.name] = _make(hint, values, f"{prefix}{f.name}.")
+        else:
+            kwargs[f.name] = values[f"{prefix}{f.name}"]
+    return cls(**kwargs)
+
+
+def _build(values: dict[str, Any], path: Path | None = None) -> Settings:
+    settings: Settings = _make(Settings, values, "")
+    return dataclasses.replace(settings, path=path) if path is not None else settings
+
+
+def _runtime_types(annotation: Any) -> tuple[type, ...]:
+    if isinstance(annotation, UnionType):
+        return tuple(t for arg in get_args(annotation) for t in _runtime_types(arg))
+    return (get_origin(annotation) or annotation,)
+
+
+def registry_mismatches() -> list[str]:
+    """Where the typed settings and the registry disagree (names, order, types); empty when they agree."""
+    typed = dict(_typed_fields(Settings))
+    problems = []
+    if list(typed) != list(SETTINGS_BY_KEY):
+        missing = [k for k in SETTINGS_BY_KEY if k not in typed]
+        extra = [k for k in typed if k not in SETTINGS_BY_KEY]
+        problems.append(f"keys differ: not typed {missing}, not in the registry {extra}"
+                        if missing or extra else "keys in another order")
+    for key, annotation in typed.items():
+        setting = SETTINGS_BY_KEY.get(key)
+        if setting is None:
+            continue
+        declared = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+        if set(_runtime_types(annotation)) != set(declared):
+            problems.append(f"{key}: typed {annotation}, registry {setting.type}")
+        args = get_args(annotation)
+        if setting.map_value_type is not None and args:
+            values = setting.map_value_type if isinstance(setting.map_value_type, tuple) else (
+                setting.map_value_type,)
+            if set(_runtime_types(args[-1])) != set(values):
+                problems.append(f"{key}: typed values {args[-1]}, registry {setting.map_value_type}")
+    return problems
 
 
 def defaults() -> Settings:
-    return Settings({s.key: s.default for s in SETTINGS})
+    return _build({s.key: s.default for s in SETTINGS})
 
 
-def parse(data: dict, source: Path | None = None) -> Settings:
+def parse(data: dict[str, Any], source: Path | None = None) -> Settings:
     values = {s.key: s.default for s in SETTINGS}
     for key, value in _flatten(data).items():
         setting = SETTINGS_BY_KEY.get(key)
@@ -399,7 +637,7 @@ def parse(data: dict, source: Path | None = None) -> Settings:
             raise ConfigError(f"config: unknown key {key}")
         _check_value(setting, value)
         values[key] = float(value) if setting.type is float else value
-    return Settings(values, source)
+    return _build(values, source)
 
 
 def load(path: str | Path | None = None) -> Settings:

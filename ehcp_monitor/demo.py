@@ -128,7 +128,8 @@ def _engine(settings: Settings):
 def _print_nightly(settings: Settings, echo) -> None:
     from sqlalchemy import func, select
 
-    from ehcp_monitor.db.models import IngestRun, Touchpoint, check_results
+    from ehcp_monitor.db.models import IngestRun, Touchpoint
+    from ehcp_monitor.db.results import status_counts
 
     engine = _engine(settings)
     with engine.connect() as conn:
@@ -139,12 +140,7 @@ def _print_nightly(settings: Settings, echo) -> None:
             read = sum(t.get("read", 0) for t in ingest.counts.values())
             quarantined = sum(t.get("quarantined", 0) for t in ingest.counts.values())
             echo(f"   ingest #{ingest.id}: {ingest.status}, {read} rows read, {quarantined} quarantined")
-        by_status = dict(
-            conn.execute(select(check_results.c.status, func.count()).group_by(check_results.c.status)).all()
-        )
-        very_late = conn.execute(
-            select(func.count()).select_from(check_results).where(check_results.c.very_late.is_(True))
-        ).scalar_one()
+        by_status, very_late = status_counts(conn)
         echo("   clocks by status: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
         echo(f"   very late: {very_late}")
         by_stage: dict[str, dict[str, int]] = {}

@@ -1,4 +1,4 @@
-"""Expected failures, each with the exit code of outputs.md section 1.
+"""Expected failures, each with the exit code of docs/operations.md, Exit codes.
 
 The CLI turns these into a one-line message and the code; nothing expected prints a traceback.
 """

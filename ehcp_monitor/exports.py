@@ -9,9 +9,12 @@ re-entering the cell in Excel keeps it text. Numbers and dates keep their real t
 
 import io
 from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+
+from ehcp_monitor.domain.findings import CONTROL_CHARS
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRIGGER_PATTERN = r"^[=+\-@\t\r]"
@@ -51,6 +54,13 @@ def csv_bytes(df: pl.DataFrame, labels: dict[str, str] | None = None) -> bytes:
     buffer = io.BytesIO()
     safe.write_csv(buffer, null_value="")
     return buffer.getvalue()
+
+
+def write_results_csv(frame: pl.DataFrame, path: Path) -> int:
+    """The check results as CSV (docs/rules.md, The results contract): no ID can start a formula."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(csv_bytes(frame))
+    return frame.height
 
 
 def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
@@ -135,3 +145,8 @@ def write_sheet(
         sheet.autofilter(0, 0, max(df.height, 1), df.width - 1)
     return sheet
 
+
+def shown(expr: pl.Expr, limit: int = 40) -> pl.Expr:
+    """A raw value fit to quote in a message: control characters masked, long values cut."""
+    text = expr.cast(pl.Utf8).str.replace_all(CONTROL_CHARS, "?")
+    return pl.when(text.str.len_chars() > limit).then(text.str.slice(0, limit) + "…").otherwise(text)

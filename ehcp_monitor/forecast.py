@@ -1,6 +1,6 @@
 """Breach forecast for open 20-week cases (issue 17, point 6): pure polars, no clock, no store.
 
-For each stage of domain.md section 4 the history is the LA's own 20-week cases issued in the
+For each stage (docs/rules.md, Where a 20-week case is stuck) the history is the LA's own 20-week cases issued in the
 twelve months up to the as-of date: how many days each took from entering that stage to the final
 plan. An open case that has spent w whole weeks (and d more days) in its stage is compared with
 the history's cases that were still not issued after w weeks in that stage: its forecast issue
@@ -28,27 +28,28 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from ehcp_monitor.domain import measures as registry
-from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
+from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS, measure
+from ehcp_monitor.domain.vocabulary import STAGES_20W as STAGES  # in the order a case passes through them
 
-# registry.STAGES in the order a case passes through them (the registry's is the order they are decided in).
-STAGES = ("awaiting_decision", "awaiting_advice_requests", "gathering_advice", "drafting", "draft_comments",
-          "finalising")
-assert set(STAGES) == set(registry.STAGES)
 HISTORY_DAYS = 365  # "the last 12 months"
 MIN_HISTORY_CASES = 10  # fewer issued cases through a stage (after as long in it) than this: the defaults
 # Days from entering the stage to the final plan when the history is too thin: the statutory
 # timetable (decision by week 6, advice by week 12, draft by week 16, final by week 20) as the
-# median, and half as long again as the 80th percentile.
-DEFAULT_DAYS = {
-    "awaiting_decision": (140, 210),
-    "awaiting_advice_requests": (98, 147),
-    "gathering_advice": (98, 147),
-    "drafting": (56, 84),
-    "draft_comments": (28, 42),
-    "finalising": (13, 20),
+# median, and half as long again (rounded up) as the 80th percentile.
+_FINAL = measure("FINAL_20W").days or 0
+_DECIDED = measure("DECIDE_6W").days or 0
+_ADVISED = _DECIDED + (measure("ADVICE_6W").days or 0)
+_DRAFTED = 16 * 7  # the Code of Practice's timetable: the draft by week 16
+_MEDIAN_DAYS = {
+    "awaiting_decision": _FINAL,  # 140
+    "awaiting_advice_requests": _FINAL - _DECIDED,  # 98
+    "gathering_advice": _FINAL - _DECIDED,
+    "drafting": _FINAL - _ADVISED,  # 56
+    "draft_comments": _FINAL - _DRAFTED,  # 28
+    "finalising": _FINAL - _DRAFTED - DRAFT_COMMENT_DAYS,  # 13
 }
-NEXT_STAGE = dict(zip(STAGES, STAGES[1:]))  # finalising has none: the plan is next
+DEFAULT_DAYS = {stage: (days, (3 * days + 1) // 2) for stage, days in _MEDIAN_DAYS.items()}
+NEXT_STAGE = dict(zip(STAGES, STAGES[1:], strict=False))  # finalising has none: the plan is next
 QUANTILES = (("median", 0.5), ("p80", 0.8))
 MAX_WEEKS = 104  # time already in a stage is measured in whole weeks, up to two years
 

@@ -3,7 +3,8 @@
 from datetime import date, timedelta
 from pathlib import Path
 
-from jobs.counts import counts_of
+from ehcp_monitor.board_pack import build_board_pack
+from ehcp_monitor.jobs.counts import counts_of
 
 
 def latest_full_month(as_of: date) -> str:
@@ -14,8 +15,7 @@ def latest_full_month(as_of: date) -> str:
 def run(ctx, as_of: date) -> dict:
     period = latest_full_month(as_of)
     with ctx.step("board_pack_build"):
-        build = ctx.capability("ehcp_monitor.board_pack", "build_board_pack")
-        result = build(ctx.engine, ctx.settings, period=period, as_of=as_of,
-                       out_dir=Path(ctx.settings.board_pack.out_dir), publish=False)
+        result = build_board_pack(ctx.engine, ctx.settings, period=period, as_of=as_of,
+                                  out_dir=Path(ctx.settings.board_pack.out_dir), publish=False)
         ctx.counts["board_pack_build"] = {"period": period, **counts_of(result)}
     return ctx.counts

@@ -1,4 +1,4 @@
-"""Turning what a capability returns (a dataclass, a dict, an object) into JSON-able counts.
+"""Turning what a feature function returns (a dataclass, a dict, an object) into JSON-able counts.
 
 Only numbers, booleans, short strings, dates and paths are kept (nested in dicts and lists);
 anything else (frames, rows, objects, dataclass fields declared repr=False) is left out, so no
@@ -29,7 +29,7 @@ def _plain(value):
 
 
 def counts_of(result) -> dict:
-    """The counts, IDs and output paths a capability reported."""
+    """The counts, IDs and output paths a feature function reported."""
     if result is None:
         return {}
     if dataclasses.is_dataclass(result) and not isinstance(result, type):

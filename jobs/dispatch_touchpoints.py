@@ -2,13 +2,13 @@
 
 from datetime import date
 
-from jobs.counts import counts_of
+from ehcp_monitor.jobs.counts import counts_of
+from ehcp_monitor.touchpoints import dispatch_touchpoints
 
 
 def run(ctx, as_of: date) -> dict:
     with ctx.step("touchpoints_dispatch"):
-        dispatch = ctx.capability("ehcp_monitor.touchpoints", "dispatch_touchpoints")
-        sent = counts_of(dispatch(ctx.engine, ctx.settings, as_of=as_of, now=ctx.now, clock=ctx.clock))
+        sent = counts_of(dispatch_touchpoints(ctx.engine, ctx.settings, as_of=as_of, now=ctx.now, clock=ctx.clock))
         ctx.counts["touchpoints_dispatch"] = sent
         if sent.get("failed"):
             ctx.report_failure(f"{sent['failed']} touchpoint sends failed")

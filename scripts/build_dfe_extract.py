@@ -18,8 +18,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ehcp_monitor.demo import DEMO_LA_CODE, DEMO_NEIGHBOURS  # noqa: E402
 from ehcp_monitor.board_pack.benchmarks import EXTRACT, FIGURE_SCHEMA, read_release  # noqa: E402
+from ehcp_monitor.demo import DEMO_LA_CODE, DEMO_NEIGHBOURS  # noqa: E402
 
 RELEASES = (ROOT.parent / "shared" / "data" / "dfe-ehcp-2025", ROOT.parent / "shared" / "data" / "dfe-ehcp-2026-sample")
 FIRST_YEAR = "2023"

@@ -5,7 +5,8 @@ from datetime import date, datetime, timezone
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
 from ehcp_monitor.db import bulk, pg_binary

@@ -3,8 +3,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
 from ehcp_monitor.clock import now_utc
+from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
 
 
 def test_snapshot_round_trip(engine):

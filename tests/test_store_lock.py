@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from ehcp_monitor import config
+from ehcp_monitor.board_pack.kpis import read_inputs
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.db.in_force import StaleResults
+from ehcp_monitor.db.locks import store_lock
 from ehcp_monitor.db.models import CheckRun, SnapshotInfo
 from ehcp_monitor.errors import LockHeld
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.board_pack.kpis import read_inputs
 from ehcp_monitor.late_list.inputs import load_inputs
-from ehcp_monitor.db.locks import store_lock
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import plan_touchpoints
 

@@ -1,4 +1,4 @@
-"""The Partnership Board performance pack (outputs.md section 4): aggregates only, HTML and PDF."""
+"""The Partnership Board performance pack (docs/board-pack.md): aggregates only, HTML and PDF."""
 
 from dataclasses import dataclass, field
 from datetime import date
@@ -6,11 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ehcp_monitor.logs import get_logger
 from ehcp_monitor.board_pack.kpis import Kpi, PackData, compute_pack, read_inputs
 from ehcp_monitor.board_pack.period import Period, latest_full_month, parse_period
+from ehcp_monitor.board_pack.recovery import pack_recovery
 from ehcp_monitor.board_pack.render import render_html, write_pdf
 from ehcp_monitor.db.report_runs import record_report_run
+from ehcp_monitor.logs import get_logger
 
 __all__ = ["BoardPackResult", "build_board_pack", "latest_full_month", "parse_period"]
 
@@ -39,7 +40,7 @@ def build_board_pack(engine: Engine, settings, *, period: str | Period, as_of: d
     out = Path(out_dir or settings.board_pack.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = compute_pack(read_inputs(engine), settings, period, as_of)
-    html = render_html(data, settings, publish=publish)
+    html = render_html(data, settings, publish=publish, recovery=pack_recovery(engine, settings, as_of))
     stem = f"board-pack-{period.code}" + ("-publish" if publish else "")
     html_path, pdf_path = out / f"{stem}.html", out / f"{stem}.pdf"
     html_path.write_text(html, encoding="utf-8")

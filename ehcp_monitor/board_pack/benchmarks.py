@@ -19,11 +19,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine, and_, delete, select
 
+from ehcp_monitor.board_pack.dfe_release import FILES, PHASE_YEAR, Measure, ReleaseFile, canonical_name
 from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import BenchmarkFigure
 from ehcp_monitor.errors import ConfigError, IngestRefused
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.board_pack.dfe_release import FILES, PHASE_YEAR, Measure, ReleaseFile, canonical_name
 
 SYMBOLS = ("x", "z", "c", "u", "k")
 LEVELS = ("National", "Regional", "Local authority")

@@ -13,13 +13,11 @@ import polars as pl
 
 from ehcp_monitor.board_pack.benchmarks import Comparator, comparators
 from ehcp_monitor.board_pack.kpis import Figure, Inputs, issued_plans, pct
+from ehcp_monitor.domain.vocabulary import DAYS_20W, DAYS_52W, DFE_REVIEW_OUTCOMES, DFE_YEAR_ROWS
 
 RECONCILE_POINTS = 2.0
 EXCEPTION_WARN_SHARE = 90.0
-REVIEW_OUTCOMES = (("amend", "review_outcome_amended", "Outcome: amend the plan"),
-                   ("cease", "review_outcome_ceased", "Outcome: cease the plan"),
-                   ("maintain", "review_outcome_maintained", "Outcome: maintain the plan"),
-                   (None, "review_no_outcome_recorded", "No outcome recorded"))
+REVIEW_OUTCOMES = DFE_REVIEW_OUTCOMES
 USUAL_CAUSES = (
     "Exceptions: the week20 flag used differently from the return (DfE drops exception cases only from "
     "the excluding-exceptions rate).",
@@ -90,9 +88,9 @@ def own_figures(inputs: Inputs, year: int, as_of: date) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
     plans = issued_plans(inputs).filter(_in_year("completed_date", year) & (pl.col("completed_date") <= end))
     for suffix, frame in (("", plans), ("_ex", plans.filter(~pl.col("exception").fill_null(False)))):
-        out[f"final_20w{suffix}"] = _rate(frame, pl.col("days") <= 140)
-        out[f"final_20w_band_20_52{suffix}"] = _rate(frame, pl.col("days").is_between(141, 364))
-        out[f"final_20w_band_over_52{suffix}"] = _rate(frame, pl.col("days") >= 365)
+        out[f"final_20w{suffix}"] = _rate(frame, pl.col("days") <= DAYS_20W)
+        out[f"final_20w_band_20_52{suffix}"] = _rate(frame, pl.col("days").is_between(DAYS_20W + 1, DAYS_52W))
+        out[f"final_20w_band_over_52{suffix}"] = _rate(frame, pl.col("days") > DAYS_52W)
         out[f"avg_weeks_issue{suffix}"] = _weeks(frame["days"])
     out["exceptions"] = _rate(plans, pl.col("exception").fill_null(False))
 
@@ -130,29 +128,7 @@ def own_figures(inputs: Inputs, year: int, as_of: date) -> dict[str, Figure]:
     return out
 
 
-ROWS = (
-    ("final_20w", "New plans issued within 20 weeks (including exceptions)", "%"),
-    ("final_20w_band_20_52", "Issued in over 20 and up to 52 weeks (including exceptions)", "%"),
-    ("final_20w_band_over_52", "Issued in over 52 weeks (including exceptions)", "%"),
-    ("final_20w_ex", "New plans issued within 20 weeks (excluding exceptions)", "%"),
-    ("final_20w_band_20_52_ex", "Issued in over 20 and up to 52 weeks (excluding exceptions)", "%"),
-    ("final_20w_band_over_52_ex", "Issued in over 52 weeks (excluding exceptions)", "%"),
-    ("avg_weeks_issue", "Average weeks from request to issue (including exceptions)", "weeks"),
-    ("avg_weeks_issue_ex", "Average weeks from request to issue (excluding exceptions)", "weeks"),
-    ("decide_6w", "Decisions whether to assess within 6 weeks", "%"),
-    ("not_issue_16w", "Decisions not to issue within 16 weeks", "%"),
-    ("reviews_expected", "Annual reviews expected in the year", "count"),
-    ("reviews_completed", "Expected reviews completed in the year", "%"),
-    ("reviews_completed_prior", "Expected reviews completed before the year", "%"),
-    ("reviews_not_completed", "Expected reviews not completed", "%"),
-    *((code, label, "%") for _, code, label in REVIEW_OUTCOMES),
-    ("review_decision_4w", "Review decisions within 4 weeks of the meeting", "%"),
-    ("phase_transfers_due", "Phase transfers due in the year", "count"),
-    ("phase_transfers_final", "Final plans issued in the year after a phase transfer review", "count"),
-    ("phase_transfer", "Phase transfers due in the year finalised by their deadline", "%"),
-    ("requests", "Requests for an EHC needs assessment received", "count"),
-    ("requests_refused", "Requests refused (decided not to assess)", "%"),
-)
+ROWS = DFE_YEAR_ROWS
 
 
 def dfe_year(inputs: Inputs, settings, as_of: date) -> DfeYear:

@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING
 import polars as pl
 from sqlalchemy import Engine, select
 
-from ehcp_monitor.db.in_force import reads_results
-from ehcp_monitor.db.bulk import read_frame
-from ehcp_monitor.db.models import CheckRun, IngestRun, QuarantinedRow
-from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.board_pack.benchmarks import Comparator, comparators, read_figures
 from ehcp_monitor.board_pack.period import Period
+from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.in_force import reads_results
+from ehcp_monitor.db.models import IngestRun
+from ehcp_monitor.db.quarantine import read_codes
+from ehcp_monitor.db.results import latest_check, read_results
+from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.measures import MEASURES_BY_CODE, PACK_MEASURES
+from ehcp_monitor.domain.vocabulary import DAYS_20W, DAYS_52W, HEADLINE_KPIS, KPI_SPECS, KpiSpec
 
 if TYPE_CHECKING:
     from ehcp_monitor.board_pack.dfe_year import DfeYear
 
-RESULT_SCHEMA = {
-    "measure": pl.Utf8, "request_id": pl.Utf8, "plan_id": pl.Utf8, "anchor_date": pl.Date,
-    "due_date": pl.Date, "completed_date": pl.Date, "status": pl.Utf8, "exception": pl.Boolean,
-}
+# The stored results' columns the pack reads (types: domain.results.RESULT_SCHEMA).
+RESULT_COLUMNS = ("measure", "request_id", "plan_id", "anchor_date", "due_date", "completed_date", "status",
+                  "exception")
 # Only the snapshot columns the pack needs (no names, dates of birth or contacts are read).
 SNAPSHOT_COLUMNS = {
     "requests": {"request_id": pl.Utf8, "received_date": pl.Date, "request_outcome": pl.Utf8,
@@ -37,63 +40,20 @@ SNAPSHOT_COLUMNS = {
     "qa_audits": {"plan_id": pl.Utf8, "audit_date": pl.Date, "plan_kind": pl.Utf8, "rating": pl.Utf8},
     "reviews": {"plan_id": pl.Utf8, "decision_date": pl.Date, "outcome": pl.Utf8},
 }
-# The clocks the pack reports on (ADVICE_6W and DRAFT_LOCAL are the weekly list's concern).
-PACK_MEASURES = ("DECIDE_6W", "NOT_ISSUE_16W", "FINAL_20W", "REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W",
-                 "AMEND_FINAL_8W", "PHASE_TRANSFER")
 TOUCHPOINT_SCHEMA = {"stage": pl.Utf8, "status": pl.Utf8, "planned_as_of": pl.Date}
 TOUCHPOINT_STATUSES = ("sent", "suppressed", "failed")
 GOOD_OR_BETTER = ("outstanding", "good")
+SPECS, HEADLINE = KPI_SPECS, HEADLINE_KPIS  # the KPIs, declared once in domain/vocabulary.py
 
-# DfE's three bands of time from request to issue (domain.md section 4), in days.
-ISSUE_BANDS = (("Within 20 weeks", 0, 140), ("Over 20 and up to 52 weeks", 141, 364),
-               ("Over 52 weeks", 365, None))
-OPEN_BANDS = (("Up to 6 weeks", 0, 42), ("Over 6 and up to 20 weeks", 43, 140),
-              ("Over 20 and up to 52 weeks", 141, 364), ("Over 52 weeks", 365, None))
+# DfE's three bands of time from request to issue (docs/rules.md, Late and very late), in days.
+_6W = MEASURES_BY_CODE["DECIDE_6W"].days or 0
+ISSUE_BANDS = (("Within 20 weeks", 0, DAYS_20W), ("Over 20 and up to 52 weeks", DAYS_20W + 1, DAYS_52W),
+               ("Over 52 weeks", DAYS_52W + 1, None))
+OPEN_BANDS = (("Up to 6 weeks", 0, _6W), ("Over 6 and up to 20 weeks", _6W + 1, DAYS_20W),
+              ("Over 20 and up to 52 weeks", DAYS_20W + 1, DAYS_52W), ("Over 52 weeks", DAYS_52W + 1, None))
 OVERDUE_AGE_BANDS = (("Up to 4 weeks", 1, 28), ("Over 4 weeks to 3 months", 29, 91),
                      ("Over 3 to 6 months", 92, 182), ("Over 6 to 12 months", 183, 365),
                      ("Over 12 months", 366, None))
-
-
-@dataclass(frozen=True)
-class KpiSpec:
-    code: str
-    title: str
-    unit: str  # "%" (numerator of denominator) or "count"
-    section: str
-    definition: str
-
-
-SPECS = {s.code: s for s in (
-    KpiSpec("final_20w", "New plans issued within 20 weeks (including exceptions)", "%", "Assessments",
-            "Plans issued in the period (mediation and tribunal cases left out) issued within 140 days of "
-            "the request."),
-    KpiSpec("final_20w_ex", "New plans issued within 20 weeks (excluding exceptions)", "%", "Assessments",
-            "As above, with exception (week20) cases dropped from numerator and denominator."),
-    KpiSpec("decide_6w", "Decisions whether to assess within 6 weeks", "%", "Assessments",
-            "Requests decided (Y or N) in the period, decided within 42 days of the request."),
-    KpiSpec("not_issue_16w", "Decisions not to issue within 16 weeks", "%", "Assessments",
-            "Assessments ending in a decision not to issue in the period, decided within 112 days."),
-    KpiSpec("review_decision_4w", "Review decisions within 4 weeks of the meeting", "%", "Annual reviews",
-            "Review decisions notified in the period, within 28 days of the review meeting."),
-    KpiSpec("review_12m", "Annual reviews completed within 12 months", "%", "Annual reviews",
-            "Review cycles (aged 5 and over) due in the period, completed by their due date."),
-    KpiSpec("review_ey", "Early-years reviews completed within the early-years interval", "%",
-            "Annual reviews", "Review cycles of under-5s due in the period, completed by their due date."),
-    KpiSpec("reviews_overdue", "Reviews overdue", "count", "Annual reviews",
-            "Active plans whose current review cycle is overdue on the period's last day."),
-    KpiSpec("amend_8w", "Amended plans issued within 8 weeks", "%", "Annual reviews",
-            "Final amended plans issued in the period, within 56 days of the amendment notice."),
-    KpiSpec("phase_transfer", "Phase transfers by their deadline", "%", "Annual reviews",
-            "Phase transfers due in the period whose amended plan was issued by the deadline."),
-    KpiSpec("requests", "Requests for assessment received", "count", "Demand",
-            "Requests for an EHC needs assessment received in the period."),
-    KpiSpec("open_caseload", "Open requests and assessments", "count", "Demand",
-            "Requests not yet decided and assessments not yet concluded, on the period's last day."),
-    KpiSpec("qa_good", "Plans audited rated good or better", "%", "Quality",
-            "Draft and amended plans audited in the period rated good or outstanding."),
-)}
-HEADLINE = ("final_20w", "final_20w_ex", "decide_6w", "not_issue_16w", "review_decision_4w",
-            "review_12m", "reviews_overdue", "amend_8w", "phase_transfer", "requests", "qa_good")
 
 
 @dataclass(frozen=True)
@@ -177,19 +137,16 @@ class Inputs:
 @reads_results("board pack")
 def read_inputs(engine: Engine) -> Inputs:
     with engine.connect() as conn:
-        measures = ", ".join(f"'{m}'" for m in PACK_MEASURES)
-        results = read_frame(
-            conn, f"SELECT {', '.join(RESULT_SCHEMA)} FROM check_results WHERE measure IN ({measures})",
-            RESULT_SCHEMA,
-        )
+        results = read_results(conn, measures=PACK_MEASURES, columns=RESULT_COLUMNS)
         touchpoints = read_frame(
             conn, f"SELECT {', '.join(TOUCHPOINT_SCHEMA)} FROM touchpoints", TOUCHPOINT_SCHEMA
         )
-        check_as_of = conn.execute(select(CheckRun.as_of).order_by(CheckRun.id.desc()).limit(1)).scalar()
+        latest = latest_check(conn)
+        check_as_of = latest.as_of if latest else None
         runs = conn.execute(
             select(IngestRun.id, IngestRun.as_of).where(IngestRun.status == "loaded").order_by(IngestRun.id)
         ).all()
-        quarantine = conn.execute(select(QuarantinedRow.ingest_id, QuarantinedRow.code)).all()
+        quarantine = read_codes(conn)
         snapshot = Snapshot.from_frames({
             name: read_frame(conn, f'SELECT {", ".join(columns)} FROM "{name}"', columns)
             for name, columns in SNAPSHOT_COLUMNS.items()
@@ -200,7 +157,7 @@ def read_inputs(engine: Engine) -> Inputs:
         touchpoints=touchpoints,
         check_as_of=check_as_of,
         quarantine_runs=[(r.id, r.as_of) for r in runs],
-        quarantine=pl.DataFrame(quarantine, schema={"ingest_id": pl.Int64, "code": pl.Utf8}, orient="row"),
+        quarantine=quarantine,
         figures=read_figures(engine),
     )
 
@@ -250,9 +207,10 @@ def rate_events(inputs: Inputs, as_of: date) -> dict[str, pl.DataFrame]:
         pl.col("audit_date").alias("event_date"), pl.col("rating").is_in(GOOD_OR_BETTER).alias("hit")
     )
     events = {
-        "final_20w": plans.select(pl.col("completed_date").alias("event_date"), (pl.col("days") <= 140).alias("hit")),
+        "final_20w": plans.select(pl.col("completed_date").alias("event_date"),
+                                  (pl.col("days") <= DAYS_20W).alias("hit")),
         "final_20w_ex": plans.filter(~pl.col("exception").fill_null(False))
-        .select(pl.col("completed_date").alias("event_date"), (pl.col("days") <= 140).alias("hit")),
+        .select(pl.col("completed_date").alias("event_date"), (pl.col("days") <= DAYS_20W).alias("hit")),
         **by_completion,
         **by_due,
         "qa_good": qa,
@@ -260,7 +218,7 @@ def rate_events(inputs: Inputs, as_of: date) -> dict[str, pl.DataFrame]:
             pl.col("received_date").alias("event_date"), pl.lit(True).alias("hit")
         ),
     }
-    # Nothing after the as-of date is known yet (domain.md section 3).
+    # Nothing after the as-of date is known yet (docs/rules.md, Status on the as-of date).
     return {k: v.filter(pl.col("event_date") <= as_of) for k, v in events.items()}
 
 
@@ -336,7 +294,7 @@ def _band_counts(frame: pl.DataFrame, column: str, bands) -> list[int]:
 
 def _counts_per_day(frame: pl.DataFrame, days: list[date]) -> dict[date, int]:
     counts = frame.group_by("day").len()
-    found = dict(zip(counts["day"].to_list(), counts["len"].to_list()))
+    found = dict(zip(counts["day"].to_list(), counts["len"].to_list(), strict=False))
     return {d: found.get(d, 0) for d in days}
 
 
@@ -411,7 +369,7 @@ def quarantine_table(inputs: Inputs, period: Period) -> Table:
 
 def profile_table(title: str, frame: pl.DataFrame, column: str, bands, first: str, note: str) -> Table:
     counts = _band_counts(frame, column, bands)
-    rows = [[label, c] for (label, _, _), c in zip(bands, counts)] + [["All", frame.height]]
+    rows = [[label, c] for (label, _, _), c in zip(bands, counts, strict=False)] + [["All", frame.height]]
     return Table(title, [first, "Number"], rows, count_columns={1}, note=note, total_row=True)
 
 
@@ -455,7 +413,7 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
     for code, frame in (("reviews_overdue", overdue), ("open_caseload", opened)):
         per_day = _counts_per_day(frame, days)
         add(code, Figure(None, None, per_day[day_of(period)]), Figure(None, None, per_day[day_of(previous)]),
-            [(m, Figure(None, None, per_day[d])) for m, d in zip([m for m in months if m <= as_of], trend_days)])
+            [(m, Figure(None, None, per_day[d])) for m, d in zip([m for m in months if m <= as_of], trend_days, strict=False)])
 
     end = day_of(period)
     tables = {

@@ -15,12 +15,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from ehcp_monitor.paths import templates_dir
 from ehcp_monitor.board_pack.charts import trend_svg
 from ehcp_monitor.board_pack.commentary import read_commentary
 from ehcp_monitor.board_pack.dfe_year import USUAL_CAUSES
 from ehcp_monitor.board_pack.kpis import HEADLINE, SPECS, Figure, Kpi, PackData, Table, pct
+from ehcp_monitor.board_pack.recovery import PackRecovery
 from ehcp_monitor.board_pack.suppress import small, suppress_groups, table_hidden_rows
+from ehcp_monitor.paths import templates_dir
 
 SUPPRESSED = "c"
 NO_CASES = "no cases"
@@ -132,7 +133,7 @@ def sources_table(data: PackData) -> Table | None:
                  note="From the LA's own records (request_source). DfE publishes no breakdown by source to compare.")
 
 
-def render_html(data: PackData, settings, *, publish: bool) -> str:
+def render_html(data: PackData, settings, *, publish: bool, recovery: "PackRecovery | None" = None) -> str:
     fmt = Formatter(publish)
     if publish:
         data = suppress_groups(data)
@@ -162,6 +163,7 @@ def render_html(data: PackData, settings, *, publish: bool) -> str:
         sources=sources_table(data),
         dfe_causes=USUAL_CAUSES,
         dfe_exceptions=data.dfe.exceptions if data.dfe else None,
+        recovery=recovery,
         # Our own stylesheet, inlined so the HTML stands alone; it is not data, so not escaped.
         css=Markup((templates_dir() / "board_pack" / "pack.css").read_text(encoding="utf-8")),
     )

@@ -40,13 +40,13 @@ def partition_hidden(parts: Sequence[Sequence[int]], unshown: Sequence[int] | No
     hidden_sum = list(unshown or [0] * width)
     hidden = {i for i, p in enumerate(parts) if any_small(p)} | set(start)
     for i in hidden:
-        hidden_sum = [a + b for a, b in zip(hidden_sum, parts[i])]
+        hidden_sum = [a + b for a, b in zip(hidden_sum, parts[i], strict=False)]
     candidates = sorted((i in keep, sum(p) == 0, sum(p), i) for i, p in enumerate(parts) if i not in hidden)
     for *_, i in candidates:
         if not any_small(hidden_sum):
             break
         hidden.add(i)
-        hidden_sum = [a + b for a, b in zip(hidden_sum, parts[i])]
+        hidden_sum = [a + b for a, b in zip(hidden_sum, parts[i], strict=False)]
     return hidden
 
 
@@ -79,7 +79,7 @@ def exceptions_small(including: Sequence[Figure], excluding: Sequence[Figure]) -
     if inc is None or exc is None:
         return False
     (inc_parts, n), (exc_parts, m) = inc, exc
-    differences = [a - b for a, b in zip(inc_parts, exc_parts)]
+    differences = [a - b for a, b in zip(inc_parts, exc_parts, strict=False)]
     return any_small([n - m, *differences, (n - sum(inc_parts)) - (m - sum(exc_parts))])
 
 
@@ -140,7 +140,7 @@ def table_hidden_rows(table: Table) -> set[int]:
     def discloses(r: int, row) -> bool:
         rests = [row[d] - row[n] for n, d in table.pairs if isinstance(row[n], int) and isinstance(row[d], int)]
         outer = table.subset_of.get(r)
-        within = [] if outer is None else [a - b for a, b in zip(counts(table.rows[outer]), counts(row))]
+        within = [] if outer is None else [a - b for a, b in zip(counts(table.rows[outer]), counts(row), strict=False)]
         return any_small(counts(row)) or any_small(rests) or any_small(within)
 
     hidden = {r for r, row in enumerate(table.rows) if discloses(r, row)}
@@ -187,13 +187,13 @@ def _dfe(dfe):
         # Within 20 weeks is the headline: the two later bands are hidden before it.
         including, excluding = [own[c] for c in BANDS], [own[f"{c}_ex"] for c in BANDS]
         inc, exc = hide_with_exceptions(including, excluding, keep=[0])
-        changed.update(zip(BANDS, inc))
-        changed.update(zip((f"{c}_ex" for c in BANDS), exc))
+        changed.update(zip(BANDS, inc, strict=False))
+        changed.update(zip((f"{c}_ex" for c in BANDS), exc, strict=False))
         if "avg_weeks_issue_ex" in own and exceptions_small(including, excluding):
             changed["avg_weeks_issue_ex"] = replace(own["avg_weeks_issue_ex"], suppressed=True)
     for codes in (REVIEWS, OUTCOMES):
         if all(c in own for c in codes):
-            changed.update(zip(codes, hide_partition([own[c] for c in codes])))
+            changed.update(zip(codes, hide_partition([own[c] for c in codes]), strict=False))
     rows = [replace(r, own=changed[r.code]) if r.code in changed else r for r in dfe.rows]
     warnings = dfe.warnings
     share = dfe.exceptions

@@ -7,7 +7,7 @@ Three choices make it fast, each checked against the per-case oracle by the prop
 - Every request and plan gets an integer `case`, its place in the contract's (request_id, plan_id)
   order. Instances carry only that integer; the string IDs are gathered once, by case, as the
   last step, instead of being carried through every join, filter and sort.
-- Instances are built in the contract's order (outputs.md section 2): the one-per-case measures
+- Instances are built in the contract's order (docs/rules.md, Output order): the one-per-case measures
   come straight from the case-ordered tables, and the others sort their narrow inputs (case,
   dates, item) once. So the wide result frame is never sorted. The order's later keys are due
   date and status; both follow from the keys before them for every measure (due from the anchor,
@@ -21,12 +21,21 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.domain.calendar import age_expr, day_number, months_expr, same_year_expr, weeks_expr
-from ehcp_monitor.domain.results import RESULT_SCHEMA, stack
-from ehcp_monitor.domain.measures import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUSES, STATUTORY
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.calendar import age_expr, day_number, months_expr, same_year_expr, weeks_expr
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
+from ehcp_monitor.domain.measures import BASIS, DRAFT_COMMENT_DAYS, KIND, STATUTORY, measure
+from ehcp_monitor.domain.results import RESULT_SCHEMA, stack
+from ehcp_monitor.domain.vocabulary import (
+    AWAITING_ADVICE_REQUESTS,
+    AWAITING_DECISION,
+    DRAFT_COMMENTS,
+    DRAFTING,
+    FINALISING,
+    GATHERING_ADVICE,
+    STATUSES,
+)
 
 CASE = "case"  # a request's or plan's rank in (request_id, plan_id) order
 # What the clocks read of a snapshot: `run_check` reads no more from the store (no names, contacts
@@ -51,6 +60,9 @@ _INSTANCE = {
 _ID_COLUMNS = ("request_id", "plan_id", "person_id")
 # Statuses are decided on integer codes (their place in the registry's list) and named once.
 _CODE = {status: code for code, status in enumerate(STATUSES)}
+# The fixed periods of the weekly clocks (domain/measures.py).
+_WEEKS = {m: measure(m).weeks for m in ("DECIDE_6W", "ADVICE_6W", "NOT_ISSUE_16W", "FINAL_20W",
+                                        "REVIEW_DECISION_4W", "AMEND_FINAL_8W")}
 
 
 def _case_day(day: str) -> pl.Expr:
@@ -88,7 +100,7 @@ class _Engine:
         return (pl.col(column) <= self.day).fill_null(False)
 
     def known(self, column: str) -> pl.Expr:
-        """A date after the as-of date has not happened yet (domain.md section 3)."""
+        """A date after the as-of date has not happened yet (docs/rules.md, Status on the as-of date)."""
         return pl.when(pl.col(column) <= self.day).then(pl.col(column))
 
     def instances(self, df: pl.DataFrame | pl.LazyFrame, **exprs: pl.Expr) -> pl.LazyFrame:
@@ -99,7 +111,7 @@ class _Engine:
             for name, dtype in _INSTANCE.items()
         )
 
-    # --- request-level clocks (domain.md 2.1) ----------------------------------------------
+    # --- request-level clocks (docs/rules.md, Which requests get which clocks) --------------------
 
     def requests(self) -> dict[str, pl.LazyFrame]:
         assessments = self.tables["assessments"].lazy().select(
@@ -134,20 +146,20 @@ class _Engine:
         )
         received, requested = pl.col("received_date"), pl.col("requested_date")
         parts = {
-            "DECIDE_6W": self.instances(base, anchor_date=received, due_date=weeks_expr(received, 6),
+            "DECIDE_6W": self.instances(base, anchor_date=received, due_date=weeks_expr(received, _WEEKS["DECIDE_6W"]),
                                         completed_date=pl.col("decided")),
-            # A request still awaiting its decision has only DECIDE_6W (domain.md 2.1).
+            # A request still awaiting its decision has only DECIDE_6W (docs/rules.md, Which requests get which clocks).
             "ADVICE_6W": self.instances(
                 advice.lazy().filter(pl.col("request_outcome") != "A")
                 .sort(_case_day("requested_date"), "advice_type", "advice_received", nulls_last=False),
-                item=pl.col("advice_type"), anchor_date=requested, due_date=weeks_expr(requested, 6),
+                item=pl.col("advice_type"), anchor_date=requested, due_date=weeks_expr(requested, _WEEKS["ADVICE_6W"]),
                 completed_date=pl.col("advice_received"), closed=pl.col("withdrawn"),
             ),
         }
         assessed = base.filter(pl.col("request_outcome") == "Y")
         parts["NOT_ISSUE_16W"] = self.instances(
             assessed.filter(pl.col("assessment_outcome") == "N"),
-            anchor_date=received, due_date=weeks_expr(received, 16),
+            anchor_date=received, due_date=weeks_expr(received, _WEEKS["NOT_ISSUE_16W"]),
             completed_date=self.known("assessment_outcome_date"),
         )
         advice_counts = advice.lazy().group_by(CASE).agg(
@@ -166,7 +178,7 @@ class _Engine:
             )
         )
         parts["FINAL_20W"] = self.instances(
-            twenty, anchor_date=received, due_date=weeks_expr(received, 20),
+            twenty, anchor_date=received, due_date=weeks_expr(received, _WEEKS["FINAL_20W"]),
             completed_date=pl.col("issued"), closed=pl.col("withdrawn"),
             exception=pl.col("week20").fill_null(False), stage=self.stage(),
         )
@@ -180,21 +192,21 @@ class _Engine:
         return parts
 
     def stage(self) -> pl.Expr:
-        """Where an open 20-week case is stuck (domain.md section 4, in that order)."""
+        """Where an open 20-week case is stuck (in that order: docs/rules.md, Where a 20-week case is stuck)."""
         has_advice = pl.lit("advice" in self.snap.tables_present)
         has_drafts = pl.lit("drafts" in self.snap.tables_present)
         draft = pl.col("draft")
         return (
-            pl.when(pl.col("decided").is_null()).then(pl.lit("awaiting_decision"))
-            .when(has_advice & (pl.col("advice_outstanding").fill_null(0) > 0)).then(pl.lit("gathering_advice"))
+            pl.when(pl.col("decided").is_null()).then(pl.lit(AWAITING_DECISION))
+            .when(has_advice & (pl.col("advice_outstanding").fill_null(0) > 0)).then(pl.lit(GATHERING_ADVICE))
             .when(has_advice & (pl.col("advice_requested").fill_null(0) == 0))
-            .then(pl.lit("awaiting_advice_requests"))
-            .when(~has_drafts | draft.is_null()).then(pl.lit("drafting"))
-            .when(self.as_of_day <= day_number(draft) + DRAFT_COMMENT_DAYS - 1).then(pl.lit("draft_comments"))
-            .otherwise(pl.lit("finalising"))
+            .then(pl.lit(AWAITING_ADVICE_REQUESTS))
+            .when(~has_drafts | draft.is_null()).then(pl.lit(DRAFTING))
+            .when(self.as_of_day <= day_number(draft) + DRAFT_COMMENT_DAYS - 1).then(pl.lit(DRAFT_COMMENTS))
+            .otherwise(pl.lit(FINALISING))
         )
 
-    # --- plan-level clocks (domain.md 2.2) -------------------------------------------------
+    # --- plan-level clocks (docs/rules.md, Review cycles) -----------------------------------------
 
     def plans(self) -> dict[str, pl.LazyFrame]:
         births = self.tables["people"].lazy().select("person_id", "date_of_birth")
@@ -227,7 +239,7 @@ class _Engine:
                 reviews.lazy().filter(self.started("meeting_date"))
                 .with_columns(decided=self.known("decision_date"))
                 .sort(_case_day("meeting_date"), "decided", nulls_last=False),
-                anchor_date=meeting, due_date=weeks_expr(meeting, 4),
+                anchor_date=meeting, due_date=weeks_expr(meeting, _WEEKS["REVIEW_DECISION_4W"]),
                 completed_date=pl.col("decided"), ceased=pl.col("ceased"),
             ),
             "AMEND_FINAL_8W": self.instances(
@@ -236,7 +248,7 @@ class _Engine:
                 )
                 .with_columns(amended=self.known("amended_final_date"))
                 .sort(_case_day("amendment_notice_date"), "amended", nulls_last=False),
-                anchor_date=notice, due_date=weeks_expr(notice, 8),
+                anchor_date=notice, due_date=weeks_expr(notice, _WEEKS["AMEND_FINAL_8W"]),
                 completed_date=pl.col("amended"), ceased=pl.col("ceased"),
             ),
             "PHASE_TRANSFER": self.instances(
@@ -248,7 +260,7 @@ class _Engine:
         return parts
 
     def review_cycles(self, plans: pl.DataFrame, reviews: pl.DataFrame) -> dict[str, pl.LazyFrame]:
-        """Cycles chain from the start date through each later completion (domain.md 2.2)."""
+        """Cycles chain from the start date through each later completion (docs/rules.md, Review cycles)."""
         by = "meeting_date" if self.rules.review_completed_by == "meeting" else "decision_date"
         completions = (
             reviews.lazy().select(CASE, "start_date", anchor=self.known(by))
@@ -289,14 +301,14 @@ class _Engine:
             )
             for measure, early, months in (
                 ("REVIEW_EY", True, self.rules.early_years_review_months),
-                ("REVIEW_12M", False, 12),
+                ("REVIEW_12M", False, measure("REVIEW_12M").months),
             )
         }
 
-    # --- status of every instance (domain.md section 3) ------------------------------------
+    # --- status of every instance (docs/rules.md, Status on the as-of date) -----------------------
 
     def decide(self, measure: str, instances: pl.LazyFrame) -> pl.LazyFrame:
-        """Status, days late, stage and very late (domain.md sections 3 and 4)."""
+        """Status, days late, stage and very late (docs/rules.md, Status on the as-of date; Late and very late)."""
         done, ceased = pl.col("completed_date"), pl.col("ceased")
         # The day the clock stopped (or today, if it still runs): none when the case closed.
         stopped = pl.when(done.is_not_null()).then(done).when(~pl.col("closed")).then(pl.coalesce(ceased, self.day))
@@ -342,7 +354,7 @@ class _Engine:
             plans = pool.submit(self.plans)
             parts = {**self.requests(), **plans.result()}
         decided = pl.collect_all([self.decide(m, i) for m, i in parts.items()], engine="in-memory")
-        return stack({m: self.result(m, frame) for m, frame in zip(parts, decided)})
+        return stack({m: self.result(m, frame) for m, frame in zip(parts, decided, strict=True)})
 
 
 def phase_transfer_due_expr() -> pl.Expr:
@@ -356,5 +368,5 @@ def phase_transfer_due_expr() -> pl.Expr:
 
 
 def evaluate(snapshot: Snapshot, settings: Settings, as_of: date) -> pl.DataFrame:
-    """Every clock of the snapshot on `as_of`: the results contract of outputs.md section 2."""
+    """Every clock of the snapshot on `as_of`: the results contract (docs/rules.md, The results contract)."""
     return _Engine(snapshot, settings, as_of).run()

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from ehcp_monitor.cli import as_of_option, resolve_as_of
+from ehcp_monitor import logs
+from ehcp_monitor.cli.common import as_of_option, resolve_as_of
+from ehcp_monitor.demo import run_demo
 
 
 @click.command()
@@ -16,13 +18,6 @@ from ehcp_monitor.cli import as_of_option, resolve_as_of
 @as_of_option
 def demo(directory, people, as_of):
     """The whole product end to end on synthetic data, in an embedded SQLite database."""
-    from ehcp_monitor import logs
-    from ehcp_monitor.demo import run_demo
-
     # A person is watching: the summary below says what happened; the job log lines would bury it.
     logs.configure(level=logging.WARNING)
     run_demo(directory, people=people, as_of=resolve_as_of(as_of))
-
-
-def register(cli) -> None:
-    cli.add_command(demo)

@@ -2,10 +2,16 @@
 
 import click
 
-from ehcp_monitor.cli import as_of_option, pass_app, resolve_as_of
+from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
+from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import STAGES
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.touchpoints.review import OUTBOX_STATUSES
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from ehcp_monitor.touchpoints.golive import go_live_of
+from ehcp_monitor.touchpoints.hold import discard, held_now, release
+from ehcp_monitor.touchpoints.in_doubt import resolve
+from ehcp_monitor.touchpoints.review import OUTBOX_STATUSES, outbox_rows
+from ehcp_monitor.touchpoints.review import preview as render_preview
 
 
 @click.group()
@@ -30,8 +36,6 @@ def plan(app, as_of):
     """Find every due touchpoint and record it in the outbox (never twice).
 
     Exits 1 when a surge of new emails was held (see `touchpoints release` and `discard`)."""
-    from ehcp_monitor.touchpoints import plan_touchpoints
-
     counts = plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of))
     reason = counts.pop("held_reason", None)
     _echo_counts(counts)
@@ -45,9 +49,6 @@ def plan(app, as_of):
 @pass_app
 def dispatch(app, as_of, dry_run):
     """Send the outbox's due emails. Exits 1 when any failed or may not have arrived."""
-    from ehcp_monitor.clock import now_utc
-    from ehcp_monitor.touchpoints import dispatch_touchpoints
-
     counts = dispatch_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of), now=now_utc(),
                                   dry_run=dry_run, clock=now_utc)
     _echo_counts(counts)
@@ -63,10 +64,6 @@ def dispatch(app, as_of, dry_run):
 @pass_app
 def list_outbox(app, status, stage, limit):
     """List the outbox, newest first (after the go-live date and anything held)."""
-    from ehcp_monitor.touchpoints.golive import go_live_of
-    from ehcp_monitor.touchpoints.hold import held_now
-    from ehcp_monitor.touchpoints.review import outbox_rows
-
     click.echo(go_live_of(app.engine, app.settings).describe())
     held = held_now(app.engine)
     if held.count:
@@ -88,8 +85,6 @@ def list_outbox(app, status, stage, limit):
 @pass_app
 def preview(app, stage, case_ref, variant, part, as_of):
     """Render one touchpoint of a case for review, as it would be sent."""
-    from ehcp_monitor.touchpoints.review import preview as render_preview
-
     rendered = render_preview(app.engine, app.settings, stage, case_ref, as_of=resolve_as_of(as_of),
                               variant=variant)
     click.echo(f"Subject: {rendered.subject}\n")
@@ -107,9 +102,6 @@ def release_command(app, stage, as_of):
     """Send a held surge after all: held emails become pending (sent by the next dispatch).
 
     An email whose event is by now older than max_event_age_days is suppressed instead."""
-    from ehcp_monitor.clock import now_utc
-    from ehcp_monitor.touchpoints.hold import release
-
     counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc())
     _echo_counts(counts)
     if counts["suppressed"]:
@@ -124,9 +116,6 @@ def release_command(app, stage, as_of):
 @pass_app
 def discard_command(app, stage):
     """Never send a held surge: held emails become discarded."""
-    from ehcp_monitor.clock import now_utc
-    from ehcp_monitor.touchpoints.hold import discard
-
     _echo_counts(discard(app.engine, stage=stage, now=now_utc()))
 
 
@@ -137,11 +126,4 @@ def discard_command(app, stage):
 @pass_app
 def resolve_command(app, touchpoint_id, arrived):
     """Record what you found about a row in doubt (status unknown), so `health` stops reporting it."""
-    from ehcp_monitor.clock import now_utc
-    from ehcp_monitor.touchpoints.in_doubt import resolve
-
     click.echo(f"touchpoint #{touchpoint_id}: {resolve(app.engine, touchpoint_id, arrived=arrived, now=now_utc())}")
-
-
-def register(group) -> None:
-    group.add_command(touchpoints)

@@ -70,7 +70,7 @@ def _copy_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
     if missing:
         raise ValueError(f"{table}: no column {missing[0]!r} in the database")
     types = [server_types[c] for c in df.columns]
-    pg_binary.check_types(dict(zip(df.columns, types)))
+    pg_binary.check_types(dict(zip(df.columns, types, strict=False)))
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
         sql = f'COPY "{table}" ({_columns(df)}) FROM STDIN WITH (FORMAT binary)'
@@ -105,7 +105,7 @@ def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
         cursor.close()
 
 
-# SQLite, large frames: Python's sqlite3 binds row by row (about 200k rows/s). ADBC's SQLite
+# SQLite, large frames: Python's sqlite3 binds row by row (bench/README.md). ADBC's SQLite
 # driver takes the Arrow columns straight from polars but on a connection of its own, so it writes
 # side files; the caller's connection attaches them and copies with INSERT ... SELECT inside its own
 # transaction, keeping "one ingest, one transaction". The side files hold case records: they live in
@@ -149,7 +149,7 @@ def _stage_into(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
     definitions = {table: definition for table, (_, definition) in plans.items()}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(_write_side_file, paths, shares, [definitions] * workers))
-    for alias, path in zip(aliases, paths):
+    for alias, path in zip(aliases, paths, strict=False):
         conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (path,))
     for alias in aliases:  # in order: the rows keep the frames' order
         for copy, _ in plans.values():
@@ -270,7 +270,17 @@ def read_tables(conn: Connection, schemas: Mapping[str, dict[str, pl.DataType]])
     return {table: _read_sqlite_table(conn, table, schema) for table, schema in schemas.items()}
 
 
-def _read_sqlite_table(conn: Connection, table: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def read_table(conn: Connection, table: str, schema: dict[str, pl.DataType], where: str = "") -> pl.DataFrame:
+    """The rows of `table` matching the SQL condition `where` (default: all), the columns of
+    `schema`, into a typed frame: read_tables' columnar path for one table and a condition."""
+    if conn.dialect.name == "postgresql":
+        return read_frame(conn, f'SELECT {_columns_of(schema)} FROM "{table}"' + (f" WHERE {where}" if where else ""),
+                          schema)
+    return _read_sqlite_table(conn, table, schema, where)
+
+
+def _read_sqlite_table(conn: Connection, table: str, schema: dict[str, pl.DataType],
+                       where: str = "") -> pl.DataFrame:
     # Short keys ("c0", "c1", ...) keep the text small; as a BLOB it reaches polars undecoded.
     keys = {name: f"c{number}" for number, name in enumerate(schema)}
     as_json = {keys[name]: (pl.Int64 if dtype == pl.Boolean else pl.Utf8 if dtype == pl.Date else dtype)
@@ -283,7 +293,7 @@ def _read_sqlite_table(conn: Connection, table: str, schema: dict[str, pl.DataTy
         for low in range(0, last, READ_CHUNK_ROWS):
             text = conn.exec_driver_sql(
                 f"SELECT CAST(group_concat(json_object({row_object}), char(10)) AS BLOB) FROM \"{table}\" "
-                "WHERE rowid > ? AND rowid <= ?",
+                "WHERE rowid > ? AND rowid <= ?" + (f" AND ({where})" if where else ""),
                 (low, low + READ_CHUNK_ROWS),
             ).scalar()
             if text:

@@ -12,7 +12,6 @@ from ehcp_monitor.db.bulk import release_staged
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.private_files import tighten
 
-
 # The store's dialects and drivers: SQLite from the standard library, PostgreSQL through psycopg 3.
 STORE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg")
 URL_SETTING = "EHCP_DATABASE_URL or database.url"
@@ -90,7 +89,7 @@ def database_url(settings: Settings) -> str:
     if url and (problem := url_problem(url)):
         raise ConfigError(f"config: {setting} {problem}")
     if url and not from_env and password_in_url(url):
-        # Secrets come only from the environment (outputs.md section 1).
+        # Secrets come only from the environment (docs/configuration.md, Environment variables).
         raise ConfigError("config: database.url must not contain a password; passwords come only from the "
                           "environment (EHCP_DATABASE_URL, PGPASSWORD or ~/.pgpass)")
     if url:

@@ -10,11 +10,11 @@ when the results belong to the snapshot in force; otherwise it refuses with one 
 
 import functools
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from ehcp_monitor.db.models import CheckRun, SnapshotInfo
-from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.db.locks import store_lock
+from ehcp_monitor.db.results import latest_check, snapshot_ingest_id
+from ehcp_monitor.errors import JobFailed
 
 
 class StaleResults(JobFailed):
@@ -28,10 +28,10 @@ def _number(ingest_id: int | None) -> str:
 def require_current_results(conn: Connection, what: str) -> None:
     """Raise StaleResults unless the latest check ran on the snapshot in force (no check yet:
     nothing to compare; the job says for itself that there are no results)."""
-    checked = conn.execute(select(CheckRun.ingest_id).order_by(CheckRun.id.desc()).limit(1)).first()
+    checked = latest_check(conn)
     if checked is None:
         return
-    in_force = conn.execute(select(SnapshotInfo.ingest_id)).scalar()
+    in_force = snapshot_ingest_id(conn)
     if checked.ingest_id != in_force:
         raise StaleResults(f"{what}: results are from ingest {_number(checked.ingest_id)}, the snapshot in "
                            f"force is {_number(in_force)}: run `ehcp-monitor check` first")
@@ -40,9 +40,9 @@ def require_current_results(conn: Connection, what: str) -> None:
 def require_results_as_of(conn: Connection, what: str, as_of) -> None:
     """Raise StaleResults unless there is a snapshot and the latest check is as of `as_of`: a delay
     notice built from results of another day would list steps not yet late, or the wrong days."""
-    if conn.execute(select(SnapshotInfo.ingest_id)).scalar() is None:
+    if snapshot_ingest_id(conn) is None:
         raise StaleResults(f"{what}: nothing has been ingested yet: run `ehcp-monitor ingest` first")
-    checked = conn.execute(select(CheckRun.as_of).order_by(CheckRun.id.desc()).limit(1)).first()
+    checked = latest_check(conn)
     if checked is not None and checked.as_of != as_of:
         raise StaleResults(f"{what}: results are as of {checked.as_of.isoformat()}, not {as_of.isoformat()}: "
                            f"run `ehcp-monitor check --as-of {as_of.isoformat()}` first")

@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from ehcp_monitor.db.views import drop_views, ensure_views
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -19,8 +21,15 @@ def alembic_config(connection=None) -> Config:
 
 
 def upgrade_head(engine: Engine) -> None:
+    """Migrate to the head revision and keep the analysts' views current (db.views)."""
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        config = alembic_config(connection)
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        pending = current != set(ScriptDirectory.from_config(config).get_heads())
+        if pending:
+            drop_views(connection)  # a migration may alter a table a view reads
+        command.upgrade(config, "head")
+        ensure_views(connection, force=pending)
 
 
 def is_current(engine: Engine) -> bool:

@@ -43,14 +43,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
-# --- the snapshot: canonical tables (input-format.md section 1) -----------------------------
+# --- the snapshot: canonical tables (docs/input-formats.md, Canonical extracts) -------------------
 
 
 class Person(Base):
     __tablename__ = "people"
     person_id: Mapped[str] = mapped_column(ID, primary_key=True)
     # Null only when the extract's value was unusable: the review clocks of that child are then
-    # withheld (input-format.md section 4), the requests still monitored.
+    # withheld (docs/input-formats.md, Bad input), the requests still monitored.
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     forename: Mapped[str | None] = mapped_column(String(100))
     surname: Mapped[str | None] = mapped_column(String(100))
@@ -62,7 +62,7 @@ class Request(Base):
     __tablename__ = "requests"
     request_id: Mapped[str] = mapped_column(ID, primary_key=True)
     person_id: Mapped[str] = mapped_column(ID, index=True)
-    # Null only on a historical (H) request, whose dates are information (input-format.md 4).
+    # Null only on a historical (H) request, whose dates are information (docs/input-formats.md, Bad input).
     received_date: Mapped[date | None] = mapped_column(Date)
     request_outcome: Mapped[str] = mapped_column(String(1))
     request_outcome_date: Mapped[date | None] = mapped_column(Date)
@@ -108,7 +108,10 @@ class Plan(Base):
     start_date: Mapped[date | None] = mapped_column(Date)
     cease_date: Mapped[date | None] = mapped_column(Date)
     cease_reason: Mapped[str | None] = mapped_column(String(2))
-    # "full" or "latest_only" (SEN2): domain.md 2.2, incomplete history.
+    # Who holds the plan (its reviews); null: the request's officer and team (docs/input-formats.md).
+    case_officer: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(100))
+    # "full" or "latest_only" (SEN2): docs/rules.md, Review cycles.
     review_history: Mapped[str] = mapped_column(String(12), default="full")
 
 
@@ -141,6 +144,14 @@ class Contact(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     opted_out: Mapped[bool | None] = mapped_column(Boolean)
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    address_line_1: Mapped[str | None] = mapped_column(String(100))
+    address_line_2: Mapped[str | None] = mapped_column(String(100))
+    address_line_3: Mapped[str | None] = mapped_column(String(100))
+    address_line_4: Mapped[str | None] = mapped_column(String(100))
+    address_line_5: Mapped[str | None] = mapped_column(String(100))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    preferred_channel: Mapped[str | None] = mapped_column(String(6))
 
 
 class QaAudit(Base):
@@ -195,7 +206,7 @@ class IngestRun(Base):
 
 
 class QuarantinedRow(Base):
-    """Every finding of an ingest: the data quality report (input-format.md section 4).
+    """Every finding of an ingest: the data quality report (docs/input-formats.md, Bad input).
 
     `action` says what the finding cost: `quarantined` (the row was set aside), `withheld` (the row
     loaded; the clock named in `measure` was not evaluated for its case), `cleared` (the row loaded
@@ -219,7 +230,7 @@ class QuarantinedRow(Base):
 
 
 class WithheldClock(Base):
-    """Clocks an ingest found unusable data for: not evaluated for that case (input-format.md 4).
+    """Clocks an ingest found unusable data for: not evaluated for that case (docs/input-formats.md, Bad input).
 
     A row names a measure and its case (request and/or plan); `item` and `anchor_date`, when set,
     narrow it to one instance (one advice request, one review), else every instance of the measure
@@ -246,8 +257,8 @@ class CheckRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-# The latest check run's rows: exactly the results contract of outputs.md section 2. A plain
-# table with no key and no index: it is replaced whole every night (9.5M rows at national scale)
+# The latest check run's rows: exactly the results contract (docs/rules.md, The results contract). A plain
+# table with no key and no index: it is replaced whole every night (millions of rows at national scale)
 # and every consumer reads a large share of it, so keys and indexes would cost each load far more
 # than they save (bench/README.md). Core, not ORM: no row is ever addressed on its own.
 check_results = Table(
@@ -297,7 +308,7 @@ class JobRun(Base):
     as_of: Mapped[date] = mapped_column(Date)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # running | success | failed | not_built | interrupted | abandoned
+    # running | success | failed | interrupted | abandoned
     status: Mapped[str] = mapped_column(String(12), index=True)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -306,7 +317,7 @@ class JobRun(Base):
 
 
 class Touchpoint(Base):
-    """The outbox. The unique key is the at-most-once guarantee (domain.md section 6)."""
+    """The outbox. The unique key is the at-most-once guarantee (docs/touchpoints.md, At most once, always)."""
 
     __tablename__ = "touchpoints"
     __table_args__ = (

@@ -1,4 +1,4 @@
-"""Withheld clocks (input-format.md section 4): clocks the ingest found unusable data for.
+"""Withheld clocks (docs/input-formats.md, Bad input): clocks the ingest found unusable data for.
 
 The ingest records them with the snapshot (`withheld_clocks`, keyed by its ingest); a check drops
 them from the evaluated rows, so no result, list or email is built on a date known to be wrong.

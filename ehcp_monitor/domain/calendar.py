@@ -1,4 +1,4 @@
-"""Calendar arithmetic for statutory clocks (domain.md section 1).
+"""Calendar arithmetic for statutory clocks (docs/rules.md, Counting time).
 
 Every statutory period is calendar time: weekends and bank holidays do not stop it. Each rule
 the clocks use has a scalar form (used by the oracle evaluator and tests) and a polars expression

@@ -1,4 +1,4 @@
-"""The canonical case-record tables (input-format.md section 1), defined once.
+"""The canonical case-record tables (docs/input-formats.md, Canonical extracts), defined once.
 
 Readers map every source onto these; validation, the store, the synthetic generator and the
 clock engine all read their column lists, types and code lists from here.
@@ -13,6 +13,7 @@ ADVICE_TYPES = ("education", "health", "social_care", "educational_psychology", 
 REVIEW_OUTCOMES = ("maintain", "amend", "cease")
 TRANSFER_KINDS = ("school", "post16", "post16_other")
 CONTACT_ROLES = ("parent_carer", "young_person")
+CONTACT_CHANNELS = ("email", "sms", "letter")
 PLAN_KINDS = ("draft", "amended")
 RATINGS = ("outstanding", "good", "requires_improvement", "inadequate")
 CEASE_REASONS = tuple(str(n) for n in range(1, 10))
@@ -161,6 +162,9 @@ CANONICAL_TABLES: dict[str, TableSpec] = {
                 _c("start_date", DATE, required=True),
                 _c("cease_date", DATE),
                 _c("cease_reason", CODE_UPPER, codes=CEASE_REASONS),
+                # Who holds the plan (its reviews); blank: the request's officer and team.
+                _c("case_officer", max_length=100),
+                _c("team", max_length=100),
             ),
             key=("plan_id",),
             references=(
@@ -205,6 +209,11 @@ CANONICAL_TABLES: dict[str, TableSpec] = {
                 _c("name", max_length=200, personal=True),
                 _c("email", max_length=254, personal=True),
                 _c("opted_out", FLAG),
+                # Other ways to reach a contact with no usable email (docs/touchpoints.md, Channels).
+                _c("mobile", max_length=32, personal=True),
+                *(_c(f"address_line_{n}", max_length=100, personal=True) for n in range(1, 6)),
+                _c("postcode", max_length=10, personal=True),
+                _c("preferred_channel", CODE_LOWER, codes=CONTACT_CHANNELS),
             ),
             key=("contact_id",),
             references=(("person_id", "people", "person_id"),),
@@ -242,7 +251,7 @@ TABLE_ORDER = (
 )
 
 # Columns the store adds to canonical tables.
-# plans.review_history: "full" (a canonical reviews table) or "latest_only" (SEN2), domain.md 2.2.
+# plans.review_history: "full" (a canonical reviews table) or "latest_only" (SEN2), docs/rules.md, Review cycles.
 REVIEW_HISTORY_FULL = "full"
 REVIEW_HISTORY_LATEST_ONLY = "latest_only"
 

@@ -1,6 +1,6 @@
 """The date forms an extract may declare (`source.date_format`), and how a person writes each.
 
-Dates are never guessed (input-format.md section 1): an extract declares one of these, and the
+Dates are never guessed (docs/input-formats.md, Canonical extracts): an extract declares one of these, and the
 ingest names the one that fits when a column was written in another (ingest.date_formats).
 """
 

@@ -1,11 +1,11 @@
-"""The results contract (outputs.md section 2): columns, types, order and the CSV form."""
+"""The results contract (docs/rules.md, The results contract): columns, types and order.
+
+Pure: it imports nothing of ours (the CSV form is `ehcp_monitor.exports.write_results_csv`).
+"""
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import polars as pl
-
-from ehcp_monitor.exports import csv_bytes
 
 RESULT_SCHEMA: dict[str, pl.DataType] = {
     "measure": pl.Utf8,
@@ -41,7 +41,7 @@ def finish(parts: Mapping[str, pl.DataFrame | pl.LazyFrame]) -> pl.DataFrame:
     """
     keys = [k for k in SORT_KEYS + _TIE_BREAK if k != "measure"]
     ordered = [parts[m].lazy().sort(keys, nulls_last=False, maintain_order=True) for m in sorted(parts)]
-    return stack(dict(zip(sorted(parts), pl.collect_all(ordered, engine="in-memory"))))
+    return stack(dict(zip(sorted(parts), pl.collect_all(ordered, engine="in-memory"), strict=True)))
 
 
 def stack(parts: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
@@ -56,9 +56,3 @@ def by_measure(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Split instances of several measures into the one-frame-per-measure form `finish` takes."""
     return {m: part for (m,), part in frame.partition_by("measure", as_dict=True).items()}
 
-
-def write_results_csv(frame: pl.DataFrame, path: Path) -> int:
-    """The CSV of outputs.md section 2 (through safe_cells: no ID can start a formula)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(csv_bytes(frame))
-    return frame.height

@@ -1,6 +1,6 @@
 """Dates a person would recognise (issue: a UK-dated extract read as ISO).
 
-Dates are read only in the declared format (input-format.md section 1: never guessed). But when
+Dates are read only in the declared format (never guessed: docs/input-formats.md, Canonical extracts). But when
 most of a date column fails that format and every failing value reads cleanly in one other common
 form, the extract was written in that form: the ingest is refused with one line naming the file,
 the column, the form that fits and the setting to change, instead of quarantining every row. The
@@ -9,9 +9,9 @@ line quotes no value (a date of birth is personal data).
 
 import polars as pl
 
-from ehcp_monitor.ingest.source import RawTable
 from ehcp_monitor.domain.canonical import DATE, table_spec
 from ehcp_monitor.domain.date_forms import DATE_FORMS, DECLARABLE
+from ehcp_monitor.ingest.source import RawTable
 
 EXCEL_SERIAL = r"^\d{5}(\.0+)?$"
 # More than this share of a column's values, and at least this many, failing the declared format

@@ -5,7 +5,8 @@ from pathlib import Path
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.canonical import canonical_files, read_csv_folder, read_parquet_folder, read_workbook
 from ehcp_monitor.ingest.readers.sen2 import is_sen2_export, read_sen2_export
-from ehcp_monitor.ingest.readers.sen2_xml import KIND as SEN2_XML, is_sen2_xml, read_sen2_xml, xml_files
+from ehcp_monitor.ingest.readers.sen2_xml import KIND as SEN2_XML
+from ehcp_monitor.ingest.readers.sen2_xml import is_sen2_xml, read_sen2_xml, xml_files
 from ehcp_monitor.ingest.readers.sql import read_sql_source
 from ehcp_monitor.ingest.source import SourceData
 from ehcp_monitor.logs import get_logger

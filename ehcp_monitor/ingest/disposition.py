@@ -1,4 +1,4 @@
-"""What each finding costs: the row, some clocks, one value, or nothing (input-format.md section 4).
+"""What each finding costs: the row, some clocks, one value, or nothing (docs/input-formats.md, Bad input).
 
 Bad input is set aside at the smallest grain that keeps the rest usable:
 - a row is **quarantined** only when it cannot be identified (its key is missing or shared, its
@@ -9,7 +9,8 @@ Bad input is set aside at the smallest grain that keeps the rest usable:
   case (an unreadable advice received date withholds that ADVICE_6W clock, not the request), or,
   when no clock needs it, is **cleared** (a bad postcode, a two-address email);
 - on a **historical** record (outcome H: `REQUEST_H_ONLY` and `_historical_rows` say which rows)
-  the dates carry no clock (domain.md 2.1), so a missing, unreadable or out-of-order date is a
+  the dates carry no clock (docs/rules.md, Which requests get which clocks), so a
+  missing, unreadable or out-of-order date is a
   **warning** (W001, W003); a plan that started before its request was transferred in (W003);
 - a placeholder date (ingest.placeholders) costs what its column costs.
 
@@ -21,12 +22,12 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import CLEARED, QUARANTINED, WARNING, WITHHELD
 from ehcp_monitor.ingest.source import ROW
 
 if TYPE_CHECKING:  # the validation package imports this module
     from ehcp_monitor.ingest.validation.base import Context
 
-QUARANTINED, WITHHELD, CLEARED, WARNING = "quarantined", "withheld", "cleared", "warning"
 
 CYCLES = ("REVIEW_12M", "REVIEW_EY")
 ASSESSMENT_CLOCKS = ("DRAFT_LOCAL", "FINAL_20W", "NOT_ISSUE_16W")
@@ -73,7 +74,9 @@ COLUMN_EFFECTS: dict[tuple[str, str], str] = {
     ("reviews", "meeting_date"): "review_meeting",
     ("reviews", "decision_date"): "review_decision",
     **{("reviews", c): "review_amend" for c in ("outcome", "amendment_notice_date", "amended_final_date")},
-    **{("contacts", c): CLEAR for c in ("role", "name", "email")},
+    **{("contacts", c): CLEAR for c in ("role", "name", "email", "mobile", "address_line_1", "address_line_2",
+                                         "address_line_3", "address_line_4", "address_line_5", "postcode",
+                                         "preferred_channel")},
     # contacts.opted_out is not listed: consent that cannot be read quarantines the contact, so
     # nobody is emailed against a refusal the monitor could not see.
 }
@@ -86,7 +89,7 @@ ON_QUARANTINE: dict[str, tuple[tuple[str, ...], str]] = {
     "drafts": (("DRAFT_LOCAL",), "request"),
     "reviews": (CYCLES, "plan"),
 }
-# (table, column) -> {code: (warning code, effect)} on a historical row (input-format.md section 4):
+# (table, column) -> {code: (warning code, effect)} on a historical row (docs/input-formats.md, Bad input):
 # the finding is a warning; an effect, where named, still withholds the clocks the date anchors.
 HISTORICAL_DATES: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
     ("requests", "received_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None),
@@ -101,8 +104,8 @@ HISTORICAL_DATES: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
     ("advice", "requested_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None)},
 }
 # Which rows are historical, by table: a request (and its advice) only when its own outcome is H
-# (an H assessment removes only the assessment's clocks, domain.md 2.1); an assessment, draft or
-# plan when the request or the assessment is H.
+# (an H assessment removes only the assessment's clocks: docs/rules.md, Which requests get which
+# clocks); an assessment, draft or plan when the request or the assessment is H.
 REQUEST_H_ONLY = ("requests", "advice")
 HISTORICAL_NOTE = " (historical record: kept as information)"
 TRANSFER_NOTE = " (a plan transferred in from another LA: kept as information)"

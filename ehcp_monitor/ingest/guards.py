@@ -1,4 +1,4 @@
-"""Snapshot guards (input-format.md section 5): a good snapshot is never replaced by a broken one.
+"""Snapshot guards (docs/input-formats.md, Snapshot guards): a good snapshot is never replaced by a broken one.
 
 Compared with the snapshot in force, a new extract is refused when a table the snapshot holds rows
 for is absent from it (a renamed, moved or forgotten file must never read as "no reviews"), or
@@ -14,11 +14,11 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo
+from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.ingest.readers.canonical import nearest_name
 from ehcp_monitor.ingest.source import SourceData, Unrecognised
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.domain.canonical import TABLE_ORDER
 
 log = get_logger(__name__)
 

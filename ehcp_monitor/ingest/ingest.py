@@ -1,6 +1,6 @@
 """One ingest = one snapshot: read, parse, validate, set bad input aside at the smallest grain, then
 replace the snapshot in one transaction, or refuse whole and keep the previous one
-(input-format.md sections 4 and intro).
+(docs/input-formats.md, Bad input).
 
 Every finding is stored in `quarantine` with what it cost (a row quarantined, a clock withheld, a
 value cleared, or a warning); withheld clocks also go to `withheld_clocks`, which `check` reads
@@ -16,28 +16,27 @@ import polars as pl
 from sqlalchemy import Engine, func, insert
 
 from ehcp_monitor.db.bulk import write_frames
+from ehcp_monitor.db.locks import holding_store_lock
 from ehcp_monitor.db.models import IngestRun
+from ehcp_monitor.db.quarantine import QUARANTINE_COLUMNS, write_findings
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
+from ehcp_monitor.domain.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
+from ehcp_monitor.domain.findings import MASKED
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.date_formats import misread_dates
 from ehcp_monitor.ingest.detect import read_source
-from ehcp_monitor.ingest.guards import not_recognised, requested_overrides, snapshot_guard, unrecognised_files
 from ehcp_monitor.ingest.disposition import APPLIES, clear_values, quarantined_rows, withheld_clocks
+from ehcp_monitor.ingest.guards import not_recognised, requested_overrides, snapshot_guard, unrecognised_files
 from ehcp_monitor.ingest.parse import parse_table
 from ehcp_monitor.ingest.placeholders import blank_placeholders
 from ehcp_monitor.ingest.source import LINE, ROW, SourceData
-from ehcp_monitor.ingest.validation import Context, validate
 from ehcp_monitor.ingest.summary import cases_lost_over, summarise, table_counts
+from ehcp_monitor.ingest.validation import Context, validate
 from ehcp_monitor.ingest.validation.base import shown
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.db.locks import holding_store_lock
-from ehcp_monitor.domain.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
 
 log = get_logger(__name__)
 
-QUARANTINE_COLUMNS = ["table_name", "source_file", "source_line", "record_id", "code", "column_name", "message",
-                      "action", "measure", "bad_value"]
-MASKED = "***"
 
 
 @dataclass
@@ -106,9 +105,9 @@ def _record(conn, *, source: str, kind: str, as_of: date, status: str, message: 
         summary={**(summary or {}), "unrecognised_files": unrecognised or []}, overrides=overrides or {},
     ))
     ingest_id = result.inserted_primary_key[0]
+    if quarantine is not None:
+        write_findings(conn, ingest_id, quarantine)
     frames = {}
-    if quarantine is not None and quarantine.height:
-        frames["quarantine"] = quarantine.select(QUARANTINE_COLUMNS).with_columns(pl.lit(ingest_id).alias("ingest_id"))
     if withheld is not None and withheld.height:
         frames["withheld_clocks"] = withheld.filter(APPLIES).drop(APPLIES).with_columns(
             pl.lit(ingest_id).alias("ingest_id"))
@@ -130,7 +129,7 @@ def _good_rows(parsed: dict[str, pl.DataFrame], findings: pl.DataFrame, review_h
     for name, frame in clear_values(parsed, findings).items():
         bad = quarantined_rows(findings, name)
         good = frame.join(bad, on=ROW, how="anti") if bad.height else frame
-        # Rows in key order make the store's index inserts sequential (about 3x faster on SQLite).
+        # Rows in key order make the store's index inserts sequential (much faster on SQLite: bench/README.md).
         frames[name] = good.drop(ROW).sort(table_spec(name).key[0], nulls_last=True)
     if "plans" in frames:
         frames["plans"] = frames["plans"].with_columns(pl.lit(review_history).alias("review_history"))

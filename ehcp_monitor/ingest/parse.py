@@ -3,8 +3,8 @@ the rules (V002 dates, V003 codes and flags) find it by comparing the raw and pa
 
 import polars as pl
 
-from ehcp_monitor.ingest.source import ROW, RawTable
 from ehcp_monitor.domain.canonical import CODE_LOWER, CODE_UPPER, DATE, FLAG, TEXT, Column, table_spec
+from ehcp_monitor.ingest.source import ROW, RawTable
 
 FLAG_WORDS = {"1": True, "0": False, "true": True, "false": False, "y": True, "n": False}
 # Review outcomes as SEN2 suppliers write them; settings.ingest.review_outcome_codes adds an LA's own.

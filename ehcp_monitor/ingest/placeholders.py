@@ -16,10 +16,10 @@ from datetime import date
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import DATE, table_spec
 from ehcp_monitor.ingest.disposition import PLACEHOLDER
 from ehcp_monitor.ingest.source import ROW, RawTable
 from ehcp_monitor.ingest.validation.base import issues
-from ehcp_monitor.domain.canonical import DATE, table_spec
 
 PLACEHOLDER_DATES = (date(1899, 12, 30), date(1900, 1, 1), date(9999, 12, 31))
 OPEN_ENDED = (("plans", "cease_date", date(9999, 12, 31)),)

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, table_spec
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, table_spec
 
 ROW, LINE = "__row", "__line"
 EXTRA_FIELDS = "__extra_fields"
@@ -48,9 +48,9 @@ class SourceData:
     tables: dict[str, RawTable] = field(default_factory=dict)
     # file name -> sha256 of its bytes
     checksums: dict[str, str] = field(default_factory=dict)
-    # plans.review_history of everything this source loads (domain.md 2.2)
+    # plans.review_history of everything this source loads (docs/rules.md, Review cycles)
     review_history: str = REVIEW_HISTORY_FULL
-    # Files and sheets the reader did not recognise, named one by one (input-format.md section 1)
+    # Files and sheets the reader did not recognise, named one by one (docs/input-formats.md, File and sheet names)
     unrecognised: list[Unrecognised] = field(default_factory=list)
 
 

@@ -1,12 +1,12 @@
-"""What an ingest did, in numbers (input-format.md section 4): rows read, loaded and quarantined
+"""What an ingest did, in numbers (docs/input-formats.md, Bad input): rows read, loaded and quarantined
 by code, clocks withheld by code, values cleared by code, warnings by code, and the share of cases
 (requests and plans) fully monitored."""
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.ingest.disposition import CLEARED, QUARANTINED, WARNING, WITHHELD
 from ehcp_monitor.ingest.source import ROW, SourceData
-from ehcp_monitor.domain.canonical import TABLE_ORDER
 
 # The tables whose rows are cases: a quarantined one is a case lost (ingest.max_reject_share).
 CASE_TABLES = {"requests": "request_id", "plans": "plan_id"}
@@ -16,7 +16,7 @@ def _by_code(findings: pl.DataFrame, action: str, distinct_rows: bool) -> dict[s
     mine = findings.filter(pl.col("action") == action)
     n = pl.col(ROW).n_unique() if distinct_rows else pl.len()
     grouped = mine.group_by("code").agg(n.alias("n")).sort("code")
-    return dict(zip(grouped["code"].to_list(), grouped["n"].to_list()))
+    return dict(zip(grouped["code"].to_list(), grouped["n"].to_list(), strict=False))
 
 
 def table_counts(source: SourceData, findings: pl.DataFrame) -> dict[str, dict]:
@@ -61,7 +61,7 @@ def summarise(counts: dict[str, dict], frames: dict[str, pl.DataFrame], withheld
         "rows_loaded": sum(c["loaded"] for c in counts.values()),
         "rows_quarantined": sum(c["quarantined"] for c in counts.values()),
         "quarantined_by_code": _merged(counts, "by_code"),
-        "withheld_by_code": dict(zip(by_code["code"].to_list(), by_code["len"].to_list())),
+        "withheld_by_code": dict(zip(by_code["code"].to_list(), by_code["len"].to_list(), strict=False)),
         "cleared_by_code": _merged(counts, "cleared_by_code"),
         "warnings_by_code": _merged(counts, "warnings_by_code"),
         "cases": cases,

@@ -1,4 +1,4 @@
-"""Warning codes (input-format.md section 4): findings that load the row as it is.
+"""Warning codes (docs/input-formats.md, Bad input): findings that load the row as it is.
 
 A warning costs no row and no clock; it tells the data team something the case system holds
 that a person should look at. V codes (ehcp_monitor.ingest.validation) cost a row, a clock or a

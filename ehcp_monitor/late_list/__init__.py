@@ -1,4 +1,4 @@
-"""The senior team's weekly late-plan list (outputs.md section 3)."""
+"""The senior team's weekly late-plan list (docs/late-list.md)."""
 
 from ehcp_monitor.late_list.build import LateListResult, build_late_list
 from ehcp_monitor.late_list.deliver import send_late_list

@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.logs import get_logger
-from ehcp_monitor.private_files import write_private
+from ehcp_monitor.db.report_runs import record_report_run
 from ehcp_monitor.late_list.content import DATA_QUALITY_SUFFIX, compose, file_stem
 from ehcp_monitor.late_list.inputs import REPORT_KIND, load_inputs
+from ehcp_monitor.late_list.recovery import list_recovery
 from ehcp_monitor.late_list.render import (
     render_csv,
     render_data_quality_csv,
@@ -19,7 +19,8 @@ from ehcp_monitor.late_list.render import (
     render_text,
     render_xlsx,
 )
-from ehcp_monitor.db.report_runs import record_report_run
+from ehcp_monitor.logs import get_logger
+from ehcp_monitor.private_files import write_private
 
 log = get_logger(__name__)
 
@@ -46,6 +47,7 @@ class LateListResult:
 def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir: str | Path | None = None
                     ) -> LateListResult:
     content = compose(load_inputs(engine, as_of=as_of))
+    content.recovery = list_recovery(engine, settings, content.results_as_of)
     folder = Path(out_dir or settings.late_list.out_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = file_stem(as_of)

@@ -1,39 +1,33 @@
-"""The weekly list's content, composed from stored results in vectorised polars (outputs.md 3).
+"""The weekly list's content, composed from stored results in vectorised polars (docs/late-list.md).
 
 Every figure comes from the stored check results; nothing here re-derives a due date or a
-status. Weeks open uses the rule of domain.md section 1 (days / 7, one decimal), measured on the
+status. Weeks open uses the rule of docs/rules.md, Counting time (days / 7, one decimal), measured on the
 date the results were evaluated.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ehcp_monitor.config import MEASURE_CODES
-from ehcp_monitor.ingest.data_quality import DataQualityReport
+from ehcp_monitor.data_quality import DataQualityReport
+from ehcp_monitor.domain.measures import MEASURE_CODES, MEASURES
+from ehcp_monitor.domain.vocabulary import DAYS_52W, OPEN_STATUSES
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
 from ehcp_monitor.late_list.inputs import CLOCK_KEY, LateListInputs
+from ehcp_monitor.review_recovery import allocate
 
-OPEN_STATUSES = ("overdue", "due_soon", "pending")
-DUE_WINDOW_DAYS = 14  # "due in the next 2 weeks" (outputs.md 3)
-OVER_A_YEAR_DAYS = 365  # DfE's band "over 52 weeks" (domain.md 4)
+if TYPE_CHECKING:
+    from ehcp_monitor.late_list.recovery import ListRecovery
+
+DUE_WINDOW_DAYS = 14  # "due in the next 2 weeks" (docs/late-list.md)
+OVER_A_YEAR_DAYS = DAYS_52W + 1  # DfE's band "over 52 weeks" (docs/rules.md, Late and very late)
 NO_NAME = "(not recorded)"
 DATA_QUALITY_SUFFIX = "-data-quality.csv"  # every finding of the last ingest, beside the list's files
 VERY_LATE_SECTION, OTHER_SECTION = "very_late_20w", "other_overdue"
 
-MEASURE_LABELS = {
-    "DECIDE_6W": "Decision whether to assess (6 weeks, reg 5(1))",
-    "ADVICE_6W": "Advice requested (6 weeks, reg 8)",
-    "DRAFT_LOCAL": "Draft plan (local target)",
-    "NOT_ISSUE_16W": "Decision not to issue a plan (16 weeks, reg 10(1))",
-    "FINAL_20W": "Final plan (20 weeks, reg 13(2)), not yet very late",
-    "REVIEW_12M": "Annual review (12 months, CFA s44, reg 18)",
-    "REVIEW_EY": "Early years review (CoP 9.178)",
-    "REVIEW_DECISION_4W": "Review decision (4 weeks from the meeting, reg 20(10))",
-    "AMEND_FINAL_8W": "Final amended plan (8 weeks from the notice, reg 22(3))",
-    "PHASE_TRANSFER": "Phase transfer amended plan (reg 18)",
-}
+MEASURE_LABELS = {m.code: m.label for m in MEASURES}  # what staff read for each clock
 
 HEADLINE_LABELS = (
     ("statutory_overdue", "Statutory clocks overdue"),
@@ -149,6 +143,8 @@ class LateListContent:
     # The last ingest's findings for the data team: its summary in the HTML, every finding in the files.
     data_quality: DataQualityReport | None = None
     other_by_measure: list[tuple[str, str, pl.DataFrame]] = field(default_factory=list)
+    # Targets, annual review recovery and capacity (late_list/recovery.py); set by build_late_list.
+    recovery: "ListRecovery | None" = None
 
     def counts(self) -> dict[str, int]:
         counts = dict(self.headline)
@@ -177,6 +173,18 @@ def _cases(inputs: LateListInputs) -> pl.DataFrame:
     return inputs.requests.select("request_id", "received_date", "case_officer", "team").join(
         inputs.assessments, on="request_id", how="left"
     )
+
+
+def _with_plan_owner(frame: pl.DataFrame, inputs: LateListInputs) -> pl.DataFrame:
+    """A plan's clocks go to the plan's own case officer and team, else its request's
+    (docs/input-formats.md, "Who holds a plan")."""
+    if inputs.plans is None:
+        return frame
+    owners = allocate(inputs.plans, inputs.requests).select(
+        "plan_id", pl.col("case_officer").alias("_plan_officer"), pl.col("team").alias("_plan_team"))
+    return frame.join(owners, on="plan_id", how="left").with_columns(
+        case_officer=pl.coalesce("_plan_officer", "case_officer"), team=pl.coalesce("_plan_team", "team"),
+    ).drop("_plan_officer", "_plan_team")
 
 
 def _initials(inputs: LateListInputs) -> pl.DataFrame:
@@ -239,6 +247,7 @@ def _list_rows(inputs: LateListInputs) -> pl.DataFrame:
     rows = (
         inputs.results.filter(pl.col("status") == "overdue")
         .join(_cases(inputs), on="request_id", how="left")
+        .pipe(_with_plan_owner, inputs)
         .join(_initials(inputs), on="person_id", how="left")
         .join(_outstanding_advice(inputs.results), on="request_id", how="left")
         .with_columns(
@@ -299,6 +308,7 @@ def _summary(inputs: LateListInputs, by: str) -> pl.DataFrame:
     open_clocks = (
         inputs.results.filter(pl.col("status").is_in(OPEN_STATUSES))
         .join(inputs.requests.select("request_id", "case_officer", "team"), on="request_id", how="left")
+        .pipe(_with_plan_owner, inputs)
         .with_columns(pl.col(by).fill_null(NO_NAME), case=pl.coalesce("request_id", "plan_id"))
     )
     due_soon = (pl.col("status") != "overdue") & pl.col("due_date").is_between(inputs.results_as_of, window_end)

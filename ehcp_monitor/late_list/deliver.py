@@ -8,8 +8,8 @@ from datetime import datetime
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.logs import get_logger
 from ehcp_monitor.late_list.build import LateListResult
+from ehcp_monitor.logs import get_logger
 from ehcp_monitor.transports import OutgoingEmail, SendError, transport_for
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

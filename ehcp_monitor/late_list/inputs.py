@@ -13,20 +13,23 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
-from ehcp_monitor.domain.results import RESULT_SCHEMA as CONTRACT_SCHEMA
-from ehcp_monitor.db.in_force import reads_results
+from ehcp_monitor.data_quality import DataQualityReport, load_report
 from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.in_force import reads_results
 from ehcp_monitor.db.models import CheckRun, ReportRun
+from ehcp_monitor.db.results import STORED_SCHEMA as RESULT_SCHEMA  # noqa: F401 - the stored rows' schema
+from ehcp_monitor.db.results import (
+    check_as_of,
+    read_overdue_history,
+    read_results_with_run,
+)
 from ehcp_monitor.db.snapshot import stored_schema
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.ingest.data_quality import DataQualityReport, load_report
 
 REPORT_KIND = "late_list"
 
-RESULT_SCHEMA = {"run_id": pl.Int64, **CONTRACT_SCHEMA}
 # What identifies one clock from run to run (overdue_history has the same columns).
 CLOCK_KEY = ("measure", "request_id", "plan_id", "item", "anchor_date")
-HISTORY_SCHEMA = {"run_id": pl.Int64, **{c: RESULT_SCHEMA[c] for c in CLOCK_KEY}}
 SNAPSHOT_COLUMNS = {
     "requests": ("request_id", "person_id", "received_date", "request_outcome", "request_outcome_date",
                  "case_officer", "team"),
@@ -35,6 +38,8 @@ SNAPSHOT_COLUMNS = {
     # When each open 20-week case entered its stage, for the breach forecast.
     "advice": ("request_id", "requested_date", "received_date"),
     "drafts": ("request_id", "draft_plan_date"),
+    # Who holds each plan: a plan's clocks go to its own officer and team, else its request's.
+    "plans": ("plan_id", "request_id", "case_officer", "team"),
 }
 
 
@@ -55,6 +60,7 @@ class LateListInputs:
     previous_as_of: date | None
     # The last ingest's data quality report (loaded or refused); None before the first ingest.
     data_quality: DataQualityReport | None
+    plans: pl.DataFrame | None = None  # plan_id, request_id, case_officer, team
 
 
 def _select(schema: dict, table: str, where: str = "") -> str:
@@ -69,8 +75,7 @@ def _snapshot_table(conn: Connection, table: str) -> pl.DataFrame:
 
 
 def _history(conn: Connection, run_id: int) -> pl.DataFrame:
-    return read_frame(conn, _select(HISTORY_SCHEMA, "overdue_history", f" WHERE run_id = {int(run_id)}"),
-                      HISTORY_SCHEMA).drop("run_id")
+    return read_overdue_history(conn, run_id, CLOCK_KEY)
 
 
 def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
@@ -92,11 +97,11 @@ def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
 @reads_results("late list")
 def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
     with engine.connect() as conn:
-        results = read_frame(conn, _select(RESULT_SCHEMA, "check_results"), RESULT_SCHEMA)
+        results = read_results_with_run(conn)
         if results.height == 0:
             raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
         check_run_id = int(results["run_id"].max())
-        results_as_of = conn.execute(select(CheckRun.as_of).where(CheckRun.id == check_run_id)).scalar()
+        results_as_of = check_as_of(conn, check_run_id)
         previous = _previous_list(conn, as_of)
         return LateListInputs(
             as_of=as_of,
@@ -108,6 +113,7 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
             assessments=_snapshot_table(conn, "assessments"),
             advice=_snapshot_table(conn, "advice"),
             drafts=_snapshot_table(conn, "drafts"),
+            plans=_snapshot_table(conn, "plans"),
             current_overdue=_history(conn, check_run_id),
             previous_overdue=_history(conn, previous[0]) if previous else None,
             previous_as_of=previous[1] if previous else None,

@@ -5,14 +5,14 @@ page carries everything; the email body is the meeting's summary, kept under the
 clip at. The workbook is in workbook.py.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from ehcp_monitor.paths import templates_dir
 from ehcp_monitor import exports as safe_cells
-from ehcp_monitor.ingest.data_quality import findings_csv
-from ehcp_monitor.ingest.data_quality.text import actions_text, plain
+from ehcp_monitor.capacity import READY_WEEKS
+from ehcp_monitor.data_quality import findings_csv
+from ehcp_monitor.data_quality.text import actions_text, plain
 from ehcp_monitor.forecast import MIN_HISTORY_CASES
 from ehcp_monitor.late_list.content import (
     AT_RISK_COLUMNS,
@@ -27,6 +27,12 @@ from ehcp_monitor.late_list.content import (
     LateListContent,
     file_stem,
 )
+from ehcp_monitor.late_list.recovery import (
+    OFFICER_RECOVERY_COLUMNS,
+    OFFICER_TARGET_COLUMNS,
+    TEAM_RECOVERY_COLUMNS,
+    TEAM_TARGET_COLUMNS,
+)
 from ehcp_monitor.late_list.workbook import (
     AT_RISK_SHEET,
     DATA_QUALITY_FINDINGS_SHEET,
@@ -34,6 +40,7 @@ from ehcp_monitor.late_list.workbook import (
     VERY_LATE_SHEET,
     render_xlsx,  # noqa: F401  (the workbook is rendered with the other files)
 )
+from ehcp_monitor.paths import templates_dir
 
 # Mail clients clip an HTML body past about 102 KB (Gmail); the body is kept under this many bytes
 # before transfer encoding, so even base64 (4/3 larger, plus line ends) stays under 100 KB.
@@ -95,7 +102,9 @@ def render_html(content: LateListContent, *, page: bool = True, limit: int | Non
              for code, label, df in content.other_by_measure]
     contents = [("headline", "Headline"), ("very-late", "Very late 20-week cases"),
                 ("at-risk", "At risk: 20-week cases forecast to be late"), ("officers", "By case officer"),
-                ("teams", "By team"), ("other", "Other overdue clocks"),
+                ("teams", "By team"), ("targets", "Targets: last week and this week"),
+                ("review-recovery", "Annual review recovery"), ("capacity", "Capacity: plans needed a month"),
+                ("other", "Other overdue clocks"),
                 ("data-quality", "Data quality of the last ingest")]
     return _environment().get_template("late_list.html.j2").render(
         c=content,
@@ -116,7 +125,29 @@ def render_html(content: LateListContent, *, page: bool = True, limit: int | Non
         dq_groups=content.data_quality.group_rows() if content.data_quality else [],
         dq_csv=file_stem(content.as_of) + DATA_QUALITY_SUFFIX,
         dq_sheet=DATA_QUALITY_FINDINGS_SHEET,
+        rec=_recovery(content),
     )
+
+
+def _recovery(content: LateListContent) -> dict | None:
+    """The targets, review recovery and capacity sections (late_list/recovery.py), as tables."""
+    rec = content.recovery
+    if rec is None:
+        return None
+    return {
+        "as_of": rec.as_of,
+        "last_week_from": rec.as_of - timedelta(days=7),
+        "last_week_to": rec.as_of - timedelta(days=1),
+        "week_to": rec.as_of + timedelta(days=6),
+        "officer_targets": _table(rec.officer_targets, OFFICER_TARGET_COLUMNS),
+        "team_targets": _table(rec.team_targets, TEAM_TARGET_COLUMNS),
+        "all": rec.recovery_all.row(0, named=True),
+        "teams": _table(rec.recovery_teams, TEAM_RECOVERY_COLUMNS),
+        "officers": _table(rec.recovery_officers, OFFICER_RECOVERY_COLUMNS),
+        "trend": _table(rec.trend, rec.trend_columns),
+        "capacity": rec.capacity.sentence(),
+        "ready_weeks": READY_WEEKS,
+    }
 
 
 def render_email_html(content: LateListContent, *, budget: int = EMAIL_BODY_BYTES) -> str:
@@ -153,6 +184,10 @@ def render_text(content: LateListContent) -> str:
     lines += [f"{label}: {content.headline[key]}" for key, label in HEADLINE_LABELS if key in content.headline]
     if content.movement is None:
         lines.append("Movement: no earlier list to compare with.")
+    if content.recovery is not None:
+        r = content.recovery.recovery_all.row(0, named=True)
+        lines += ["", f"Annual reviews overdue: {r['overdue']:,}; completed last week: {r['completed_last_week']:,}; "
+                      f"backlog clears: {r['clears']}.", content.recovery.capacity.sentence()]
     lines += ["", *_data_quality_text(content)]
     lines += ["", f"The full list is in the attached workbook and in {file_stem(content.as_of)}.html "
                   "in the list's folder."]

@@ -13,7 +13,7 @@ import polars as pl
 from xlsxwriter.utility import xl_col_to_name
 
 from ehcp_monitor import exports as safe_cells
-from ehcp_monitor.ingest.data_quality.files import FINDING_COLUMNS, write_findings_sheet, write_summary_sheet
+from ehcp_monitor.data_quality.files import FINDING_COLUMNS, write_findings_sheet, write_summary_sheet
 from ehcp_monitor.late_list.content import (
     AT_RISK_COLUMNS,
     BASIS_COLUMNS,
@@ -24,10 +24,22 @@ from ehcp_monitor.late_list.content import (
     VERY_LATE_COLUMNS,
     LateListContent,
 )
+from ehcp_monitor.late_list.recovery import (
+    OFFICER_RECOVERY_COLUMNS,
+    OFFICER_TARGET_COLUMNS,
+    TEAM_RECOVERY_COLUMNS,
+    TEAM_TARGET_COLUMNS,
+)
 
 VERY_LATE_SHEET, AT_RISK_SHEET, OTHER_SHEET = "Very late 20-week", "At risk 20-week", "Other overdue"
 DATA_QUALITY_SHEET, DATA_QUALITY_FINDINGS_SHEET = "Data quality", "Data quality findings"
 ACTION_COLUMNS = (("Action agreed", 40), ("Owner", 16))
+TARGETS_OFFICER_SHEET, TARGETS_TEAM_SHEET = "Targets by officer", "Targets by team"
+RECOVERY_TEAM_SHEET, RECOVERY_OFFICER_SHEET = "Review recovery by team", "Review recovery by officer"
+TREND_SHEET, CAPACITY_SHEET = "Review backlog trend", "Capacity"
+CAPACITY_METHOD = ("From the open 20-week cases by age and the intake of the last 3 months: each week the "
+                   "oldest cases ready to issue (from week 18) are issued first; the share is of the plans "
+                   "issued in the weeks starting in the target month (docs/late-list.md, Capacity).")
 VERY_LATE_FILL = "#F4CCCC"
 A4 = 9  # Excel's paper code
 TABLE_STYLE = "Table Style Light 1"
@@ -58,7 +70,7 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
             safe_cells.write_cell(sheet, row, col, value, formats)
     if actions:
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-        for offset, (label, width) in enumerate(ACTION_COLUMNS):
+        for offset, (_, width) in enumerate(ACTION_COLUMNS):
             sheet.set_column(len(labels) + offset, len(labels) + offset, width, wrap)
         labels += [label for label, _ in ACTION_COLUMNS]
     last_row = max(data.height, 1)  # a table needs a data row, even an empty one
@@ -114,10 +126,27 @@ def render_xlsx(content: LateListContent) -> bytes:
     _table_sheet(workbook, "By officer", "ByOfficer", content.officers, OFFICER_COLUMNS)
     _table_sheet(workbook, "By team", "ByTeam", content.teams, TEAM_COLUMNS)
     _table_sheet(workbook, "Forecast basis", "ForecastBasis", content.forecast_basis, BASIS_COLUMNS)
+    _recovery_sheets(workbook, content)
     _data_quality_sheets(workbook, content)
     _print_setup(workbook, content)
     workbook.close()
     return buffer.getvalue()
+
+
+def _recovery_sheets(workbook, content: LateListContent) -> None:
+    """Targets, annual review recovery and capacity (late_list/recovery.py)."""
+    rec = content.recovery
+    if rec is None:
+        return
+    _table_sheet(workbook, TARGETS_OFFICER_SHEET, "TargetsByOfficer", rec.officer_targets, OFFICER_TARGET_COLUMNS)
+    _table_sheet(workbook, TARGETS_TEAM_SHEET, "TargetsByTeam", rec.team_targets, TEAM_TARGET_COLUMNS)
+    _table_sheet(workbook, RECOVERY_TEAM_SHEET, "ReviewRecoveryByTeam", rec.recovery_teams, TEAM_RECOVERY_COLUMNS)
+    _table_sheet(workbook, RECOVERY_OFFICER_SHEET, "ReviewRecoveryByOfficer", rec.recovery_officers,
+                 OFFICER_RECOVERY_COLUMNS)
+    _table_sheet(workbook, TREND_SHEET, "ReviewBacklogTrend", rec.trend, rec.trend_columns)
+    note = pl.DataFrame({"note": [rec.capacity.sentence(), CAPACITY_METHOD]})
+    sheet = safe_cells.write_sheet(workbook, CAPACITY_SHEET, note, {"note": "Capacity: plans needed a month"})
+    sheet.set_column(0, 0, 60, workbook.add_format({"text_wrap": True, "valign": "top"}))
 
 
 def _data_quality_sheets(workbook, content: LateListContent) -> None:

@@ -11,8 +11,8 @@ from datetime import date
 from sqlalchemy import Engine
 
 from ehcp_monitor import clock
-from ehcp_monitor.scheduling import runs
 from ehcp_monitor.db.locks import job_lock
+from ehcp_monitor.scheduling import runs
 from ehcp_monitor.scheduling.runner import error_summary
 
 

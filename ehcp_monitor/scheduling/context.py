@@ -11,7 +11,6 @@ from sqlalchemy import Engine
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.scheduling import faults
-from ehcp_monitor.scheduling.capabilities import require
 
 
 class Interrupted(Exception):
@@ -52,9 +51,6 @@ class RunContext:
         finally:
             self.current_step = None
             structlog.contextvars.unbind_contextvars("step")
-
-    def capability(self, module: str, name: str) -> Callable:
-        return require(module, name)
 
     def report_failure(self, reason: str) -> None:
         """The job carries on but the run ends `failed` (exit 1) with this reason."""

@@ -4,6 +4,7 @@ lock -> mark dead runs abandoned -> record `running` -> the job's steps -> recor
 one canonical log line. Every outcome is an exit code (errors.py): nothing escapes as a traceback.
 """
 
+import importlib
 import json
 import threading
 import time
@@ -16,25 +17,23 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import StatementError
 
 from ehcp_monitor import clock
-from ehcp_monitor.config import Settings
+from ehcp_monitor.config import JOB_NAMES, Settings
 from ehcp_monitor.db.connect import engine_for
+from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.errors import EXIT_FAILURES, EXIT_OK, ConfigError, LockHeld, MonitorError
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.scheduling import faults, runs
-from ehcp_monitor.scheduling.capabilities import NotBuilt
 from ehcp_monitor.scheduling.context import Interrupted, RunContext
-from ehcp_monitor.db.locks import job_lock
 
 ERROR_SUMMARY_CHARS = 300
 
 
 def job_module(name: str):
-    from jobs import JOBS
-
-    if name not in JOBS:
-        raise ConfigError(f"unknown job {name!r} (jobs: {', '.join(JOBS)})")
-    return JOBS[name]
+    """The module of a job in config.JOBS: jobs/<name>.py."""
+    if name not in JOB_NAMES:
+        raise ConfigError(f"unknown job {name!r} (jobs: {', '.join(JOB_NAMES)})")
+    return importlib.import_module(f"ehcp_monitor.jobs.{name}")
 
 
 def error_summary(exc: BaseException) -> str:
@@ -118,8 +117,6 @@ def _run_locked(module, name, run_id, settings, as_of, engine, log, started, now
         counts = module.run(ctx, as_of)
         if ctx.failures:
             status, code, error = runs.FAILED, EXIT_FAILURES, "; ".join(ctx.failures)
-    except NotBuilt as exc:
-        status, code, error = runs.NOT_BUILT, EXIT_FAILURES, str(exc)
     except Interrupted as exc:
         status, code, error = runs.INTERRUPTED, EXIT_FAILURES, str(exc)
     except MonitorError as exc:

@@ -16,7 +16,6 @@ from ehcp_monitor.db.models import JobRun, StoreSetting
 RUNNING = "running"
 SUCCESS = "success"
 FAILED = "failed"
-NOT_BUILT = "not_built"
 INTERRUPTED = "interrupted"
 ABANDONED = "abandoned"
 

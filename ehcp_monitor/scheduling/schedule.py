@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from ehcp_monitor.config import JOB_NAMES, Settings
+from ehcp_monitor.cron import trigger_from
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.scheduling.cron import trigger_from
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Deliberately bad rows, covering every validation code V001-V010 (input-format.md section 4).
+"""Deliberately bad rows, covering every validation code V001-V010 (docs/input-formats.md, Bad input).
 
 Bad rows are new rows copied from good ones and then broken, so no good row's children are
 lost with them. Each kind is about 0.1 % of its table (at least one row), far below the 5 %

@@ -2,8 +2,8 @@
 
 Every event is drawn as a delay from the one before it; an event that would fall after the as-of
 date has not happened yet, so recent cases are naturally open (outcome A, advice outstanding).
-Proportions follow the national picture (domain.md 5): about 45 % of plans within 20 weeks and
-a tail of about 7 % past 52 weeks.
+Proportions follow the national picture (docs/rules.md, Timeliness as DfE counts it): about 45 % of
+plans within 20 weeks and a tail of about 7 % past 52 weeks.
 """
 
 from dataclasses import dataclass

@@ -59,6 +59,9 @@ def generate(people: int, seed: int, as_of: date, bad_rows: bool = False,
 
 
 def to_canonical(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Exactly the canonical columns of `name`, in order, with their dtypes."""
+    """Exactly the canonical columns of `name`, in order, with their dtypes (an optional column the
+    generator does not draw is empty)."""
     schema = CANONICAL_TABLES[name].polars_schema
-    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+    return frame.select([
+        (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c) for c, t in schema.items()
+    ])

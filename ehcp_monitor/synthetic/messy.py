@@ -1,4 +1,5 @@
-"""`generate_messy`: the synthetic caseload shaped like a real LA's extract (input-format.md 1 and 4).
+"""`generate_messy`: the synthetic caseload shaped like a real LA's extract
+(docs/input-formats.md, Canonical extracts; Bad input).
 
 A real extract is mostly history: plans issued years ago whose requests carry outcome `H`, some
 with no received date or a placeholder the case system writes for "none" (1900-01-01,

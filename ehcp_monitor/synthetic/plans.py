@@ -5,6 +5,7 @@ import polars as pl
 
 from ehcp_monitor.domain.calendar import age_expr, months_expr
 from ehcp_monitor.domain.canonical import CEASE_REASONS
+from ehcp_monitor.synthetic import names
 from ehcp_monitor.synthetic.caseload import People, Requests
 from ehcp_monitor.synthetic.draws import date_series, id_series, mixture, pick, text_series, uniform_days
 
@@ -31,8 +32,22 @@ def make_plans(rng: np.random.Generator, people: People, requests: Requests, as_
             "start_date": date_series("start_date", start),
             "cease_date": date_series("cease_date", cease, ceased),
             "cease_reason": text_series("cease_reason", reason, ceased),
+            **_plan_officers(n),
         }
     )
+
+
+def _plan_officers(n: int) -> dict[str, pl.Series]:
+    """Who holds each plan (its reviews), dealt in turn and drawing nothing from the generator, so
+    every other column is as before; one plan in ten has none and falls back to its request's."""
+    turn = (np.arange(n) * 5) % len(names.OFFICERS)
+    blank = np.arange(n) % 10 == 9
+    officer = np.array([o for o, _ in names.OFFICERS])[turn]
+    team = np.array([t for _, t in names.OFFICERS])[turn]
+    return {
+        "case_officer": pl.Series("case_officer", np.where(blank, None, officer), dtype=pl.Utf8),
+        "team": pl.Series("team", np.where(blank, None, team), dtype=pl.Utf8),
+    }
 
 
 def _with_dob(plans: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Canonical frames as a SEN2 person-level "Blade" export (input-format.md section 2).
+"""Canonical frames as a SEN2 person-level "Blade" export (docs/input-formats.md, SEN2 Blade export).
 
 The nine modules carry the example export's columns in its order; the canonical tables SEN2
 lacks (advice, drafts, contacts, QA audits) are written beside it as canonical CSV. Reviews

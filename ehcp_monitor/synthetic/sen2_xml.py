@@ -1,4 +1,4 @@
-"""Canonical frames as a SEN2 person-level XML return (input-format.md section 2b).
+"""Canonical frames as a SEN2 person-level XML return (docs/input-formats.md, SEN2 XML).
 
 The records are the Blade export's modules (synthetic/sen2.py: latest review and latest phase
 transfer of each active plan, invented placements and needs), nested as the XML nests them and

@@ -1,4 +1,4 @@
-"""`write_extract`: canonical frames written as a council would send them (input-format.md).
+"""`write_extract`: canonical frames written as a council would send them (docs/input-formats.md).
 
 Frames may be typed (canonical dtypes) or raw text (with bad rows); either way CSV, XLSX and
 SEN2 carry exactly the text of each value, so deliberately unreadable values stay unreadable.
@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, DATE, FLAG, TABLE_ORDER
+from ehcp_monitor.errors import ConfigError
 
 FORMATS = ("csv", "parquet", "xlsx", "sen2", "sen2-xml")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
@@ -113,7 +113,7 @@ def _write_column(sheet, col: int, kind: str, values: pl.Series, date_format) ->
     if kind in (DATE, FLAG) and values.dtype == pl.Utf8:
         typed = _convert(values, kind)
     typed = typed.to_list() if kind in (DATE, FLAG) else [None] * len(text)
-    for row, (value, raw) in enumerate(zip(typed, text), start=1):
+    for row, (value, raw) in enumerate(zip(typed, text, strict=False), start=1):
         if value is not None and kind == DATE:
             sheet.write_datetime(row, col, value, date_format)
         elif value is not None:

@@ -1,4 +1,4 @@
-"""Touchpoint emails to parent carers (domain.md section 6): plan, render, send, at most once.
+"""Touchpoint emails to parent carers (docs/touchpoints.md): plan, render, send, at most once.
 
 - `plan_touchpoints(engine, settings, *, as_of)`: every due touchpoint into the outbox.
 - `dispatch_touchpoints(engine, settings, *, as_of, now, dry_run=False)`: send what is due.

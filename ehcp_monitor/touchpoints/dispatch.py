@@ -1,4 +1,4 @@
-"""Dispatch: send the outbox's due rows, each at most once (domain.md section 6).
+"""Dispatch: send the outbox's due rows, each at most once (docs/touchpoints.md, At most once, always).
 
 A dispatcher claims only what it is about to send (status `claimed`, committed: one row at a
 time for a paced transport, a few for the file outbox), and just before it calls the transport it
@@ -24,6 +24,7 @@ from sqlalchemy import Engine, and_, case, or_, select, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import Contact, Touchpoint
+from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.planner import EMAIL_PATTERN
@@ -48,7 +49,7 @@ CLAIM_LEASE = timedelta(minutes=15)
 # Shorter than any real send would let a live dispatcher's row be called unknown.
 SEND_LEASE = timedelta(hours=1)
 CLAIM_BATCH = 10  # rows a claim takes for a transport that is not paced (the file outbox)
-DUE_STATUSES = ("pending", "retry")
+DUE_STATUSES = DUE_OUTBOX_STATUSES
 
 
 def _utc(now: datetime) -> datetime:
@@ -86,7 +87,8 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
 
 
 def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dict[str, int]:
-    """Before anything is claimed, rows that may no longer be sent are set aside (domain.md 6):
+    """Before anything is claimed, rows that may no longer be sent are set aside
+    (docs/touchpoints.md, Checked again when sent):
     dated before the go-live in force (a go-live set or moved after they were planned) become
     `baseline`, held ones included; rows still waiting whose event has grown older than
     `max_event_age_days` (planned on a past as-of date, or retried for days) become `suppressed`."""

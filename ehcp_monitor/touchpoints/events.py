@@ -1,4 +1,4 @@
-"""Which touchpoint events exist on the as-of date (domain.md section 6), for the whole caseload.
+"""Which touchpoint events exist on the as-of date (docs/touchpoints.md, The stages), for the whole caseload.
 
 One frame of events, one row per (stage, case_ref, event_date): the snapshot gives what happened
 and when; stored check results give every due date and every overdue clock (never recomputed
@@ -14,6 +14,7 @@ import polars as pl
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8,
@@ -39,8 +40,6 @@ WITHHELD_STAGES = {
     "review_decision": "REVIEW_DECISION_4W",
     "amended_plan_issued": "AMEND_FINAL_8W",
 }
-# 15 calendar days to comment on a draft, the day of service counting as day 1 (reg 13(1)(b)).
-DRAFT_COMMENT_DAYS = 15
 
 
 def _due(results: pl.DataFrame, measure: str, name: str) -> pl.DataFrame:
@@ -198,7 +197,7 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_
 
 
 def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
-    """Events less those dated by a value the ingest found unusable (input-format.md section 4): the
+    """Events less those dated by a value the ingest found unusable (docs/input-formats.md, Bad input): the
     clock that value completes was withheld, so the family is not told of it until it is fixed."""
     stages = pl.DataFrame(list(WITHHELD_STAGES.items()), schema={"stage": pl.Utf8, "measure": pl.Utf8},
                           orient="row")

@@ -1,4 +1,4 @@
-"""Going live (domain.md section 6): the day the LA began sending, before which nothing is sent.
+"""Going live (docs/touchpoints.md, Going live): the day the LA began sending, before which nothing is sent.
 
 `touchpoints.go_live` in the config wins. When it is empty, the first planning run that finds the
 outbox empty fixes it to its own as-of date and keeps it in `store_settings`, so switching the

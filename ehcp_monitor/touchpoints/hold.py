@@ -1,4 +1,4 @@
-"""A surge is held, not sent (domain.md section 6).
+"""A surge is held, not sent (docs/touchpoints.md, A surge is held, not sent).
 
 A planning run that would queue more new emails than the hold limit records them all `held`: a
 data fault that makes every case look late must reach the data team, not the families. An

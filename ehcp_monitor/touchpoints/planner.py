@@ -1,4 +1,4 @@
-"""Planning: every due touchpoint into the outbox, once (domain.md section 6).
+"""Planning: every due touchpoint into the outbox, once (docs/touchpoints.md, At most once, always).
 
 Events x recipients -> rows of `touchpoints`, inserted in bulk with ON CONFLICT DO NOTHING on the
 unique key (stage, case_ref, event_date, contact_id): re-planning never duplicates, and a row's
@@ -13,13 +13,13 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from ehcp_monitor.domain.results import RESULT_SCHEMA
-from ehcp_monitor.db.in_force import reads_results, require_results_as_of
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, write_frame
+from ehcp_monitor.db.in_force import reads_results, require_results_as_of
+from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot
-from ehcp_monitor.logs import get_logger
 from ehcp_monitor.db.withheld import read_withheld
+from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints.events import find_events
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
@@ -37,17 +37,17 @@ OUTBOX_COLUMNS = (
 
 # Only the stored results touchpoints use: due dates of the decision and 20-week clocks, open
 # review cycles, and every overdue statutory clock.
-RESULTS_USED = (
-    "measure IN ('DECIDE_6W', 'FINAL_20W')"
-    " OR (measure IN ('REVIEW_12M', 'REVIEW_EY') AND completed_date IS NULL)"
-    " OR (status = 'overdue' AND kind = 'statutory')"
-)
+RESULTS_USED = {
+    "measures": ("DECIDE_6W", "FINAL_20W"),
+    "open_measures": ("REVIEW_12M", "REVIEW_EY"),
+    "overdue_kind": "statutory",
+}
 KEY = ("stage", "case_ref", "event_date", "contact_id")
 
 
 def read_results(conn: Connection) -> pl.DataFrame:
-    cols = ", ".join(f'"{c}"' for c in RESULT_SCHEMA)
-    return read_frame(conn, f"SELECT {cols} FROM check_results WHERE {RESULTS_USED}", RESULT_SCHEMA)
+    """The stored results touchpoints use (RESULT_SCHEMA), read as columns."""
+    return stored_results(conn, **RESULTS_USED)
 
 
 def read_planned_keys(conn: Connection) -> pl.DataFrame:
@@ -68,7 +68,8 @@ def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, 
         .then(pl.struct(status=pl.lit("baseline"), reason=pl.lit(f"before go-live ({go_live})")))
         .when(pl.col("event_date") < oldest)
         .then(pl.struct(status=pl.lit("suppressed"),
-                        reason=pl.lit(f"event older than {settings.touchpoints.max_event_age_days} days when first seen")))
+                        reason=pl.lit(f"event older than {settings.touchpoints.max_event_age_days} days "
+                                      "when first seen")))
         .when(pl.col("contact_id").is_null())
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
         .when(pl.col("opted_out").fill_null(False))

@@ -13,9 +13,6 @@ from ehcp_monitor.touchpoints.events import find_events
 from ehcp_monitor.touchpoints.planner import read_results
 from ehcp_monitor.touchpoints.templates import Rendered, render, template_variables
 
-OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "unknown", "suppressed",
-                   "skipped", "baseline", "held", "discarded")
-
 
 def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None = None,
                 limit: int = 100) -> list:

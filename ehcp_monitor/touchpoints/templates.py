@@ -14,22 +14,13 @@ from pathlib import Path
 
 import jinja2
 
-from ehcp_monitor.config import STAGES, Settings
+from ehcp_monitor.config import Settings
+from ehcp_monitor.domain.measures import MEASURES
+from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGES as STAGES
 from ehcp_monitor.paths import templates_dir
 
 BUILT_IN = templates_dir() / "emails"
-MEASURE_WORDS = {
-    "DECIDE_6W": "the decision on whether to carry out an assessment (due within 6 weeks of the request)",
-    "ADVICE_6W": "advice we asked for as part of the assessment (due within 6 weeks of our asking)",
-    "NOT_ISSUE_16W": "telling you our decision on whether to issue a plan (due within 16 weeks of the request)",
-    "FINAL_20W": "issuing the final EHC plan (due within 20 weeks of the request)",
-    "REVIEW_12M": "the annual review of the plan",
-    "REVIEW_EY": "the review of the plan",
-    "REVIEW_DECISION_4W": "telling you our decision after the review meeting (due within 4 weeks of the meeting)",
-    "AMEND_FINAL_8W": "issuing the amended final plan (due within 8 weeks of the proposed amendments)",
-    "PHASE_TRANSFER": "updating the plan to name the new school or setting for the move",
-    "DRAFT_LOCAL": "the draft plan",
-}
+MEASURE_WORDS = {m.code: m.words for m in MEASURES}  # what a family reads for each clock
 ADVICE_WORDS = {
     "education": "education (the school or setting)",
     "health": "health services",

@@ -8,14 +8,14 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 from ehcp_monitor.board_pack import build_board_pack
+from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 from ehcp_monitor.board_pack.charts import trend_svg
 from ehcp_monitor.board_pack.commentary import read_commentary
 from ehcp_monitor.board_pack.kpis import Figure, Table
 from ehcp_monitor.board_pack.render import Formatter
-from tests.conftest import DFE_DATA, DFE_DATA_2026
 from tests.board_pack.test_kpis import store_dataset
+from tests.conftest import DFE_DATA, DFE_DATA_2026
 
 D = date.fromisoformat
 COMMENTARY = """The month in **one** line.

@@ -3,8 +3,8 @@
 import polars as pl
 import pytest
 
-from ehcp_monitor.errors import ConfigError, IngestRefused
 from ehcp_monitor.board_pack.benchmarks import comparators, import_benchmarks, read_figures
+from ehcp_monitor.errors import ConfigError, IngestRefused
 from tests.conftest import DFE_DATA, DFE_DATA_2026
 
 SHROPSHIRE, ENGLAND, WEST_MIDLANDS = "E06000051", "E92000001", "E12000005"

@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 
 from ehcp_monitor import logs
+from ehcp_monitor.board_pack.benchmarks import EXTRACT, FIGURE_SCHEMA, comparators, load_extract, read_figures
 from ehcp_monitor.cli import main
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.demo import DEMO_LA_CODE, DEMO_LA_NAME, DEMO_NEIGHBOURS, DemoPaths, demo_settings
-from ehcp_monitor.board_pack.benchmarks import EXTRACT, FIGURE_SCHEMA, comparators, load_extract, read_figures
 from tests.conftest import DFE_DATA, DFE_DATA_2026, ROOT
 
 

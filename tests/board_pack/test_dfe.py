@@ -9,8 +9,8 @@ import pytest
 from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 from ehcp_monitor.board_pack.dfe_year import dfe_year, last_full_year
 from ehcp_monitor.board_pack.kpis import read_inputs
-from tests.conftest import DFE_DATA, DFE_DATA_2026
 from tests.board_pack.test_kpis import store_dataset
+from tests.conftest import DFE_DATA, DFE_DATA_2026
 
 AFTER_2025 = date(2026, 1, 10)  # the last full calendar year is 2025
 NEIGHBOURS = ["E06000019", "E10000034"]

@@ -15,12 +15,12 @@ from itertools import combinations
 import polars as pl
 import pytest
 
-from ehcp_monitor.db.bulk import write_frame
-from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 from ehcp_monitor.board_pack import build_board_pack
 from ehcp_monitor.board_pack.kpis import compute_pack, read_inputs
 from ehcp_monitor.board_pack.period import parse_period
 from ehcp_monitor.board_pack.render import render_html
+from ehcp_monitor.db.bulk import write_frame
+from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 
 AS_OF = date(2026, 1, 10)  # period June 2025 (previous May 2025); DfE's measures for 2025
 JUNE, MAY = date(2025, 6, 16), date(2025, 5, 15)
@@ -52,13 +52,13 @@ SCENARIOS = {
 def store(engine, spec) -> None:
     results, n = [], 0
     for (issued, exception), bands in spec["plans"].items():
-        for days, count in zip(BAND_DAYS, bands):
+        for days, count in zip(BAND_DAYS, bands, strict=False):
             for _ in range(count):
                 n += 1
                 anchor = issued - timedelta(days=days)
                 results.append(("FINAL_20W", f"R{n}", None, anchor, anchor + timedelta(days=140), issued,
                                 "met" if days <= 140 else "late", exception))
-    for done, count in zip((date(2025, 2, 20), date(2024, 12, 20), None), spec["reviews"]):
+    for done, count in zip((date(2025, 2, 20), date(2024, 12, 20), None), spec["reviews"], strict=False):
         for _ in range(count):
             n += 1
             results.append(("REVIEW_12M", None, f"P{n}", date(2024, 3, 1), date(2025, 3, 1), done,
@@ -68,12 +68,12 @@ def store(engine, spec) -> None:
         results.append(("REVIEW_EY", None, f"P{n}", date(2024, 9, 1), date(2025, 3, 1), date(2025, 2, 20),
                         "met", False))
     cols = ("measure", "request_id", "plan_id", "anchor_date", "due_date", "completed_date", "status", "exception")
-    frame = pl.DataFrame([dict(zip(cols, r)) for r in results], schema={
+    frame = pl.DataFrame([dict(zip(cols, r, strict=False)) for r in results], schema={
         "measure": pl.Utf8, "request_id": pl.Utf8, "plan_id": pl.Utf8, "anchor_date": pl.Date,
         "due_date": pl.Date, "completed_date": pl.Date, "status": pl.Utf8, "exception": pl.Boolean})
     frame = frame.with_columns(run_id=pl.lit(1), person_id=pl.format("C{}", pl.int_range(pl.len())),
                                very_late=pl.lit(False), kind=pl.lit("statutory"), basis=pl.lit("reg"))
-    outcomes = [o for o, count in zip(("amend", "cease", "maintain", None), spec["outcomes"]) for _ in range(count)]
+    outcomes = [o for o, count in zip(("amend", "cease", "maintain", None), spec["outcomes"], strict=False) for _ in range(count)]
     reviews = pl.DataFrame({"plan_id": [f"V{i}" for i in range(len(outcomes))],
                             "decision_date": [date(2025, 4, 1)] * len(outcomes), "outcome": outcomes},
                            schema={"plan_id": pl.Utf8, "decision_date": pl.Date, "outcome": pl.Utf8})
@@ -239,7 +239,7 @@ def test_the_unpublished_pack_is_unchanged(pack):
     assert render_html(data, settings, publish=False) == before  # publishing leaves the data alone
     internal = groups(before)
     spec = SCENARIOS[name]
-    june = [sum(c) for c in zip(*(b for (day, _), b in spec["plans"].items() if day == JUNE))]
+    june = [sum(c) for c in zip(*(b for (day, _), b in spec["plans"].items() if day == JUNE), strict=False)]
     june_ex = list(spec["plans"].get((JUNE, False), (0, 0, 0)))
     assert internal["period bands"][:2] == (june, sum(june))
     assert internal["period bands excluding"] == (june_ex, sum(june_ex))

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from ehcp_monitor.db.bulk import write_frame
-from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 from ehcp_monitor.board_pack.kpis import compute_pack, read_inputs
 from ehcp_monitor.board_pack.period import parse_period
+from ehcp_monitor.db.bulk import write_frame
+from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 
 AS_OF = date(2025, 7, 10)
 D = date.fromisoformat

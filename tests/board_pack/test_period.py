@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.board_pack.charts import trend_svg
 from ehcp_monitor.board_pack.period import latest_full_month, parse_period
+from ehcp_monitor.errors import ConfigError
 
 
 @pytest.mark.parametrize("text, start, end, code", [

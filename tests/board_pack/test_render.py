@@ -9,14 +9,14 @@ import pytest
 from pypdf import PdfReader
 
 from ehcp_monitor import logs
+from ehcp_monitor.board_pack import build_board_pack
+from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 from ehcp_monitor.cli import main
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
-from ehcp_monitor.board_pack.benchmarks import import_benchmarks
-from ehcp_monitor.board_pack import build_board_pack
 from tests.axe import axe_violations
-from tests.conftest import DFE_DATA
 from tests.board_pack.test_kpis import AS_OF, store_dataset
+from tests.conftest import DFE_DATA
 
 TARGETS = {"final_20w": 60, "final_20w_ex": 75, "decide_6w": 65}
 

@@ -6,11 +6,11 @@ from datetime import date, datetime, timezone
 import pytest
 import structlog
 
-from ehcp_monitor.domain.results import RESULT_COLUMNS
 from ehcp_monitor.cli import main
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import replace_snapshot
+from ehcp_monitor.domain.results import RESULT_COLUMNS
 from tests.checks.helpers import person, request, snapshot
 
 D = date

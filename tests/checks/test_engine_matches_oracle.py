@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import clock_engine as engine, oracle
-from ehcp_monitor.domain.results import RESULT_COLUMNS
+from ehcp_monitor.checks import clock_engine as engine
+from ehcp_monitor.checks import oracle
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.canonical import ADVICE_TYPES, OUTCOME_CODES, REVIEW_OUTCOMES, TRANSFER_KINDS
+from ehcp_monitor.domain.results import RESULT_COLUMNS
 from ehcp_monitor.synthetic import generate
 from tests.checks.helpers import snapshot
 

@@ -1,4 +1,4 @@
-"""Worked examples of the plan-level clocks (domain.md 2.2, phase transfers), dates spelled out.
+"""Worked examples of the plan-level clocks (docs/rules.md, Review cycles; Phase transfers), dates spelled out.
 
 Each runs against both the polars engine and the per-case oracle.
 """
@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import clock_engine as engine, oracle
+from ehcp_monitor.checks import clock_engine as engine
+from ehcp_monitor.checks import oracle
 from tests.checks.helpers import one, person, rows, snapshot
 
 D = date

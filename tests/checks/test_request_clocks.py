@@ -1,4 +1,4 @@
-"""Worked examples of the request-level clocks (domain.md 1, 2.1, 3, 4), dates spelled out.
+"""Worked examples of the request-level clocks (docs/rules.md, Counting time to Late and very late), dates spelled out.
 
 Each runs against both the polars engine and the per-case oracle.
 """
@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from ehcp_monitor import config
-from ehcp_monitor.checks import clock_engine as engine, oracle
+from ehcp_monitor.checks import clock_engine as engine
+from ehcp_monitor.checks import oracle
 from tests.checks.helpers import one, person, request, rows, snapshot
 
 D = date
@@ -222,7 +223,7 @@ def test_plan_issued_without_a_recorded_draft_closes_the_draft_clock(evaluate):
     assert (one(frame, "DRAFT_LOCAL")["status"], one(frame, "FINAL_20W")["status"]) == ("closed", "met")
 
 
-# --- where is a 20-week case stuck? (domain.md section 4) ----------------------------------
+# --- where is a 20-week case stuck? (docs/rules.md, Where a 20-week case is stuck) ----------------
 
 
 def _stage(evaluate, as_of, *, decided=D(2025, 2, 10), advice=None, draft=None, present=None):
@@ -237,7 +238,8 @@ def _stage(evaluate, as_of, *, decided=D(2025, 2, 10), advice=None, draft=None, 
 
 def test_a_decision_dated_after_the_as_of_date_is_not_yet_made(evaluate):
     # Request outcome Y decided 2025-02-10, evaluated on 2025-02-09: on that day the request was
-    # still awaiting its decision, so it has only DECIDE_6W (domain.md 2.1 and section 3).
+    # still awaiting its decision, so it has only DECIDE_6W (docs/rules.md, Which requests get which
+    # clocks; Status on the as-of date).
     snap = snapshot(people=[person()], requests=[request(decided=D(2025, 2, 10))], assessments=[assessed("A")],
                     advice=[{"request_id": "R1", "advice_type": "health", "requested_date": D(2025, 1, 20)}])
     frame = evaluate(snap, SETTINGS, D(2025, 2, 9))
@@ -259,7 +261,7 @@ def test_an_assessment_outcome_dated_after_the_as_of_date_is_not_yet_in_force(ev
 
 
 def test_a_request_awaiting_its_decision_has_no_advice_clocks(evaluate):
-    # domain.md 2.1: a request with outcome A has only DECIDE_6W.
+    # docs/rules.md, Which requests get which clocks: a request with outcome A has only DECIDE_6W.
     snap = snapshot(people=[person()], requests=[request(outcome="A", decided=None)],
                     advice=[{"request_id": "R1", "advice_type": "health", "requested_date": D(2025, 1, 10)}])
     assert evaluate(snap, SETTINGS, D(2025, 6, 1))["measure"].to_list() == ["DECIDE_6W"]

@@ -1,7 +1,7 @@
 """The SEN2 example export and its hand-written canonical twin give the same clocks.
 
 The twin (tests/checks/data/sen2_twin) is canonical, so its reviews table is taken as the full
-history (domain.md 2.2), while SEN2 carries only the latest review: the SEN2 plan 43 therefore has
+history (docs/rules.md, Review cycles), while SEN2 carries only the latest review: the SEN2 plan 43 therefore has
 only the cycle anchored on its latest review, and the twin also has the completed cycle before it
 (from the 2016 start date to the 2024 review). Every other row must be identical.
 """

@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from ehcp_monitor.domain.calendar import months_expr
 from ehcp_monitor.checks import evaluate, run_check
 from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.domain.calendar import months_expr
 from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.synthetic import generate, write_extract
 
@@ -89,7 +89,7 @@ def id_map(xml: dict[str, pl.DataFrame], canonical: dict[str, pl.DataFrame]) -> 
     def pairs(table, key, on):
         joined = xml[table].join(canonical[table], on=on, how="inner", nulls_equal=True, suffix="_c")
         assert joined.height == xml[table].height == canonical[table].height, table
-        return dict(zip(joined[key].to_list(), joined[f"{key}_c"].to_list()))
+        return dict(zip(joined[key].to_list(), joined[f"{key}_c"].to_list(), strict=False))
 
     person = pairs("people", "person_id", ["upn", "surname", "forename", "date_of_birth"])
     xml["requests"] = xml["requests"].with_columns(pl.col("person_id").replace_strict(person))

@@ -7,10 +7,10 @@ from polars.testing import assert_frame_equal
 from sqlalchemy import func, inspect, select
 
 from ehcp_monitor.checks import RESULT_COLUMNS, evaluate, run_check
-from ehcp_monitor.domain.results import RESULT_SCHEMA, by_measure, finish
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import CheckRun
 from ehcp_monitor.db.snapshot import replace_snapshot
+from ehcp_monitor.domain.results import RESULT_SCHEMA, by_measure, finish
 from tests.checks.helpers import person, request, snapshot
 
 D = date

@@ -1,7 +1,7 @@
 import pytest
 
-from ehcp_monitor.errors import LockHeld
 from ehcp_monitor.db.locks import job_lock
+from ehcp_monitor.errors import LockHeld
 
 
 def test_a_held_lock_refuses_a_second_holder_until_released(engine):

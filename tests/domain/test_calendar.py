@@ -9,7 +9,7 @@ from ehcp_monitor.domain import calendar as cal
 
 
 def test_weeks_are_calendar_days_inclusive_due_date():
-    # domain.md 1: received Mon 2025-01-06, 20 weeks -> due Mon 2025-05-26.
+    # docs/rules.md, Counting time: received Mon 2025-01-06, 20 weeks -> due Mon 2025-05-26.
     assert cal.add_weeks(date(2025, 1, 6), 20) == date(2025, 5, 26)
     assert cal.add_weeks(date(2025, 1, 6), 6) == date(2025, 2, 17)
 

@@ -140,7 +140,7 @@ def ingest_csv(engine, settings, folder: Path, tables, as_of):
 
 
 def quarantine_of(engine, code: str | None = None) -> list[dict]:
-    from ehcp_monitor.ingest.quarantine import quarantined_rows
+    from ehcp_monitor.data_quality.findings import quarantined_rows
 
     rows = quarantined_rows(engine).to_dicts()
     return [r for r in rows if code is None or r["code"] == code]

@@ -6,13 +6,14 @@ import io
 import uuid
 
 import pytest
-
-from hypothesis import HealthCheck, event, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, event, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.domain.canonical import table_spec
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.domain.canonical import table_spec
 
 TABLES = ("people", "requests", "contacts", "reviews")
 NASTY = "\x00\x07\x1b\r\n\t\"',;=+-@é’\u2028\ufeff\x85 "

@@ -1,5 +1,6 @@
-"""Snapshot guards (input-format.md section 5) and file-name matching (section 1): real extracts,
-the real readers and ingest, the real command, SQLite and PostgreSQL."""
+"""Snapshot guards (docs/input-formats.md, Snapshot guards) and file-name matching
+(docs/input-formats.md, File and sheet names): real extracts, the real readers and ingest, the real
+command, SQLite and PostgreSQL."""
 
 import io
 import json

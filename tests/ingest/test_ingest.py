@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ehcp_monitor.data_quality.findings import quarantined_rows
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.ingest.quarantine import quarantined_rows
 from tests.ingest.extract import base_tables, ingest_csv, write_csv
 
 

@@ -150,7 +150,7 @@ def _line_end_cases() -> list[Case]:
                            "contacts.csv": csv_text(CONTACTS_HEADER, contact_rows(), newline=newline)})
 
     mixed = "person_id,date_of_birth,forename,surname,upn,postcode\r\n" + "".join(
-        ",".join(r) + end for r, end in zip(people_rows(), ["\n", "\r\n", "\r\n", "\n"]))
+        ",".join(r) + end for r, end in zip(people_rows(), ["\n", "\r\n", "\r\n", "\n"], strict=False))
     embedded = people_rows()
     embedded[1][2] = "Ada\r\nMay"  # a line break inside a quoted value
     embedded[2][1] = "not a date"  # on the line after it: line 5, not 4
@@ -479,7 +479,7 @@ def _xlsx_cases() -> list[Case]:
         sheet = wb.add_worksheet("people")
         for c, h in enumerate(PEOPLE_HEADER):
             sheet.write_string(0, c, h)
-        for r, row in zip((1, 3, 6, 7), people_rows()):
+        for r, row in zip((1, 3, 6, 7), people_rows(), strict=False):
             for c, value in enumerate(row):
                 if value:
                     sheet.write_string(r, c, value)

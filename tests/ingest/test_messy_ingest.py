@@ -1,4 +1,4 @@
-"""The ingest copes with an extract shaped like a real LA's (input-format.md section 4).
+"""The ingest copes with an extract shaped like a real LA's (docs/input-formats.md, Bad input).
 
 `ehcp-monitor demo-data --messy` writes the extract and its manifest; the real ingest and check
 run on it, on SQLite and PostgreSQL. Nearly every case is monitored, each truly broken row gets
@@ -18,13 +18,13 @@ from sqlalchemy import select
 from ehcp_monitor import config
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.cli import cli
+from ehcp_monitor.data_quality.findings import quarantined_rows
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.snapshot import Snapshot, read_snapshot
-from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.ingest.quarantine import quarantined_rows
 from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.synthetic.messy import read_manifest
 from tests.conftest import AS_OF, fresh_store_url
 
@@ -201,8 +201,8 @@ def test_no_clock_runs_from_a_placeholder_date(run):
         assert dates.max() < date(2100, 1, 1), column
     odd = {f["record_id"] for f in run.manifest["findings"] if f["table"] in ("requests", "assessments")
            and f["code"] in ("W001", "W002", "W003")}
-    # Historical requests carry no clocks of their own (domain.md 2.1), whatever their dates; their
-    # plans' clocks run from the plan's own dates.
+    # Historical requests carry no clocks of their own (docs/rules.md, Which requests get which clocks),
+    # whatever their dates; their plans' clocks run from the plan's own dates.
     request_clocks = results.filter(pl.col("plan_id").is_null())
     assert request_clocks.height > 0
     assert request_clocks.filter(pl.col("request_id").is_in(list(odd))).height == 0

@@ -134,7 +134,7 @@ def test_csv_has_every_finding_and_every_column_with_safe_cells(store, tmp_path)
     rows = list(csv.reader(io.StringIO(ok(run(["quarantine", "--csv"], store, tmp_path)))))
     assert rows[0] == CSV_HEADER
     assert len(rows) == 1 + len(FINDINGS)
-    by_record = {r[4]: dict(zip(CSV_HEADER, r)) for r in rows[1:]}
+    by_record = {r[4]: dict(zip(CSV_HEADER, r, strict=False)) for r in rows[1:]}
     assert by_record["A3"] == {
         "ingest_id": "2", "table_name": "advice", "source_file": "advice.csv", "source_line": "3", "record_id": "A3",
         "code": "V002", "column_name": "received_date", "message": "received_date is not a date",

@@ -1,4 +1,4 @@
-"""Bad input set aside at the smallest grain (input-format.md section 4), through the real ingest
+"""Bad input set aside at the smallest grain (docs/input-formats.md, Bad input), through the real ingest
 and check: historical records warn, a bad value withholds only the clocks that need it, and a
 withheld clock never reaches the results."""
 
@@ -186,8 +186,9 @@ def test_a_placeholder_completion_date_is_unknown_not_not_done(engine, settings,
 
 def test_an_assessment_outcome_h_does_not_make_its_request_historical(engine, settings, as_of, tmp_path):
     tables = base_tables()
-    # R1's decision to assess is a current clock (domain.md 2.1: H on the assessment removes only
-    # the assessment's clocks), so an unreadable decision date withholds it, never just warns.
+    # R1's decision to assess is a current clock (docs/rules.md, Which requests get which clocks: H on
+    # the assessment removes only the assessment's clocks), so an unreadable decision date withholds
+    # it, never just warns.
     tables["assessments"][0]["assessment_outcome"] = "H"
     tables["requests"][0]["request_outcome_date"] = "2024-12-45"
     ingest_csv(engine, settings, tmp_path / "x", tables, as_of)

@@ -5,9 +5,9 @@ import sys
 import pytest
 
 from ehcp_monitor import logs
+from tests.late_list.test_send import REFUSED, TEAM
 from tests.report_data.late_list_dataset import load_dataset
 from tests.report_data.smtp_inbox import running_inbox
-from tests.late_list.test_send import REFUSED, TEAM
 
 
 @pytest.fixture

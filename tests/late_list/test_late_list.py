@@ -10,9 +10,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from ehcp_monitor.domain.calendar import elapsed_weeks
 from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import CheckRun, ReportRun
+from ehcp_monitor.domain.calendar import elapsed_weeks
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.late_list import build_late_list
 from ehcp_monitor.late_list.content import CSV_COLUMNS

@@ -16,8 +16,8 @@ from ehcp_monitor.late_list.content import compose
 from ehcp_monitor.late_list.inputs import load_inputs
 from ehcp_monitor.late_list.render import render_email_html
 from ehcp_monitor.synthetic.generate import generate
-from tests.report_data.smtp_inbox import running_inbox
 from tests.late_list.test_send import TEAM, smtp_settings
+from tests.report_data.smtp_inbox import running_inbox
 
 AS_OF = date(2025, 3, 14)
 NOW = datetime(2025, 3, 17, 7, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def test_at_risk_cases_are_open_not_yet_overdue_and_forecast_past_their_due_date
         )
     sheet = openpyxl.load_workbook(built.xlsx_path)["At risk 20-week"]
     header = [c.value for c in sheet[1]]
-    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    rows = [dict(zip(header, (c.value for c in row), strict=False)) for row in sheet.iter_rows(min_row=2)]
     assert len(rows) == built.counts["at_risk_20w"] > 0
     status = dict(open_20w.iter_rows())
     for row in rows:

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
 
+from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.scheduling import runs
 from ehcp_monitor.scheduling.health import job_states
-from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.synthetic import generate, write_extract
 from tests.scheduling.conftest import run_cli, toml_config
 

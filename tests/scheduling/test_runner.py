@@ -7,9 +7,9 @@ import pytest
 import structlog
 
 from ehcp_monitor import logs
+from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.scheduling import runs
-from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.scheduling.runner import error_summary, execute_job, run_job
 
 AS_OF = date(2026, 3, 2)
@@ -85,7 +85,7 @@ def test_one_canonical_line_per_run_and_nothing_leaks_between_runs(engine, setti
     assert all("request_id" not in line and line.get("run_id") != "stale" for line in lines)
     canonical = [line for line in lines if line["event"] == "job_run"]
     assert [line["run_id"] for line in canonical] == [first.run_id, second.run_id]
-    for line, outcome in zip(canonical, (first, second)):
+    for line, outcome in zip(canonical, (first, second), strict=True):
         assert line["job"] == "nightly" and line["as_of"] == "2026-03-02"
         assert line["status"] == outcome.status == "failed"
         assert line["counts"] == {} and line["duration_s"] >= 0 and line["exit_code"] == 2

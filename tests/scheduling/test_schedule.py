@@ -1,22 +1,39 @@
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-import jobs
 from ehcp_monitor import config
+from ehcp_monitor.cron import trigger_from
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.scheduling.cron import trigger_from
+from ehcp_monitor.jobs.board_pack import latest_full_month
+from ehcp_monitor.scheduling.runner import job_module
 from ehcp_monitor.scheduling.schedule import job_schedules
-from jobs.board_pack import latest_full_month
 
 UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")
 
 
-def test_every_configured_job_has_a_module_and_the_reverse():
-    assert set(jobs.JOBS) == set(config.JOB_NAMES)
-    assert all(callable(module.run) for module in jobs.JOBS.values())
+def test_every_job_in_the_table_imports_and_every_job_module_is_in_the_table():
+    assert config.JOB_NAMES == tuple(job.name for job in config.JOBS)
+    assert all(callable(job_module(name).run) for name in config.JOB_NAMES)
+    folder = Path(__file__).resolve().parents[2] / "jobs"
+    helpers = {"counts"}  # shared by the jobs, not a job
+    assert {p.stem for p in folder.glob("*.py")} - helpers == set(config.JOB_NAMES)
+
+
+def test_an_unknown_job_is_a_config_error():
+    with pytest.raises(ConfigError, match="unknown job 'nightlie'"):
+        job_module("nightlie")
+
+
+def test_each_job_is_scheduled_from_its_row_in_the_table():
+    by_job = {s.job: s for s in job_schedules(config.defaults())}
+    assert list(by_job) == list(config.JOB_NAMES)
+    for job in config.JOBS:
+        assert (by_job[job.name].cron, by_job[job.name].misfire_grace_hours, by_job[job.name].max_age_hours) == (
+            job.cron, job.misfire_grace_hours, job.max_age_hours)
 
 
 def test_schedule_comes_from_config():

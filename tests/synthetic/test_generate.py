@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from ehcp_monitor.domain.canonical import (
-    ADVICE_TYPES, CANONICAL_TABLES, CEASE_REASONS, TABLE_ORDER, TRANSFER_KINDS,
+    ADVICE_TYPES,
+    CANONICAL_TABLES,
+    CEASE_REASONS,
+    TABLE_ORDER,
+    TRANSFER_KINDS,
 )
 from ehcp_monitor.synthetic import generate
 from tests.conftest import AS_OF

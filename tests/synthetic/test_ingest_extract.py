@@ -6,8 +6,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from ehcp_monitor.db.snapshot import read_snapshot
-from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.synthetic import generate, write_extract
 from tests.conftest import AS_OF
 

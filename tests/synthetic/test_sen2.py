@@ -6,8 +6,8 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from ehcp_monitor.synthetic import write_extract
-from ehcp_monitor.synthetic.writers import as_text
 from ehcp_monitor.synthetic.sen2 import EXTENSION_TABLES
+from ehcp_monitor.synthetic.writers import as_text
 from tests.conftest import AS_OF, SEN2_EXAMPLE
 
 SEN2_MODULES = ("sen2", "person", "requests", "assessment", "namedplan", "plandetail", "activeplans",
@@ -73,7 +73,7 @@ def test_sen2_carries_only_the_latest_review_of_each_active_plan(frames, tmp_pat
     ).row(0)
     assert as_sen2 == (True, True)
     assert set(active["reviewoutcome"].drop_nulls().unique()) <= {"M", "A", "C"}
-    # A meeting after the last decision: the review awaiting its decision (input-format.md 2).
+    # A meeting after the last decision: the review awaiting its decision (docs/input-formats.md, SEN2 Blade export).
     awaiting = joined.filter(pl.col("meeting") > pl.col("decision"))
     assert awaiting.height > 0
 

@@ -5,8 +5,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
+from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.synthetic import write_extract
 from ehcp_monitor.synthetic.writers import as_text
 from tests.conftest import AS_OF

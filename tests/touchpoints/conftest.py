@@ -11,10 +11,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import delete
 
 from ehcp_monitor import config
-from ehcp_monitor.domain.results import RESULT_SCHEMA
 from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import check_results
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
+from ehcp_monitor.domain.results import RESULT_SCHEMA
 
 AS_OF = date(2025, 3, 14)
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)

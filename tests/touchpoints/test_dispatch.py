@@ -14,7 +14,14 @@ from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import CLAIM_LEASE, claim, hand_over, recover_interrupted
 from tests.touchpoints.conftest import (
-    AS_OF, NOW, Recorder, free_port, result, smtp_settings, store_case, tp_settings,
+    AS_OF,
+    NOW,
+    Recorder,
+    free_port,
+    result,
+    smtp_settings,
+    store_case,
+    tp_settings,
 )
 
 D = date.fromisoformat

@@ -1,4 +1,4 @@
-"""Going live mails nobody about the past (domain.md section 6), on a real store.
+"""Going live mails nobody about the past (docs/touchpoints.md, Going live), on a real store.
 
 The synthetic caseload goes through the real nightly job (ingest, check, plan, dispatch to the
 file outbox) with pinned as-of dates.
@@ -18,7 +18,7 @@ from ehcp_monitor.scheduling.runner import execute_job
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import plan_touchpoints
 from ehcp_monitor.touchpoints.golive import go_live_of
-from tests.touchpoints.conftest import AS_OF, caseload, one_family, result, store_case
+from tests.touchpoints.conftest import AS_OF, one_family, result, store_case
 
 D = date.fromisoformat
 GO_LIVE = D("2026-03-02")

@@ -1,19 +1,19 @@
-"""A surge is held, not sent (domain.md section 6): the rule, the nightly job, release and discard."""
+"""A surge is held, not sent (docs/touchpoints.md, A surge is held, not sent):
+the rule, the nightly job, release and discard."""
 
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
-from ehcp_monitor.scheduling.runner import execute_job
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.hold import discard, hold_limit, release
-from tests.touchpoints.conftest import AS_OF, NOW, LIVE_SINCE, result, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, LIVE_SINCE, NOW, result, store_case, tp_settings
 
 D = date.fromisoformat
 LATER = D("2026-04-01")
@@ -27,7 +27,7 @@ def _by_status(engine) -> dict:
 def _past_runs(engine, queued: list[int], held: list[int] | None = None) -> None:
     held = held or [0] * len(queued)
     with engine.begin() as conn:
-        for q, h in zip(queued, held):
+        for q, h in zip(queued, held, strict=False):
             conn.execute(insert(TouchpointPlanRun).values(as_of=AS_OF, planned_at=NOW, queued=q, held=h,
                                                           baseline=0))
 
@@ -100,7 +100,7 @@ def test_dispatch_never_sends_held_baseline_or_discarded_rows(engine, tmp_path):
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     with engine.begin() as conn:
         ids = conn.execute(select(Touchpoint.id).order_by(Touchpoint.id)).scalars().all()
-        for tid, status in zip(ids, ("held", "baseline", "discarded", "pending")):
+        for tid, status in zip(ids, ("held", "baseline", "discarded", "pending"), strict=False):
             conn.execute(Touchpoint.__table__.update().where(Touchpoint.id == tid).values(status=status))
     settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
     dry = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, dry_run=True)

@@ -1,12 +1,8 @@
 """The Notify transport against a local HTTP server that checks what GOV.UK Notify checks."""
 
-import json
-import threading
-import uuid
+import contextlib
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import jwt
 import pytest
 from sqlalchemy import select
 
@@ -14,76 +10,28 @@ from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.touchpoints import dispatch_touchpoints
 from ehcp_monitor.transports import transport_for
+from tests.notify_standin import API_KEY, NotifyHandler, running_notify
 from tests.touchpoints.conftest import AS_OF, NOW, tp_settings
 
-SERVICE_ID = str(uuid.uuid4())
-SECRET = str(uuid.uuid4())
-API_KEY = f"test_key-{SERVICE_ID}-{SECRET}"
-TEMPLATE_ID = str(uuid.uuid4())
-
-
-class FakeNotify(HTTPServer):
-    def __init__(self, statuses):
-        super().__init__(("127.0.0.1", 0), NotifyHandler)
-        self.statuses = list(statuses)  # replies before accepting, e.g. [429]
-        self.accepted = []
-        self.problems = []
-
-
-class NotifyHandler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def _reply(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self):
-        server = self.server
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        auth = self.headers.get("Authorization", "")
-        try:
-            assert self.path == "/v2/notifications/email", self.path
-            assert auth.startswith("Bearer ")
-            claims = jwt.decode(auth[7:], SECRET, algorithms=["HS256"])
-            assert claims["iss"] == SERVICE_ID and "iat" in claims
-            assert self.headers["Content-Type"] == "application/json"
-            assert set(body) >= {"email_address", "template_id", "reference", "personalisation"}
-        except (AssertionError, jwt.PyJWTError) as exc:
-            server.problems.append(repr(exc))
-            return self._reply(403, {"errors": [{"error": "AuthError", "message": "Invalid token"}]})
-        if server.statuses:
-            status = server.statuses.pop(0)
-            return self._reply(status, {"errors": [{"error": "Error", "message": "no"}], "status_code": status})
-        server.accepted.append(body)
-        self._reply(201, {"id": str(uuid.uuid4()), "reference": body["reference"], "content": {}})
+TEMPLATE_ID = "5e9a4f3c-2d1b-4c8a-9f7e-6a5b4c3d2e1f"
 
 
 @pytest.fixture
 def notify(monkeypatch):
     monkeypatch.setenv("EHCP_NOTIFY_API_KEY", API_KEY)
-    servers = []
+    with contextlib.ExitStack() as stack:
 
-    def start(statuses=()):
-        server = FakeNotify(statuses)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        settings = tp_settings().replace(**{
-            "touchpoints.transport": "notify",
-            "touchpoints.notify_base_url": f"http://127.0.0.1:{server.server_address[1]}",
-            "touchpoints.notify_templates": {"request_received": TEMPLATE_ID},
-            "touchpoints.smtp_timeout_seconds": 5,
-        })
-        return server, settings
+        def start(statuses=()):
+            server = stack.enter_context(running_notify(statuses))
+            settings = tp_settings().replace(**{
+                "touchpoints.transport": "notify",
+                "touchpoints.notify_base_url": server.base_url,
+                "touchpoints.notify_templates": {"request_received": TEMPLATE_ID},
+                "touchpoints.smtp_timeout_seconds": 5,
+            })
+            return server, settings
 
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
+        yield start
 
 
 def _row(engine):
@@ -144,7 +92,7 @@ def test_notify_unreachable_is_retried(one_email, monkeypatch):
 def test_notify_answering_too_late_is_unknown_not_retried(one_email, notify, monkeypatch):
     import time
 
-    server, settings = notify()
+    _server, settings = notify()
     settings = settings.replace(**{"touchpoints.smtp_timeout_seconds": 1})
     original = NotifyHandler.do_POST
 
@@ -155,3 +103,59 @@ def test_notify_answering_too_late_is_unknown_not_retried(one_email, notify, mon
     monkeypatch.setattr(NotifyHandler, "do_POST", slow)
     counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW)
     assert counts["unknown"] == 1 and counts["retry"] == 0
+
+
+# --- the text message of each stage (reports/emails/sms/) ---------------------------------------
+
+# The longest value each field can take: a case reference at its canonical maximum (64), the
+# longest short date ("30 September 2026"), a team phone number of 16 characters.
+WORST = {
+    "case_ref": "R" * 64,
+    "team_phone": "+44 20 7946 0000",
+    "date": "2026-09-30",
+}
+# Stages whose text cannot fit one 160-character message at the worst case, with that length
+# (docs/touchpoints.md, Text messages): each still fits two (306).
+OVER_160 = {"decision_not_to_assess": 180, "decision_not_to_issue": 164}
+# GSM 03.38 basic characters: anything else makes a text Unicode, and one message holds 70.
+GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+          "¿abcdefghijklmnopqrstuvwxyzäöñüà")
+
+
+def _sms(stage, variant, *, case_ref, team_phone, date_value):
+    from ehcp_monitor.touchpoints.templates import _environment, template_variables
+
+    settings = tp_settings().replace(**{"touchpoints.team_phone": team_phone})
+    facts = {k: date_value for k in ("received_date", "decision_due", "decision_date", "final_due", "draft_date",
+                                      "comments_by", "issue_date", "review_due", "meeting_date")}
+    facts |= {"advice_types": ["educational_psychology"], "case_officer": "O" * 100, "team": "T" * 100,
+              "late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": date_value, "days_late": 300,
+                              "very_late": True}]}
+    variables = template_variables(stage=stage, case_ref=case_ref, event_date=date_value, variant=variant,
+                                   context=facts, settings=settings, contact_name="C" * 200)
+    text = _environment(settings.touchpoints.template_dir).get_template(f"sms/{stage}.txt.j2").render(variables)
+    return " ".join(text.split())  # a text is one paragraph
+
+
+def _sms_cases():
+    from ehcp_monitor.config import STAGES
+
+    for stage in STAGES:
+        for variant in (("maintain", "amend", "cease", None) if stage == "review_decision" else (None,)):
+            yield stage, variant
+
+
+@pytest.mark.parametrize("stage, variant", list(_sms_cases()))
+def test_each_stage_has_a_short_text(stage, variant, record_property):
+    worst = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
+                 date_value=WORST["date"])
+    typical = _sms(stage, variant, case_ref="R-12345", team_phone="01234 567890", date_value="2026-05-04")
+    # The lengths (docs/touchpoints.md, Text messages) land in a --junitxml report.
+    record_property("sms_characters_worst", len(worst))
+    record_property("sms_characters_typical", len(typical))
+    assert "R-12345" in typical and "01234 567890" in typical and "{" not in typical
+    assert "C" * 200 not in worst and "O" * 100 not in worst  # no names in a text
+    assert set(worst) <= GSM
+    assert len(typical) <= 160
+    assert len(worst) <= OVER_160.get(stage, 160)
+    assert len(worst) <= 306  # two messages at most

@@ -1,4 +1,5 @@
-"""What may still be sent when dispatch runs (domain.md section 6): nothing dated before the go-live
+"""What may still be sent when dispatch runs (docs/touchpoints.md, Checked again when sent):
+nothing dated before the go-live
 in force, nothing grown stale while it waited, and no plan on another day's results or on no data."""
 
 from datetime import date, datetime, timedelta, timezone

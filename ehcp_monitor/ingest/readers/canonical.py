@@ -14,10 +14,10 @@ from pathlib import Path
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.text import read_text_csv
 from ehcp_monitor.ingest.source import SourceData, Unrecognised, make_raw_table
-from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 
 # fastexcel renders a date cell read as text like this; text cells use the configured format.
 XLSX_DATE_CELL = "%Y-%m-%d %H:%M:%S"

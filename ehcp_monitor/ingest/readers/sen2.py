@@ -1,4 +1,4 @@
-"""The SEN2 person-level "Blade" CSV export (input-format.md section 2).
+"""The SEN2 person-level "Blade" CSV export (docs/input-formats.md, SEN2 Blade export).
 
 Modules link by table IDs: person <- requests <- assessment <- namedplan, requests <- activeplans.
 Canonical extension tables (advice, drafts, contacts, qa_audits, reviews) may sit beside the
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.canonical import folder_files, nearest_name, read_csv_tables
 from ehcp_monitor.ingest.readers.text import read_text_csv
 from ehcp_monitor.ingest.source import EXTRA_FIELDS, LINE, SourceData, Unrecognised, make_raw_table
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 
 log = get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""The SEN2 person-level XML return (input-format.md section 2b).
+"""The SEN2 person-level XML return (docs/input-formats.md, SEN2 XML).
 
 `Message/Persons/Person` nests `Requests`, which nest `Assessment` (holding `NamedPlan`) and
 `ActivePlans`. The file is streamed (lxml iterparse, each Person cleared once read), its records
@@ -16,12 +16,12 @@ from pathlib import Path
 import polars as pl
 from lxml import etree
 
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers import sen2_xml_ids as ids
 from ehcp_monitor.ingest.readers.sen2 import add_side_tables, map_modules
 from ehcp_monitor.ingest.source import LINE, SourceData
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 
 log = get_logger(__name__)
 

@@ -1,4 +1,4 @@
-"""Stable record IDs for the SEN2 XML, which carries none (input-format.md section 2b).
+"""Stable record IDs for the SEN2 XML, which carries none (docs/input-formats.md, SEN2 XML).
 
 Each ID is a keyed hash (HMAC-SHA256) of the fields that identify the record, so the same person,
 request and plan get the same ID from every file while those fields are unchanged:

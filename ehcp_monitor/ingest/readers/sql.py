@@ -13,10 +13,10 @@ import polars as pl
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, TABLE_ORDER
 from ehcp_monitor.errors import ConfigError, IngestRefused
 from ehcp_monitor.ingest.source import SourceData, make_raw_table
 from ehcp_monitor.paths import sql_dir
-from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, TABLE_ORDER
 
 SQL_DATES = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.f")
 

@@ -1,4 +1,4 @@
-"""Validation (input-format.md section 4): one rule per module, registered here.
+"""Validation (docs/input-formats.md, Bad input): one rule per module, registered here.
 
 `validate(ctx)` runs every rule, decides what each finding costs (`ingest.disposition`: the row,
 some clocks, one value, or nothing), then runs V005, which needs to know which rows were
@@ -22,12 +22,13 @@ from ehcp_monitor.ingest.validation import (
     v009_email,
     v010_text,
     v011_fields,
+    v012_mobile,
     w004_no_officer,
 )
 from ehcp_monitor.ingest.validation.base import ISSUE_SCHEMA, Context
 
 RULES = (v001_required, v002_date, v003_code, v004_duplicate, v005_reference, v006_order,
-         v007_future, v008_outcome_date, v009_email, v010_text, v011_fields, w004_no_officer)
+         v007_future, v008_outcome_date, v009_email, v010_text, v011_fields, v012_mobile, w004_no_officer)
 REGISTRY = {rule.CODE: rule for rule in RULES}
 
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import CONTROL_CHARS  # noqa: F401 (the rules import it from here)
+from ehcp_monitor.exports import shown  # noqa: F401 (the rules import it from here)
 from ehcp_monitor.ingest.source import ROW, RawTable
 
 ISSUE_SCHEMA = {"table_name": pl.Utf8, ROW: pl.UInt32, "column_name": pl.Utf8, "message": pl.Utf8,
                 "effect": pl.Utf8}
-CONTROL_CHARS = r"[\x00-\x1f\x7f-\x9f]"
 
 
 @dataclass
@@ -43,10 +44,6 @@ def issues(table: str, rows: pl.DataFrame, column: str | None, message: pl.Expr 
     )
 
 
-def shown(expr: pl.Expr, limit: int = 40) -> pl.Expr:
-    """A raw value fit to quote in a message: control characters masked, long values cut."""
-    text = expr.cast(pl.Utf8).str.replace_all(CONTROL_CHARS, "?")
-    return pl.when(text.str.len_chars() > limit).then(text.str.slice(0, limit) + "…").otherwise(text)
 
 
 def with_parent(ctx: Context, table: str, parent: str, key: str, columns: list[str]) -> pl.DataFrame | None:

@@ -2,8 +2,8 @@
 
 import polars as pl
 
-from ehcp_monitor.ingest.validation.base import Context, issues
 from ehcp_monitor.domain.canonical import table_spec
+from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V001"
 TITLE = "Required value missing"

@@ -2,9 +2,9 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import DATE, table_spec
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
-from ehcp_monitor.domain.canonical import DATE, table_spec
 
 CODE = "V002"
 TITLE = "Unreadable date"

@@ -2,10 +2,10 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import FLAG, table_spec
 from ehcp_monitor.ingest.parse import needs_code
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
-from ehcp_monitor.domain.canonical import FLAG, table_spec
 
 CODE = "V003"
 TITLE = "Code not in its list"

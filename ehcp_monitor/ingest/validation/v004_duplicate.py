@@ -5,8 +5,8 @@ We cannot tell which of two rows sharing a key is right, so every row sharing it
 
 import polars as pl
 
-from ehcp_monitor.ingest.validation.base import Context, issues
 from ehcp_monitor.domain.canonical import table_spec
+from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V004"
 TITLE = "Duplicate ID"

@@ -6,9 +6,9 @@ the reviews of a plan whose person was quarantined are quarantined too, naming t
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
-from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 
 CODE = "V005"
 TITLE = "Reference not found or quarantined"

@@ -1,6 +1,6 @@
 """V006: dates in an impossible order.
 
-The orders of input-format.md section 4 (a decision before the request, a final plan before the
+The orders of docs/input-formats.md, Bad input (a decision before the request, a final plan before the
 request, a review decision before its meeting, a plan ceasing before it started, a request before
 the child's birth) plus completions before their anchors (advice received before requested, a
 draft before the request, an amended final plan before its amendment notice: reg 22).
@@ -24,7 +24,7 @@ SAME_ROW = (
      None),
     ("advice", "received_date", "requested_date", "advice received before it was requested", None),
     ("plans", "cease_date", "start_date", "plan ceases before it started", None),
-    # Only the 4-week clock of that review: the decision still completes its cycle (input-format.md 4).
+    # Only the 4-week clock of that review: the decision still completes its cycle (docs/input-formats.md, Bad input).
     ("reviews", "decision_date", "meeting_date", "review decision is before its meeting", "review_4w"),
     ("reviews", "amended_final_date", "amendment_notice_date", "amended final plan is before its amendment notice",
      None),
@@ -40,11 +40,11 @@ ACROSS = (
     ("advice", "requested_date", "requests", "request_id", "received_date",
      "advice requested before the request was received", None),
     # The signature of a plan transferred in from another LA: the request is this LA's record of the
-    # transfer, dated after the plan began. A warning (W003), never a cost (input-format.md 4).
+    # transfer, dated after the plan began. A warning (W003), never a cost (docs/input-formats.md, Bad input).
     ("plans", "start_date", "requests", "request_id", "received_date", "final plan is before the request was received",
      "transferred_in"),
     # A review completes a cycle of the plan: one dated before the plan began puts the plan's
-    # cycles in doubt (domain.md section 3), not its other clocks.
+    # cycles in doubt (docs/rules.md, Review cycles), not its other clocks.
     ("reviews", "meeting_date", "plans", "plan_id", "start_date", "review meeting is before the plan started",
      "plan_cycles"),
     ("reviews", "decision_date", "plans", "plan_id", "start_date", "review decision is before the plan started",

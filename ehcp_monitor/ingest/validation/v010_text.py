@@ -2,8 +2,8 @@
 
 import polars as pl
 
-from ehcp_monitor.ingest.validation.base import CONTROL_CHARS, Context, issues
 from ehcp_monitor.domain.canonical import TEXT, table_spec
+from ehcp_monitor.ingest.validation.base import CONTROL_CHARS, Context, issues
 
 CODE = "V010"
 TITLE = "Bad text value"

@@ -1,5 +1,5 @@
 -- plans: named plan -> assessment -> request -> SEND record -> person. The SSD keeps only the
--- latest review of a plan, so its review history is latest-only (domain.md 2.2).
+-- latest review of a plan, so its review history is latest-only (docs/rules.md, Review cycles).
 SELECT
     CAST(n.ehcn_named_plan_id AS VARCHAR(64)) AS plan_id,
     CAST(s.send_person_id AS VARCHAR(64)) AS person_id,

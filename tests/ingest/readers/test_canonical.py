@@ -8,7 +8,15 @@ import pytest
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from tests.ingest.extract import base_tables, quarantine_of, where, with_more_people, write_csv, write_parquet, write_xlsx
+from tests.ingest.extract import (
+    base_tables,
+    quarantine_of,
+    where,
+    with_more_people,
+    write_csv,
+    write_parquet,
+    write_xlsx,
+)
 
 
 def _snapshot_rows(engine):

@@ -1,4 +1,4 @@
-"""The SEN2 Blade export (input-format.md section 2), on the shared example and variations of it."""
+"""The SEN2 Blade export (docs/input-formats.md, SEN2 Blade export), on the shared example and variations of it."""
 
 import shutil
 from datetime import date

@@ -1,4 +1,4 @@
-"""The SEN2 person-level XML return (input-format.md section 2b), on small hand-written files."""
+"""The SEN2 person-level XML return (docs/input-formats.md, SEN2 XML), on small hand-written files."""
 
 import hashlib
 import io

@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises: 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -93,6 +92,14 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('opted_out', sa.Boolean(), nullable=True),
+    sa.Column('mobile', sa.String(length=32), nullable=True),
+    sa.Column('address_line_1', sa.String(length=100), nullable=True),
+    sa.Column('address_line_2', sa.String(length=100), nullable=True),
+    sa.Column('address_line_3', sa.String(length=100), nullable=True),
+    sa.Column('address_line_4', sa.String(length=100), nullable=True),
+    sa.Column('address_line_5', sa.String(length=100), nullable=True),
+    sa.Column('postcode', sa.String(length=10), nullable=True),
+    sa.Column('preferred_channel', sa.String(length=6), nullable=True),
     sa.PrimaryKeyConstraint('contact_id', name=op.f('pk_contacts'))
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
@@ -189,6 +196,8 @@ def upgrade() -> None:
     sa.Column('start_date', sa.Date(), nullable=True),
     sa.Column('cease_date', sa.Date(), nullable=True),
     sa.Column('cease_reason', sa.String(length=2), nullable=True),
+    sa.Column('case_officer', sa.String(length=100), nullable=True),
+    sa.Column('team', sa.String(length=100), nullable=True),
     sa.Column('review_history', sa.String(length=12), nullable=False),
     sa.PrimaryKeyConstraint('plan_id', name=op.f('pk_plans'))
     )

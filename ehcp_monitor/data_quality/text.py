@@ -6,9 +6,9 @@ masked (no escape sequence can run) and long ones are cut.
 
 import re
 
-from ehcp_monitor.ingest.quarantine import MASK
-from ehcp_monitor.ingest.validation.base import CONTROL_CHARS
-from ehcp_monitor.ingest.data_quality.report import DataQualityReport
+from ehcp_monitor.data_quality.findings import MASK
+from ehcp_monitor.data_quality.report import DataQualityReport
+from ehcp_monitor.domain.findings import CONTROL_CHARS
 
 VALUE_LIMIT, MESSAGE_LIMIT = 40, 200
 _CONTROL = re.compile(CONTROL_CHARS)

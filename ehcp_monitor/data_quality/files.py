@@ -9,10 +9,10 @@ import re
 import polars as pl
 import xlsxwriter
 
-from ehcp_monitor.ingest.quarantine import QUARANTINE_SCHEMA
-from ehcp_monitor.ingest.validation.base import shown
 from ehcp_monitor import exports as safe_cells
-from ehcp_monitor.ingest.data_quality.report import GROUP_KEY, DataQualityReport
+from ehcp_monitor.data_quality.report import GROUP_KEY, DataQualityReport
+from ehcp_monitor.db.quarantine import QUARANTINE_SCHEMA
+from ehcp_monitor.exports import shown
 
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 EXCEL_MAX_ROWS = 1_048_575  # below the header row
@@ -83,7 +83,7 @@ def _widths(df: pl.DataFrame, labels: dict[str, str], first: int) -> list[int]:
     longest = df.select(pl.all().cast(pl.Utf8).str.len_chars().max().fill_null(0)).row(0)
     longest = [max(n, first if i == 0 else 0) for i, n in enumerate(longest)]
     return [max(safe_cells.MIN_WIDTH, min(safe_cells.MAX_WIDTH, max(n, len(labels[c]) // 2) + 2))
-            for c, n in zip(df.columns, longest)]
+            for c, n in zip(df.columns, longest, strict=True)]
 
 
 def sheet_name(code: str) -> str:
@@ -107,7 +107,7 @@ def write_summary_sheet(workbook: xlsxwriter.Workbook, title: str, report: DataQ
     table = summary_table(report)
     top = len(headline) + 1
     widths = _widths(table, GROUP_LABELS, first=max(len(label) for label, _ in headline))
-    for col, (name, width) in enumerate(zip(table.columns, widths)):
+    for col, (name, width) in enumerate(zip(table.columns, widths, strict=True)):
         sheet.write_string(top, col, GROUP_LABELS[name], formats.header)
         sheet.set_column(col, col, width)
     for row, values in enumerate(table.iter_rows(), start=top + 1):

@@ -1,4 +1,4 @@
-"""Cron expressions for the schedule.
+"""Cron expressions for the schedule: checked when the settings load, turned into triggers by `serve`.
 
 APScheduler numbers weekdays from Monday = 0, classic cron from Sunday = 0: the same digit means
 different days. The schedule therefore accepts day names only in the day-of-week field.

@@ -1,6 +1,6 @@
 """The data quality report of one ingest: headline, findings grouped by code, table and column.
 
-Composed in polars from the stored findings (input-format.md section 4); nothing is re-validated.
+Composed in polars from the stored findings (docs/input-formats.md, Bad input); nothing is re-validated.
 """
 
 from dataclasses import dataclass
@@ -9,7 +9,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection
 
-from ehcp_monitor.ingest.quarantine import ACTIONS, QUARANTINE_SCHEMA, IngestRecord, findings, ingest_record
+from ehcp_monitor.data_quality.findings import IngestRecord, findings, ingest_record
+from ehcp_monitor.db.quarantine import QUARANTINE_SCHEMA
+from ehcp_monitor.domain.findings import ACTIONS
+from ehcp_monitor.ingest.validation import REGISTRY
+from ehcp_monitor.ingest.warnings import WARNINGS
 
 GROUP_KEY = ["code", "table_name", "column_name"]
 EXAMPLES_PER_GROUP = 3
@@ -22,14 +26,8 @@ EXAMPLE_COLUMNS = ("source_file", "source_line", "record_id", "bad_value")
 
 def code_titles() -> pl.DataFrame:
     """code -> title, description: V codes from the validation registry, W codes from the warnings
-    registry when it is installed (else a W code is shown by itself)."""
-    from ehcp_monitor.ingest.validation import REGISTRY
-
+    registry (the rules carry their own metadata)."""
     rows = [(code, rule.TITLE, rule.DESCRIPTION) for code, rule in REGISTRY.items()]
-    try:
-        from ehcp_monitor.ingest.warnings import WARNINGS
-    except ImportError:
-        WARNINGS = {}
     rows += [(code, title, description) for code, (title, description) in WARNINGS.items()]
     return pl.DataFrame(rows, schema={"code": pl.Utf8, "title": pl.Utf8, "description": pl.Utf8}, orient="row")
 

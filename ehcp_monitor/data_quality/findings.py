@@ -12,19 +12,11 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
-from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.models import IngestRun
-from ehcp_monitor.ingest.disposition import CLEARED, QUARANTINED, WARNING, WITHHELD
-from ehcp_monitor.ingest.ingest import MASKED
+from ehcp_monitor.db.quarantine import QUARANTINE_SCHEMA, read_findings
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES
+from ehcp_monitor.domain.findings import MASKED
 
-QUARANTINE_SCHEMA = {
-    "table_name": pl.Utf8, "source_file": pl.Utf8, "source_line": pl.Int64, "record_id": pl.Utf8,
-    "code": pl.Utf8, "column_name": pl.Utf8, "message": pl.Utf8,
-    # quarantined | withheld | cleared | warning (models.QuarantinedRow)
-    "action": pl.Utf8, "measure": pl.Utf8, "bad_value": pl.Utf8,
-}
-ACTIONS = (QUARANTINED, WITHHELD, CLEARED, WARNING)  # the report's order, most costly first
 MASK = MASKED
 PERSONAL_COLUMNS = pl.DataFrame(
     [(t.name, c.name) for t in CANONICAL_TABLES.values() for c in t.columns if c.personal],
@@ -80,9 +72,7 @@ def mask_personal(findings: pl.DataFrame) -> pl.DataFrame:
 
 def findings(conn: Connection, ingest_id: int) -> pl.DataFrame:
     """Every finding of one ingest, in the order they were stored, personal values masked."""
-    cols = ", ".join(f'"{c}"' for c in QUARANTINE_SCHEMA)
-    sql = f'SELECT {cols} FROM "quarantine" WHERE "ingest_id" = {int(ingest_id)} ORDER BY "id"'
-    return mask_personal(read_frame(conn, sql, QUARANTINE_SCHEMA))
+    return mask_personal(read_findings(conn, ingest_id))
 
 
 def quarantined_rows(engine: Engine, ingest_id: int | None = None) -> pl.DataFrame:

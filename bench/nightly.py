@@ -1,0 +1,117 @@
+"""The whole nightly at national scale, step by step, on SQLite and/or PostgreSQL.
+
+    .venv/bin/python bench/nightly.py [--people 700000] [--only sqlite|postgresql]
+
+Generates the synthetic caseload (seed 2025, as of 2025-07-10) as a Parquet extract, then into a
+fresh store runs what the nightly and the weekly job run, without sending anything: ingest,
+check, plan touchpoints (into the outbox), and build the weekly late list (HTML, XLSX, CSV).
+Prints each step's wall time and the peak resident memory of the process during that step
+(sampled every 20 ms from /proc/self/statm), and the total. Asserts nothing; the figures go in
+bench/README.md.
+"""
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from ehcp_monitor import config
+from ehcp_monitor.checks import run_check
+from ehcp_monitor.db.connect import make_engine
+from ehcp_monitor.db.migrate import upgrade_head
+from ehcp_monitor.ingest import run_ingest
+from ehcp_monitor.late_list import build_late_list
+from ehcp_monitor.synthetic import generate, write_extract
+from ehcp_monitor.touchpoints import plan_touchpoints
+
+AS_OF = date(2025, 7, 10)
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+class PeakMemory:
+    """The highest resident set size seen while the block runs (sampled; Rust allocations included)."""
+
+    def __enter__(self):
+        self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+
+def _step(label: str, fn, totals: list[float]):
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        value = fn()
+        seconds = time.perf_counter() - start
+    totals.append(seconds)
+    print(f"  {label:<22} {seconds:7.2f} s   peak {mem.peak / 2**20:8,.0f} MiB", flush=True)
+    return value
+
+
+def run(url: str, extract: Path, out: Path) -> None:
+    settings = config.defaults().replace(**{"database.url": url, "touchpoints.hold_above": 0})
+    engine = make_engine(url)
+    upgrade_head(engine)
+    totals: list[float] = []
+    _step("ingest", lambda: run_ingest(engine, settings, str(extract), as_of=AS_OF), totals)
+    _step("check", lambda: run_check(engine, settings, as_of=AS_OF), totals)
+    planned = _step("touchpoints plan", lambda: plan_touchpoints(engine, settings, as_of=AS_OF), totals)
+    _step("weekly late list", lambda: build_late_list(engine, settings, as_of=AS_OF, out_dir=out / "late"), totals)
+    print(f"  {'total':<22} {sum(totals):7.2f} s   (touchpoints planned: {planned.get('planned', planned)})")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=700_000)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        frames = generate(people=args.people, seed=2025, as_of=AS_OF)
+        write_extract(frames, tmp / "extract", "parquet")
+        del frames
+        print(f"{args.people:,} people; machine: {os.cpu_count()} cores")
+        if args.only in (None, "sqlite"):
+            print("SQLite")
+            run(f"sqlite:///{tmp / 'bench.sqlite3'}", tmp / "extract", tmp)
+        if args.only in (None, "postgresql"):
+            base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
+            base = base.replace("postgresql://", "postgresql+psycopg://")
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(base)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            try:
+                print("PostgreSQL")
+                run(f"{base}?options=-csearch_path%3D{schema}", tmp / "extract", tmp)
+            finally:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The words the whole product shares: statuses, stages, outbox statuses and the board pack's KPIs.
+
+Each list is declared once here; config, the clock engine, the oracle, touchpoints, the weekly
+list and the board pack import it. Pure: only `measures` (for the day counts) is read.
+How to add a touchpoint stage: add it to TOUCHPOINT_STAGES, write its three templates in
+reports/emails/ and its event in touchpoints/events.py (docs/touchpoints.md).
+"""
+
+from dataclasses import dataclass
+
+from ehcp_monitor.domain.measures import measure
+
+# --- a clock's status (docs/rules.md) --------------------------------------------------------
+MET, LATE, OVERDUE, DUE_SOON, PENDING, MISSED, CLOSED = (
+    "met", "late", "overdue", "due_soon", "pending", "missed", "closed")
+STATUSES = (MET, LATE, OVERDUE, DUE_SOON, PENDING, MISSED, CLOSED)
+OPEN_STATUSES = (OVERDUE, DUE_SOON, PENDING)  # the clock still runs
+
+# --- where an open 20-week case is stuck (docs/rules.md), in the order a case passes through them
+AWAITING_DECISION = "awaiting_decision"
+AWAITING_ADVICE_REQUESTS = "awaiting_advice_requests"
+GATHERING_ADVICE = "gathering_advice"
+DRAFTING = "drafting"
+DRAFT_COMMENTS = "draft_comments"
+FINALISING = "finalising"
+STAGES_20W = (AWAITING_DECISION, AWAITING_ADVICE_REQUESTS, GATHERING_ADVICE, DRAFTING, DRAFT_COMMENTS, FINALISING)
+
+# --- touchpoints: the events a family is told about (docs/touchpoints.md) ---------------------
+TOUCHPOINT_STAGES = (
+    "request_received",
+    "decision_to_assess",
+    "decision_not_to_assess",
+    "draft_plan_issued",
+    "final_plan_issued",
+    "decision_not_to_issue",
+    "delay_notice",
+    "review_upcoming",
+    "review_decision",
+    "amended_plan_issued",
+)
+# A touchpoint's status in the outbox (docs/touchpoints.md). `claimed` and `sending` are the
+# dispatcher's own (touchpoints/dispatch.py); `held` and `discarded` the hold's.
+OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "unknown", "suppressed",
+                   "skipped", "baseline", "held", "discarded")
+DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
+
+
+# --- the board pack's KPIs (docs/board-pack.md) -----------------------------------------------
+@dataclass(frozen=True)
+class KpiSpec:
+    code: str
+    title: str
+    unit: str  # "%" (numerator of denominator) or "count"
+    section: str
+    definition: str
+
+
+def _days(code: str) -> int:
+    days = measure(code).days
+    assert days is not None
+    return days
+
+
+KPI_SPECS: dict[str, KpiSpec] = {s.code: s for s in (
+    KpiSpec("final_20w", "New plans issued within 20 weeks (including exceptions)", "%", "Assessments",
+            "Plans issued in the period (mediation and tribunal cases left out) issued within "
+            f"{_days('FINAL_20W')} days of the request."),
+    KpiSpec("final_20w_ex", "New plans issued within 20 weeks (excluding exceptions)", "%", "Assessments",
+            "As above, with exception (week20) cases dropped from numerator and denominator."),
+    KpiSpec("decide_6w", "Decisions whether to assess within 6 weeks", "%", "Assessments",
+            f"Requests decided (Y or N) in the period, decided within {_days('DECIDE_6W')} days of the request."),
+    KpiSpec("not_issue_16w", "Decisions not to issue within 16 weeks", "%", "Assessments",
+            "Assessments ending in a decision not to issue in the period, decided within "
+            f"{_days('NOT_ISSUE_16W')} days."),
+    KpiSpec("review_decision_4w", "Review decisions within 4 weeks of the meeting", "%", "Annual reviews",
+            f"Review decisions notified in the period, within {_days('REVIEW_DECISION_4W')} days of the "
+            "review meeting."),
+    KpiSpec("review_12m", "Annual reviews completed within 12 months", "%", "Annual reviews",
+            "Review cycles (aged 5 and over) due in the period, completed by their due date."),
+    KpiSpec("review_ey", "Early-years reviews completed within the early-years interval", "%",
+            "Annual reviews", "Review cycles of under-5s due in the period, completed by their due date."),
+    KpiSpec("reviews_overdue", "Reviews overdue", "count", "Annual reviews",
+            "Active plans whose current review cycle is overdue on the period's last day."),
+    KpiSpec("amend_8w", "Amended plans issued within 8 weeks", "%", "Annual reviews",
+            f"Final amended plans issued in the period, within {_days('AMEND_FINAL_8W')} days of the "
+            "amendment notice."),
+    KpiSpec("phase_transfer", "Phase transfers by their deadline", "%", "Annual reviews",
+            "Phase transfers due in the period whose amended plan was issued by the deadline."),
+    KpiSpec("requests", "Requests for assessment received", "count", "Demand",
+            "Requests for an EHC needs assessment received in the period."),
+    KpiSpec("open_caseload", "Open requests and assessments", "count", "Demand",
+            "Requests not yet decided and assessments not yet concluded, on the period's last day."),
+    KpiSpec("qa_good", "Plans audited rated good or better", "%", "Quality",
+            "Draft and amended plans audited in the period rated good or outstanding."),
+)}
+KPI_CODES: tuple[str, ...] = tuple(KPI_SPECS)
+# The rate KPIs, which can carry a target (`board_pack.targets`).
+TARGET_KPIS: tuple[str, ...] = tuple(code for code, spec in KPI_SPECS.items() if spec.unit == "%")
+HEADLINE_KPIS = ("final_20w", "final_20w_ex", "decide_6w", "not_issue_16w", "review_decision_4w",
+                 "review_12m", "reviews_overdue", "amend_8w", "phase_transfer", "requests", "qa_good")
+
+# DfE's bands of time from request to issue, in days: within 20 weeks, up to 52 weeks, over.
+DAYS_20W = _days("FINAL_20W")
+DAYS_52W = 52 * 7
+
+# DfE's measures for a calendar year (docs/board-pack.md, "DfE's measures"): code, label, unit.
+DFE_REVIEW_OUTCOMES = (("amend", "review_outcome_amended", "Outcome: amend the plan"),
+                       ("cease", "review_outcome_ceased", "Outcome: cease the plan"),
+                       ("maintain", "review_outcome_maintained", "Outcome: maintain the plan"),
+                       (None, "review_no_outcome_recorded", "No outcome recorded"))
+DFE_YEAR_ROWS = (
+    ("final_20w", KPI_SPECS["final_20w"].title, "%"),
+    ("final_20w_band_20_52", "Issued in over 20 and up to 52 weeks (including exceptions)", "%"),
+    ("final_20w_band_over_52", "Issued in over 52 weeks (including exceptions)", "%"),
+    ("final_20w_ex", KPI_SPECS["final_20w_ex"].title, "%"),
+    ("final_20w_band_20_52_ex", "Issued in over 20 and up to 52 weeks (excluding exceptions)", "%"),
+    ("final_20w_band_over_52_ex", "Issued in over 52 weeks (excluding exceptions)", "%"),
+    ("avg_weeks_issue", "Average weeks from request to issue (including exceptions)", "weeks"),
+    ("avg_weeks_issue_ex", "Average weeks from request to issue (excluding exceptions)", "weeks"),
+    ("decide_6w", KPI_SPECS["decide_6w"].title, "%"),
+    ("not_issue_16w", KPI_SPECS["not_issue_16w"].title, "%"),
+    ("reviews_expected", "Annual reviews expected in the year", "count"),
+    ("reviews_completed", "Expected reviews completed in the year", "%"),
+    ("reviews_completed_prior", "Expected reviews completed before the year", "%"),
+    ("reviews_not_completed", "Expected reviews not completed", "%"),
+    *((code, label, "%") for _, code, label in DFE_REVIEW_OUTCOMES),
+    ("review_decision_4w", KPI_SPECS["review_decision_4w"].title, "%"),
+    ("phase_transfers_due", "Phase transfers due in the year", "count"),
+    ("phase_transfers_final", "Final plans issued in the year after a phase transfer review", "count"),
+    ("phase_transfer", "Phase transfers due in the year finalised by their deadline", "%"),
+    ("requests", "Requests for an EHC needs assessment received", "count"),
+    ("requests_refused", "Requests refused (decided not to assess)", "%"),
+)
