@@ -77,7 +77,8 @@ def main() -> None:
     if args.only in (None, "sqlite"):
         print("sqlite:", bench(f"sqlite:///{work / 'store.sqlite3'}", snap, results, work / "outbox-sqlite"))
     if args.only in (None, "postgresql"):
-        base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG).replace("postgresql://", "postgresql+psycopg://", 1)
+        base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
+        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         admin = create_engine(base)
         with admin.begin() as conn:

@@ -136,6 +136,12 @@ def _hh_mm(v: Any) -> str | None:
     return None if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d|24:00", v) else "must be a time of day, HH:MM"
 
 
+def _web_address(v: Any) -> str | None:
+    if v == "" or re.fullmatch(r"https?://[^\s<>\"]+", v):
+        return None
+    return "must be a web address (https://...) or empty"
+
+
 def _percent(v: Any) -> str | None:
     return None if 0 < v <= 100 else "must be a percentage above 0, up to 100"
 
@@ -198,6 +204,24 @@ SETTINGS: tuple[Setting, ...] = (
             "clock stays overdue.", _positive),
     Setting("touchpoints.review_notice_days", int, 56, "Days before a review is due that "
             "`review_upcoming` fires.", _positive),
+    Setting("touchpoints.update_every_days", int, 14, "An open 20-week request with no message for this "
+            "many days gets a `progress_update` (docs/touchpoints.md).", _positive),
+    Setting("touchpoints.child_reference", str, "first_name", "How a message's body names the child: "
+            "`first_name` (\"about Sam\"), `initials` (\"about S. T.\") or `none`. Subjects never name anyone.",
+            _one_of("first_name", "initials", "none")),
+    Setting("touchpoints.delay_next_steps", str, "We are chasing everyone who has work to do on this step. If it "
+            "is still late, we will write to you again.",
+            "What a delay notice says is being done about a late step (one or two sentences)."),
+    Setting("touchpoints.sendiass_name", str, "Example SENDIASS", "Name of the local SEND Information, "
+            "Advice and Support Service, printed in every email (empty: not printed)."),
+    Setting("touchpoints.sendiass_phone", str, "01234 567899", "SENDIASS phone number printed in every "
+            "email (empty: not printed)."),
+    Setting("touchpoints.sendiass_email", str, "sendiass@example.org.uk", "SENDIASS email address printed "
+            "in every email (empty: not printed)."),
+    Setting("touchpoints.sendiass_url", str, "https://www.example.org.uk/sendiass", "SENDIASS web page "
+            "printed in every email (empty: not printed).", _web_address),
+    Setting("touchpoints.local_offer_url", str, "https://www.example.gov.uk/local-offer", "The LA's SEND "
+            "Local Offer web page, printed in every email (empty: not printed).", _web_address),
     Setting("touchpoints.max_attempts", int, 5, "Attempts before a send is marked failed.", _positive),
     Setting("touchpoints.retry_base_seconds", int, 300, "First retry delay; doubles each attempt.",
             _positive),
@@ -353,6 +377,7 @@ _START_CHECKS = {
     "touchpoints.from_address": _one_address,
     "touchpoints.reply_to": lambda v: _one_address(v, empty_ok=True),
     "touchpoints.team_email": _one_address,
+    "touchpoints.sendiass_email": lambda v: _one_address(v, empty_ok=True),
 }
 SETTINGS = tuple(
     type(s)(**{**vars(s), "check": _both(s.check, _START_CHECKS[s.key])}) if s.key in _START_CHECKS else s
@@ -440,6 +465,14 @@ class TouchpointsSettings:
     hold_above: int
     delay_repeat_days: int
     review_notice_days: int
+    update_every_days: int
+    child_reference: str
+    delay_next_steps: str
+    sendiass_name: str
+    sendiass_phone: str
+    sendiass_email: str
+    sendiass_url: str
+    local_offer_url: str
     max_attempts: int
     retry_base_seconds: int
     rate_per_minute: int

@@ -13,6 +13,7 @@ import click
 
 from ehcp_monitor import config as config_module
 from ehcp_monitor.config import Settings
+from ehcp_monitor.domain.vocabulary import STATUS_WORDS, TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.errors import JobFailed
 
 DEMO_SEED = 2025
@@ -57,6 +58,10 @@ def demo_settings(paths: DemoPaths) -> Settings:
             # earlier runs the surge hold's minimum (50) could hold a busy day's emails and the demo
             # would stop before showing them. A real first night should be held (docs/going-live.md).
             "touchpoints.hold_above": 1000,
+            # The demo writes .eml files only and runs at any hour: its sending window never closes.
+            "touchpoints.send_window_start": "00:00",
+            "touchpoints.send_window_end": "24:00",
+            "touchpoints.send_on_working_days_only": False,
         }
     )
 
@@ -141,7 +146,8 @@ def _print_nightly(settings: Settings, echo) -> None:
             quarantined = sum(t.get("quarantined", 0) for t in ingest.counts.values())
             echo(f"   ingest #{ingest.id}: {ingest.status}, {read} rows read, {quarantined} quarantined")
         by_status, very_late = status_counts(conn)
-        echo("   clocks by status: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+        echo("   clocks by status: " + ", ".join(f"{STATUS_WORDS.get(k, k).lower()} {v}"
+                                                for k, v in sorted(by_status.items())))
         echo(f"   very late: {very_late}")
         by_stage: dict[str, dict[str, int]] = {}
         for stage, status, n in conn.execute(
@@ -152,8 +158,9 @@ def _print_nightly(settings: Settings, echo) -> None:
             statuses = ("sent", "skipped", "suppressed", "baseline", "held", "failed")
             echo("   touchpoints by stage (baseline: before go-live, never sent; suppressed: events already too "
                  "old when first seen)")
-            echo(f"     {'stage':<24}" + "".join(f"{s:>11}" for s in statuses))
+            echo(f"     {'stage':<30}" + "".join(f"{s:>11}" for s in statuses))
             for stage, counts in sorted(by_stage.items()):
-                echo(f"     {stage:<24}" + "".join(f"{counts.get(s, 0):>11}" for s in statuses))
+                echo(f"     {TOUCHPOINT_STAGE_WORDS.get(stage, stage):<30}"
+                     + "".join(f"{counts.get(s, 0):>11}" for s in statuses))
         echo(f"   touchpoint emails written to {settings.touchpoints.outbox_dir}")
     engine.dispose()

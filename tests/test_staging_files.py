@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from ehcp_monitor.db import bulk, staging
 from ehcp_monitor.db.connect import make_engine
@@ -119,7 +120,7 @@ def test_a_failed_write_and_a_dropped_connection_leave_no_side_file(sqlite_store
     engine, path = sqlite_store
     root = staging.staging_root(path)
     bad = _people(bulk.STAGE_MIN_ROWS).with_columns(pl.lit(None, pl.Utf8).alias("person_id"))
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         with engine.begin() as conn:
             bulk.write_frame(conn, "people", bad)  # NOT NULL fails in the side file
     assert not _side_files(root)

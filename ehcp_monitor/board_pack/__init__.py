@@ -40,7 +40,8 @@ def build_board_pack(engine: Engine, settings, *, period: str | Period, as_of: d
     out = Path(out_dir or settings.board_pack.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = compute_pack(read_inputs(engine), settings, period, as_of)
-    html = render_html(data, settings, publish=publish, recovery=pack_recovery(engine, settings, as_of))
+    recovery = pack_recovery(engine, settings, as_of, publish=publish)
+    html = render_html(data, settings, publish=publish, recovery=recovery)
     stem = f"board-pack-{period.code}" + ("-publish" if publish else "")
     html_path, pdf_path = out / f"{stem}.html", out / f"{stem}.pdf"
     html_path.write_text(html, encoding="utf-8")

@@ -93,6 +93,73 @@ def england_line(months: list[date], by_year: dict[int, float]) -> tuple[list[tu
     return points, used
 
 
+def _grid(top: float, step: float, unit: str) -> list[str]:
+    plot_h = HEIGHT - TOP - BOTTOM
+    out = []
+    for tick in range(int(top // step) + 1):
+        frac = tick * step / top
+        gy = TOP + plot_h * (1 - frac)
+        out.append(f'<line x1="{LEFT}" y1="{gy:.1f}" x2="{WIDTH - RIGHT}" y2="{gy:.1f}" {GRID}/>')
+        out.append(f'<text x="{LEFT - 4}" y="{gy + 3:.1f}" {AXIS} text-anchor="end">'
+                   f'{escape(_axis(top * frac, unit))}</text>')
+    return out
+
+
+def _target(target: float | None, unit: str, y) -> list[str]:
+    if target is None or unit != "%":
+        return []
+    ty = y(target)
+    return [f'<line x1="{LEFT}" y1="{ty:.1f}" x2="{WIDTH - RIGHT}" y2="{ty:.1f}" {TARGET}/>',
+            f'<text x="{LEFT + 4}" y="{ty - 3:.1f}" {AXIS} text-anchor="start">'
+            f'target {target:g}%</text>']
+
+
+def _month_labels(points: list[tuple[date, float | None]], n: int, x) -> list[str]:
+    out = []
+    for i, (month, _) in enumerate(points):
+        if n <= 12 or i % 2 == (n - 1) % 2:
+            label = f"{month:%b}" + (f" {month:%y}" if month.month == 1 or i == 0 else "")
+            out.append(f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 14}" {AXIS} text-anchor="middle">'
+                       f'{escape(label)}</text>')
+    return out
+
+
+def _lines(points: list[tuple[date, float | None]], england: list[tuple[date, float | None]] | None,
+           x, y) -> list[str]:
+    out = []
+    for seg in _segments(england or [], x, y):
+        if len(seg) == 1:  # one month: a short tick so it is still a line
+            cx, cy = seg[0].split(",")
+            seg = [f"{float(cx) - 6:.1f},{cy}", f"{float(cx) + 6:.1f},{cy}"]
+        out.append(f'<polyline points="{" ".join(seg)}" fill="none" {ENGLAND}/>')
+    for seg in _segments(points, x, y):
+        out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#0b0c0c" stroke-width="1.6"/>')
+    for i, (_, v) in enumerate(points):
+        if v is not None:
+            out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#0b0c0c"/>')
+    return out
+
+
+def _direct_labels(points: list[tuple[date, float | None]], england: list[tuple[date, float | None]] | None,
+                   used: dict, unit: str, x, y) -> list[str]:
+    """Labels right of each line's last point; England's moves clear of the value's."""
+    out = []
+    last = _last(points)
+    if last is not None:
+        i, v = last
+        out.append(f'<text x="{x(i) + 7:.1f}" y="{y(v) + 4:.1f}" {LAST} text-anchor="start" '
+                   f'class="last-value">{escape(_fmt(v, unit))}</text>')
+    eng = _last(england) if england else None
+    if eng is not None:
+        i, v = eng
+        ey = y(v) + 4
+        if last is not None and abs(ey - (y(last[1]) + 4)) < 12 and abs(i - last[0]) <= 2:
+            ey += 12 if ey >= y(last[1]) + 4 else -12
+        out.append(f'<text x="{x(i) + 7:.1f}" y="{ey:.1f}" {ENGLAND_LABEL} text-anchor="start" '
+                   f'class="england-label">England {escape(_fmt(v, unit))} ({max(used)})</text>')
+    return out
+
+
 def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]], unit: str,
               target: float | None = None, england_by_year: dict[int, float] | None = None) -> Markup:
     """`england_by_year`: DfE's published England figure by calendar year, drawn as a dotted line."""
@@ -115,47 +182,11 @@ def trend_svg(chart_id: str, title: str, points: list[tuple[date, float | None]]
         f'role="img" aria-labelledby="{chart_id}-t {chart_id}-d">',
         f'<title id="{chart_id}-t">{escape(title)}: trend</title>',
         f'<desc id="{chart_id}-d">{escape(desc)}</desc>',
+        *_grid(top, step, unit),
+        *_target(target, unit, y),
+        *_month_labels(points, n, x),
+        *_lines(points, england, x, y),
+        *_direct_labels(points, england, used, unit, x, y),
+        "</svg>",
     ]
-    for tick in range(int(top // step) + 1):
-        frac = tick * step / top
-        gy = TOP + plot_h * (1 - frac)
-        out.append(f'<line x1="{LEFT}" y1="{gy:.1f}" x2="{WIDTH - RIGHT}" y2="{gy:.1f}" {GRID}/>')
-        out.append(f'<text x="{LEFT - 4}" y="{gy + 3:.1f}" {AXIS} text-anchor="end">'
-                   f'{escape(_axis(top * frac, unit))}</text>')
-    if target is not None and unit == "%":
-        ty = y(target)
-        out.append(f'<line x1="{LEFT}" y1="{ty:.1f}" x2="{WIDTH - RIGHT}" y2="{ty:.1f}" {TARGET}/>')
-        out.append(f'<text x="{LEFT + 4}" y="{ty - 3:.1f}" {AXIS} text-anchor="start">'
-                   f'target {target:g}%</text>')
-    for i, (month, _) in enumerate(points):
-        if n <= 12 or i % 2 == (n - 1) % 2:
-            label = f"{month:%b}" + (f" {month:%y}" if month.month == 1 or i == 0 else "")
-            out.append(f'<text x="{x(i):.1f}" y="{HEIGHT - BOTTOM + 14}" {AXIS} text-anchor="middle">'
-                       f'{escape(label)}</text>')
-    if england:
-        for seg in _segments(england, x, y):
-            if len(seg) == 1:  # one month: a short tick so it is still a line
-                cx, cy = seg[0].split(",")
-                seg = [f"{float(cx) - 6:.1f},{cy}", f"{float(cx) + 6:.1f},{cy}"]
-            out.append(f'<polyline points="{" ".join(seg)}" fill="none" {ENGLAND}/>')
-    for seg in _segments(points, x, y):
-        out.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#0b0c0c" stroke-width="1.6"/>')
-    for i, (_, v) in enumerate(points):
-        if v is not None:
-            out.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#0b0c0c"/>')
-    # Direct labels right of each line's last point; England's moves clear of the value's.
-    last = _last(points)
-    if last is not None:
-        i, v = last
-        out.append(f'<text x="{x(i) + 7:.1f}" y="{y(v) + 4:.1f}" {LAST} text-anchor="start" '
-                   f'class="last-value">{escape(_fmt(v, unit))}</text>')
-    eng = _last(england) if england else None
-    if eng is not None:
-        i, v = eng
-        ey = y(v) + 4
-        if last is not None and abs(ey - (y(last[1]) + 4)) < 12 and abs(i - last[0]) <= 2:
-            ey += 12 if ey >= y(last[1]) + 4 else -12
-        out.append(f'<text x="{x(i) + 7:.1f}" y="{ey:.1f}" {ENGLAND_LABEL} text-anchor="start" '
-                   f'class="england-label">England {escape(_fmt(v, unit))} ({max(used)})</text>')
-    out.append("</svg>")
     return Markup("".join(out))

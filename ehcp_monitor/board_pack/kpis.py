@@ -19,11 +19,22 @@ from ehcp_monitor.board_pack.period import Period
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.in_force import reads_results
 from ehcp_monitor.db.models import IngestRun
+from ehcp_monitor.db.outbox import OUTBOX_SCHEMA, read_outbox
 from ehcp_monitor.db.quarantine import read_codes
 from ehcp_monitor.db.results import latest_check, read_results
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.measures import MEASURES_BY_CODE, PACK_MEASURES
-from ehcp_monitor.domain.vocabulary import DAYS_20W, DAYS_52W, HEADLINE_KPIS, KPI_SPECS, KpiSpec
+from ehcp_monitor.domain.vocabulary import (
+    DAYS_20W,
+    DAYS_52W,
+    HEADLINE_KPIS,
+    KPI_SPECS,
+    TOUCHPOINT_STAGE_WORDS,
+    TOUCHPOINT_STAGES,
+    KpiSpec,
+    words,
+)
+from ehcp_monitor.promise import promise_by_stage_and_month
 
 if TYPE_CHECKING:
     from ehcp_monitor.board_pack.dfe_year import DfeYear
@@ -132,6 +143,7 @@ class Inputs:
     quarantine_runs: list[tuple[int, date]]  # loaded ingests: (id, day started)
     quarantine: pl.DataFrame  # ingest_id, code
     figures: pl.DataFrame
+    outbox: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=OUTBOX_SCHEMA))  # the promise
 
 
 @reads_results("board pack")
@@ -141,6 +153,7 @@ def read_inputs(engine: Engine) -> Inputs:
         touchpoints = read_frame(
             conn, f"SELECT {', '.join(TOUCHPOINT_SCHEMA)} FROM touchpoints", TOUCHPOINT_SCHEMA
         )
+        outbox = read_outbox(conn)
         latest = latest_check(conn)
         check_as_of = latest.as_of if latest else None
         runs = conn.execute(
@@ -159,6 +172,7 @@ def read_inputs(engine: Engine) -> Inputs:
         quarantine_runs=[(r.id, r.as_of) for r in runs],
         quarantine=quarantine,
         figures=read_figures(engine),
+        outbox=outbox,
     )
 
 
@@ -345,13 +359,39 @@ def touchpoint_table(inputs: Inputs, period: Period) -> Table:
     )
     agg = tp.group_by("stage", "status").len()
     found = {(r["stage"], r["status"]): r["len"] for r in agg.iter_rows(named=True)}
-    stages = sorted({s for s, _ in found})
-    rows = [[s.replace("_", " ")] + [found.get((s, st), 0) for st in TOUCHPOINT_STATUSES] for s in stages]
+    seen = {s for s, _ in found}
+    stages = [s for s in TOUCHPOINT_STAGES if s in seen] + sorted(seen - set(TOUCHPOINT_STAGES))
+    rows = [[words(s, TOUCHPOINT_STAGE_WORDS)] + [found.get((s, st), 0) for st in TOUCHPOINT_STATUSES]
+            for s in stages]
     rows.append(["All stages"] + [sum(found.get((s, st), 0) for s in stages) for st in TOUCHPOINT_STATUSES])
     return Table("Touchpoints to families, by stage", ["Stage", "Sent", "Suppressed", "Failed"], rows,
                  count_columns={1, 2, 3}, total_row=True,
                  note="Touchpoints planned in the period. Suppressed: the event was "
                  "already too old to tell the family about when first seen.")
+
+
+def promise_table(inputs: Inputs, period: Period, as_of: date) -> Table:
+    """Stage events seen in the period told within one working day (docs/touchpoints.md, The promise, measured)."""
+    found = promise_by_stage_and_month(inputs.outbox, as_of=as_of).filter(
+        pl.col("month").is_between(period.start, period.end))
+    several = found.get_column("month").n_unique() > 1
+    order = {s: i for i, s in enumerate(TOUCHPOINT_STAGES)}
+    counted = ("events", "within", "later", "not_sent", "waiting")
+    rows = []
+    for r in sorted(found.iter_rows(named=True), key=lambda r: (r["month"], order.get(r["stage"], len(order)))):
+        label = str(words(r["stage"], TOUCHPOINT_STAGE_WORDS)) + (f" ({r['month']:%b %Y})" if several else "")
+        rows.append([label, r["events"], r["within"], pct(r["within"], r["events"] - r["waiting"]),
+                     r["later"], r["not_sent"], r["waiting"]])
+    totals = {c: int(found.get_column(c).sum()) for c in counted}
+    rows.append(["All stages", totals["events"], totals["within"],
+                 pct(totals["within"], totals["events"] - totals["waiting"]), totals["later"], totals["not_sent"],
+                 totals["waiting"]])
+    return Table("Stage events told within one working day of being seen",
+                 ["Stage", "Events", "Within one working day", "%", "Later", "Not sent", "Waiting"], rows,
+                 count_columns={1, 2, 4, 5, 6}, total_row=True, pairs=((2, 1), (4, 1), (5, 1), (6, 1)),
+                 note="Events seen in the period. Kept: a message went out (by email, text or letter) by the end of "
+                 "the working day after the event was seen. %: of the events no longer waiting. Not counted: "
+                 "events before go-live, events already too old when seen, and families who opted out.")
 
 
 def quarantine_table(inputs: Inputs, period: Period) -> Table:
@@ -412,8 +452,9 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
     opened = open_cases(inputs, days)
     for code, frame in (("reviews_overdue", overdue), ("open_caseload", opened)):
         per_day = _counts_per_day(frame, days)
+        trend_months = [m for m in months if m <= as_of]
         add(code, Figure(None, None, per_day[day_of(period)]), Figure(None, None, per_day[day_of(previous)]),
-            [(m, Figure(None, None, per_day[d])) for m, d in zip([m for m in months if m <= as_of], trend_days, strict=False)])
+            [(m, Figure(None, None, per_day[d])) for m, d in zip(trend_months, trend_days, strict=False)])
 
     end = day_of(period)
     tables = {
@@ -427,6 +468,7 @@ def compute_pack(inputs: Inputs, settings, period: Period, as_of: date) -> PackD
             "days_open", OPEN_BANDS, "Weeks open", "Counted from the date the request was received."),
         "qa": qa_table(inputs, months, as_of),
         "touchpoints": touchpoint_table(inputs, period),
+        "promise": promise_table(inputs, period, as_of),
         "quarantine": quarantine_table(inputs, period),
     }
     from ehcp_monitor.board_pack.dfe_year import dfe_year  # it builds on this module

@@ -44,8 +44,8 @@ COMMANDS = {
     "serve": Lazy("service", "serve_command",
                   "The long-running scheduler; SIGTERM or SIGINT stops it cleanly (exit 0)."),
     "touchpoints": Lazy("touchpoints", "touchpoints",
-                        "Emails to families at every stage: plan, send, list, preview; release or discard a "
-                        "held surge."),
+                        "Messages to families at every stage: plan, send, list, preview, report; release or "
+                        "discard a held surge."),
 }
 REPORTS = {
     "board-pack": Lazy("board_pack", "board_pack_command", "The Partnership Board performance pack, HTML and PDF."),

@@ -6,6 +6,7 @@ import click
 
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
+from ehcp_monitor.domain.vocabulary import STATUS_WORDS
 from ehcp_monitor.exports import write_results_csv
 
 
@@ -21,7 +22,7 @@ def check(app, as_of, out):
         click.echo("no snapshot loaded yet: run `ehcp-monitor ingest SOURCE` first")
     click.echo(f"check run {summary.run_id} as of {summary.as_of.isoformat()}: {summary.results} clocks")
     for status, count in summary.by_status.items():
-        click.echo(f"  {status}: {count}")
+        click.echo(f"  {STATUS_WORDS.get(status, status)}: {count}")
     click.echo(f"very late: {summary.very_late}")
     if out is not None:
         write_results_csv(summary.frame, out)

@@ -2,9 +2,9 @@
 
 import click
 
-from ehcp_monitor.checks.rules_doc import settings_in_force
 from ehcp_monitor.cli.common import pass_app
 from ehcp_monitor.domain.measures import MEASURES
+from ehcp_monitor.rules_doc import settings_in_force
 
 
 @click.command("rules")

@@ -1,22 +1,23 @@
-"""`ehcp-monitor touchpoints {plan,dispatch,list,preview,release,discard}`."""
+"""`ehcp-monitor touchpoints {plan,dispatch,list,preview,report,release,discard,resolve}`."""
 
 import click
 
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import STAGES
+from ehcp_monitor.domain.vocabulary import OUTBOX_STATUS_WORDS, OUTBOX_STATUSES, TOUCHPOINT_STAGE_WORDS, words
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.golive import go_live_of
 from ehcp_monitor.touchpoints.hold import discard, held_now, release
 from ehcp_monitor.touchpoints.in_doubt import resolve
-from ehcp_monitor.touchpoints.review import OUTBOX_STATUSES, outbox_rows
+from ehcp_monitor.touchpoints.review import outbox_rows
 from ehcp_monitor.touchpoints.review import preview as render_preview
 
 
 @click.group()
 def touchpoints():
-    """Emails to families at every stage: plan, send, list, preview; release or discard a held surge."""
+    """Messages to families at every stage: plan, send, list, preview, report; release or discard a held surge."""
 
 
 def _echo_counts(counts: dict) -> None:
@@ -63,7 +64,9 @@ def dispatch(app, as_of, dry_run):
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @pass_app
 def list_outbox(app, status, stage, limit):
-    """List the outbox, newest first (after the go-live date and anything held)."""
+    """List the outbox, newest first (after the go-live date and anything held).
+
+    Stages and statuses are shown in words; --stage and --status take the codes (docs/touchpoints.md)."""
     click.echo(go_live_of(app.engine, app.settings).describe())
     held = held_now(app.engine)
     if held.count:
@@ -72,8 +75,8 @@ def list_outbox(app, status, stage, limit):
     for r in outbox_rows(app.engine, status=status, stage=stage, limit=limit):
         note = r.reason or r.last_error or ""
         click.echo("\t".join(str(v) if v is not None else "" for v in (
-            r.id, r.stage, r.case_ref, r.event_date, r.contact_id, r.status, r.attempts,
-            r.next_attempt_at, r.sent_at, note)))
+            r.id, words(r.stage, TOUCHPOINT_STAGE_WORDS), r.case_ref, r.event_date, r.contact_id,
+            words(r.status, OUTBOX_STATUS_WORDS), r.attempts, r.next_attempt_at, r.sent_at, note)))
 
 
 @touchpoints.command("preview")
@@ -127,3 +130,27 @@ def discard_command(app, stage):
 def resolve_command(app, touchpoint_id, arrived):
     """Record what you found about a row in doubt (status unknown), so `health` stops reporting it."""
     click.echo(f"touchpoint #{touchpoint_id}: {resolve(app.engine, touchpoint_id, arrived=arrived, now=now_utc())}")
+
+
+@touchpoints.command("report")
+@as_of_option
+@pass_app
+def report_command(app, as_of):
+    """The promise, measured: stage events told within one working day of being seen, by stage and
+    month (docs/touchpoints.md, The promise, measured)."""
+    from ehcp_monitor.db.outbox import read_outbox
+    from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS, words
+    from ehcp_monitor.promise import promise_by_stage_and_month
+
+    with app.engine.connect() as conn:
+        outbox = read_outbox(conn)
+    table = promise_by_stage_and_month(outbox, as_of=resolve_as_of(as_of))
+    click.echo("Stage events told within one working day of being seen")
+    click.echo("month\tstage\tevents\twithin one working day\t%\tlater\tnot sent\twaiting")
+    for r in table.iter_rows(named=True):
+        share = "" if r["share_within"] is None else f"{r['share_within']:.1f}"
+        click.echo("\t".join(str(v) for v in (
+            f"{r['month']:%Y-%m}", words(r["stage"], TOUCHPOINT_STAGE_WORDS), r["events"], r["within"], share,
+            r["later"], r["not_sent"], r["waiting"])))
+    if table.is_empty():
+        click.echo("(no stage events seen yet)")

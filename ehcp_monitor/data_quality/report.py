@@ -11,9 +11,7 @@ from sqlalchemy import Connection
 
 from ehcp_monitor.data_quality.findings import IngestRecord, findings, ingest_record
 from ehcp_monitor.db.quarantine import QUARANTINE_SCHEMA
-from ehcp_monitor.domain.findings import ACTIONS
-from ehcp_monitor.ingest.validation import REGISTRY
-from ehcp_monitor.ingest.warnings import WARNINGS
+from ehcp_monitor.domain.findings import ACTIONS, FINDING_CODES
 
 GROUP_KEY = ["code", "table_name", "column_name"]
 EXAMPLES_PER_GROUP = 3
@@ -25,10 +23,8 @@ EXAMPLE_COLUMNS = ("source_file", "source_line", "record_id", "bad_value")
 
 
 def code_titles() -> pl.DataFrame:
-    """code -> title, description: V codes from the validation registry, W codes from the warnings
-    registry (the rules carry their own metadata)."""
-    rows = [(code, rule.TITLE, rule.DESCRIPTION) for code, rule in REGISTRY.items()]
-    rows += [(code, title, description) for code, (title, description) in WARNINGS.items()]
+    """code -> title, description, for every finding code (domain.findings.FINDING_CODES)."""
+    rows = [(code, title, description) for code, (title, description) in FINDING_CODES.items()]
     return pl.DataFrame(rows, schema={"code": pl.Utf8, "title": pl.Utf8, "description": pl.Utf8}, orient="row")
 
 

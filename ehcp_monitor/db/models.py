@@ -342,7 +342,9 @@ class Touchpoint(Base):
     planned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     planned_as_of: Mapped[date] = mapped_column(Date)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    transport: Mapped[str | None] = mapped_column(String(10))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    # email | sms | letter: how this contact is reached, chosen when planned (touchpoints.planner).
+    channel: Mapped[str] = mapped_column(String(6), default="email", server_default="email")
     provider_ref: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -355,6 +357,14 @@ class StoreSetting(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SqlViewsVersion(Base):
+    """The fingerprint of the analysts' views as last created (db/views.py): one row."""
+
+    __tablename__ = "sql_views_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
 
 
 class TouchpointPlanRun(Base):

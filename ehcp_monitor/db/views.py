@@ -5,7 +5,7 @@ that runs unchanged on SQLite and PostgreSQL. `upgrade_head` (so `init-db` and e
 opens the store) keeps them current: they are dropped before a pending migration, which may alter
 a table they read (PostgreSQL refuses that while a view depends on it), and (re)created when a
 migration ran, when one is missing or when the files changed since they were last created (their
-fingerprint is kept in `store_settings`). Otherwise nothing is touched, so an analyst's open query
+fingerprint is kept in `sql_views_version`). Otherwise nothing is touched, so an analyst's open query
 never waits on a command. The nightly's TRUNCATE/DELETE of `check_results` leaves them in place.
 
 On PostgreSQL the privileges granted on the views (an analyst's read-only role, docs/analysts.md)
@@ -14,14 +14,13 @@ are granted again after they are recreated.
 
 import hashlib
 
-from sqlalchemy import Connection, delete, func, insert, inspect, select, text
+from sqlalchemy import Connection, delete, insert, inspect, select, text
 
-from ehcp_monitor.db.models import StoreSetting
+from ehcp_monitor.db.models import SqlViewsVersion
 from ehcp_monitor.paths import sql_dir
 
 # Creation order: a view may read the ones before it (they are dropped in reverse).
 VIEWS: tuple[str, ...] = ("v_measures", "v_latest_results", "v_overdue_history", "v_late_list", "v_quarantine")
-FINGERPRINT_KEY = "sql_views.sha256"
 
 
 def view_sql(name: str) -> str:
@@ -49,16 +48,14 @@ def create_views(conn: Connection) -> None:
     for view, grantee, privilege in grants:
         to = "PUBLIC" if grantee == "PUBLIC" else '"' + grantee.replace('"', '""') + '"'
         conn.exec_driver_sql(f'GRANT {privilege} ON "{view}" TO {to}')
-    conn.execute(delete(StoreSetting).where(StoreSetting.key == FINGERPRINT_KEY))
-    # The database's clock: no code of ours reads the time here.
-    conn.execute(insert(StoreSetting).values(key=FINGERPRINT_KEY, value=fingerprint(),
-                                             set_at=func.current_timestamp()))
+    conn.execute(delete(SqlViewsVersion))
+    conn.execute(insert(SqlViewsVersion).values(id=1, sha256=fingerprint()))
 
 
 def ensure_views(conn: Connection, *, force: bool = False) -> None:
     """Create the views unless they are all there and made from the current files (or `force`)."""
     if not force:
-        stored = conn.execute(select(StoreSetting.value).where(StoreSetting.key == FINGERPRINT_KEY)).scalar()
+        stored = conn.execute(select(SqlViewsVersion.sha256)).scalar()
         if stored == fingerprint() and set(VIEWS) <= set(inspect(conn).get_view_names()):
             return
     create_views(conn)

@@ -15,6 +15,9 @@ MET, LATE, OVERDUE, DUE_SOON, PENDING, MISSED, CLOSED = (
     "met", "late", "overdue", "due_soon", "pending", "missed", "closed")
 STATUSES = (MET, LATE, OVERDUE, DUE_SOON, PENDING, MISSED, CLOSED)
 OPEN_STATUSES = (OVERDUE, DUE_SOON, PENDING)  # the clock still runs
+# What staff read for each status; the code stays in the CSVs (docs/late-list.md, "Words, not codes").
+STATUS_WORDS = {MET: "Met", LATE: "Late", OVERDUE: "Overdue", DUE_SOON: "Due soon", PENDING: "Not yet due",
+                MISSED: "Missed", CLOSED: "Closed"}
 
 # --- where an open 20-week case is stuck (docs/rules.md), in the order a case passes through them
 AWAITING_DECISION = "awaiting_decision"
@@ -24,6 +27,25 @@ DRAFTING = "drafting"
 DRAFT_COMMENTS = "draft_comments"
 FINALISING = "finalising"
 STAGES_20W = (AWAITING_DECISION, AWAITING_ADVICE_REQUESTS, GATHERING_ADVICE, DRAFTING, DRAFT_COMMENTS, FINALISING)
+STAGE_WORDS_20W = {
+    AWAITING_DECISION: "Awaiting the decision to assess",
+    AWAITING_ADVICE_REQUESTS: "Advice not yet requested",
+    GATHERING_ADVICE: "Gathering advice",
+    DRAFTING: "Drafting the plan",
+    DRAFT_COMMENTS: "Draft with the family for comments",
+    FINALISING: "Finalising the plan",
+}
+# What a family reads for each stage (the `progress_update` touchpoint, docs/touchpoints.md).
+STAGE_FAMILY_WORDS_20W = {
+    AWAITING_DECISION: "we are deciding whether to carry out an EHC needs assessment",
+    AWAITING_ADVICE_REQUESTS: "we are about to ask professionals for their advice",
+    GATHERING_ADVICE: "we are gathering advice from the professionals who know your child",
+    DRAFTING: "we are writing the draft EHC plan",
+    DRAFT_COMMENTS: "the draft plan is with you for your comments",
+    FINALISING: "we are finishing the final EHC plan",
+}
+# Where a breach forecast's days come from (ehcp_monitor/forecast.py).
+FORECAST_SOURCE_WORDS = {"history": "This LA's cases", "default": "Statutory timetable (too few cases)"}
 
 # --- touchpoints: the events a family is told about (docs/touchpoints.md) ---------------------
 TOUCHPOINT_STAGES = (
@@ -34,15 +56,39 @@ TOUCHPOINT_STAGES = (
     "final_plan_issued",
     "decision_not_to_issue",
     "delay_notice",
+    "progress_update",
     "review_upcoming",
     "review_decision",
     "amended_plan_issued",
 )
+TOUCHPOINT_STAGE_WORDS = {
+    "request_received": "Request received",
+    "decision_to_assess": "Decision to assess",
+    "decision_not_to_assess": "Decision not to assess",
+    "draft_plan_issued": "Draft plan issued",
+    "final_plan_issued": "Final plan issued",
+    "decision_not_to_issue": "Decision not to issue a plan",
+    "delay_notice": "Delay notice",
+    "progress_update": "Progress update",
+    "review_upcoming": "Annual review coming up",
+    "review_decision": "Decision after the review",
+    "amended_plan_issued": "Amended plan issued",
+}
 # A touchpoint's status in the outbox (docs/touchpoints.md). `claimed` and `sending` are the
 # dispatcher's own (touchpoints/dispatch.py); `held` and `discarded` the hold's.
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "unknown", "suppressed",
                    "skipped", "baseline", "held", "discarded")
 DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
+OUTBOX_STATUS_WORDS = {
+    "pending": "Waiting to send", "claimed": "About to send", "sending": "Sending", "sent": "Sent",
+    "retry": "To retry", "failed": "Failed", "unknown": "In doubt", "suppressed": "Suppressed (too old)",
+    "skipped": "Not sent (skipped)", "baseline": "Before go-live", "held": "Held", "discarded": "Discarded",
+}
+
+
+def words(code: str | None, table: dict[str, str]) -> str | None:
+    """The staff words for a code; a code with no words is shown as it is, never dropped."""
+    return None if code is None else table.get(code, code)
 
 
 # --- the board pack's KPIs (docs/board-pack.md) -----------------------------------------------

@@ -13,7 +13,7 @@ import polars as pl
 
 from ehcp_monitor.data_quality import DataQualityReport
 from ehcp_monitor.domain.measures import MEASURE_CODES, MEASURES
-from ehcp_monitor.domain.vocabulary import DAYS_52W, OPEN_STATUSES
+from ehcp_monitor.domain.vocabulary import DAYS_52W, FORECAST_SOURCE_WORDS, OPEN_STATUSES, STAGE_WORDS_20W
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
 from ehcp_monitor.late_list.inputs import CLOCK_KEY, LateListInputs
 from ehcp_monitor.review_recovery import allocate
@@ -28,6 +28,9 @@ DATA_QUALITY_SUFFIX = "-data-quality.csv"  # every finding of the last ingest, b
 VERY_LATE_SECTION, OTHER_SECTION = "very_late_20w", "other_overdue"
 
 MEASURE_LABELS = {m.code: m.label for m in MEASURES}  # what staff read for each clock
+# The columns a person reads as words, not codes (docs/late-list.md, "Words, not codes"); the CSV keeps the codes.
+WORDS_FOR = {"measure": MEASURE_LABELS, "stage": STAGE_WORDS_20W, "forecast_from": FORECAST_SOURCE_WORDS,
+             "source": FORECAST_SOURCE_WORDS}
 
 HEADLINE_LABELS = (
     ("statutory_overdue", "Statutory clocks overdue"),
@@ -161,6 +164,12 @@ def file_stem(as_of: date) -> str:
     return f"late-list-{as_of.isoformat()}"
 
 
+def for_people(df: pl.DataFrame) -> pl.DataFrame:
+    """A section as the HTML and the workbook show it: stages, measures and forecast sources in words.
+    A code with no words is shown as it is."""
+    return df.with_columns(pl.col(c).replace(words) for c, words in WORDS_FOR.items() if c in df.columns)
+
+
 def initials_expr(forename: str = "forename", surname: str = "surname") -> pl.Expr:
     """'Jane Smith' -> 'JS': the list shows initials, never full names."""
     first = [pl.col(c).str.strip_chars().str.slice(0, 1).str.to_uppercase() for c in (forename, surname)]
@@ -177,7 +186,7 @@ def _cases(inputs: LateListInputs) -> pl.DataFrame:
 
 def _with_plan_owner(frame: pl.DataFrame, inputs: LateListInputs) -> pl.DataFrame:
     """A plan's clocks go to the plan's own case officer and team, else its request's
-    (docs/input-formats.md, "Who holds a plan")."""
+    (docs/input-formats.md, Canonical extracts: "Who holds a plan")."""
     if inputs.plans is None:
         return frame
     owners = allocate(inputs.plans, inputs.requests).select(

@@ -18,6 +18,7 @@ from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.review_recovery import (
     NO_NAME,
     RECOVERY_COLUMNS,
+    TREND_WEEKS,
     RecoveryFrames,
     backlog_trend,
     history_since,
@@ -53,6 +54,8 @@ class ListRecovery:
     recovery_officers: pl.DataFrame
     trend: pl.DataFrame  # week_ending, then one column per team and "All"
     trend_columns: tuple[tuple[str, str], ...]
+    officer_trend: pl.DataFrame  # case_officer, then one column per week, newest first
+    officer_trend_columns: tuple[tuple[str, str], ...]
     capacity: Capacity
 
 
@@ -96,21 +99,28 @@ def targets(frames: RecoveryFrames, settings: Settings, as_of: date) -> tuple[pl
                        reviews_completed=last_week, reviews_due=this_week),
     ])
     counts = ["plans_issued", "plans_due", "reviews_completed", "reviews_due"]
+    # Everyone holding open work is listed, so an officer who did nothing against a target shows
+    # the shortfall; the work counted is what was done last week and falls due this week.
+    held = pl.col("completed_date").is_null()
+    roster = pl.concat([plans.filter(held).select("case_officer", "team"),
+                        reviews.filter(held).select("case_officer", "team")])
     work = work.filter(pl.any_horizontal(counts))
-    # An officer's team: the one most of their work this week and last is in.
+    # An officer's team: the one most of their work (open, or done last week) is in.
     home = (
-        work.group_by("case_officer", "team").len()
+        pl.concat([roster, work.select("case_officer", "team")]).group_by("case_officer", "team").len()
         .sort(["case_officer", "len", "team"], descending=[False, True, False])
         .group_by("case_officer", maintain_order=True).first()
         .select("case_officer", "team")
     )
     officers = (
-        work.group_by("case_officer").agg(pl.col(counts).sum().cast(pl.Int64))
-        .join(home, on="case_officer", how="left")
+        home.join(work.group_by("case_officer").agg(pl.col(counts).sum().cast(pl.Int64)), on="case_officer",
+                  how="left")
+        .with_columns(pl.col(counts).fill_null(0))
+        .select("case_officer", *counts, "team")
     )
     officers = _officer_targets(settings, officers)
     teams = (
-        work.group_by("team").agg(pl.col(counts).sum().cast(pl.Int64))
+        officers.group_by("team").agg(pl.col(counts).sum().cast(pl.Int64))
         .join(officers.group_by("team").agg(
             plans_target=pl.when(pl.col("plans_target").is_not_null().any()).then(pl.col("plans_target").sum()),
             reviews_target=pl.when(pl.col("reviews_target").is_not_null().any())
@@ -142,6 +152,18 @@ def _wide_trend(history: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, tuple
     return wide.select([c for c, _ in columns]), columns
 
 
+def _officer_trend(history: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, tuple[tuple[str, str], ...]]:
+    """Case officers (rows) by week (columns, newest first)."""
+    long = backlog_trend(history, as_of, by="case_officer")
+    weeks = [as_of - timedelta(weeks=k) for k in range(TREND_WEEKS)]
+    wide = long.select("case_officer").unique().sort("case_officer")
+    for n, week in enumerate(weeks):
+        wide = wide.join(long.filter(pl.col("week_ending") == week)
+                         .select("case_officer", pl.col("backlog").alias(f"w{n}")), on="case_officer", how="left")
+    columns = (("case_officer", "Case officer"), *((f"w{n}", f"{w.day} {w:%b}") for n, w in enumerate(weeks)))
+    return wide.select([c for c, _ in columns]), columns
+
+
 def list_recovery(engine: Engine, settings: Settings, as_of: date) -> ListRecovery:
     """The three sections on the results date `as_of`."""
     with engine.connect() as conn:
@@ -149,6 +171,7 @@ def list_recovery(engine: Engine, settings: Settings, as_of: date) -> ListRecove
     reviews, history = review_frames(frames)
     officer_targets, team_targets = targets(frames, settings, as_of)
     trend, trend_columns = _wide_trend(history, as_of)
+    officer_trend, officer_trend_columns = _officer_trend(history, as_of)
     return ListRecovery(
         as_of=as_of,
         officer_targets=officer_targets,
@@ -158,6 +181,8 @@ def list_recovery(engine: Engine, settings: Settings, as_of: date) -> ListRecove
         recovery_officers=recovery_table(reviews, history, as_of, by="case_officer"),
         trend=trend,
         trend_columns=trend_columns,
+        officer_trend=officer_trend,
+        officer_trend_columns=officer_trend_columns,
         capacity=capacity_for(frames.results, as_of, target_percent=settings.recovery.target_percent,
                               month_setting=settings.recovery.target_month),
     )

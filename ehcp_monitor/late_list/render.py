@@ -26,6 +26,7 @@ from ehcp_monitor.late_list.content import (
     VERY_LATE_COLUMNS,
     LateListContent,
     file_stem,
+    for_people,
 )
 from ehcp_monitor.late_list.recovery import (
     OFFICER_RECOVERY_COLUMNS,
@@ -86,7 +87,7 @@ def _environment() -> Environment:
 def _table(df, columns, *, limit: int | None = None, sheet: str = "") -> dict:
     names = [c for c, _ in columns]
     shown = df if limit is None else df.head(limit)
-    return {"columns": columns, "rows": shown.select(names).rows(), "numeric": _numeric(df, names),
+    return {"columns": columns, "rows": for_people(shown.select(names)).rows(), "numeric": _numeric(df, names),
             "total": df.height, "sheet": sheet}
 
 
@@ -145,6 +146,7 @@ def _recovery(content: LateListContent) -> dict | None:
         "teams": _table(rec.recovery_teams, TEAM_RECOVERY_COLUMNS),
         "officers": _table(rec.recovery_officers, OFFICER_RECOVERY_COLUMNS),
         "trend": _table(rec.trend, rec.trend_columns),
+        "officer_trend": _table(rec.officer_trend, rec.officer_trend_columns),
         "capacity": rec.capacity.sentence(),
         "ready_weeks": READY_WEEKS,
     }

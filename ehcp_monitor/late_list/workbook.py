@@ -23,6 +23,7 @@ from ehcp_monitor.late_list.content import (
     TEAM_COLUMNS,
     VERY_LATE_COLUMNS,
     LateListContent,
+    for_people,
 )
 from ehcp_monitor.late_list.recovery import (
     OFFICER_RECOVERY_COLUMNS,
@@ -37,6 +38,7 @@ ACTION_COLUMNS = (("Action agreed", 40), ("Owner", 16))
 TARGETS_OFFICER_SHEET, TARGETS_TEAM_SHEET = "Targets by officer", "Targets by team"
 RECOVERY_TEAM_SHEET, RECOVERY_OFFICER_SHEET = "Review recovery by team", "Review recovery by officer"
 TREND_SHEET, CAPACITY_SHEET = "Review backlog trend", "Capacity"
+OFFICER_TREND_SHEET = "Review backlog by officer"
 CAPACITY_METHOD = ("From the open 20-week cases by age and the intake of the last 3 months: each week the "
                    "oldest cases ready to issue (from week 18) are issued first; the share is of the plans "
                    "issued in the weeks starting in the target month (docs/late-list.md, Capacity).")
@@ -61,7 +63,7 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
     """One section as an Excel table; `actions` adds the empty meeting columns."""
     formats = safe_cells.formats_for(workbook)
     sheet = workbook.add_worksheet(title)
-    data = df.select([c for c, _ in columns])
+    data = for_people(df.select([c for c, _ in columns]))
     labels = [label for _, label in columns]
     for col, (name, label) in enumerate(columns):
         sheet.set_column(col, col, _width(data, name, label))
@@ -144,6 +146,8 @@ def _recovery_sheets(workbook, content: LateListContent) -> None:
     _table_sheet(workbook, RECOVERY_OFFICER_SHEET, "ReviewRecoveryByOfficer", rec.recovery_officers,
                  OFFICER_RECOVERY_COLUMNS)
     _table_sheet(workbook, TREND_SHEET, "ReviewBacklogTrend", rec.trend, rec.trend_columns)
+    _table_sheet(workbook, OFFICER_TREND_SHEET, "ReviewBacklogTrendByOfficer", rec.officer_trend,
+                 rec.officer_trend_columns)
     note = pl.DataFrame({"note": [rec.capacity.sentence(), CAPACITY_METHOD]})
     sheet = safe_cells.write_sheet(workbook, CAPACITY_SHEET, note, {"note": "Capacity: plans needed a month"})
     sheet.set_column(0, 0, 60, workbook.add_format({"text_wrap": True, "valign": "top"}))

@@ -223,7 +223,8 @@ class _Mess:
         no_request = (_random(self.rng, plans.height) < 0.02) & ~pl.col("request_id").is_in(list(transferred))
         open_plan = pl.col("cease_date").is_null()
         self.note(self.lines("plans", no_request & open_plan), "plans", "W004", "warning", "plan_without_request")
-        self.set_where("plans", no_request, request_id=pl.lit(None, pl.Utf8))
+        # A plan holds its own officer (else its request's): these plans hold none of their own.
+        self.set_where("plans", no_request, request_id=pl.lit(None, pl.Utf8), case_officer=pl.lit(None, pl.Utf8))
 
         with_plan = self.text["plans"]["request_id"].drop_nulls().implode()
         requests = self.text["requests"]
@@ -238,6 +239,7 @@ class _Mess:
                   also=request_rows.select(pl.lit("requests").alias("table"), "line",
                                            pl.col("request_id").alias("record_id")))
         self.set_where("requests", nobody, case_officer=pl.lit(None, pl.Utf8))
+        self.set_where("plans", pl.col("request_id").is_in(affected), case_officer=pl.lit(None, pl.Utf8))
 
     def supplier_codes(self) -> None:
         """Review outcomes in a supplier's codes; stray spaces and mixed case in other codes."""

@@ -10,6 +10,12 @@ and marks a row still `sending` past its lease `unknown` for a person to check (
 nothing here ever sends it again). So a crash leaves at most one row in doubt per dispatcher.
 Sends through a paced transport share one pace across every dispatcher (touchpoints.pace).
 
+Each row goes by the channel the planner chose (docs/touchpoints.md, Channels): email through the
+configured transport, a text message or a letter through GOV.UK Notify, with the same claim,
+hand-over and outcomes. Nothing is sent outside the sending window (touchpoints.send_window_start
+to send_window_end, on working days when send_on_working_days_only): such a run reports how many
+rows wait and when the window next opens.
+
 `now` comes from the caller (the CLI or the scheduler); this module never reads the clock.
 """
 
@@ -19,25 +25,35 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 
-from sqlalchemy import Engine, and_, case, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import Contact, Touchpoint
 from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
-from ehcp_monitor.touchpoints.planner import EMAIL_PATTERN
-from ehcp_monitor.touchpoints.templates import render, template_variables
+from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
+from ehcp_monitor.touchpoints.templates import _environment, render, template_variables
 from ehcp_monitor.transports import (
     DeliveryUncertain,
     DryRunTransport,
+    NotifyLetterTransport,
+    NotifyTextTransport,
     OutgoingEmail,
+    OutgoingLetter,
+    OutgoingText,
     PermanentSendError,
     TransientSendError,
     Transport,
+    letter_address,
+    letter_transport_for,
+    normalise_uk_mobile,
+    text_transport_for,
     transport_for,
 )
+from ehcp_monitor.working_days import LONDON, in_sending_window, next_window_opens
 
 log = get_logger()
 
@@ -115,7 +131,7 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
     return {"baseline": before, "suppressed": stale}
 
 
-def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[int]:
+def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[str, str]) -> list[int]:
     """Mark up to `limit` due rows `claimed` and commit, so no other dispatcher can take them.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent dispatchers take disjoint rows. SQLite has
@@ -127,11 +143,14 @@ def claim(engine: Engine, now: datetime, *, limit: int, transport: str) -> list[
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     picked = due.cte("picked").prefix_with("MATERIALIZED")
+    names = (case(*((Touchpoint.channel == c, n) for c, n in transport.items() if c != "email"),
+                  else_=transport["email"])
+             if isinstance(transport, dict) else transport)  # a dict: the transport's name by channel
     with engine.begin() as conn:
         ids = conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id == picked.c.id, _due(now))
-            .values(status="claimed", transport=transport, next_attempt_at=now + CLAIM_LEASE)
+            .values(status="claimed", transport=names, next_attempt_at=now + CLAIM_LEASE)
             .returning(Touchpoint.id)
         ).scalars().all()
     return sorted(ids)
@@ -153,8 +172,10 @@ def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, no
 def _rows(engine: Engine, where) -> list:
     query = (
         select(Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.event_date,
-               Touchpoint.variant, Touchpoint.context, Touchpoint.attempts,
-               Contact.contact_id.label("found"), Contact.email, Contact.name, Contact.opted_out)
+               Touchpoint.variant, Touchpoint.context, Touchpoint.attempts, Touchpoint.channel,
+               Touchpoint.person_id, Contact.person_id.label("contact_person_id"),
+               Contact.contact_id.label("found"), Contact.email, Contact.name, Contact.opted_out,
+               Contact.mobile, *(getattr(Contact, c) for c in ADDRESS_LINES), Contact.postcode)
         .outerjoin(Contact, Contact.contact_id == Touchpoint.contact_id)
         .where(where)
         .order_by(Touchpoint.id)
@@ -163,63 +184,148 @@ def _rows(engine: Engine, where) -> list:
         return conn.execute(query).all()
 
 
+def _address(row) -> tuple[list[str | None], str | None]:
+    return [getattr(row, c) for c in ADDRESS_LINES], row.postcode
+
+
 def _recipient_problem(row) -> str | None:
+    """Why the row's channel cannot reach its contact now (their details may have changed since
+    it was planned); None when it can."""
     if row.found is None:
         return "contact no longer in the records"
+    if row.person_id is not None and row.contact_person_id != row.person_id:
+        # The records now link this contact to another child: the message is about a child they
+        # may no longer be responsible for, and it names that child.
+        return "contact no longer linked to this child"
     if row.opted_out:
         return "opted out"
+    if row.channel == "sms":
+        return None if normalise_uk_mobile(row.mobile) else "no UK mobile number"
+    if row.channel == "letter":
+        return None if letter_address(*_address(row)) else "no postal address"
     if not row.email or not re.fullmatch(EMAIL_PATTERN, row.email.strip()):
         return "no valid email address"
     return None
 
 
+def _london_day(now: datetime) -> date:
+    """The family's calendar day at `now` (the sending window is in London time too)."""
+    return now.astimezone(LONDON).date()
+
+
 def compose(row, settings: Settings, now: datetime) -> OutgoingEmail:
     variables = template_variables(
         stage=row.stage, case_ref=row.case_ref, event_date=row.event_date, variant=row.variant,
-        context=row.context, settings=settings, contact_name=row.name,
+        context=row.context, settings=settings, contact_name=row.name, sent_on=_london_day(now),
     )
     rendered = render(row.stage, variables, settings)
-    tp = settings.touchpoints
     return OutgoingEmail(
-        to=row.email.strip(),
+        to=(row.email or "").strip(),
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
         reference=f"tp-{row.id}",
         date=now,
-        notify_template_id=tp.notify_templates.get(row.stage),
-        personalisation={
-            "subject": rendered.subject,
-            "body": rendered.text,
-            "case_ref": row.case_ref,
-            "stage": row.stage,
-            "la_name": settings.la.name,
-            "team_email": tp.team_email,
-            "team_phone": tp.team_phone,
-        },
+        notify_template_id=settings.touchpoints.notify_templates.get(row.stage),
+        personalisation=_personalisation(row, settings, rendered.text, rendered.subject),
     )
 
 
-def _outcome(row, settings: Settings, now: datetime, transport: Transport,
+def _personalisation(row, settings: Settings, body: str, subject: str) -> dict[str, str]:
+    tp = settings.touchpoints
+    return {"subject": subject, "body": body, "case_ref": row.case_ref, "stage": row.stage,
+            "la_name": settings.la.name, "team_email": tp.team_email, "team_phone": tp.team_phone}
+
+
+def compose_text(row, settings: Settings, now: datetime) -> OutgoingText:
+    """The stage's text message (reports/emails/sms/<stage>.txt.j2) as one paragraph; Notify's
+    template for the stage shows it as ((body))."""
+    variables = template_variables(
+        stage=row.stage, case_ref=row.case_ref, event_date=row.event_date, variant=row.variant,
+        context=row.context, settings=settings, contact_name=row.name, sent_on=_london_day(now),
+    )
+    env = _environment(settings.touchpoints.template_dir)
+    body = " ".join(env.get_template(f"sms/{row.stage}.txt.j2").render(variables).split())
+    return OutgoingText(
+        phone_number=row.mobile or "",
+        template_id=settings.touchpoints.notify_sms_templates.get(row.stage),
+        personalisation={"body": body, "case_ref": row.case_ref, "stage": row.stage},
+        reference=f"tp-{row.id}",
+    )
+
+
+def compose_letter(row, settings: Settings, now: datetime) -> OutgoingLetter:
+    """The stage's plain-text email body as a letter: Notify's template shows ((subject)) and ((body));
+    Notify adds the address block from the address lines."""
+    email = compose(row, settings, now)
+    lines, postcode = _address(row)
+    return OutgoingLetter(
+        address_lines=tuple(line for line in lines if line and line.strip()),
+        postcode=postcode or "",
+        template_id=settings.touchpoints.notify_letter_templates.get(row.stage),
+        personalisation=_personalisation(row, settings, email.text, email.subject),
+        reference=f"tp-{row.id}",
+    )
+
+
+class Channels:
+    """The transport of each channel; the Notify ones made only when a row needs them."""
+
+    def __init__(self, settings: Settings, email: Transport, text=None, letter=None, *, dry_run: bool = False):
+        self.settings, self.email, self._text, self._letter, self.dry_run = settings, email, text, letter, dry_run
+
+    def names(self) -> dict[str, str]:
+        return {"email": self.email.name,
+                "sms": self._text.name if self._text else NotifyTextTransport.name,
+                "letter": self._letter.name if self._letter else NotifyLetterTransport.name}
+
+    def paced(self, channel: str) -> bool:
+        if channel == "email":
+            return self.email.paced
+        made = self._text if channel == "sms" else self._letter
+        return made.paced if made else not self.dry_run
+
+    def for_channel(self, channel: str):
+        if channel == "sms":
+            self._text = self._text or text_transport_for(self.settings, dry_run=self.dry_run)
+            return self._text
+        if channel == "letter":
+            self._letter = self._letter or letter_transport_for(self.settings, dry_run=self.dry_run)
+            return self._letter
+        return self.email
+
+
+def compose_for(row, settings: Settings, now: datetime) -> OutgoingEmail | OutgoingText | OutgoingLetter:
+    if row.channel == "sms":
+        return compose_text(row, settings, now)
+    if row.channel == "letter":
+        return compose_letter(row, settings, now)
+    return compose(row, settings, now)
+
+
+def _outcome(row, settings: Settings, now: datetime, channels: Channels,
              hand_over: Callable[[], datetime | None]) -> dict | None:
-    """Send one claimed row; the column values that record what happened (None: the row was not
-    ours to send after all). `hand_over` waits for the pace, records the hand-over and gives the
-    time of the send."""
+    """Send one claimed row by its channel; the column values that record what happened (None: the
+    row was not ours to send after all). `hand_over` waits for the pace, records the hand-over and
+    gives the time of the send."""
     problem = _recipient_problem(row)
     if problem:
         return {"status": "skipped", "reason": problem, "next_attempt_at": None}
+    transport = channels.for_channel(row.channel)  # a missing Notify key stops the run (ConfigError)
     try:
-        email = compose(row, settings, now)
+        message = compose_for(row, settings, now)
     except Exception as exc:  # a broken (overridden) template must not stop the run
         return {"status": "failed", "next_attempt_at": None,
                 "last_error": f"template error: {type(exc).__name__}: {exc}"[:500]}
     sent_at = hand_over()
     if sent_at is None:
         return None
-    now, email = sent_at, replace(email, date=sent_at)
+    now = sent_at
+    if isinstance(message, OutgoingEmail):
+        message = replace(message, date=sent_at)
     attempts = row.attempts + 1
     try:
-        ref = transport.send(email)
+        ref = transport.send(message)
     except DeliveryUncertain as exc:
         return {"status": "unknown", "next_attempt_at": None, "last_error": str(exc)}
     except PermanentSendError as exc:
@@ -251,7 +357,7 @@ def _record(engine: Engine, touchpoint_id: int, values: dict, *, lease: datetime
 
 def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
     """What a dispatch would send now: rendered and checked, nothing sent, nothing changed."""
-    transport = DryRunTransport(settings)
+    channels = Channels(settings, DryRunTransport(settings), dry_run=True)
     counts: Counter = Counter()
     by_stage: Counter = Counter()
     for row in _rows(engine, _due(now)):
@@ -260,7 +366,7 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
             counts["skipped"] += 1
             continue
         try:
-            transport.send(compose(row, settings, now))
+            channels.for_channel(row.channel).send(compose_for(row, settings, now))
         except Exception:
             counts["failed"] += 1
             continue
@@ -270,10 +376,37 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
             "failed": counts["failed"], "by_stage": dict(sorted(by_stage.items()))}
 
 
+def _totals(sent: Counter, part: int) -> dict[str, int]:
+    totals: Counter = Counter()
+    for key, n in sent.items():
+        if n:
+            totals[key[part]] += n
+    return dict(sorted(totals.items()))
+
+
+def count_due(engine: Engine, now: datetime) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(Touchpoint).where(_due(now))).scalar_one()
+
+
+def _outside_window(engine: Engine, settings: Settings, closed: datetime | None) -> dict:
+    """When a run stopped at (or started outside) the sending window: the rows left waiting and
+    when the window next opens."""
+    if closed is None:
+        return {}
+    return {"outside_window": count_due(engine, closed), "next_window": next_window_opens(closed, settings).isoformat()}
+
+
 def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime,
                          dry_run: bool = False, transport: Transport | None = None,
+                         text_transport=None, letter_transport=None,
                          pause=time.sleep, clock: Callable[[], datetime] | None = None) -> dict:
-    """Send every due row of the outbox. Returns counts by outcome (and sent by stage).
+    """Send every due row of the outbox by its channel. Returns counts by outcome (and sent by
+    stage and by channel).
+
+    Outside the sending window nothing is sent (rows are still recovered and set aside): the counts
+    are then `outside_window` (rows waiting) and `next_window` (when it opens, ISO 8601 UTC). A
+    paced run that reaches the window's end stops claiming there and says so the same way.
 
     `now` is when the run starts. `clock` gives the time as a paced run goes on (the CLI and the
     scheduler pass the real one): each claim's lease, each retry time and each `sent_at` come from
@@ -285,6 +418,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         return _dry_run(engine, settings, now)
     current = (lambda: _utc(clock())) if clock else (lambda: now)
     transport = transport or transport_for(settings)
+    channels = Channels(settings, transport, text_transport, letter_transport)
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     counts.update(set_aside_unsendable(engine, settings, as_of))
@@ -295,9 +429,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     def moment() -> datetime:
         return max(current(), reached[0])
 
-    def hand_over_after_pace(row_id: int, claimed_until: datetime) -> datetime | None:
+    def hand_over_after_pace(row_id: int, channel: str, claimed_until: datetime) -> datetime | None:
         at = moment()
-        if transport.paced:  # rate_per_minute, shared by every dispatcher (touchpoints.pace)
+        if channels.paced(channel):  # rate_per_minute, shared by every dispatcher (touchpoints.pace)
             slot = pace.take_slot(engine, at, spacing)
             if slot > at:
                 pause((slot - at).total_seconds())
@@ -307,23 +441,33 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         handed_over[row_id] = at + SEND_LEASE
         return at
 
-    sent_by_stage: Counter = Counter()
+    sent: Counter = Counter()  # (stage, channel) of each row sent
+    window_closed: datetime | None = None
     # A paced transport claims one row at a time, right before sending it; the file outbox a few.
-    while ids := claim(engine, claimed_at := moment(), limit=1 if transport.paced else CLAIM_BATCH,
-                       transport=transport.name):
+    # Each claim is made inside the sending window: outside it (at the start, or when a long run
+    # reaches the window's end) nothing more is claimed.
+    while True:
+        claimed_at = moment()
+        if not in_sending_window(claimed_at, settings):
+            window_closed = claimed_at
+            break
+        ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names())
+        if not ids:
+            break
         for row in _rows(engine, Touchpoint.id.in_(ids)):
-            values = _outcome(row, settings, moment(), transport,
-                              lambda: hand_over_after_pace(row.id, claimed_at + CLAIM_LEASE))
+            lease = claimed_at + CLAIM_LEASE
+            values = _outcome(row, settings, moment(), channels,
+                              partial(hand_over_after_pace, row.id, row.channel, lease))
             if values is None:  # our claim ran out and another dispatcher has the row
                 continue
-            _record(engine, row.id, values, lease=handed_over.pop(row.id, claimed_at + CLAIM_LEASE))
+            _record(engine, row.id, values, lease=handed_over.pop(row.id, lease))
             counts[values["status"]] += 1
-            if values["status"] == "sent":
-                sent_by_stage[row.stage] += 1
-            log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage,
-                     status=values["status"], transport=transport.name, attempt=row.attempts,
+            sent[(row.stage, row.channel)] += values["status"] == "sent"
+            log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage, channel=row.channel,
+                     status=values["status"], transport=channels.names()[row.channel], attempt=row.attempts,
                      error=values.get("last_error"), reason=values.get("reason"))
-    result = {**counts, "by_stage": dict(sorted(sent_by_stage.items()))}
+    result = {**counts, "by_stage": _totals(sent, 0), "by_channel": _totals(sent, 1),
+              **_outside_window(engine, settings, window_closed)}
     log.info("touchpoints dispatch finished", as_of=str(as_of), sent=counts["sent"],
              retry=counts["retry"], failed=counts["failed"], unknown=counts["unknown"],
              skipped=counts["skipped"])

@@ -6,15 +6,24 @@ here). Recipients, staleness and consent are the planner's business.
 
 Case reference: the request ID (the family's one reference for the whole journey); a plan with
 no known request uses its plan ID.
+
+Every event's facts carry `child_name`, the child as the body names them
+(`touchpoints.child_reference`: first name, initials or nothing), taken from the snapshot's
+people table. Only that reference is kept in the outbox, never the full name.
 """
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
+from sqlalchemy import Connection
 
 from ehcp_monitor.config import Settings
+from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
+from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
+from ehcp_monitor.forecast import forecast_20_week, stage_entries
 
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8,
@@ -29,6 +38,14 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
 EVENT_COLUMNS = tuple(EVENT_SCHEMA)
 PLAN_MEASURES = ("REVIEW_12M", "REVIEW_EY", "REVIEW_DECISION_4W", "AMEND_FINAL_8W", "PHASE_TRANSFER")
 REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
+# A delay notice's expected date for a late step without a forecast: the later of the due date +
+# DEFAULT_EXPECTED_DAYS and the notice date + MIN_AHEAD_DAYS (docs/touchpoints.md, Delay notices).
+DEFAULT_EXPECTED_DAYS = 28
+MIN_AHEAD_DAYS = 14
+# Outbox statuses meaning the family was told, or is about to be: the progress update's clock
+# restarts at each (a row skipped, suppressed, failed or discarded told nobody).
+TOLD_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "unknown", "held")
+TOUCH_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "last_touch": pl.Date}
 # The stages whose event date is the completion of a clock: when that clock is withheld for a case
 # (its date is in doubt), the event is not told. Stages built from check results need no entry.
 WITHHELD_STAGES = {
@@ -50,11 +67,41 @@ def _due(results: pl.DataFrame, measure: str, name: str) -> pl.DataFrame:
     )
 
 
-def _finish(df: pl.DataFrame, stage: str, facts: list[str], requests: pl.DataFrame,
+@dataclass(frozen=True)
+class _Case:
+    """What every event of a case says besides its own facts: its officer and team, and the child."""
+
+    officers: pl.DataFrame  # request_id, case_officer, team
+    children: pl.DataFrame  # person_id, child_name
+
+
+def child_reference(mode: str) -> pl.Expr:
+    """The child as a message body names them, from `forename` and `surname` (touchpoints.child_reference):
+    `first_name` "Sam", `initials` "S. T.", `none` nothing (null)."""
+    first = pl.col("forename").str.strip_chars()
+    if mode == "first_name":
+        name = first
+    elif mode == "initials":
+        initial = [c.str.slice(0, 1).str.to_uppercase() + "." for c in (first, pl.col("surname").str.strip_chars())]
+        name = pl.concat_str(initial, separator=" ", ignore_nulls=True)
+    else:
+        return pl.lit(None, pl.Utf8).alias("child_name")
+    # An empty name part gives "." after strip: nothing to say, no reference.
+    return pl.when(name.str.replace_all(r"[.\s]", "").str.len_chars() > 0).then(name).alias("child_name")
+
+
+def _case(snap: Snapshot, settings: Settings) -> _Case:
+    return _Case(
+        officers=snap["requests"].select("request_id", "case_officer", "team"),
+        children=snap["people"].select("person_id", child_reference(settings.touchpoints.child_reference))
+        .unique("person_id", keep="first"),
+    )
+
+
+def _finish(df: pl.DataFrame, stage: str, facts: list[str], case: _Case,
             variant: pl.Expr | None = None) -> pl.DataFrame:
-    """Common columns, the officer and team of the case, and the facts encoded as JSON."""
-    officers = requests.select("request_id", "case_officer", "team")
-    df = df.join(officers, on="request_id", how="left")
+    """Common columns, the officer and team of the case, the child, and the facts encoded as JSON."""
+    df = df.join(case.officers, on="request_id", how="left").join(case.children, on="person_id", how="left")
     return df.select(
         pl.lit(stage).alias("stage"),
         pl.coalesce("request_id", "plan_id").alias("case_ref"),
@@ -63,11 +110,11 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str], requests: pl.DataFra
         pl.col("request_id"),
         pl.col("plan_id"),
         (variant if variant is not None else pl.lit(None, pl.Utf8)).alias("variant"),
-        pl.struct(*facts, "case_officer", "team").struct.json_encode().alias("context"),
+        pl.struct(*facts, "case_officer", "team", "child_name").struct.json_encode().alias("context"),
     )
 
 
-def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[pl.DataFrame]:
+def _request_events(snap: Snapshot, results: pl.DataFrame, case: _Case) -> list[pl.DataFrame]:
     req = snap["requests"].with_columns(pl.lit(None, pl.Utf8).alias("plan_id"))
     decide_due = _due(results, "DECIDE_6W", "decision_due")
     final_due = _due(results, "FINAL_20W", "final_due")
@@ -119,19 +166,18 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[pl.DataFrame]
         assessed.filter(pl.col("assessment_outcome") == "N")
         .with_columns(pl.lit(None, pl.Utf8).alias("plan_id"), pl.col("event_date").alias("decision_date"))
     )
-    reqs = snap["requests"]
     return [
-        _finish(received, "request_received", ["received_date", "decision_due"], reqs),
+        _finish(received, "request_received", ["received_date", "decision_due"], case),
         _finish(to_assess, "decision_to_assess",
-                ["received_date", "decision_date", "final_due", "advice_types"], reqs),
-        _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"], reqs),
-        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"], reqs),
-        _finish(issued, "final_plan_issued", ["received_date", "issue_date"], reqs),
-        _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"], reqs),
+                ["received_date", "decision_date", "final_due", "advice_types"], case),
+        _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"], case),
+        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"], case),
+        _finish(issued, "final_plan_issued", ["received_date", "issue_date"], case),
+        _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"], case),
     ]
 
 
-def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) -> list[pl.DataFrame]:
+def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, case: _Case) -> list[pl.DataFrame]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     reviews = snap["reviews"].join(plans, on="plan_id")
     decisions = reviews.filter(pl.col("decision_date").is_not_null()).with_columns(
@@ -152,22 +198,39 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) ->
         .join(plans, on="plan_id")
         .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"))
     )
-    reqs = snap["requests"]
     return [
-        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"], reqs,
+        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"], case,
                 variant=pl.col("outcome")),
-        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], reqs),
-        _finish(upcoming, "review_upcoming", ["review_due"], reqs),
+        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], case),
+        _finish(upcoming, "review_upcoming", ["review_due"], case),
     ]
 
 
-def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date) -> pl.DataFrame:
+def _forecast_issue(snap: Snapshot, results: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """Per open 20-week request: the breach forecast's median issue date (ehcp_monitor/forecast.py).
+
+    The forecast covers cases not yet overdue; a late case is forecast the same way (the history
+    of cases as long in its stage), so its overdue row is offered to it as an open one.
+    """
+    entries = stage_entries(snap["requests"], snap["advice"], snap["drafts"], as_of=as_of)
+    as_open = results.filter(pl.col("measure") == "FINAL_20W").with_columns(
+        status=pl.when(pl.col("status") == "overdue").then(pl.lit("pending")).otherwise("status"))
+    cases = forecast_20_week(as_open, entries, as_of=as_of).cases
+    return cases.select("request_id", pl.col("forecast_median").alias("forecast_issue"))
+
+
+def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,
+                  case: _Case) -> pl.DataFrame:
     """At most one notice per case on any run, listing every overdue statutory step of the case.
 
     Each overdue clock fires on its first overdue day (due + 1) and every `delay_repeat_days`
     after. On the as-of date the case's notice is dated the latest such day of any of its clocks:
     a newly late step or a repeat brings one notice, never one per clock (the steps of a case
     are rarely in step with each other).
+
+    Each step says when it is now expected (`expected_date`, `expected_from`): for the final plan,
+    the forecast issue date (never before the day after the as-of date); otherwise, or with no
+    forecast, the later of the due date + DEFAULT_EXPECTED_DAYS and the notice date + MIN_AHEAD_DAYS.
     """
     repeat = settings.touchpoints.delay_repeat_days
     plans = snap["plans"].select("plan_id", pl.col("request_id").alias("plan_request_id"))
@@ -186,14 +249,85 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_
             ).alias("event_date")
         )
     )
+    notice = late.group_by("case_ref").agg(pl.col("event_date").max().alias("notice_date"))
+    by_default = pl.max_horizontal(pl.col("due_date") + timedelta(days=DEFAULT_EXPECTED_DAYS),
+                                   pl.col("notice_date") + timedelta(days=MIN_AHEAD_DAYS))
+    forecast = (pl.col("measure") == "FINAL_20W") & pl.col("forecast_issue").is_not_null()
+    late = (
+        late.join(notice, on="case_ref")
+        .join(_forecast_issue(snap, results, as_of), on="request_id", how="left")
+        .with_columns(
+            expected_date=pl.when(forecast)
+            .then(pl.max_horizontal("forecast_issue", pl.lit(as_of + timedelta(days=1))))
+            .otherwise(by_default),
+            expected_from=pl.when(forecast).then(pl.lit("forecast")).otherwise(pl.lit("default")),
+        )
+    )
     items = late.sort("due_date", "measure").group_by("case_ref").agg(
         pl.col("person_id").drop_nulls().first(),
         pl.col("request_id").drop_nulls().first(),
         pl.col("plan_id").drop_nulls().first(),
-        pl.struct("measure", "item", "due_date", "days_late", "very_late").alias("late_steps"),
+        pl.struct("measure", "item", "due_date", "days_late", "very_late", "expected_date",
+                  "expected_from").alias("late_steps"),
     )
-    cases = late.group_by("case_ref").agg(pl.col("event_date").max()).join(items, on="case_ref")
-    return _finish(cases, "delay_notice", ["late_steps"], snap["requests"])
+    cases = notice.rename({"notice_date": "event_date"}).join(items, on="case_ref")
+    return _finish(cases, "delay_notice", ["late_steps"], case)
+
+
+def read_last_touches(conn: Connection) -> pl.DataFrame:
+    """Per case: the latest as-of date on which a message to its family was planned (TOLD_STATUSES),
+    or a progress update was (whatever became of it). One aggregate query."""
+    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
+    return read_frame(conn, "SELECT case_ref, MAX(planned_as_of) FROM touchpoints "
+                            f"WHERE status IN ({told}) OR stage = 'progress_update' GROUP BY case_ref", TOUCH_SCHEMA)
+
+
+def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date, case: _Case,
+                     events: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
+    """A progress update for each open 20-week request whose family has heard nothing for
+    `update_every_days` (docs/touchpoints.md, Progress updates).
+
+    The last touch is the latest of: a message planned for the case (`touches`, from the outbox),
+    any event of the case (told now, or when it happened), and the request's received date. The
+    update is dated last touch + k x `update_every_days` (the latest such day by the as-of date), so
+    every run in the same period finds the same event (the outbox's key makes it once).
+    """
+    every = settings.touchpoints.update_every_days
+    open_20w = results.filter(
+        (pl.col("measure") == "FINAL_20W") & pl.col("completed_date").is_null()
+        & pl.col("status").is_in(list(OPEN_STATUSES)) & pl.col("request_id").is_not_null()
+    ).select("request_id", pl.col("stage").alias("stage_20w"), pl.col("due_date").alias("final_due"),
+             (pl.col("status") == "overdue").alias("final_late")).unique("request_id", keep="first")
+    # The next date the law sets: the earliest open statutory clock of the request not yet passed.
+    upcoming = (
+        results.filter(
+            (pl.col("kind") == "statutory") & pl.col("completed_date").is_null()
+            & pl.col("status").is_in(list(OPEN_STATUSES)) & (pl.col("due_date") >= as_of)
+            & pl.col("request_id").is_not_null()
+        )
+        .sort("due_date", "measure")
+        .group_by("request_id")
+        .agg(pl.col("measure").first().alias("next_measure"), pl.col("due_date").first().alias("next_date"))
+    )
+    seen = events.group_by("case_ref").agg(pl.col("event_date").max().alias("seen"))
+    last = (
+        open_20w.join(snap["requests"].select("request_id", "person_id", "received_date"), on="request_id")
+        .with_columns(pl.col("request_id").alias("case_ref"))
+        .join(seen, on="case_ref", how="left")
+        .join(touches, on="case_ref", how="left")
+        .with_columns(last_touch=pl.max_horizontal("received_date", "seen", "last_touch"))
+        .with_columns(gap=(pl.lit(as_of) - pl.col("last_touch")).dt.total_days())
+        .filter(pl.col("gap") >= every)
+        .with_columns(event_date=pl.col("last_touch") + pl.duration(days=(pl.col("gap") // every) * every))
+        .join(upcoming, on="request_id", how="left")
+        .with_columns(
+            pl.coalesce("next_measure", pl.lit("FINAL_20W")).alias("next_measure"),
+            pl.coalesce("next_date", "final_due").alias("next_date"),
+            pl.lit(None, pl.Utf8).alias("plan_id"),
+        )
+    )
+    return _finish(last, "progress_update",
+                   ["received_date", "stage_20w", "next_measure", "next_date", "final_due", "final_late"], case)
 
 
 def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
@@ -208,14 +342,22 @@ def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
 
 
 def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date,
-                withheld: pl.DataFrame | None = None) -> pl.DataFrame:
+                withheld: pl.DataFrame | None = None, touches: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every event of every stage that has happened by the as-of date (old ones included), less
-    those the snapshot's `withheld` clocks put in doubt (checks.withheld.read_withheld)."""
+    those the snapshot's `withheld` clocks put in doubt (checks.withheld.read_withheld).
+
+    `touches` (read_last_touches: when each case's family was last sent a message) time the
+    progress updates; without it, only the events themselves do.
+    """
+    case = _case(snap, settings)
     frames = [
-        *_request_events(snap, results),
-        *_review_events(snap, results, settings),
-        _delay_events(snap, results, settings, as_of),
+        *_request_events(snap, results, case),
+        *_review_events(snap, results, settings, case),
+        _delay_events(snap, results, settings, as_of, case),
     ]
     events = pl.concat([f.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()]) for f in frames])
     events = events.filter(pl.col("event_date").is_not_null() & (pl.col("event_date") <= as_of))
+    progress = _progress_events(snap, results, settings, as_of, case, events,
+                                touches if touches is not None else pl.DataFrame(schema=TOUCH_SCHEMA))
+    events = pl.concat([events, progress.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])])
     return _not_withheld(events, withheld) if withheld is not None and withheld.height else events

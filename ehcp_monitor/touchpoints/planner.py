@@ -4,6 +4,11 @@ Events x recipients -> rows of `touchpoints`, inserted in bulk with ON CONFLICT 
 unique key (stage, case_ref, event_date, contact_id): re-planning never duplicates, and a row's
 first verdict (baseline, suppressed, skipped, pending or held) is the one that stays.
 
+Each row also records its channel (docs/touchpoints.md, Channels): the contact's
+`preferred_channel` when usable, else email, else a text message, else a letter
+(transports.choose_channel). A text or a letter is usable for a stage only when the LA has set a
+Notify template for it. One message per event and contact, whichever channel.
+
 Before go-live nothing is sent (`baseline`, golive.py); a run that would queue more new emails
 than the hold limit records them `held` (hold.py) and says so in its counts (`held_reason`).
 """
@@ -20,9 +25,10 @@ from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints.events import find_events
+from ehcp_monitor.touchpoints.events import find_events, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
+from ehcp_monitor.transports import choose_channel
 
 log = get_logger()
 
@@ -31,8 +37,13 @@ NO_CONTACT = "none"  # contact_id of the row recording that a person has no cont
 EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 OUTBOX_COLUMNS = (
     "stage", "case_ref", "event_date", "contact_id", "person_id", "request_id", "plan_id",
-    "variant", "status", "reason", "attempts", "planned_as_of", "context",
+    "variant", "status", "reason", "attempts", "planned_as_of", "context", "channel",
 )
+ADDRESS_LINES = tuple(f"address_line_{n}" for n in range(1, 6))
+RECIPIENT_COLUMNS = ("contact_id", "person_id", "email", "opted_out", "mobile", *ADDRESS_LINES, "postcode",
+                     "preferred_channel")
+# What a contact lacks, named in a skipped row's reason, for each channel open to the stage.
+MISSING = {"email": "valid email address", "sms": "UK mobile number", "letter": "postal address"}
 
 
 # Only the stored results touchpoints use: due dates of the decision and 20-week clocks, open
@@ -55,13 +66,53 @@ def read_planned_keys(conn: Connection) -> pl.DataFrame:
     return read_frame(conn, f"SELECT {', '.join(KEY)} FROM touchpoints", schema)
 
 
+def _missing_reason(sms: bool, letter: bool) -> str:
+    open_to = ["email", *(["sms"] if sms else []), *(["letter"] if letter else [])]
+    names = [MISSING[c] for c in open_to]
+    return "no " + (names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}")
+
+
+def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """`rows` with `channel` (null: no usable one) and `no_channel` (the skipped reason then).
+
+    choose_channel runs once per distinct contact and set of channels open to the stage, not per
+    row: a contact has one answer whatever the number of its events.
+    """
+    tp = settings.touchpoints
+    rows = rows.with_columns(
+        pl.col("stage").is_in(list(tp.notify_sms_templates)).alias("sms_open"),
+        pl.col("stage").is_in(list(tp.notify_letter_templates)).alias("letter_open"),
+        # The stricter planner rule for an email address (one address, no separators).
+        pl.when(pl.col("email").str.strip_chars().str.contains(EMAIL_PATTERN).fill_null(False))
+        .then(pl.col("email")).alias("usable_email"),
+    )
+    key = ["contact_id", "sms_open", "letter_open"]
+    distinct = rows.filter(pl.col("contact_id").is_not_null()).unique(subset=key).select(
+        *key, "usable_email", "mobile", *ADDRESS_LINES, "postcode", "preferred_channel")
+    choices = pl.DataFrame(
+        {
+            **{k: distinct[k] for k in key},
+            "channel": [
+                choose_channel(r["usable_email"], r["mobile"] if r["sms_open"] else None,
+                               ([r[c] for c in ADDRESS_LINES], r["postcode"]) if r["letter_open"] else None,
+                               r["preferred_channel"])
+                for r in distinct.iter_rows(named=True)
+            ],
+            "no_channel": [_missing_reason(r["sms_open"], r["letter_open"]) for r in distinct.iter_rows(named=True)],
+        },
+        schema={"contact_id": pl.Utf8, "sms_open": pl.Boolean, "letter_open": pl.Boolean, "channel": pl.Utf8,
+                "no_channel": pl.Utf8},
+    )
+    return rows.join(choices, on=key, how="left").drop("sms_open", "letter_open", "usable_email")
+
+
 def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
               go_live: date | None = None) -> pl.DataFrame:
-    """One outbox row per event and recipient, with its first verdict."""
+    """One outbox row per event and recipient, with its first verdict and channel."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
-    recipients = contacts.select("contact_id", "person_id", "email", "opted_out")
-    rows = events.join(recipients, on="person_id", how="left")
-    email_ok = pl.col("email").str.strip_chars().str.contains(EMAIL_PATTERN).fill_null(False)
+    recipients = contacts.select(
+        [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
+    rows = choose_channels(events.join(recipients, on="person_id", how="left"), settings)
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     verdict = (
         pl.when(before_go_live)
@@ -74,15 +125,17 @@ def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, 
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
         .when(pl.col("opted_out").fill_null(False))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("opted out")))
-        .when(~email_ok)
-        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no valid email address")))
+        .when(pl.col("channel").is_null())
+        .then(pl.struct(status=pl.lit("skipped"), reason=pl.col("no_channel")))
         .otherwise(pl.struct(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)))
         .alias("verdict")
     )
     return (
         rows.with_columns(pl.col("contact_id").fill_null(NO_CONTACT), verdict)
         .unnest("verdict")
-        .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"))
+        .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"),
+                      # A row never sent keeps the default channel: it records no choice.
+                      pl.col("channel").fill_null("email"))
         .unique(subset=list(KEY), keep="first", maintain_order=True)
         # A suppressed or baseline row is never sent: it keeps no facts.
         .with_columns(pl.when(pl.col("status").is_in(["suppressed", "baseline"])).then(pl.lit("{}"))
@@ -134,7 +187,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict
         require_results_as_of(conn, "touchpoints plan", as_of)
         go_live = settle_go_live(conn, settings, as_of=as_of)
         results = read_results(conn)
-        events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id))
+        events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
+                             touches=read_last_touches(conn))
         rows = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day)
         # Most events were planned on earlier nights: leave those out before the database does.
         fresh = rows.join(read_planned_keys(conn), on=list(KEY), how="anti")
@@ -150,6 +204,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict
                         baseline=by_status.get("baseline", 0))
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
+    by_channel = dict(emails.group_by("channel").len().sort("channel").iter_rows())
     counts = {
         "events": events.height,
         "planned": inserted,
@@ -160,6 +215,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict
         "skipped": by_status.get("skipped", 0),
         "already_planned": rows.height - inserted,
         "by_stage": by_stage,
+        "by_channel": by_channel,
         "go_live": go_live.day.isoformat() if go_live.day else None,
         "hold_limit": limit.limit,
     }

@@ -3,7 +3,9 @@
 Templates live in reports/emails/ as `<stage>.subject.j2`, `<stage>.txt.j2` and `<stage>.html.j2`;
 a file of the same name in `touchpoints.template_dir` overrides the built-in one. Undefined
 variables are errors (StrictUndefined); HTML is autoescaped. Subjects are one line and carry the
-stage and the case reference only.
+stage and the case reference only; the child is named in the body alone (`child_name`). Every
+body ends with the signposts (`_signposts.txt.j2` / `_signposts.html.j2`: SENDIASS and the Local
+Offer, from the settings).
 """
 
 import json
@@ -16,6 +18,7 @@ import jinja2
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.domain.measures import MEASURES
+from ehcp_monitor.domain.vocabulary import STAGE_FAMILY_WORDS_20W
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGES as STAGES
 from ehcp_monitor.paths import templates_dir
 
@@ -59,13 +62,22 @@ def _environment(override_dir: str) -> jinja2.Environment:
     env.filters["long_date"] = long_date
     env.filters["measure_words"] = lambda code: MEASURE_WORDS.get(code, code)
     env.filters["advice_words"] = lambda code: ADVICE_WORDS.get(code, code)
+    env.filters["stage_words"] = lambda code: STAGE_FAMILY_WORDS_20W.get(code, "")
     return env
 
 
 def template_variables(*, stage: str, case_ref: str, event_date, variant: str | None,
-                       context: dict | str, settings: Settings, contact_name: str | None = None) -> dict:
-    """Everything a template may use (docs/touchpoints.md lists them)."""
+                       context: dict | str, settings: Settings, contact_name: str | None = None,
+                       sent_on: date | None = None) -> dict:
+    """Everything a template may use (docs/touchpoints.md lists them).
+
+    `sent_on`: the day the message goes out. A delay notice's expected date worked out when it was
+    planned and no longer ahead of that day (the message waited for the sending window, was held or
+    retried) is left out, never shown as a date already past.
+    """
     facts = json.loads(context) if isinstance(context, str) else dict(context or {})
+    if sent_on is not None and facts.get("late_steps"):
+        facts["late_steps"] = [_without_past_expected(step, sent_on) for step in facts["late_steps"]]
     tp = settings.touchpoints
     return {
         **facts,
@@ -80,7 +92,23 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "team_email": tp.team_email,
         "team_phone": tp.team_phone,
         "delay_repeat_days": tp.delay_repeat_days,
+        # Rows planned before the child was named carry no `child_name`: they name no one.
+        "child_name": facts.get("child_name"),
+        "update_every_days": tp.update_every_days,
+        "delay_next_steps": tp.delay_next_steps,
+        "sendiass_name": tp.sendiass_name,
+        "sendiass_phone": tp.sendiass_phone,
+        "sendiass_email": tp.sendiass_email,
+        "sendiass_url": tp.sendiass_url,
+        "local_offer_url": tp.local_offer_url,
     }
+
+
+def _without_past_expected(step: dict, sent_on: date) -> dict:
+    expected = step.get("expected_date")
+    if expected and date.fromisoformat(str(expected)[:10]) <= sent_on:
+        return {**step, "expected_date": None}
+    return step
 
 
 def render(stage: str, variables: dict, settings: Settings) -> Rendered:

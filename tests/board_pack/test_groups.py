@@ -73,7 +73,8 @@ def store(engine, spec) -> None:
         "due_date": pl.Date, "completed_date": pl.Date, "status": pl.Utf8, "exception": pl.Boolean})
     frame = frame.with_columns(run_id=pl.lit(1), person_id=pl.format("C{}", pl.int_range(pl.len())),
                                very_late=pl.lit(False), kind=pl.lit("statutory"), basis=pl.lit("reg"))
-    outcomes = [o for o, count in zip(("amend", "cease", "maintain", None), spec["outcomes"], strict=False) for _ in range(count)]
+    outcomes = [o for o, count in zip(("amend", "cease", "maintain", None), spec["outcomes"], strict=False)
+                for _ in range(count)]
     reviews = pl.DataFrame({"plan_id": [f"V{i}" for i in range(len(outcomes))],
                             "decision_date": [date(2025, 4, 1)] * len(outcomes), "outcome": outcomes},
                            schema={"plan_id": pl.Utf8, "decision_date": pl.Date, "outcome": pl.Utf8})

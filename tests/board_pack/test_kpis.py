@@ -231,7 +231,7 @@ def test_quality_touchpoints_and_quarantine(pack):
     june = [r for r in pack.tables["qa"].rows if r[0] == "Jun 2025"][0]
     assert june == ["Jun 2025", 3, 2, 66.7, 1, 0, 0.0]
     tp = {r[0]: r[1:] for r in pack.tables["touchpoints"].rows}
-    assert tp == {"delay notice": [1, 0, 1], "request received": [3, 1, 0], "All stages": [4, 1, 1]}
+    assert tp == {"Delay notice": [1, 0, 1], "Request received": [3, 1, 0], "All stages": [4, 1, 1]}
     # the last load up to 30 June is ingest 2 (28 June)
     assert pack.tables["quarantine"].rows == [["V001", 2], ["V005", 1], ["All codes", 3]]
 

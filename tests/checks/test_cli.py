@@ -54,7 +54,7 @@ def test_check_prints_counts_and_writes_the_results_csv(store, tmp_path, capsys)
     code, printed = _run(capsys, "check", "--as-of", "2025-03-14", "--out", str(out))
     assert code == 0
     assert "as of 2025-03-14: 4 clocks" in printed
-    assert "  met: 1" in printed and "  overdue: 3" in printed
+    assert "  Met: 1" in printed and "  Overdue: 3" in printed
     assert "very late: 2" in printed
     raw = out.read_bytes().decode("utf-8")
     rows = list(csv.reader(raw.splitlines()))

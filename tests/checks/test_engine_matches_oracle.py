@@ -6,6 +6,7 @@ plans, latest-only reviews, and the drafts / advice tables present or absent.
 """
 
 from datetime import date, timedelta
+from functools import partial
 
 import polars as pl
 import pytest
@@ -76,7 +77,7 @@ def case(draw, label: str, as_of: date) -> dict[str, list[dict]]:
         requested = after(decided, draw(st.integers(0, 30)))
         tables["advice"].append({
             "request_id": rid, "advice_type": advice_type, "requested_date": requested,
-            "received_date": draw(maybe(near(20, 42, spread=150).map(lambda o: after(requested, o)))),
+            "received_date": draw(maybe(near(20, 42, spread=150).map(partial(after, requested)))),
         })
     born = received - timedelta(days=draw(st.integers(365, 365 * 20)))
     if draw(st.integers(0, 3)):
@@ -98,13 +99,13 @@ def case(draw, label: str, as_of: date) -> dict[str, list[dict]]:
             meeting = after(meeting, draw(st.sampled_from([150, 180, 330, 358, 365, 380])))
             if meeting > after(as_of, 60):
                 break
-            decision = draw(maybe(st.sampled_from([0, 27, 28, 29, 60]).map(lambda o: after(meeting, o))))
+            decision = draw(maybe(st.sampled_from([0, 27, 28, 29, 60]).map(partial(after, meeting))))
             outcome = draw(maybe(st.sampled_from(REVIEW_OUTCOMES + ("amend",))))
-            notice = draw(maybe(st.integers(0, 30).map(lambda o: after(meeting, o))))
+            notice = draw(maybe(st.integers(0, 30).map(partial(after, meeting))))
             tables["reviews"].append({
                 "plan_id": plan_id, "meeting_date": draw(st.sampled_from([meeting, meeting, None])),
                 "decision_date": decision, "outcome": outcome, "amendment_notice_date": notice,
-                "amended_final_date": notice and draw(maybe(near(56, spread=120).map(lambda o: after(notice, o)))),
+                "amended_final_date": notice and draw(maybe(near(56, spread=120).map(partial(after, notice)))),
             })
             if (decision or tables["reviews"][-1]["meeting_date"]) and draw(st.integers(0, 4)) == 0:
                 tables["reviews"].append(draw(review_twin(tables["reviews"][-1])))
@@ -118,7 +119,8 @@ def case(draw, label: str, as_of: date) -> dict[str, list[dict]]:
             tables["phase_transfers"].append({
                 "plan_id": plan_id, "transfer_kind": kind, "transfer_date": transfer,
                 "due_date": same_due or draw(maybe(st.just(after(transfer, -200)))),
-                "final_date": draw(maybe(near(150, 200, 300, spread=400).map(lambda o: after(transfer, -o)))),
+                "final_date": draw(maybe(near(150, 200, 300, spread=400)
+                                         .map(lambda o, day=transfer: after(day, -o)))),
             })
     tables["people"].append({"person_id": pid, "date_of_birth": born})
     return tables

@@ -14,6 +14,7 @@ from tests.checks.helpers import one, person, rows, snapshot
 
 D = date
 SETTINGS = config.defaults()
+LEAP_DAY = D(2024, 2, 29)
 
 
 @pytest.fixture(params=[engine.evaluate, oracle.evaluate], ids=["engine", "oracle"])
@@ -21,7 +22,7 @@ def evaluate(request):
     return request.param
 
 
-def plan(start=D(2024, 2, 29), cease=None, history="full", pid="PL1", rid=None) -> dict:
+def plan(start=LEAP_DAY, cease=None, history="full", pid="PL1", rid=None) -> dict:
     return {"plan_id": pid, "person_id": "P1", "request_id": rid, "start_date": start, "cease_date": cease,
             "review_history": history}
 

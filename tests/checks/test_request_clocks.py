@@ -226,7 +226,10 @@ def test_plan_issued_without_a_recorded_draft_closes_the_draft_clock(evaluate):
 # --- where is a 20-week case stuck? (docs/rules.md, Where a 20-week case is stuck) ----------------
 
 
-def _stage(evaluate, as_of, *, decided=D(2025, 2, 10), advice=None, draft=None, present=None):
+STAGE_DECIDED = D(2025, 2, 10)
+
+
+def _stage(evaluate, as_of, *, decided=STAGE_DECIDED, advice=None, draft=None, present=None):
     tables = {"people": [person()], "requests": [request(decided=decided)], "assessments": [assessed("A")]}
     if advice is not None:
         tables["advice"] = advice

@@ -15,7 +15,8 @@ from sqlalchemy.exc import ProgrammingError
 
 from ehcp_monitor.checks import run_check
 from ehcp_monitor.db.migrate import upgrade_head
-from ehcp_monitor.db.views import FINGERPRINT_KEY, VIEWS
+from ehcp_monitor.db.views import VIEWS
+from ehcp_monitor.domain.canonical import CANONICAL_TABLES
 from ehcp_monitor.domain.measures import MEASURES
 from ehcp_monitor.late_list import build_late_list
 from ehcp_monitor.late_list.content import CSV_COLUMNS
@@ -68,11 +69,10 @@ def test_a_missing_or_stale_view_is_made_again(engine):
     assert "v_quarantine" in inspect(engine).get_view_names()
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP VIEW v_late_list")
-        conn.execute(text("UPDATE store_settings SET value = 'older files' WHERE key = :k"), {"k": FINGERPRINT_KEY})
+        conn.execute(text("UPDATE sql_views_version SET sha256 = 'older files'"))
     upgrade_head(engine)
     assert set(VIEWS) <= set(inspect(engine).get_view_names())
-    assert rows(engine, "SELECT value FROM store_settings WHERE key = :k", k=FINGERPRINT_KEY)[0]["value"] != (
-        "older files")
+    assert rows(engine, "SELECT sha256 FROM sql_views_version")[0]["sha256"] != "older files"
 
 
 def test_measures_view_has_the_registry_words(engine):
@@ -178,8 +178,9 @@ def test_quarantine_shows_each_finding_with_personal_values_masked(engine, setti
     ]
     # Whatever the store holds, a personal column's value is shown masked.
     with engine.begin() as conn:
-        for n, (table, column) in enumerate([("people", "forename"), ("people", "surname"), ("people", "upn"),
-                                             ("people", "postcode"), ("contacts", "name"), ("contacts", "email")]):
+        personal = [(t.name, c.name) for t in CANONICAL_TABLES.values() for c in t.columns if c.personal]
+        assert ("contacts", "mobile") in personal and ("people", "upn") in personal
+        for n, (table, column) in enumerate(personal):
             conn.execute(text(
                 "INSERT INTO quarantine (ingest_id, table_name, source_file, source_line, record_id, code, "
                 "column_name, message, action, bad_value) VALUES (1, :t, 'x.csv', :n, 'X', 'V002', :c, 'bad', "
@@ -190,6 +191,13 @@ def test_quarantine_shows_each_finding_with_personal_values_masked(engine, setti
     ingest_csv(engine, settings, tmp_path / "clean", base_tables(), AS_OF)
     latest = {(r["ingest_id"], bool(r["latest_ingest"])) for r in rows(engine, "SELECT * FROM v_quarantine")}
     assert (1, False) in latest and (1, True) not in latest
+
+
+def test_the_quarantine_view_masks_exactly_the_columns_marked_personal():
+    sql = (sql_dir() / "views" / "v_quarantine.sql").read_text(encoding="utf-8")
+    listed = set(re.findall(r"'(\w+\.\w+)'", sql.split("THEN '***'")[0]))
+    marked = {f"{t.name}.{c.name}" for t in CANONICAL_TABLES.values() for c in t.columns if c.personal}
+    assert listed == marked
 
 
 def _documented_role_sql() -> str:
@@ -211,8 +219,7 @@ def test_the_documented_analyst_role_reads_the_views_only_and_keeps_its_grants(e
         with engine.begin() as conn:
             for statement in filter(str.strip, sql.split(";")):
                 conn.exec_driver_sql(statement)
-            conn.execute(text("UPDATE store_settings SET value = 'older files' WHERE key = :k"),
-                         {"k": FINGERPRINT_KEY})
+            conn.execute(text("UPDATE sql_views_version SET sha256 = 'older files'"))
         upgrade_head(engine)  # makes every view again
         granted = rows(engine, "SELECT table_name FROM information_schema.table_privileges "
                                "WHERE grantee = :r AND table_schema = current_schema() AND privilege_type = 'SELECT'",

@@ -5,7 +5,6 @@ import re
 import pytest
 
 from ehcp_monitor import config
-from ehcp_monitor.checks.rules_doc import DOC_BEGIN, DOC_END, refresh_doc, render_rules_table
 from ehcp_monitor.domain.measures import (
     GUIDANCE,
     LOCAL,
@@ -17,6 +16,7 @@ from ehcp_monitor.domain.measures import (
     WEEKS,
     measure,
 )
+from ehcp_monitor.rules_doc import DOC_BEGIN, DOC_END, refresh_doc, render_rules_table
 from tests.conftest import ROOT
 
 # Each clock's period as the regulation (or guidance, or the LA's own setting) gives it.
@@ -90,7 +90,7 @@ def test_kinds_and_pack_membership():
 def test_docs_rules_md_carries_the_generated_table():
     text = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
     assert DOC_BEGIN in text and DOC_END in text
-    assert refresh_doc(text, config.defaults()) == text, "run: python -m ehcp_monitor.checks.rules_doc"
+    assert refresh_doc(text, config.defaults()) == text, "run: python -m ehcp_monitor.rules_doc"
 
 
 def test_settings_in_force_follow_the_config():

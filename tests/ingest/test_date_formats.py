@@ -8,6 +8,7 @@ from ehcp_monitor.errors import IngestRefused
 from tests.ingest.extract import base_tables, ingest_csv, quarantine_of, with_more_people
 
 DATES = ("received_date", "request_outcome_date")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _rewrite(tables, form):
@@ -22,8 +23,7 @@ def _rewrite(tables, form):
 
 @pytest.mark.parametrize("form, named, setting", [
     (lambda y, m, d: f"{d}/{m}/{y}", "dd/mm/yyyy", "%d/%m/%Y"),
-    (lambda y, m, d: f"{y}-{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][int(m) - 1]}"
-                     f"-{d} 00:00:00", "SEN2's yyyy-Mon-dd 00:00:00", "%Y-%b-%d %H:%M:%S"),
+    (lambda y, m, d: f"{y}-{MONTHS[int(m) - 1]}-{d} 00:00:00", "SEN2's yyyy-Mon-dd 00:00:00", "%Y-%b-%d %H:%M:%S"),
     (lambda y, m, d: f"{d}.{m}.{y}", "dd.mm.yyyy", "%d.%m.%Y"),
 ])
 def test_a_column_in_another_form_is_refused_naming_the_form_and_the_setting(

@@ -427,87 +427,99 @@ def _standard_sheets(workbook, *, people=True):
     _sheet(workbook, "requests", REQUESTS_HEADER, request_rows())
 
 
+def _xlsx_plain(wb):
+    _standard_sheets(wb)
+
+
+def _xlsx_empty_sheet(name):
+    def write(wb):
+        _standard_sheets(wb)
+        wb.add_worksheet(name)
+    return write
+
+
+def _xlsx_empty_requests(wb):
+    _sheet(wb, "people", PEOPLE_HEADER, people_rows())
+    wb.add_worksheet("requests")
+
+
+def _xlsx_merged(wb):
+    _standard_sheets(wb, people=False)
+    sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
+    sheet.merge_range(2, 2, 2, 3, "Ada Morgan")
+
+
+def _xlsx_formulas(wb):
+    _standard_sheets(wb, people=False)
+    sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
+    sheet.write_formula(2, 2, '=UPPER("ada")', None, "ADA")
+    sheet.write_formula(3, 0, '="P"&3', None, "P3")
+
+
+def _xlsx_dates_as_numbers(wb):
+    _standard_sheets(wb, people=False)
+    sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
+    sheet.write_number(1, 1, 42095)  # 2015-04-01 as a serial number with no date format
+    date_cell = wb.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_datetime(2, 1, dt.datetime(2016, 5, 2), date_cell)
+
+
+def _xlsx_hidden_sheet(wb):
+    _standard_sheets(wb)
+    _sheet(wb, "contacts", CONTACTS_HEADER, contact_rows(), hidden=True)
+
+
+def _xlsx_wide(wb):
+    _standard_sheets(wb, people=False)
+    sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
+    for c in range(len(PEOPLE_HEADER), 5000):
+        sheet.write_string(0, c, f"extra_{c}")
+    sheet.write_string(1, 4999, "far away")
+
+
+def _xlsx_header_only(wb):
+    _standard_sheets(wb)
+    _sheet(wb, "contacts", CONTACTS_HEADER, [])
+
+
+def _xlsx_blank_rows_between(wb):
+    _standard_sheets(wb, people=False)
+    sheet = wb.add_worksheet("people")
+    for c, h in enumerate(PEOPLE_HEADER):
+        sheet.write_string(0, c, h)
+    for r, row in zip((1, 3, 6, 7), people_rows(), strict=False):
+        for c, value in enumerate(row):
+            if value:
+                sheet.write_string(r, c, value)
+
+
+def _xlsx_reader_columns(wb):
+    _standard_sheets(wb, people=False)
+    _sheet(wb, "people", PEOPLE_HEADER + ["__line", "__extra_fields"], [r + ["x", "7"] for r in people_rows()])
+
+
+def _xlsx_other_sheet(wb):
+    _standard_sheets(wb)
+    sheet = wb.add_worksheet("Notes")
+    sheet.write_string(0, 0, FORENAME)
+
+
 def _xlsx_cases() -> list[Case]:
-    def plain(wb):
-        _standard_sheets(wb)
-
-    def empty_sheet(name):
-        def write(wb):
-            _standard_sheets(wb)
-            wb.add_worksheet(name)
-        return write
-
-    def empty_requests(wb):
-        _sheet(wb, "people", PEOPLE_HEADER, people_rows())
-        wb.add_worksheet("requests")
-
-    def merged(wb):
-        _standard_sheets(wb, people=False)
-        sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
-        sheet.merge_range(2, 2, 2, 3, "Ada Morgan")
-
-    def formulas(wb):
-        _standard_sheets(wb, people=False)
-        sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
-        sheet.write_formula(2, 2, '=UPPER("ada")', None, "ADA")
-        sheet.write_formula(3, 0, '="P"&3', None, "P3")
-
-    def dates_as_numbers(wb):
-        _standard_sheets(wb, people=False)
-        sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
-        sheet.write_number(1, 1, 42095)  # 2015-04-01 as a serial number with no date format
-        date_cell = wb.add_format({"num_format": "dd/mm/yyyy"})
-        sheet.write_datetime(2, 1, dt.datetime(2016, 5, 2), date_cell)
-
-    def hidden_sheet(wb):
-        _standard_sheets(wb)
-        _sheet(wb, "contacts", CONTACTS_HEADER, contact_rows(), hidden=True)
-
-    def wide(wb):
-        _standard_sheets(wb, people=False)
-        sheet = _sheet(wb, "people", PEOPLE_HEADER, people_rows())
-        for c in range(len(PEOPLE_HEADER), 5000):
-            sheet.write_string(0, c, f"extra_{c}")
-        sheet.write_string(1, 4999, "far away")
-
-    def header_only(wb):
-        _standard_sheets(wb)
-        _sheet(wb, "contacts", CONTACTS_HEADER, [])
-
-    def blank_rows_between(wb):
-        _standard_sheets(wb, people=False)
-        sheet = wb.add_worksheet("people")
-        for c, h in enumerate(PEOPLE_HEADER):
-            sheet.write_string(0, c, h)
-        for r, row in zip((1, 3, 6, 7), people_rows(), strict=False):
-            for c, value in enumerate(row):
-                if value:
-                    sheet.write_string(r, c, value)
-
-    def reader_columns(wb):
-        _standard_sheets(wb, people=False)
-        _sheet(wb, "people", PEOPLE_HEADER + ["__line", "__extra_fields"], [r + ["x", "7"] for r in people_rows()])
-
-    def other_sheet(wb):
-        _standard_sheets(wb)
-        sheet = wb.add_worksheet("Notes")
-        sheet.write_string(0, 0, FORENAME)
-
     return [
-        workbook_case("xlsx-plain", plain, rows={"people": 4, "requests": 4}, postgresql=True),
-        workbook_case("xlsx-empty-optional-sheet", empty_sheet("contacts"), 3,
+        workbook_case("xlsx-plain", _xlsx_plain, rows={"people": 4, "requests": 4}, postgresql=True),
+        workbook_case("xlsx-empty-optional-sheet", _xlsx_empty_sheet("contacts"), 3,
                       r"^extract\.xlsx\[contacts\]: the sheet is empty \(no header row\)$", postgresql=True),
-        workbook_case("xlsx-empty-required-sheet", empty_requests, 3,
+        workbook_case("xlsx-empty-required-sheet", _xlsx_empty_requests, 3,
                       r"^extract\.xlsx\[requests\]: the sheet is empty \(no header row\)$"),
-        workbook_case("xlsx-merged-cells", merged, rows={"people": 4}),
-        workbook_case("xlsx-formulas", formulas, rows={"people": 4}),
-        workbook_case("xlsx-dates-as-numbers-and-dates", dates_as_numbers, rows={"people": 4}),
-        workbook_case("xlsx-hidden-sheet", hidden_sheet, rows={"contacts": 3}),
-        workbook_case("xlsx-5000-columns", wide, rows={"people": 4}),
-        workbook_case("xlsx-header-only-sheet", header_only, rows={"contacts": 0}),
-        workbook_case("xlsx-blank-rows-between", blank_rows_between, rows={"people": 4}),
-        workbook_case("xlsx-unrelated-sheet", other_sheet, rows={"people": 4}),
-        workbook_case("xlsx-reader-column-names", reader_columns, rows={"people": 4}),
+        workbook_case("xlsx-merged-cells", _xlsx_merged, rows={"people": 4}),
+        workbook_case("xlsx-formulas", _xlsx_formulas, rows={"people": 4}),
+        workbook_case("xlsx-dates-as-numbers-and-dates", _xlsx_dates_as_numbers, rows={"people": 4}),
+        workbook_case("xlsx-hidden-sheet", _xlsx_hidden_sheet, rows={"contacts": 3}),
+        workbook_case("xlsx-5000-columns", _xlsx_wide, rows={"people": 4}),
+        workbook_case("xlsx-header-only-sheet", _xlsx_header_only, rows={"contacts": 0}),
+        workbook_case("xlsx-blank-rows-between", _xlsx_blank_rows_between, rows={"people": 4}),
+        workbook_case("xlsx-unrelated-sheet", _xlsx_other_sheet, rows={"people": 4}),
+        workbook_case("xlsx-reader-column-names", _xlsx_reader_columns, rows={"people": 4}),
         Case("xlsx-not-a-workbook", lambda folder: extract(folder, {"x.xlsx": b"PK\x03\x04 nope"}) / "x.xlsx", 3,
              r"^x\.xlsx: cannot be read as a workbook"),
     ]
@@ -684,7 +696,7 @@ def test_malformed_input(case, db_url, tmp_path, lenient_config, capsys, monkeyp
         if table in ("people", "requests", "contacts") and table in case.rows and case.rows[table]:
             assert set(snapshot) | {r for _, r in quarantined} == _input_keys(case, table), table
             assert not set(snapshot) & {r for _, r in quarantined}, table
-    for table, n in case.rows.items():
+    for table in case.rows:
         assert table in counts, table
 
 

@@ -232,8 +232,10 @@ def test_a_family_is_not_told_of_a_step_dated_by_a_value_in_doubt(engine, settin
     tables = base_tables()
     tables["requests"] += [
         # decided "before" it was received (V006): DECIDE_6W withheld, and no email about that decision
-        {**tables["requests"][0], "request_id": "R7", "received_date": "2025-03-10", "request_outcome_date": "2025-03-05"},
-        {**tables["requests"][0], "request_id": "R6", "received_date": "2025-03-03", "request_outcome_date": "2025-03-10"},
+        {**tables["requests"][0], "request_id": "R7",
+         "received_date": "2025-03-10", "request_outcome_date": "2025-03-05"},
+        {**tables["requests"][0], "request_id": "R6",
+         "received_date": "2025-03-03", "request_outcome_date": "2025-03-10"},
     ]
     settings = settings.replace(**{"touchpoints.go_live": "2025-01-01"})
     ingest_csv(engine, settings, tmp_path / "x", tables, as_of)

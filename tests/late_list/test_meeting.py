@@ -10,6 +10,7 @@ import pytest
 from ehcp_monitor.checks.run import run_check
 from ehcp_monitor.db.bulk import read_frame
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
+from ehcp_monitor.domain.vocabulary import FORECAST_SOURCE_WORDS, STAGE_WORDS_20W
 from ehcp_monitor.forecast import STAGES
 from ehcp_monitor.late_list import build_late_list, send_late_list
 from ehcp_monitor.late_list.content import compose
@@ -51,9 +52,10 @@ def test_the_email_body_fits_under_the_clipping_size_as_received(built, settings
                     "By case officer", "By team", "Other overdue clocks", "Data quality of the last ingest"):
         assert heading in html, heading
     # The other overdue clocks are counted in the body, listed in the page and the workbook only.
-    assert "Overdue DECIDE_6W clocks" not in html
+    decisions = "Overdue clocks: Decision whether to assess (6 weeks, reg 5(1))"
+    assert decisions not in html
     page = built.html_path.read_text(encoding="utf-8")
-    assert "Overdue DECIDE_6W clocks" in page and len(page) > 3 * len(html)
+    assert decisions in page and len(page) > 3 * len(html)
     assert built.counts["very_late_20w"] > 50 and built.counts["at_risk_20w"] > 20
     (attachment,) = list(msg.iter_attachments())
     assert attachment.get_filename() == "late-list-2025-03-14.xlsx"
@@ -84,17 +86,18 @@ def test_at_risk_cases_are_open_not_yet_overdue_and_forecast_past_their_due_date
     status = dict(open_20w.iter_rows())
     for row in rows:
         assert status[row["Case ref"]] in ("due_soon", "pending")
-        assert row["Stage"] in STAGES
+        assert row["Stage"] in STAGE_WORDS_20W.values()  # words, not codes
         assert row["Forecast issue"] > row["Due"]
         assert row["Days late (forecast)"] == (row["Forecast issue"] - row["Due"]).days > 0
         assert row["Days late (80th percentile)"] >= row["Days late (forecast)"]
-        assert row["Forecast from"] in ("history", "default")
+        assert row["Forecast from"] in FORECAST_SOURCE_WORDS.values()
         assert row["Action agreed"] is None and row["Owner"] is None
     dues = [row["Due"] for row in rows]
     assert dues == sorted(dues)  # soonest due first
     basis = openpyxl.load_workbook(built.xlsx_path)["Forecast basis"]
     sources = {row[0].value: row[4].value for row in basis.iter_rows(min_row=2)}
-    assert set(sources) == set(STAGES) and "history" in sources.values()
+    assert set(sources) == {STAGE_WORDS_20W[s] for s in STAGES}
+    assert FORECAST_SOURCE_WORDS["history"] in sources.values()
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

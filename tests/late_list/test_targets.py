@@ -2,6 +2,7 @@
 a generated caseload checked weekly for five weeks (both databases): the workbook's sheets opened with
 openpyxl, the page and the email body."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
@@ -102,6 +103,13 @@ def test_review_recovery_bands_trend_and_clearing_date(built, engine):
     assert trend[0]["Week ending"].date() == AS_OF and trend[0]["All teams"] == overdue.height
     assert [r["Week ending"].date() for r in trend[:5]] == [AS_OF - timedelta(weeks=k) for k in range(5)]
     assert trend[5]["All teams"] is None  # no check that week
+    # The same weeks by case officer (newest first): the officers' backlogs add up to the whole.
+    by_officer = _rows(book["Review backlog by officer"])
+    newest = [k for k in by_officer[0] if k != "Case officer"][0]
+    assert sum(r[newest] or 0 for r in by_officer) == overdue.height
+    # Everyone holding an overdue review is in the targets, shortfall and all, even with nothing done.
+    holding = {r["Case officer"] for r in officers[:-1] if r["Overdue in all"]}
+    assert holding <= {r["Case officer"] for r in _rows(book["Targets by officer"])}
     with engine.connect() as conn:
         then = read_frame(conn, "SELECT plan_id FROM overdue_history WHERE measure IN ('REVIEW_12M', 'REVIEW_EY') "
                                 f"AND as_of = '{(AS_OF - timedelta(weeks=4)).isoformat()}'", {"plan_id": pl.Utf8})
@@ -119,6 +127,7 @@ def test_capacity_and_the_sections_are_in_the_page_the_email_and_the_text(built)
     book = openpyxl.load_workbook(built.xlsx_path)
     sentence = book["Capacity"]["A2"].value
     assert "40% of new plans" in sentence and "September 2025" in sentence
+    assert re.search(r"you need to issue [\d,]+ plans a month from now\.", sentence) or "cannot be reached" in sentence
     page = built.html_path.read_text(encoding="utf-8")
     for text in ('id="targets"', 'id="review-recovery"', 'id="capacity"', "Annual review recovery",
                  "Reviews completed last week", "Overdue 6 to 12 months", "Week ending", str(escape(sentence))):

@@ -13,13 +13,15 @@ from tests.report_data.late_list_dataset import AS_OF, HYPERLINK_OFFICER, load_d
 
 SHEETS = ["Headline", "Very late 20-week", "At risk 20-week", "Other overdue", "By officer", "By team",
           "Forecast basis", "Targets by officer", "Targets by team", "Review recovery by team",
-          "Review recovery by officer", "Review backlog trend", "Capacity", "Data quality", "Data quality findings"]
+          "Review recovery by officer", "Review backlog trend", "Review backlog by officer",
+          "Capacity", "Data quality", "Data quality findings"]
 # The sections are Excel tables (their own filter buttons); the other sheets carry an autofilter.
 TABLES = {"Very late 20-week": "VeryLate20Week", "At risk 20-week": "AtRisk20Week", "Other overdue": "OtherOverdue",
           "By officer": "ByOfficer", "By team": "ByTeam", "Forecast basis": "ForecastBasis",
           "Targets by officer": "TargetsByOfficer", "Targets by team": "TargetsByTeam",
           "Review recovery by team": "ReviewRecoveryByTeam", "Review recovery by officer": "ReviewRecoveryByOfficer",
-          "Review backlog trend": "ReviewBacklogTrend"}
+          "Review backlog trend": "ReviewBacklogTrend",
+          "Review backlog by officer": "ReviewBacklogTrendByOfficer"}
 # The data quality summary's table starts below the ingest's figures (its header row is frozen).
 FROZEN = {"Data quality": "A19"}
 

@@ -45,6 +45,9 @@ def nightly_settings(settings, tmp_path):
         # (going live and the hold have tests of their own in tests/touchpoints).
         "touchpoints.go_live": "2000-01-01",
         "touchpoints.hold_above": 100000,
+        # The job reads the real clock here: the sending window is open at any hour and day.
+        "touchpoints.send_window_start": "00:00", "touchpoints.send_window_end": "24:00",
+        "touchpoints.send_on_working_days_only": False,
     })
 
 

@@ -37,7 +37,10 @@ def test_a_renamed_reviews_file_never_reaches_a_family(engine, db_url, tmp_path)
     write_extract(generate(people=800, seed=5, as_of=FIRST), extract, "csv")
     config = tmp_path / "config.toml"
     config.write_text(f'[source]\nlocation = "{extract}"\n[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
-                      f'rate_per_minute = 100000\ngo_live = "{FIRST - timedelta(days=60)}"\n', encoding="utf-8")
+                      f'rate_per_minute = 100000\ngo_live = "{FIRST - timedelta(days=60)}"\n'
+                      # The CLI reads the real clock: open the sending window at any hour and day.
+                      'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n',
+                      encoding="utf-8")
 
     # Live for two months already: the first night here finds every apology since then due at once,
     # which the surge hold keeps back; the operator discards it. Then a normal night.

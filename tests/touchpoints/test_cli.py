@@ -7,6 +7,9 @@ from pathlib import Path
 
 from tests.touchpoints.conftest import caseload, store_case
 
+# The CLI reads the real clock: tests not about the sending window open it at any hour and day.
+ALWAYS_OPEN = 'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n'
+
 
 def run(args, cwd, db_url, config):
     env = {**os.environ, "EHCP_DATABASE_URL": db_url, "EHCP_CONFIG": str(config)}
@@ -18,7 +21,7 @@ def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
     store_case(engine, *caseload())
     config = tmp_path / "config.toml"
     config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 60000\n'
-                      'go_live = 2000-01-01\n')  # a TOML date
+                      'go_live = 2000-01-01\n' + ALWAYS_OPEN)  # a TOML date
 
     planned = run(["touchpoints", "plan", "--as-of", "2025-03-14"], tmp_path, db_url, config)
     assert planned.returncode == 0, planned.stderr
@@ -51,6 +54,6 @@ def test_dispatch_exits_1_when_sends_fail(one_email, db_url, tmp_path):
     (tmp_path / "templates" / "request_received.txt.j2").write_text("{{ nothing_here }}")
     config = tmp_path / "config.toml"
     config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
-                      f'template_dir = "{tmp_path / "templates"}"\ngo_live = "2000-01-01"\n')
+                      f'template_dir = "{tmp_path / "templates"}"\ngo_live = "2000-01-01"\n' + ALWAYS_OPEN)
     out = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
     assert out.returncode == 1 and "failed: 1" in out.stdout and "Traceback" not in out.stderr

@@ -7,10 +7,10 @@ from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ehcp_monitor.db.connect import make_engine
-from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.db.models import Contact, Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import CLAIM_LEASE, claim, hand_over, recover_interrupted
 from tests.touchpoints.conftest import (
@@ -114,7 +114,6 @@ def test_two_dispatchers_at_once_send_each_email_exactly_once(db_url, smtp_serve
     refs = [m["X-Reference"] for _, m in handler.received]
     assert len(refs) == 120 and len(set(refs)) == 120
     assert sum(r["sent"] for r in results) == 120
-    print("sent per dispatcher", [r["sent"] for r in results])
     assert _by_status(setup) == {"sent": 120}
     setup.dispose()
 
@@ -208,3 +207,18 @@ def test_a_broken_override_template_fails_the_row_not_the_run(one_email, tmp_pat
 def test_now_must_carry_a_timezone(one_email):
     with pytest.raises(ValueError):
         dispatch_touchpoints(one_email, tp_settings(), as_of=AS_OF, now=NOW.replace(tzinfo=None))
+
+
+def test_a_contact_linked_to_another_child_since_planning_is_not_sent_the_message(one_email, smtp_server):
+    """The message names its child: if the records now link the contact to another child, it waits
+    for nobody and is skipped with the reason, never sent."""
+    handler, port = smtp_server()
+    with one_email.begin() as conn:
+        (planned_for,) = conn.execute(select(Touchpoint.person_id)).one()
+        conn.execute(update(Contact).values(person_id="SOMEONE-ELSE"))
+    assert planned_for is not None and planned_for != "SOMEONE-ELSE"
+    counts = dispatch_touchpoints(one_email, smtp_settings(port), as_of=AS_OF, now=NOW)
+    assert counts["sent"] == 0 and not handler.received
+    with one_email.connect() as conn:
+        assert conn.execute(select(Touchpoint.status, Touchpoint.reason)).one() == (
+            "skipped", "contact no longer linked to this child")

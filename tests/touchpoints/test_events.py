@@ -130,3 +130,56 @@ def test_a_historical_request_is_not_announced_as_received():
     events = _events(frames, results)
     assert events.filter(pl.col("request_id") == "R9").is_empty()  # nor told a draft is out
     assert not events.filter((pl.col("stage") == "request_received") & (pl.col("request_id") != "R9")).is_empty()
+
+
+# --- which child (touchpoints.child_reference) --------------------------------------------------
+
+
+def _child_names(mode):
+    frames, results = caseload()
+    frames["people"][0]["surname"] = " smith"  # initials are capitals, whatever the record holds
+    ev = _events(frames, results, **{"touchpoints.child_reference": mode})
+    return {r["case_ref"]: json.loads(r["context"])["child_name"] for r in ev.iter_rows(named=True)}
+
+
+def test_the_child_is_named_as_the_la_chooses():
+    assert _child_names("first_name")["R1"] == "Alice" and _child_names("first_name")["R3"] == "Bob"
+    assert _child_names("initials")["R1"] == "A. S." and _child_names("initials")["R3"] == "B. J."
+    assert set(_child_names("none").values()) == {None}
+
+
+def test_the_default_is_the_first_name_and_a_missing_name_is_no_reference():
+    frames, results = caseload()
+    frames["people"][1]["forename"] = "  "
+    frames["people"][1]["surname"] = None
+    ev = _events(frames, results)
+    names = {r["case_ref"]: json.loads(r["context"])["child_name"] for r in ev.iter_rows(named=True)}
+    assert names["R1"] == "Alice" and names["R3"] is None
+    ev = _events(frames, results, **{"touchpoints.child_reference": "initials"})
+    assert {json.loads(r["context"])["child_name"] for r in ev.filter(pl.col("case_ref") == "R3").iter_rows(
+        named=True)} == {None}
+
+
+# --- delay notices: when the late step is now expected ------------------------------------------
+
+
+def test_a_late_final_plan_is_expected_on_its_forecast_date_other_steps_on_the_default():
+    frames, results = caseload()
+    final = next(r for r in results if r["measure"] == "FINAL_20W")
+    final["stage"] = "gathering_advice"
+    delay = _events(frames, results).filter(pl.col("stage") == "delay_notice")
+    steps = {s["measure"]: s for s in json.loads(delay["context"][0])["late_steps"]}
+    # No issued cases to learn from: the statutory defaults. In gathering_advice since the first advice
+    # request (2024-12-21), 83 days by 2025-03-14; 98 - 83 = 15 days is less than drafting's 56: 2025-05-09.
+    assert (steps["FINAL_20W"]["expected_date"], steps["FINAL_20W"]["expected_from"]) == ("2025-05-09", "forecast")
+    # ADVICE_6W due 2025-02-01, notice 2025-03-02: later of due + 28 (2025-03-01) and notice + 14 (2025-03-16).
+    assert (steps["ADVICE_6W"]["expected_date"], steps["ADVICE_6W"]["expected_from"]) == ("2025-03-16", "default")
+
+
+def test_a_first_notice_expects_the_step_four_weeks_after_its_due_date():
+    frames, _ = caseload()
+    res = [result("DECIDE_6W", request_id="R1", due=D("2025-03-01"), status="overdue", days_late=13)]
+    delay = _events(frames, res).filter(pl.col("stage") == "delay_notice")
+    (step,) = json.loads(delay["context"][0])["late_steps"]
+    assert delay["event_date"].to_list() == [D("2025-03-02")]
+    assert (step["expected_date"], step["expected_from"]) == ("2025-03-29", "default")

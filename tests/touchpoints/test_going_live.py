@@ -47,7 +47,10 @@ def test_going_live_sends_nothing_about_the_past_and_a_month_later_only_what_hap
     outbox = tmp_path / "outbox"
     settings = settings.replace(**{"source.location": str(tmp_path / "extract"),
                                    "touchpoints.outbox_dir": str(outbox),
-                                   "touchpoints.rate_per_minute": 100000})
+                                   "touchpoints.rate_per_minute": 100000,
+                                   # The nightly job runs at 02:00: open the sending window all day.
+                                   "touchpoints.send_window_start": "00:00", "touchpoints.send_window_end": "24:00",
+                                   "touchpoints.send_on_working_days_only": False})
     # The LA's extract on go-live day: years of history.
     write_extract(generate(people=200, seed=7, as_of=GO_LIVE), tmp_path / "extract", "csv")
     first = _nightly(engine, settings, GO_LIVE)["touchpoints_plan"]

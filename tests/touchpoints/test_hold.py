@@ -165,7 +165,10 @@ def surge(engine, db_url, tmp_path):
     config.write_text(
         f'[source]\nlocation = "{tmp_path / "extract"}"\n'
         f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\nrate_per_minute = 100000\n'
-        f'go_live = "{LIVE_SINCE}"\n', encoding="utf-8")
+        f'go_live = "{LIVE_SINCE}"\n'
+        # The CLI reads the real clock: open the sending window at any hour and day.
+        'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n',
+        encoding="utf-8")
     _past_runs(engine, [4] * 14)
     run = cli(["run", "nightly", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
     return run, config
@@ -189,7 +192,7 @@ def test_a_surge_in_the_nightly_job_is_held_and_reported(engine, db_url, tmp_pat
     assert f"{held} touchpoint emails held" in health.stderr
 
     listed = cli(["touchpoints", "list", "--status", "held"], tmp_path, db_url, config)
-    assert listed.returncode == 0 and listed.stdout.count("\theld\t") == min(held, 100)
+    assert listed.returncode == 0 and listed.stdout.count("\tHeld\t") == min(held, 100)
     assert "go-live: 2000-01-01 (touchpoints.go_live in the config)" in listed.stdout
 
     released = cli(["touchpoints", "release", "--as-of", LATER.isoformat()], tmp_path, db_url, config)

@@ -127,8 +127,9 @@ def _sms(stage, variant, *, case_ref, team_phone, date_value):
 
     settings = tp_settings().replace(**{"touchpoints.team_phone": team_phone})
     facts = {k: date_value for k in ("received_date", "decision_due", "decision_date", "final_due", "draft_date",
-                                      "comments_by", "issue_date", "review_due", "meeting_date")}
+                                      "comments_by", "issue_date", "review_due", "meeting_date", "next_date")}
     facts |= {"advice_types": ["educational_psychology"], "case_officer": "O" * 100, "team": "T" * 100,
+              "stage_20w": "awaiting_advice_requests", "next_measure": "FINAL_20W", "final_late": False,
               "late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": date_value, "days_late": 300,
                               "very_late": True}]}
     variables = template_variables(stage=stage, case_ref=case_ref, event_date=date_value, variant=variant,

@@ -37,7 +37,8 @@ def test_the_right_messages_reach_the_right_people(stored_caseload, smtp_server)
         html = msg.get_body(("html",)).get_content()
         assert "2015-06-01" not in text + html  # no date of birth
         if rcpts[0] == "carol@example.org":
-            assert "Alice" not in text + html  # the child's name never reaches a parent's email
+            # The body names the child as touchpoints.child_reference says (first name by default), never in full.
+            assert "This message is about Alice." in text and "Alice Smith" not in text + html
     assert {k: len(v) for k, v in by_person.items()} == {"carol@example.org": 4, "alice@example.org": 4}
     assert any("case R2" in s for s in by_person["carol@example.org"])
     rows = _statuses(stored_caseload)

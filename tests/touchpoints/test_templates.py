@@ -16,8 +16,9 @@ FACTS = {
     "draft_date": "2025-03-03", "comments_by": "2025-03-17", "issue_date": "2025-05-20",
     "review_due": "2025-06-01", "meeting_date": "2025-02-20", "outcome": "amend",
     "late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": "2025-05-26", "days_late": 3,
-                    "very_late": False}],
-    "case_officer": "Jo Officer", "team": "North",
+                    "very_late": False, "expected_date": "2025-07-01", "expected_from": "forecast"}],
+    "stage_20w": "drafting", "next_measure": "FINAL_20W", "next_date": "2025-05-26", "final_late": False,
+    "case_officer": "Jo Officer", "team": "North", "child_name": "Sam",
 }
 
 
@@ -31,7 +32,7 @@ def _vars(stage, variant=None, settings=None, **extra):
 def test_each_stage_has_subject_text_and_accessible_html(stage):
     out = render(stage, _vars(stage), config.defaults())
     assert "R-123" in out.subject and "\n" not in out.subject
-    assert "Carol" not in out.subject
+    assert "Carol" not in out.subject and "Sam" not in out.subject  # no name, the child's neither
     assert "R-123" in out.text and "sendteam@example.gov.uk" in out.text and "01234 567890" in out.text
     assert '<html lang="en-GB">' in out.html
     assert re.search(r"<h1[^>]*>[^<]+</h1>", out.html)
@@ -77,3 +78,168 @@ def test_an_la_can_override_any_template(tmp_path):
     out = render("request_received", _vars("request_received", settings=settings), settings)
     assert out.subject == "Your request R-123 (Shire)"
     assert "decide whether to carry out an assessment" in out.text  # the rest stays built in
+
+
+# --- which child, signposts, what happens next, appeal wording (issue 19) -------------------------
+
+VARIANTS = [(s, None) for s in STAGES] + [("review_decision", v) for v in ("maintain", "amend", "cease")]
+
+
+def _sms(stage, variables, settings):
+    from ehcp_monitor.touchpoints.templates import _environment
+
+    text = _environment(settings.touchpoints.template_dir).get_template(f"sms/{stage}.txt.j2").render(variables)
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("stage, variant", VARIANTS)
+def test_every_stage_renders_text_html_and_sms(stage, variant):
+    settings = config.defaults()
+    variables = _vars(stage, variant)
+    out = render(stage, variables, settings)
+    sms = _sms(stage, variables, settings)
+    assert out.text.strip() and out.html.strip() and "R-123" in sms and "01234 567890" in sms
+    assert "Sam" not in sms and "Carol" not in sms  # a text names no one (docs/touchpoints.md, Text messages)
+
+
+@pytest.mark.parametrize("mode, reference", [("first_name", "Sam"), ("initials", "S. T."), ("none", None)])
+def test_the_body_names_the_child_as_the_la_chooses_and_the_subject_never(mode, reference):
+    import polars as pl
+
+    from ehcp_monitor.touchpoints.events import child_reference
+
+    people = pl.DataFrame({"forename": ["Sam"], "surname": ["Taylor"]})
+    assert people.select(child_reference(mode)).item() == reference
+    for stage, variant in VARIANTS:
+        out = render(stage, _vars(stage, variant, child_name=reference), config.defaults())
+        if reference:
+            assert f"This message is about {reference}." in out.text
+            assert f"<p>This message is about {reference}.</p>" in out.html
+        else:
+            assert "This message is about" not in out.text + out.html
+        assert "Sam" not in out.subject and "S. T." not in out.subject and "Taylor" not in out.subject
+
+
+def test_a_row_planned_before_the_child_was_named_still_renders():
+    facts = {k: v for k, v in FACTS.items() if k != "child_name"}
+    variables = template_variables(stage="request_received", case_ref="R-123", event_date=date(2025, 3, 1),
+                                   variant=None, context=facts, settings=config.defaults())
+    assert "This message is about" not in render("request_received", variables, config.defaults()).text
+
+
+SIGNPOSTS = {
+    "touchpoints.sendiass_name": "Shire SENDIASS", "touchpoints.sendiass_phone": "01999 100200",
+    "touchpoints.sendiass_email": "advice@shire-iass.org.uk", "touchpoints.sendiass_url": "https://shire-iass.org.uk",
+    "touchpoints.local_offer_url": "https://www.shire.gov.uk/send-local-offer",
+}
+
+
+@pytest.mark.parametrize("stage, variant", VARIANTS)
+def test_every_message_signposts_sendiass_and_the_local_offer(stage, variant):
+    settings = config.defaults().replace(**SIGNPOSTS)
+    out = render(stage, _vars(stage, variant, settings=settings), settings)
+    for value in SIGNPOSTS.values():
+        assert value in out.text and value in out.html
+    assert "FREE, INDEPENDENT ADVICE" in out.text and "Free, independent advice</h2>" in out.html
+    assert '<a href="https://shire-iass.org.uk"' in out.html and 'href="mailto:advice@shire-iass.org.uk"' in out.html
+
+
+def test_a_signpost_left_empty_is_not_printed():
+    settings = config.defaults().replace(**{k: "" for k in SIGNPOSTS})
+    out = render("request_received", _vars("request_received", settings=settings), settings)
+    assert "your local SEND Information, Advice and Support Service (SENDIASS)" in out.text
+    assert "Phone: " not in out.text and "Website:" not in out.text and "Local Offer" not in out.text
+    assert "<ul>" not in out.html.split("Free, independent advice")[1]
+
+
+def _delay(steps, settings=None):
+    settings = settings or config.defaults()
+    return render("delay_notice", _vars("delay_notice", settings=settings, late_steps=steps), settings)
+
+
+def test_a_delay_notice_says_when_the_step_is_now_expected_what_is_done_and_who_to_ask():
+    steps = [
+        {"measure": "FINAL_20W", "item": None, "due_date": "2025-05-26", "days_late": 3, "very_late": False,
+         "expected_date": "2025-07-01", "expected_from": "forecast"},
+        {"measure": "ADVICE_6W", "item": "health", "due_date": "2025-05-01", "days_late": 28, "very_late": False,
+         "expected_date": "2025-06-12", "expected_from": "default"},
+    ]
+    settings = config.defaults().replace(**{"touchpoints.delay_next_steps": "We have asked the health service "
+                                            "to send the advice this week."})
+    out = _delay(steps, settings)
+    for part in (out.text, out.html):
+        assert "issuing the final EHC plan" in part and "from health services" in part
+        assert "Tuesday 1 July 2025" in part and "how long cases like this have taken" in part  # the forecast
+        assert "Thursday 12 June 2025" in part  # the default
+        assert "We have asked the health service to send the advice this week." in part
+        assert "Jo Officer" in part and "sendteam@example.gov.uk" in part and "01234 567890" in part
+    assert part.count("how long cases like this") == 1  # only the forecast step says it is an estimate
+
+
+def test_a_delay_notice_planned_before_expected_dates_still_renders():
+    out = _delay([{"measure": "DECIDE_6W", "item": None, "due_date": "2025-02-17", "days_late": 3,
+                   "very_late": False}])
+    assert "Monday 17 February 2025" in out.text and "We now expect it" not in out.text
+    assert "We are chasing everyone" in out.text  # the default of touchpoints.delay_next_steps
+
+
+SCHOOL_ONLY = "If you only want to appeal the school named, you do not need to contact a mediation adviser first"
+MEDIATION_FIRST = "you must contact a mediation adviser"
+
+
+@pytest.mark.parametrize("stage, variant, school_only", [
+    ("decision_not_to_assess", None, False),
+    ("decision_not_to_issue", None, False),
+    ("review_decision", "cease", False),
+    ("review_decision", "maintain", False),
+    ("final_plan_issued", None, True),
+    ("amended_plan_issued", None, True),
+])
+def test_appeal_wording_is_right_for_each_decision(stage, variant, school_only):
+    # Mediation advice comes before any appeal (Children and Families Act 2014 s55), except one only
+    # about the school or placement named in a plan.
+    out = render(stage, _vars(stage, variant), config.defaults())
+    for part in (out.text, out.html.replace("&#39;", "'")):
+        assert "First-tier Tribunal" in part and MEDIATION_FIRST in part
+        # The time limit in full (reg 43): a family must not think they are out of time.
+        assert "within 2 months of the date of our decision letter" in part
+        assert "within 1 month of getting a mediation certificate if that is later" in part
+        assert (SCHOOL_ONLY in part) is school_only
+        if school_only:
+            assert "Before you appeal, you must contact a mediation adviser" not in part
+            assert "If your appeal is about the description of needs or the support in the plan" in part
+
+
+@pytest.mark.parametrize("stage, facts", [
+    ("delay_notice", {"late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": "2026-09-30", "days_late": 300,
+                                      "very_late": True, "expected_date": "2026-09-30", "expected_from": "forecast"}]}),
+    ("progress_update", {"final_late": False, "next_date": "2026-09-30"}),
+    ("progress_update", {"final_late": True}),
+])
+def test_the_new_texts_fit_one_message_at_their_longest(stage, facts):
+    settings = config.defaults().replace(**{"touchpoints.team_phone": "+44 20 7946 0000"})
+    variables = {**_vars(stage, settings=settings, **facts), "case_ref": "R" * 64}
+    sms = _sms(stage, variables, settings)
+    assert len(sms) <= 160 and ("30 September 2026" in sms or "late" in sms)
+
+
+def test_a_delay_notice_sent_on_or_after_its_expected_date_leaves_the_date_out():
+    """Planned on Saturday, sent on Monday: an expected date of Sunday is never shown as ahead."""
+    steps = [
+        {"measure": "FINAL_20W", "item": None, "due_date": "2025-05-26", "days_late": 3, "very_late": False,
+         "expected_date": "2025-06-01", "expected_from": "forecast"},
+        {"measure": "ADVICE_6W", "item": "health", "due_date": "2025-05-01", "days_late": 28, "very_late": False,
+         "expected_date": "2025-06-12", "expected_from": "default"},
+    ]
+    settings = config.defaults()
+    facts = {**FACTS, "late_steps": steps}
+    variables = template_variables(stage="delay_notice", case_ref="R1", event_date=date(2025, 5, 31),
+                                   variant=None, context=facts, settings=settings, sent_on=date(2025, 6, 2))
+    out = render("delay_notice", variables, settings)
+    for part in (out.text, out.html):
+        assert "Sunday 1 June 2025" not in part and "Thursday 12 June 2025" in part
+    assert [s["expected_date"] for s in variables["late_steps"]] == [None, "2025-06-12"]
+    # On the day before, the date is still ahead and shown.
+    earlier = template_variables(stage="delay_notice", case_ref="R1", event_date=date(2025, 5, 31), variant=None,
+                                 context=facts, settings=settings, sent_on=date(2025, 5, 31))
+    assert "Sunday 1 June 2025" in render("delay_notice", earlier, settings).text

@@ -3,11 +3,11 @@
 import polars as pl
 
 from ehcp_monitor.domain.canonical import table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V001"
-TITLE = "Required value missing"
-DESCRIPTION = "A required value is missing (empty or blank)."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:

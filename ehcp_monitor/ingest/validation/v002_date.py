@@ -3,12 +3,12 @@
 import polars as pl
 
 from ehcp_monitor.domain.canonical import DATE, table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
 
 CODE = "V002"
-TITLE = "Unreadable date"
-DESCRIPTION = "A date cannot be read in the declared format."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:

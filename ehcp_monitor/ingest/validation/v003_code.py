@@ -3,13 +3,13 @@
 import polars as pl
 
 from ehcp_monitor.domain.canonical import FLAG, table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.parse import needs_code
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
 
 CODE = "V003"
-TITLE = "Code not in its list"
-DESCRIPTION = "A code is not in its list (outcome, advice type, review outcome, rating, flag, ...)."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:

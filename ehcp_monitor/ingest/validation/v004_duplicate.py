@@ -6,11 +6,11 @@ We cannot tell which of two rows sharing a key is right, so every row sharing it
 import polars as pl
 
 from ehcp_monitor.domain.canonical import table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V004"
-TITLE = "Duplicate ID"
-DESCRIPTION = "Several rows share one ID (key); all of them are quarantined."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:

@@ -7,12 +7,12 @@ the reviews of a plan whose person was quarantined are quarantined too, naming t
 import polars as pl
 
 from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, shown
 
 CODE = "V005"
-TITLE = "Reference not found or quarantined"
-DESCRIPTION = "A reference to a row that does not exist or was quarantined (the row names its parent)."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 RUNS_AFTER_QUARANTINE = True
 
 

@@ -8,14 +8,12 @@ draft before the request, an amended final plan before its amendment notice: reg
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues, with_parent
 
 CODE = "V006"
-TITLE = "Dates in an impossible order"
-DESCRIPTION = ("A decision, draft or final plan before the request, a request before the child's birth, "
-               "a review decision before its meeting, a plan ceasing before it started, advice received "
-               "before requested, an amended plan before its notice.")
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 # (table, later column, earlier column, message, effect): both in the same row. The effect (what
 # the finding costs, ingest.disposition) is the column's own unless named.

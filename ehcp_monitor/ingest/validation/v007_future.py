@@ -2,11 +2,11 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V007"
-TITLE = "Start date in the future"
-DESCRIPTION = "A request received, or a plan started, after the as-of date."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 FUTURE = (
     ("requests", "received_date", "request received after the as-of date"),

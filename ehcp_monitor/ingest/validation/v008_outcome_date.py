@@ -2,12 +2,12 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.source import ROW
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V008"
-TITLE = "Outcome without its date"
-DESCRIPTION = "A request outcome Y or N, or an assessment outcome N, without its date."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 # (table, outcome column, outcomes needing a date, date column)
 DATED = (

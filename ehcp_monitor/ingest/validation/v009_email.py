@@ -2,11 +2,11 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V009"
-TITLE = "Invalid email address"
-DESCRIPTION = "An email address that is not a single valid address (including any CR/LF: header injection)."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 # One address, no display name, no spaces or line breaks; dotted domain labels.
 ADDRESS = (

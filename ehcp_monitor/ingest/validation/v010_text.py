@@ -3,11 +3,11 @@
 import polars as pl
 
 from ehcp_monitor.domain.canonical import TEXT, table_spec
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import CONTROL_CHARS, Context, issues
 
 CODE = "V010"
-TITLE = "Bad text value"
-DESCRIPTION = "A text value with control characters, or longer than its column's limit."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 # Line breaks in an email address are V009's (header injection); not reported twice.
 LEFT_TO_V009 = {("contacts", "email")}
 

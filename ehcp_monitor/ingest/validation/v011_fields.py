@@ -8,12 +8,12 @@ is quarantined whole rather than loaded shifted. The text readers count the surp
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.source import EXTRA_FIELDS
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V011"
-TITLE = "Row does not fit its header"
-DESCRIPTION = "A row with more fields than the header (an unquoted delimiter or quote); its values cannot be trusted."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:

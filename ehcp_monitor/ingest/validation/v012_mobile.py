@@ -2,11 +2,11 @@
 
 import polars as pl
 
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "V012"
-TITLE = "Invalid mobile number"
-DESCRIPTION = "A contact's mobile number that is not a UK mobile number (07xxx xxxxxx, +44 7xxx xxxxxx)."
+TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 # The same test as ehcp_monitor.transports.normalise_uk_mobile: "(0)", spaces, dashes, dots and
 # brackets dropped, then a UK prefix and 7 followed by nine digits.

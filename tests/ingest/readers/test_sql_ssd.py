@@ -75,7 +75,8 @@ def test_ssd_tables_map_onto_the_canonical_tables(engine, settings, as_of, db_ur
     assert snap["requests"].select("request_id", "person_id", "received_date", "request_outcome").rows() == [
         ("Q1", "1001", date(2023, 1, 9), "Y"), ("Q2", "1002", date(2025, 1, 13), "N")]
     assert snap["assessments"].select("request_id", "week20", "exception_reason").rows() == [("Q1", True, None)]
-    assert snap["plans"].rows() == [("N1", "1001", "Q1", date(2023, 5, 26), None, None, "latest_only")]
+    # no officer or team of its own
+    assert snap["plans"].rows() == [("N1", "1001", "Q1", date(2023, 5, 26), None, None, None, None, "latest_only")]
     assert snap["reviews"].select("plan_id", "meeting_date", "decision_date").rows() == [
         ("N1", None, date(2024, 5, 20))]
     (row,) = quarantine_of(engine)  # Q2: outcome N without its date

@@ -1,7 +1,7 @@
 """initial store
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
 import sqlalchemy as sa
@@ -282,6 +282,11 @@ def upgrade() -> None:
     sa.Column('loaded_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_snapshot_info'))
     )
+    op.create_table('sql_views_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sql_views_version'))
+    )
     op.create_table('store_settings',
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -314,7 +319,8 @@ def upgrade() -> None:
     sa.Column('planned_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('planned_as_of', sa.Date(), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('transport', sa.String(length=10), nullable=True),
+    sa.Column('transport', sa.String(length=20), nullable=True),
+    sa.Column('channel', sa.String(length=6), server_default='email', nullable=False),
     sa.Column('provider_ref', sa.Text(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('context', sa.JSON(), nullable=False),
@@ -353,6 +359,7 @@ def downgrade() -> None:
     op.drop_table('touchpoints')
     op.drop_table('touchpoint_plan_runs')
     op.drop_table('store_settings')
+    op.drop_table('sql_views_version')
     op.drop_table('snapshot_info')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reviews_plan_id'))

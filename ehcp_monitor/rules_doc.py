@@ -1,6 +1,6 @@
 """The measures with the settings in force: `ehcp-monitor rules` and the table in docs/rules.md.
 
-Run `python -m ehcp_monitor.checks.rules_doc` to bring docs/rules.md's generated table up to date.
+Run `python -m ehcp_monitor.rules_doc` to bring docs/rules.md's generated table up to date.
 """
 
 from ehcp_monitor.config import Settings
@@ -31,7 +31,7 @@ def render_rules_table(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-DOC_BEGIN = "<!-- BEGIN GENERATED: measures (python -m ehcp_monitor.checks.rules_doc) -->"
+DOC_BEGIN = "<!-- BEGIN GENERATED: measures (python -m ehcp_monitor.rules_doc) -->"
 DOC_END = "<!-- END GENERATED: measures -->"
 
 

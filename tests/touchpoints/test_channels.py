@@ -1,0 +1,254 @@
+"""Every family reached (docs/touchpoints.md, Channels; Sending window): email over a real SMTP
+server on loopback, text messages and letters through the local GOV.UK Notify stand-in, each with
+the same at-most-once outcomes, and nothing sent outside the sending window."""
+
+import contextlib
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from tests.notify_standin import API_KEY, NotifyHandler, running_notify
+from tests.touchpoints.conftest import AS_OF, NOW, D, result, smtp_settings, store_case
+
+SMS_TEMPLATE = "0f1e2d3c-4b5a-4969-8877-665544332211"
+LETTER_TEMPLATE = "aa11bb22-cc33-4d44-8e55-f66a77b88c99"
+SENDER = "12345678-90ab-4cde-8f01-234567890abc"
+MOBILE = "07700 900123"
+ADDRESS = {"address_line_1": "Flat 2", "address_line_2": "10 High Street", "address_line_3": "Exampletown",
+           "postcode": "ex1 2ab"}
+
+
+def family(**contact) -> tuple[dict, list]:
+    """One request received on 2025-03-10 (a request_received event) and one contact."""
+    frames = {
+        "people": [{"person_id": "P1", "date_of_birth": D("2015-06-01"), "forename": "Alice", "surname": "Smith"}],
+        "requests": [{"request_id": "R1", "person_id": "P1", "received_date": D("2025-03-10"),
+                      "request_outcome": "A"}],
+        "contacts": [{"contact_id": "C1", "person_id": "P1", "role": "parent_carer", "name": "Carol Smith",
+                      **contact}],
+    }
+    return frames, [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"), status="pending")]
+
+
+@pytest.fixture
+def channels(monkeypatch, smtp_server):
+    """(SMTP recorder, Notify stand-in, settings): email by SMTP, texts and letters by Notify."""
+    monkeypatch.setenv("EHCP_NOTIFY_API_KEY", API_KEY)
+    with contextlib.ExitStack() as stack:
+
+        def start(notify_statuses=(), **more):
+            handler, port = smtp_server()
+            notify = stack.enter_context(running_notify(notify_statuses))
+            settings = smtp_settings(port, **{
+                "touchpoints.notify_base_url": notify.base_url,
+                "touchpoints.notify_sms_templates": {"request_received": SMS_TEMPLATE},
+                "touchpoints.notify_letter_templates": {"request_received": LETTER_TEMPLATE},
+                "touchpoints.sms_sender_id": SENDER,
+                **more,
+            })
+            return handler, notify, settings
+
+        yield start
+
+
+def _rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(Touchpoint.__table__).order_by(Touchpoint.id)).all()
+
+
+def _plan(engine, settings, **contact):
+    store_case(engine, *family(**contact))
+    return plan_touchpoints(engine, settings, as_of=AS_OF)
+
+
+def test_a_contact_with_only_a_mobile_gets_a_text(engine, channels):
+    smtp, notify, settings = channels()
+    planned = _plan(engine, settings, mobile=MOBILE)
+    assert planned["pending"] == 1 and planned["by_channel"] == {"sms": 1}
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert counts["sent"] == 1 and counts["by_channel"] == {"sms": 1}
+    assert notify.problems == [] and notify.kinds == ["sms"] and smtp.received == []
+    [body] = notify.accepted
+    [row] = _rows(engine)
+    assert body["phone_number"] == "+447700900123" and body["template_id"] == SMS_TEMPLATE
+    assert body["sms_sender_id"] == SENDER and body["reference"] == f"tp-{row.id}"
+    text = body["personalisation"]["body"]
+    assert "R1" in text and "Carol" not in text and "\n" not in text and len(text) <= 160
+    assert (row.channel, row.status, row.transport, row.provider_ref) == ("sms", "sent", "notify-sms",
+                                                                           row.provider_ref)
+    assert row.provider_ref
+
+
+def test_a_contact_with_only_an_address_gets_a_letter(engine, channels):
+    smtp, notify, settings = channels()
+    assert _plan(engine, settings, **ADDRESS)["by_channel"] == {"letter": 1}
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 1
+    assert notify.problems == [] and notify.kinds == ["letter"] and smtp.received == []
+    [body] = notify.accepted
+    p = body["personalisation"]
+    assert (p["address_line_1"], p["address_line_2"], p["address_line_3"], p["address_line_4"]) == (
+        "Flat 2", "10 High Street", "Exampletown", "EX1 2AB")  # the postcode is the last line
+    assert body["template_id"] == LETTER_TEMPLATE and "R1" in p["subject"]
+    assert "decide whether to carry out an assessment" in p["body"]  # the plain-text email body
+    [row] = _rows(engine)
+    assert (row.channel, row.status, row.transport) == ("letter", "sent", "notify-letter")
+
+
+def test_email_comes_first_unless_another_channel_is_preferred(engine, channels):
+    smtp, notify, settings = channels()
+    _plan(engine, settings, email="carol@example.org", mobile=MOBILE, **ADDRESS)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert len(smtp.received) == 1 and notify.accepted == []
+
+    smtp, notify, settings = channels()
+    store_case(engine, *family(email="carol@example.org", mobile=MOBILE, preferred_channel="sms"))
+    with engine.begin() as conn:
+        conn.execute(Touchpoint.__table__.delete())
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert smtp.received == [] and notify.kinds == ["sms"]
+
+
+def test_a_preferred_channel_that_cannot_be_used_falls_back(engine, channels):
+    _smtp, _notify, settings = channels()
+    # Preferred letter, but no address: email.
+    assert _plan(engine, settings, email="carol@example.org", preferred_channel="letter")["by_channel"] == {
+        "email": 1}
+
+
+def test_a_text_is_used_only_for_a_stage_with_a_notify_template(engine, channels):
+    _smtp, _notify, settings = channels(**{"touchpoints.notify_sms_templates": {},
+                                           "touchpoints.notify_letter_templates": {}})
+    counts = _plan(engine, settings, mobile=MOBILE, **ADDRESS)
+    [row] = _rows(engine)
+    assert counts["skipped"] == 1 and (row.status, row.reason) == ("skipped", "no valid email address")
+
+
+def test_no_usable_channel_is_skipped_naming_what_is_missing(engine, channels):
+    _smtp, notify, settings = channels()
+    _plan(engine, settings, email="not an address", mobile="01234 567890", address_line_1="1 Road",
+          postcode="nowhere")
+    [row] = _rows(engine)
+    assert (row.status, row.reason) == (
+        "skipped", "no valid email address, UK mobile number or postal address")
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 0
+    assert notify.accepted == []
+
+
+def test_opted_out_is_never_contacted_on_any_channel(engine, channels):
+    smtp, notify, settings = channels()
+    _plan(engine, settings, mobile=MOBILE, **ADDRESS, opted_out=True)
+    [row] = _rows(engine)
+    assert (row.status, row.reason) == ("skipped", "opted out")
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert notify.accepted == [] and smtp.received == []
+
+
+def test_one_message_per_event_whichever_channel(engine, channels):
+    _smtp, notify, settings = channels()
+    _plan(engine, settings, mobile=MOBILE)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    # The contact gains an email address: the event was told already, by text.
+    store_case(engine, *family(email="carol@example.org", mobile=MOBILE))
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["planned"] == 0
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW + timedelta(hours=1))["sent"] == 0
+    assert len(notify.accepted) == 1 and len(_rows(engine)) == 1
+
+
+@pytest.mark.parametrize("status, outcome", [(429, "retry"), (500, "retry"), (400, "failed")])
+def test_text_errors_map_as_for_email(engine, channels, status, outcome):
+    _smtp, notify, settings = channels([status])
+    _plan(engine, settings, mobile=MOBILE)
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)[outcome] == 1
+    later = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW + timedelta(hours=1))
+    assert later["sent"] == (1 if outcome == "retry" else 0) and len(notify.accepted) == later["sent"]
+
+
+def test_an_uncertain_text_is_never_retried(engine, channels, monkeypatch):
+    _smtp, notify, settings = channels(**{"touchpoints.smtp_timeout_seconds": 1})
+    _plan(engine, settings, mobile=MOBILE)
+    original = NotifyHandler.do_POST
+
+    def slow(self):
+        time.sleep(2)  # past the client's timeout: it may have arrived
+        original(self)
+
+    monkeypatch.setattr(NotifyHandler, "do_POST", slow)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert counts["unknown"] == 1 and counts["retry"] == 0
+    monkeypatch.setattr(NotifyHandler, "do_POST", original)
+    again = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW + timedelta(days=1))
+    assert again["sent"] == 0
+    [row] = _rows(engine)
+    assert (row.status, row.attempts, row.channel) == ("unknown", 1, "sms")
+    assert len(notify.accepted) <= 1  # the one request, answered late
+
+
+def test_mixed_channels_in_one_run(engine, channels):
+    smtp, notify, settings = channels()
+    frames, results = family(email="carol@example.org")
+    frames["contacts"] += [
+        {"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan Smith", "mobile": MOBILE},
+        {"contact_id": "C3", "person_id": "P1", "role": "parent_carer", "name": "Eve Smith", **ADDRESS},
+    ]
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert counts["by_channel"] == {"email": 1, "letter": 1, "sms": 1}
+    assert len(smtp.received) == 1 and sorted(notify.kinds) == ["letter", "sms"] and notify.problems == []
+    assert {(r.contact_id, r.channel, r.transport) for r in _rows(engine)} == {
+        ("C1", "email", "smtp"), ("C2", "sms", "notify-sms"), ("C3", "letter", "notify-letter")}
+
+
+# --- the sending window ---------------------------------------------------------------------
+
+SATURDAY = datetime(2025, 3, 15, 10, 0, tzinfo=timezone.utc)
+MONDAY_EARLY = datetime(2025, 3, 17, 7, 59, tzinfo=timezone.utc)  # GMT in March: 07:59 in London
+MONDAY_OPEN = datetime(2025, 3, 17, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("now", [SATURDAY, MONDAY_EARLY, datetime(2025, 3, 14, 20, 0, tzinfo=timezone.utc)],
+                         ids=["weekend", "before-start", "at-end"])
+def test_outside_the_window_nothing_is_sent_and_the_next_run_inside_sends_it(engine, channels, now):
+    smtp, notify, settings = channels()
+    _plan(engine, settings, mobile=MOBILE)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=now)
+    assert counts["sent"] == 0 and counts["outside_window"] == 1
+    assert counts["next_window"] == MONDAY_OPEN.isoformat()
+    assert notify.accepted == [] and smtp.received == []
+    [row] = _rows(engine)
+    assert (row.status, row.attempts) == ("pending", 0)
+
+    inside = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN)
+    assert inside["sent"] == 1 and "outside_window" not in inside and notify.kinds == ["sms"]
+
+
+def test_a_bank_holiday_is_outside_the_window(engine, channels):
+    _smtp, notify, settings = channels()
+    _plan(engine, settings, mobile=MOBILE)
+    good_friday = datetime(2025, 4, 18, 10, 0, tzinfo=timezone.utc)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=good_friday)
+    # Easter Monday is a bank holiday too: Tuesday 22 April, 08:00 BST.
+    assert counts["outside_window"] == 1 and counts["next_window"] == "2025-04-22T07:00:00+00:00"
+    assert notify.accepted == []
+
+
+def test_a_long_run_stops_claiming_at_the_window_end(engine, channels):
+    smtp, _notify, settings = channels()
+    frames, results = family(email="carol@example.org")
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
+                               "email": "dan@example.org"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    before_end = datetime(2025, 3, 14, 19, 59, tzinfo=timezone.utc)
+
+    def clock():  # the window closes (20:00) once the first email has gone
+        return before_end + timedelta(minutes=1) if smtp.received else before_end
+
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=before_end, clock=clock)
+    assert (counts["sent"], counts["outside_window"]) == (1, 1) and len(smtp.received) == 1
+    assert counts["next_window"] == MONDAY_OPEN.isoformat()

@@ -1,0 +1,166 @@
+"""Progress updates (docs/touchpoints.md, Progress updates): an open 20-week request whose family has
+had no message for `update_every_days` gets one, once per period, from the results and the outbox."""
+
+import json
+from datetime import date, timedelta
+
+import polars as pl
+from sqlalchemy import select
+
+from ehcp_monitor import config
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.results import RESULT_SCHEMA
+from ehcp_monitor.touchpoints import plan_touchpoints
+from ehcp_monitor.touchpoints.events import TOUCH_SCHEMA, find_events
+from ehcp_monitor.touchpoints.templates import render, template_variables
+from tests.touchpoints.conftest import NOW, result, store_case, tp_settings
+
+D = date.fromisoformat
+DECIDED = D("2025-02-14")
+
+
+def family() -> tuple[dict, list]:
+    """One request decided on 2025-02-14 (Y), gathering advice; the final plan due 2025-06-09."""
+    frames = {
+        "people": [{"person_id": "P1", "date_of_birth": D("2015-06-01"), "forename": "Sam", "surname": "Taylor"}],
+        "requests": [{"request_id": "R1", "person_id": "P1", "received_date": D("2025-01-20"),
+                      "request_outcome": "Y", "request_outcome_date": DECIDED, "case_officer": "Jo Officer"}],
+        "advice": [{"request_id": "R1", "advice_type": "health", "requested_date": D("2025-02-17")}],
+        "contacts": [{"contact_id": "C1", "person_id": "P1", "role": "parent_carer", "name": "Carol Taylor",
+                      "email": "carol@example.org"}],
+    }
+    results = [
+        result("DECIDE_6W", request_id="R1", due=D("2025-03-03"), completed=DECIDED, status="met"),
+        {**result("FINAL_20W", request_id="R1", due=D("2025-06-09"), status="pending"), "stage": "gathering_advice"},
+        result("ADVICE_6W", request_id="R1", item="health", due=D("2025-03-31"), status="pending"),
+    ]
+    return frames, results
+
+
+def _updates(as_of, touches=(), frames_results=None):
+    frames, results = frames_results or family()
+    snap = Snapshot.from_frames({n: pl.DataFrame(rows) for n, rows in frames.items()})
+    res = pl.DataFrame([{c: r.get(c) for c in RESULT_SCHEMA} for r in results], schema=RESULT_SCHEMA, orient="row")
+    touched = pl.DataFrame(list(touches), schema=TOUCH_SCHEMA, orient="row")
+    events = find_events(snap, res, config.defaults(), as_of=as_of, touches=touched)
+    return events.filter(pl.col("stage") == "progress_update")
+
+
+def test_fourteen_days_without_a_message_bring_one_update_thirteen_none():
+    last = D("2025-03-01")
+    assert _updates(last + timedelta(days=13), [("R1", last)]).is_empty()
+    updates = _updates(last + timedelta(days=14), [("R1", last)])
+    assert updates.select("case_ref", "event_date", "person_id").rows() == [("R1", D("2025-03-15"), "P1")]
+
+
+def test_the_update_says_where_the_case_is_and_the_next_statutory_date():
+    (row,) = _updates(D("2025-03-15"), [("R1", D("2025-03-01"))]).iter_rows(named=True)
+    facts = json.loads(row["context"])
+    assert facts["stage_20w"] == "gathering_advice" and facts["final_late"] is False
+    # The earliest open statutory clock not yet passed: the advice (2025-03-31), before the plan.
+    assert (facts["next_measure"], facts["next_date"]) == ("ADVICE_6W", "2025-03-31")
+    assert facts["child_name"] == "Sam"
+    settings = config.defaults()
+    variables = template_variables(stage="progress_update", case_ref="R1", event_date=row["event_date"],
+                                   variant=None, context=row["context"], settings=settings)
+    out = render("progress_update", variables, settings)
+    for part in (out.text, out.html):
+        assert "we are gathering advice from the professionals" in part
+        assert "Monday 31 March 2025" in part and "about Sam" in part
+    assert "Sam" not in out.subject
+
+
+def test_a_rerun_in_the_same_period_finds_the_same_update_and_none_once_it_is_planned():
+    last = D("2025-03-01")
+    first = _updates(D("2025-03-15"), [("R1", last)])
+    # Planned on the 15th: that is now the last touch, on that day or any later one in the period.
+    assert _updates(D("2025-03-15"), [("R1", D("2025-03-15"))]).is_empty()
+    assert _updates(D("2025-03-28"), [("R1", D("2025-03-15"))]).is_empty()
+    # Not planned (say the job did not run until the 17th): the same event, the same key.
+    assert _updates(D("2025-03-17"), [("R1", last)])["event_date"].to_list() == first["event_date"].to_list()
+
+
+def test_without_any_message_the_case_events_start_the_clock():
+    # The decision (2025-02-14) is the latest event: updates on the 28th, then every 14 days.
+    assert _updates(D("2025-02-27")).is_empty()
+    assert _updates(D("2025-02-28"))["event_date"].to_list() == [D("2025-02-28")]
+    assert _updates(D("2025-03-20"))["event_date"].to_list() == [D("2025-03-14")]
+
+
+def test_only_open_20_week_requests_get_updates():
+    frames, results = family()
+    results[1] = {**results[1], "completed_date": D("2025-03-01"), "status": "met"}
+    assert _updates(D("2025-03-20"), frames_results=(frames, results)).is_empty()
+
+
+def test_a_late_final_plan_is_said_to_be_late():
+    frames, results = family()
+    results[1] = {**results[1], "due_date": D("2025-03-10"), "status": "overdue", "days_late": 10}
+    results[2] = {**results[2], "due_date": D("2025-03-01"), "status": "overdue", "days_late": 19}
+    # The delay notice of 2025-03-11 (the plan's first overdue day) is the last touch.
+    assert _updates(D("2025-03-24"), [], (frames, results)).is_empty()
+    (row,) = _updates(D("2025-03-25"), [], (frames, results)).iter_rows(named=True)
+    facts = json.loads(row["context"])
+    assert facts["final_late"] is True and (facts["next_measure"], facts["next_date"]) == ("FINAL_20W", "2025-03-10")
+    settings = config.defaults()
+    out = render("progress_update", template_variables(stage="progress_update", case_ref="R1",
+                                                        event_date=row["event_date"], variant=None,
+                                                        context=row["context"], settings=settings), settings)
+    assert "Monday 10 March 2025, and it is late" in out.text
+
+
+# --- on a real store (SQLite and PostgreSQL) ----------------------------------------------------
+
+
+def _progress_rows(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(Touchpoint.event_date, Touchpoint.status, Touchpoint.planned_as_of)
+                            .where(Touchpoint.stage == "progress_update").order_by(Touchpoint.id)).all()
+
+
+def test_planning_sends_one_update_per_period_and_never_twice_on_a_day(engine):
+    store_case(engine, *family())
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)  # the decision to assess is told that day
+    assert plan_touchpoints(engine, settings, as_of=D("2025-02-27"))["by_stage"] == {}  # 13 days
+    assert _progress_rows(engine) == []
+    counts = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # 14 days
+    assert counts["by_stage"] == {"progress_update": 1}
+    again = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # a re-run the same day
+    assert again["planned"] == 0 and again["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
+    assert [(r.event_date, r.status) for r in _progress_rows(engine)] == [
+        (D("2025-02-28"), "pending"), (D("2025-03-14"), "pending")]
+
+
+
+def test_a_planned_update_is_sent_with_the_child_named_in_the_body_only(engine, tmp_path):
+    from email import message_from_bytes, policy
+
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+
+    store_case(engine, *family())
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path), "touchpoints.child_reference": "initials"})
+    plan_touchpoints(engine, settings, as_of=D("2025-03-14"))  # last touch: the decision, 28 days ago
+    counts = dispatch_touchpoints(engine, settings, as_of=D("2025-03-14"), now=NOW)
+    assert counts["sent"] == 1 and [r.status for r in _progress_rows(engine)] == ["sent"]
+    (eml,) = tmp_path.glob("tp-*.eml")
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    assert "This message is about S. T." in text and "Right now, we are gathering advice" in text
+    assert "Sam" not in text and "S. T." not in msg["Subject"] and "Example SENDIASS" in text
+
+
+def test_a_message_about_anything_else_restarts_the_wait(engine):
+    frames, results = family()
+    # A draft plan on 2025-03-05 is told that day: the next update is 14 days after it, not after the decision.
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-05")}]
+    store_case(engine, frames, results)
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # update 1
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-05"))["by_stage"] == {"draft_plan_issued": 1}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-19"))["by_stage"] == {"progress_update": 1}
