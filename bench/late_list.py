@@ -105,8 +105,10 @@ def run(url: str, n: int) -> None:
         sizes[name] = len(out.encode("utf-8") if isinstance(out, str) else out) / 1e6
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        build_module.build_late_list(engine, config.defaults(), as_of=AS_OF, out_dir=folder)
+        built = build_module.build_late_list(engine, config.defaults(), as_of=AS_OF, out_dir=folder)
     timings["build_late_list (all)"] = time.perf_counter() - t
+    # The body as sent: with the targets, review recovery and capacity sections the build adds.
+    sizes["email body as built"] = len(built.email_html.encode("utf-8")) / 1e6
     engine.dispose()
     overdue = inputs.results.filter(pl.col("status") == "overdue").height
     print(f"{url.split(':')[0]}: {n} requests, {results.height} result rows, {overdue} overdue, "
