@@ -1,10 +1,12 @@
-"""`ehcp-monitor serve`: the long-running scheduler (APScheduler 3 BlockingScheduler).
+"""`ehcp-monitor serve`: the long-running scheduler (APScheduler 3 BackgroundScheduler).
 
 The job store is in memory and built from config.toml at start (a shared job store would let
 two services disagree about the schedule). Coalescing is on and each job has at most one
 instance; the job locks stop a `run` of the same job overlapping a scheduled one.
 SIGTERM / SIGINT: no new runs start; a running job stops at its next step boundary (recorded
-`interrupted`) or finishes; then the process exits 0.
+`interrupted`) or finishes; then the process exits 0. The signal handler only sets an event; the
+main thread waits on it and shuts the scheduler down, so a signal arriving while the scheduler is
+still starting cannot be lost (it was, once, with a BlockingScheduler shut down from the handler).
 """
 
 import logging
@@ -14,8 +16,7 @@ import threading
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
 from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.base import SchedulerNotRunningError
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from ehcp_monitor import clock
 from ehcp_monitor.config import Settings
@@ -45,10 +46,10 @@ class _InFlight:
             self._done.wait_for(lambda: self._count == 0)
 
 
-def build_scheduler(settings: Settings, stop: threading.Event, in_flight: _InFlight) -> BlockingScheduler:
+def build_scheduler(settings: Settings, stop: threading.Event, in_flight: _InFlight) -> BackgroundScheduler:
     tz = schedule_timezone(settings)
     schedules = [s for s in job_schedules(settings) if s.enabled]
-    scheduler = BlockingScheduler(
+    scheduler = BackgroundScheduler(
         timezone=tz,
         executors={"default": ThreadPoolExecutor(max_workers=max(1, len(schedules)))},
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -85,10 +86,6 @@ def serve(settings: Settings) -> int:
     def on_signal(signum, _frame):
         log.info("serve_stopping", reason=signal.Signals(signum).name)
         stop.set()
-        try:
-            scheduler.shutdown(wait=False)
-        except SchedulerNotRunningError:
-            pass
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -96,9 +93,11 @@ def serve(settings: Settings) -> int:
         for job in scheduler.get_jobs():
             next_run = job.trigger.get_next_fire_time(None, now)
             log.info("job_scheduled", job=job.id, next_run=next_run.isoformat())
+        scheduler.start()
         log.info("serve_started", pid=os.getpid(), counts={"jobs": len(scheduler.get_jobs())})
-        if not stop.is_set():  # a signal before this point must not leave start() blocking
-            scheduler.start()
+        while not stop.wait(1):
+            pass
+        scheduler.shutdown(wait=False)
         in_flight.wait_idle()
     finally:
         for sig, handler in previous.items():
