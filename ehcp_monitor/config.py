@@ -213,15 +213,16 @@ SETTINGS: tuple[Setting, ...] = (
             "is still late, we will write to you again.",
             "What a delay notice says is being done about a late step (one or two sentences)."),
     Setting("touchpoints.sendiass_name", str, "Example SENDIASS", "Name of the local SEND Information, "
-            "Advice and Support Service, printed in every email (empty: not printed)."),
+            "Advice and Support Service, printed in every message (empty: not printed). The shipped value is an "
+            "example: nothing is sent by SMTP or Notify until it is the LA's own (docs/going-live.md)."),
     Setting("touchpoints.sendiass_phone", str, "01234 567899", "SENDIASS phone number printed in every "
-            "email (empty: not printed)."),
+            "message (empty: not printed; one way to reach SENDIASS must be set)."),
     Setting("touchpoints.sendiass_email", str, "sendiass@example.org.uk", "SENDIASS email address printed "
-            "in every email (empty: not printed)."),
+            "in every message (empty: not printed)."),
     Setting("touchpoints.sendiass_url", str, "https://www.example.org.uk/sendiass", "SENDIASS web page "
-            "printed in every email (empty: not printed).", _web_address),
+            "printed in every message (empty: not printed).", _web_address),
     Setting("touchpoints.local_offer_url", str, "https://www.example.gov.uk/local-offer", "The LA's SEND "
-            "Local Offer web page, printed in every email (empty: not printed).", _web_address),
+            "Local Offer web page, printed in every message (required before anything is sent).", _web_address),
     Setting("touchpoints.max_attempts", int, 5, "Attempts before a send is marked failed.", _positive),
     Setting("touchpoints.retry_base_seconds", int, 300, "First retry delay; doubles each attempt.",
             _positive),
@@ -670,7 +671,16 @@ def parse(data: dict[str, Any], source: Path | None = None) -> Settings:
             raise ConfigError(f"config: unknown key {key}")
         _check_value(setting, value)
         values[key] = float(value) if setting.type is float else value
+    _check_together(values)
     return _build(values, source)
+
+
+def _check_together(values: dict[str, Any]) -> None:
+    """Rules that join two settings. HH:MM strings order as the times do ("24:00" last)."""
+    start, end = values["touchpoints.send_window_start"], values["touchpoints.send_window_end"]
+    if end <= start:
+        raise ConfigError(f"config: touchpoints.send_window_end ({end}) must be after "
+                          f"touchpoints.send_window_start ({start})")
 
 
 def load(path: str | Path | None = None) -> Settings:

@@ -24,7 +24,7 @@ def run(ctx, as_of: date) -> dict:
     with ctx.step("check"):
         ctx.counts["check"] = counts_of(run_check(ctx.engine, ctx.settings, as_of=as_of))
     with ctx.step("touchpoints_plan"):
-        planned = counts_of(plan_touchpoints(ctx.engine, ctx.settings, as_of=as_of))
+        planned = counts_of(plan_touchpoints(ctx.engine, ctx.settings, as_of=as_of, now=ctx.clock()))
         ctx.counts["touchpoints_plan"] = planned
         if planned.get("held"):
             # Nothing of the surge is sent; dispatch still sends what was due before it.

@@ -24,6 +24,19 @@ SEN2_EXAMPLE = SHARED / "examples" / "sen2-export"
 DFE_DATA = SHARED / "data" / "dfe-ehcp-2025"
 DFE_DATA_2026 = SHARED / "data" / "dfe-ehcp-2026-sample"
 AS_OF = date(2025, 3, 14)
+# The LA's own details, printed in every message: dispatch through SMTP or Notify refuses the
+# shipped example values (touchpoints/readiness.py; test_readiness.py is about that refusal).
+LA_DETAILS = {
+    "la.name": "Harbourside Council",
+    "touchpoints.from_address": "send-ehc@harbourside.test",
+    "touchpoints.team_email": "sendteam@harbourside.test",
+    "touchpoints.team_phone": "0300 123 4560",
+    "touchpoints.sendiass_name": "Harbourside SENDIASS",
+    "touchpoints.sendiass_phone": "0300 123 4599",
+    "touchpoints.sendiass_email": "advice@harbourside-sendiass.test",
+    "touchpoints.sendiass_url": "https://www.harbourside-sendiass.test",
+    "touchpoints.local_offer_url": "https://www.harbourside.test/local-offer",
+}
 
 PG_URL = os.environ.get("EHCP_TEST_DATABASE_URL")
 

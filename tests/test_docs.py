@@ -126,3 +126,16 @@ def test_benchmark_figures_live_only_in_bench_readme():
               for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if timing.search(line)]
     assert not wrong, "benchmark figures outside bench/README.md (move them there):\n" + "\n".join(wrong)
+
+
+def test_every_template_variable_is_documented():
+    """docs/touchpoints.md, Templates: every variable every template has (stage facts are in the
+    stages table)."""
+    from ehcp_monitor import config
+    from ehcp_monitor.touchpoints.templates import template_variables
+
+    variables = template_variables(stage="request_received", case_ref="R1", event_date="2025-03-10", variant=None,
+                                   context={}, settings=config.defaults())
+    page = (ROOT / "docs" / "touchpoints.md").read_text(encoding="utf-8")
+    missing = [name for name in variables if f"`{name}`" not in page]
+    assert not missing, f"template variables missing from docs/touchpoints.md, Templates: {missing}"

@@ -187,3 +187,14 @@ def test_the_clock_must_carry_a_time_zone_and_the_window_must_be_forwards():
 def test_window_settings_are_checked(bad):
     with pytest.raises(config.ConfigError, match="send_window_start"):
         config.defaults().replace(**{"touchpoints.send_window_start": bad})
+
+
+@pytest.mark.parametrize("start, end", [("20:00", "08:00"), ("09:00", "09:00")])
+def test_a_window_that_ends_before_it_starts_is_refused_when_the_config_loads(tmp_path, start, end):
+    path = tmp_path / "config.toml"
+    path.write_text(f'[touchpoints]\nsend_window_start = "{start}"\nsend_window_end = "{end}"\n')
+    with pytest.raises(config.ConfigError, match=f"send_window_end \\({end}\\) must be after "
+                                                 f"touchpoints.send_window_start \\({start}\\)"):
+        config.load(path)
+    path.write_text('[touchpoints]\nsend_window_start = "00:00"\nsend_window_end = "24:00"\n')
+    assert config.load(path).touchpoints.send_window_end == "24:00"

@@ -37,7 +37,7 @@ def plan(app, as_of):
     """Find every due touchpoint and record it in the outbox (never twice).
 
     Exits 1 when a surge of new emails was held (see `touchpoints release` and `discard`)."""
-    counts = plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of))
+    counts = plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of), now=now_utc())
     reason = counts.pop("held_reason", None)
     _echo_counts(counts)
     if reason:
@@ -83,13 +83,17 @@ def list_outbox(app, status, stage, limit):
 @click.argument("stage", type=click.Choice(STAGES))
 @click.option("--case", "case_ref", required=True, help="The case reference (request ID, else plan ID).")
 @click.option("--variant", default=None, help="Outcome variant, e.g. maintain, amend or cease.")
-@click.option("--part", type=click.Choice(["text", "html", "both"]), default="both", show_default=True)
+@click.option("--part", type=click.Choice(["text", "html", "both", "sms"]), default="both", show_default=True,
+              help="The email's plain text, its HTML, both, or the text message.")
 @as_of_option
 @pass_app
 def preview(app, stage, case_ref, variant, part, as_of):
     """Render one touchpoint of a case for review, as it would be sent."""
     rendered = render_preview(app.engine, app.settings, stage, case_ref, as_of=resolve_as_of(as_of),
                               variant=variant)
+    if part == "sms":
+        click.echo(rendered.sms)
+        return
     click.echo(f"Subject: {rendered.subject}\n")
     if part in ("text", "both"):
         click.echo(rendered.text)

@@ -35,10 +35,12 @@ from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
-from ehcp_monitor.touchpoints.templates import _environment, render, template_variables
+from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
+from ehcp_monitor.touchpoints.templates import render, render_text, template_variables
 from ehcp_monitor.transports import (
     DeliveryUncertain,
     DryRunTransport,
+    FileTransport,
     NotifyLetterTransport,
     NotifyTextTransport,
     OutgoingEmail,
@@ -169,6 +171,18 @@ def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, no
         ).rowcount == 1
 
 
+def release(engine: Engine, touchpoint_id: int, *, claimed_until: datetime) -> None:
+    """Give back a row claimed but not handed over (the sending window closed while it waited for
+    its pace slot): due again when the window opens, as if never claimed."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed",
+                   Touchpoint.next_attempt_at == claimed_until)
+            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None)
+        )
+
+
 def _rows(engine: Engine, where) -> list:
     query = (
         select(Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.event_date,
@@ -238,14 +252,13 @@ def _personalisation(row, settings: Settings, body: str, subject: str) -> dict[s
 
 
 def compose_text(row, settings: Settings, now: datetime) -> OutgoingText:
-    """The stage's text message (reports/emails/sms/<stage>.txt.j2) as one paragraph; Notify's
-    template for the stage shows it as ((body))."""
+    """The stage's text message (templates.render_text) as one paragraph; Notify's template for the
+    stage shows it as ((body))."""
     variables = template_variables(
         stage=row.stage, case_ref=row.case_ref, event_date=row.event_date, variant=row.variant,
         context=row.context, settings=settings, contact_name=row.name, sent_on=_london_day(now),
     )
-    env = _environment(settings.touchpoints.template_dir)
-    body = " ".join(env.get_template(f"sms/{row.stage}.txt.j2").render(variables).split())
+    body = render_text(row.stage, variables, settings)
     return OutgoingText(
         phone_number=row.mobile or "",
         template_id=settings.touchpoints.notify_sms_templates.get(row.stage),
@@ -286,6 +299,8 @@ class Channels:
         return made.paced if made else not self.dry_run
 
     def for_channel(self, channel: str):
+        if channel in ("sms", "letter") and not self.dry_run:
+            require_ready(self.settings)  # texts and letters always reach a family
         if channel == "sms":
             self._text = self._text or text_transport_for(self.settings, dry_run=self.dry_run)
             return self._text
@@ -397,6 +412,50 @@ def _outside_window(engine: Engine, settings: Settings, closed: datetime | None)
     return {"outside_window": count_due(engine, closed), "next_window": next_window_opens(closed, settings).isoformat()}
 
 
+class _HandOver:
+    """The hand-over of each claimed row: wait for its pace slot (rate_per_minute, shared by every
+    dispatcher: touchpoints.pace), then record it `sending`, inside the sending window only."""
+
+    def __init__(self, engine: Engine, settings: Settings, channels: Channels, now: datetime,
+                 current: Callable[[], datetime], pause: Callable[[float], object]):
+        self.engine, self.settings, self.channels, self.current, self.pause = engine, settings, channels, current, pause
+        self.spacing = pace.interval(settings.touchpoints.rate_per_minute)
+        self.reached = now  # the latest pace slot this run waited for: a pinned clock stands still
+        self.leases: dict[int, datetime] = {}  # row -> its hand-over lease
+        self.closed_at: datetime | None = None  # when a row found the window closed at its hand-over
+
+    def moment(self) -> datetime:
+        return max(self.current(), self.reached)
+
+    def __call__(self, row_id: int, channel: str, claimed_until: datetime) -> datetime | None:
+        """The time of the send; None when the row is not to be sent now (given back when the
+        window closed while it waited its turn; our claim ran out)."""
+        at = self.moment()
+        if self.channels.paced(channel):
+            slot = pace.take_slot(self.engine, at, self.spacing)
+            if slot > at:
+                self.pause((slot - at).total_seconds())
+            self.reached = at = max(slot, at)
+        if not in_sending_window(at, self.settings):
+            release(self.engine, row_id, claimed_until=claimed_until)
+            self.closed_at = self.closed_at or at
+            return None
+        if not hand_over(self.engine, row_id, claimed_until=claimed_until, now=at):
+            return None
+        self.leases[row_id] = at + SEND_LEASE
+        return at
+
+
+def _check_ready(engine: Engine, settings: Settings, transport: Transport, now: datetime) -> None:
+    """Refuse to send while messages would carry an example setting (readiness.py); the file outbox
+    reaches no family, so there it is a warning."""
+    if transport.name == FileTransport.name:
+        for problem in example_settings(settings):
+            log.warning("touchpoint messages carry an example setting", reason=problem)
+    elif count_due(engine, now):
+        require_ready(settings)
+
+
 def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime,
                          dry_run: bool = False, transport: Transport | None = None,
                          text_transport=None, letter_transport=None,
@@ -422,25 +481,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     counts.update(set_aside_unsendable(engine, settings, as_of))
-    spacing = pace.interval(settings.touchpoints.rate_per_minute)
-    reached = [now]  # the latest pace slot this run waited for: a pinned clock stands still
-    handed_over: dict[int, datetime] = {}  # row -> its hand-over lease
-
-    def moment() -> datetime:
-        return max(current(), reached[0])
-
-    def hand_over_after_pace(row_id: int, channel: str, claimed_until: datetime) -> datetime | None:
-        at = moment()
-        if channels.paced(channel):  # rate_per_minute, shared by every dispatcher (touchpoints.pace)
-            slot = pace.take_slot(engine, at, spacing)
-            if slot > at:
-                pause((slot - at).total_seconds())
-            reached[0] = at = max(slot, at)
-        if not hand_over(engine, row_id, claimed_until=claimed_until, now=at):
-            return None
-        handed_over[row_id] = at + SEND_LEASE
-        return at
-
+    _check_ready(engine, settings, transport, now)
+    handing = _HandOver(engine, settings, channels, now, current, pause)
+    moment = handing.moment
     sent: Counter = Counter()  # (stage, channel) of each row sent
     window_closed: datetime | None = None
     # A paced transport claims one row at a time, right before sending it; the file outbox a few.
@@ -457,15 +500,18 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         for row in _rows(engine, Touchpoint.id.in_(ids)):
             lease = claimed_at + CLAIM_LEASE
             values = _outcome(row, settings, moment(), channels,
-                              partial(hand_over_after_pace, row.id, row.channel, lease))
-            if values is None:  # our claim ran out and another dispatcher has the row
+                              partial(handing, row.id, row.channel, lease))
+            if values is None:  # the window closed, or our claim ran out and another dispatcher has the row
                 continue
-            _record(engine, row.id, values, lease=handed_over.pop(row.id, lease))
+            _record(engine, row.id, values, lease=handing.leases.pop(row.id, lease))
             counts[values["status"]] += 1
             sent[(row.stage, row.channel)] += values["status"] == "sent"
             log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage, channel=row.channel,
                      status=values["status"], transport=channels.names()[row.channel], attempt=row.attempts,
                      error=values.get("last_error"), reason=values.get("reason"))
+        if handing.closed_at:
+            window_closed = handing.closed_at
+            break
     result = {**counts, "by_stage": _totals(sent, 0), "by_channel": _totals(sent, 1),
               **_outside_window(engine, settings, window_closed)}
     log.info("touchpoints dispatch finished", as_of=str(as_of), sent=counts["sent"],

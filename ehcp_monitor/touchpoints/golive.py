@@ -8,7 +8,7 @@ monitor on never mails families about the past; later runs read it back from the
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import StoreSetting, Touchpoint
@@ -56,14 +56,12 @@ def go_live_of(engine: Engine, settings: Settings) -> GoLive:
         return read_go_live(conn, settings)
 
 
-def settle_go_live(conn: Connection, settings: Settings, *, as_of: date) -> GoLive:
+def settle_go_live(conn: Connection, settings: Settings, *, as_of: date, now: datetime) -> GoLive:
     """The go-live in force for a planning run, fixing it to `as_of` when unset and the outbox is empty."""
     found = read_go_live(conn, settings)
     if found.day is not None:
         return found
     if conn.execute(select(Touchpoint.id).limit(1)).first() is not None:
         return found  # sending began before go-live existed: nothing is held back
-    # The store's own clock, like `planned_at`: planning never reads the wall clock itself.
-    conn.execute(insert(StoreSetting).values(key=GO_LIVE_KEY, value=as_of.isoformat(),
-                                             set_at=func.current_timestamp()))
+    conn.execute(insert(StoreSetting).values(key=GO_LIVE_KEY, value=as_of.isoformat(), set_at=now))
     return read_go_live(conn, settings)

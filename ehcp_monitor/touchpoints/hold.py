@@ -58,9 +58,10 @@ def hold_limit(conn: Connection, settings: Settings) -> HoldLimit:
     return HoldLimit(automatic, f"{HOLD_FACTOR} x the median of {runs} ({median:g})")
 
 
-def record_plan_run(conn: Connection, *, as_of: date, queued: int, held: int, baseline: int) -> None:
+def record_plan_run(conn: Connection, *, as_of: date, planned_at: datetime, queued: int, held: int,
+                    baseline: int) -> None:
     conn.execute(insert(TouchpointPlanRun).values(
-        as_of=as_of, planned_at=func.current_timestamp(), queued=queued, held=held, baseline=baseline,
+        as_of=as_of, planned_at=planned_at, queued=queued, held=held, baseline=baseline,
     ))
 
 

@@ -13,10 +13,10 @@ Before go-live nothing is sent (`baseline`, golive.py); a run that would queue m
 than the hold limit records them `held` (hold.py) and says so in its counts (`held_reason`).
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, write_frame
@@ -29,6 +29,7 @@ from ehcp_monitor.touchpoints.events import find_events, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
 from ehcp_monitor.transports import choose_channel
+from ehcp_monitor.working_days import LONDON
 
 log = get_logger()
 
@@ -144,7 +145,7 @@ def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, 
     )
 
 
-def insert_new(conn: Connection, rows: pl.DataFrame) -> int:
+def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) -> int:
     """Insert the rows not already in the outbox (bulk, through a temporary table); returns how many.
 
     ON CONFLICT DO NOTHING on the once key keeps this right when two planners overlap.
@@ -156,11 +157,28 @@ def insert_new(conn: Connection, rows: pl.DataFrame) -> int:
     write_frame(conn, "touchpoints_new", rows)
     # "WHERE 1 = 1" keeps SQLite's parser from reading ON CONFLICT as a join constraint.
     inserted = conn.execute(text(
-        f"INSERT INTO touchpoints ({cols}, planned_at) SELECT {cols}, CURRENT_TIMESTAMP FROM touchpoints_new "
+        f"INSERT INTO touchpoints ({cols}, planned_at) SELECT {cols}, :planned_at FROM touchpoints_new "
         "WHERE 1 = 1 ON CONFLICT (stage, case_ref, event_date, contact_id) DO NOTHING"
-    )).rowcount
+    ).bindparams(bindparam("planned_at", type_=DateTime(timezone=True))), {"planned_at": planned_at}).rowcount
     conn.exec_driver_sql("DROP TABLE touchpoints_new")
     return inserted
+
+
+def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
+    """`fresh` less the progress updates of cases that this run also tells of a stage event: the
+    family hears the news, not a second message saying where things are. The stage message is
+    their last touch from tomorrow, so the update is not found again (docs/touchpoints.md,
+    Progress updates)."""
+    told = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
+    update = pl.col("stage") == "progress_update"
+    return pl.concat([fresh.filter(~update),
+                      fresh.filter(update).join(told.select("case_ref").unique(), on="case_ref", how="anti")])
+
+
+def start_of_day(as_of: date) -> datetime:
+    """The start of the as-of day in England, in UTC: when a planning run is taken to have run if
+    its caller gives no time."""
+    return datetime.combine(as_of, time(0), tzinfo=LONDON).astimezone(timezone.utc)
 
 
 def hold_surge(fresh: pl.DataFrame, limit: int, reason: str) -> pl.DataFrame:
@@ -175,33 +193,38 @@ def hold_surge(fresh: pl.DataFrame, limit: int, reason: str) -> pl.DataFrame:
 
 
 @reads_results("touchpoints plan")
-def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date) -> dict:
+def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime | None = None) -> dict:
     """Find every due touchpoint and record it in the outbox. Returns counts of new rows.
+
+    `now`: when this run plans (the CLI and the scheduler pass the clock; default the start of the
+    as-of day in England). It is each new row's `planned_at`, the day the promise counts from
+    (promise.py), and the time a go-live fixed by this run was set.
 
     `held` > 0 means this run's new emails were held (`held_reason` says why): the caller
     reports it as a failure (exit 1) so a person looks before anything is sent.
     """
+    planned_at = (now or start_of_day(as_of)).astimezone(timezone.utc)
     snap = read_snapshot(engine)
     with engine.begin() as conn:
         # Before go-live can be fixed: never by a run with nothing to plan, or on another day's results.
         require_results_as_of(conn, "touchpoints plan", as_of)
-        go_live = settle_go_live(conn, settings, as_of=as_of)
+        go_live = settle_go_live(conn, settings, as_of=as_of, now=planned_at)
         results = read_results(conn)
         events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
                              touches=read_last_touches(conn))
         rows = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day)
         # Most events were planned on earlier nights: leave those out before the database does.
-        fresh = rows.join(read_planned_keys(conn), on=list(KEY), how="anti")
+        fresh = without_coinciding_updates(rows.join(read_planned_keys(conn), on=list(KEY), how="anti"))
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
         reason = limit.message(new_emails)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
-        inserted = insert_new(conn, fresh)
+        inserted = insert_new(conn, fresh, planned_at=planned_at)
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
-        record_plan_run(conn, as_of=as_of, queued=by_status.get("pending", 0), held=by_status.get(HELD, 0),
-                        baseline=by_status.get("baseline", 0))
+        record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
+                        held=by_status.get(HELD, 0), baseline=by_status.get("baseline", 0))
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
     by_channel = dict(emails.group_by("channel").len().sort("channel").iter_rows())

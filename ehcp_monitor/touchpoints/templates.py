@@ -5,7 +5,8 @@ a file of the same name in `touchpoints.template_dir` overrides the built-in one
 variables are errors (StrictUndefined); HTML is autoescaped. Subjects are one line and carry the
 stage and the case reference only; the child is named in the body alone (`child_name`). Every
 body ends with the signposts (`_signposts.txt.j2` / `_signposts.html.j2`: SENDIASS and the Local
-Offer, from the settings).
+Offer, from the settings). A text message is `sms/_message.txt.j2`: the child's reference, the
+stage's short text (`sms/<stage>.txt.j2`) and the signposts in brief, as one paragraph.
 """
 
 import json
@@ -38,6 +39,7 @@ class Rendered:
     subject: str
     text: str
     html: str
+    sms: str  # the text message (render_text)
 
 
 def long_date(value) -> str:
@@ -121,4 +123,13 @@ def render(stage: str, variables: dict, settings: Settings) -> Rendered:
         subject=" ".join(subject.split()),
         text=env.get_template(f"{stage}.txt.j2").render(variables),
         html=env.get_template(f"{stage}.html.j2").render(variables),
+        sms=render_text(stage, variables, settings),
     )
+
+
+def render_text(stage: str, variables: dict, settings: Settings) -> str:
+    """The stage's text message: one paragraph (docs/touchpoints.md, Text messages)."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}")
+    env = _environment(settings.touchpoints.template_dir)
+    return " ".join(env.get_template("sms/_message.txt.j2").render(variables).split())

@@ -11,6 +11,7 @@ from ehcp_monitor.db.models import CheckRun, IngestRun, Person, SnapshotInfo, ch
 from ehcp_monitor.scheduling import runs
 from ehcp_monitor.scheduling.runner import execute_job
 from ehcp_monitor.synthetic import generate, write_extract
+from tests.conftest import LA_DETAILS
 from tests.scheduling.conftest import run_cli, start_cli, toml_config, wait_for
 
 AS_OF = date(2026, 3, 2)
@@ -80,7 +81,7 @@ def test_a_refused_extract_exits_3_and_keeps_the_previous_snapshot(engine, night
 def test_failed_sends_exit_1_with_one_line_and_keep_the_results(engine, nightly_settings, tmp_path):
     extract(tmp_path / "a", people=40, seed=1)
     settings = nightly_settings.replace(**{
-        "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+        "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1", **LA_DETAILS,
         "touchpoints.smtp_port": 9, "touchpoints.smtp_security": "none", "touchpoints.max_attempts": 1,
     })
     outcome = execute_job("nightly", settings, AS_OF, engine=engine)

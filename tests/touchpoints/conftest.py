@@ -15,6 +15,7 @@ from ehcp_monitor.db.bulk import write_frame
 from ehcp_monitor.db.models import check_results
 from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
 from ehcp_monitor.domain.results import RESULT_SCHEMA
+from tests.conftest import LA_DETAILS
 
 AS_OF = date(2025, 3, 14)
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
@@ -25,8 +26,8 @@ LIVE_SINCE = "2000-01-01"
 
 
 def tp_settings(**changes):
-    """The default settings of a store that went live long ago."""
-    return config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, **changes})
+    """The settings of a store that went live long ago, with the LA's own details."""
+    return config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, **LA_DETAILS, **changes})
 
 
 def store_case(engine, frames: dict[str, list[dict]], results: list[dict]) -> None:
@@ -177,7 +178,7 @@ def smtp_settings(port, **more):
     return tp_settings(**{
         "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1", "touchpoints.smtp_port": port,
         "touchpoints.smtp_security": "none", "touchpoints.smtp_timeout_seconds": 5,
-        "touchpoints.rate_per_minute": 60000, "touchpoints.reply_to": "replies@example.gov.uk", **more,
+        "touchpoints.rate_per_minute": 60000, "touchpoints.reply_to": "replies@harbourside.test", **more,
     })
 
 

@@ -77,7 +77,9 @@ def test_a_contact_with_only_a_mobile_gets_a_text(engine, channels):
     assert body["phone_number"] == "+447700900123" and body["template_id"] == SMS_TEMPLATE
     assert body["sms_sender_id"] == SENDER and body["reference"] == f"tp-{row.id}"
     text = body["personalisation"]["body"]
-    assert "R1" in text and "Carol" not in text and "\n" not in text and len(text) <= 160
+    # Which child, the stage's words, the signposts in brief: two messages at most (306 characters).
+    assert text.startswith("About Alice: ") and "R1" in text and "Harbourside SENDIASS 0300 123 4599" in text
+    assert "Carol" not in text and "\n" not in text and len(text) <= 306
     assert (row.channel, row.status, row.transport, row.provider_ref) == ("sms", "sent", "notify-sms",
                                                                            row.provider_ref)
     assert row.provider_ref
@@ -252,3 +254,25 @@ def test_a_long_run_stops_claiming_at_the_window_end(engine, channels):
     counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=before_end, clock=clock)
     assert (counts["sent"], counts["outside_window"]) == (1, 1) and len(smtp.received) == 1
     assert counts["next_window"] == MONDAY_OPEN.isoformat()
+
+
+def test_a_row_whose_pace_slot_falls_after_the_window_end_is_given_back_unsent(engine, channels):
+    """Texts go one a minute here: the second one's slot (20:00:30) is past the window's end, so it
+    is not handed over but given back, to go when the window next opens."""
+    _smtp, notify, settings = channels(**{"touchpoints.rate_per_minute": 1})
+    frames, results = family(mobile=MOBILE)
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
+                               "mobile": "07700 900456"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    half_a_minute_before_end = datetime(2025, 3, 14, 19, 59, 30, tzinfo=timezone.utc)
+    waits = []
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=half_a_minute_before_end, pause=waits.append)
+    assert (counts["sent"], counts["outside_window"]) == (1, 1) and len(notify.accepted) == 1
+    assert counts["next_window"] == MONDAY_OPEN.isoformat() and waits == [60.0]
+    sent, given_back = _rows(engine)
+    assert sent.status == "sent" and (given_back.status, given_back.attempts) == ("pending", 0)
+    assert given_back.next_attempt_at is None
+
+    monday = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN)
+    assert monday["sent"] == 1 and len(notify.accepted) == 2

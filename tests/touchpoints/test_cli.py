@@ -44,6 +44,10 @@ def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
     assert shown.returncode == 0, shown.stderr
     assert "Subject: Our decision after the review of the EHC plan - case R0" in shown.stdout
     assert "proposed changes" in shown.stdout and '<html lang="en-GB">' in shown.stdout
+    text = run(["touchpoints", "preview", "review_decision", "--case", "R0", "--as-of", "2025-03-14",
+                "--part", "sms"], tmp_path, db_url, config)
+    assert text.returncode == 0 and text.stdout.startswith("About Alice: After the review of EHC plan R0")
+    assert "Subject" not in text.stdout and "Free advice: Example SENDIASS 01234 567899." in text.stdout
 
     missing = run(["touchpoints", "preview", "final_plan_issued", "--case", "R1"], tmp_path, db_url, config)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -160,3 +160,29 @@ def test_each_stage_has_a_short_text(stage, variant, record_property):
     assert len(typical) <= 160
     assert len(worst) <= OVER_160.get(stage, 160)
     assert len(worst) <= 306  # two messages at most
+
+
+@pytest.mark.parametrize("stage, variant", list(_sms_cases()))
+def test_each_text_says_which_child_and_where_to_get_advice(stage, variant):
+    """The whole text (templates.render_text): the child's reference first, the stage's words, the
+    signposts in brief last; two messages (306 characters) at typical values."""
+    from ehcp_monitor.touchpoints.templates import render_text, template_variables
+
+    settings = tp_settings().replace(**{
+        "touchpoints.sendiass_name": "Harbourside SENDIASS", "touchpoints.sendiass_phone": "0300 123 4567",
+        "touchpoints.local_offer_url": "https://www.harbourside.test/local-offer"})
+    facts = {k: "2026-05-04" for k in ("received_date", "decision_due", "decision_date", "final_due", "draft_date",
+                                        "comments_by", "issue_date", "review_due", "meeting_date", "next_date")}
+    facts |= {"advice_types": [], "stage_20w": "drafting", "next_measure": "FINAL_20W", "final_late": False,
+              "late_steps": [], "child_name": "Sam"}
+    variables = template_variables(stage=stage, case_ref="R-12345", event_date="2026-05-04", variant=variant,
+                                   context=facts, settings=settings, contact_name="Carol Smith")
+    text = render_text(stage, variables, settings)
+    assert text.startswith("About Sam: ")
+    assert text.endswith("Free advice: Harbourside SENDIASS 0300 123 4567. "
+                         "Local Offer: https://www.harbourside.test/local-offer")
+    assert "R-12345" in text and "Carol" not in text and "\n" not in text and ".." not in text
+    assert set(text) <= GSM and len(text) <= 306
+    nameless = render_text(stage, {**variables, "child_name": None, "sendiass_phone": "", "sendiass_url": "",
+                                   "sendiass_email": "", "local_offer_url": ""}, settings)
+    assert not nameless.startswith("About") and "Free advice" not in nameless and "Local Offer" not in nameless

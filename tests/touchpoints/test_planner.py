@@ -3,7 +3,7 @@
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ehcp_monitor.db.models import Touchpoint
@@ -91,3 +91,24 @@ def test_nightly_planning_sends_a_delay_notice_on_the_first_overdue_day_and_ever
                                .where(Touchpoint.stage == "delay_notice").order_by(Touchpoint.event_date)).all()
     assert [(n.event_date, n.status) for n in notices] == [
         (D("2025-01-11"), "pending"), (D("2025-02-08"), "pending"), (D("2025-03-08"), "pending")]
+
+
+def test_each_row_is_planned_at_the_time_the_caller_gives_else_the_start_of_the_as_of_day(engine):
+    """`planned_at` is the day the promise counts from (promise.py): the caller's clock, never the
+    database's; a library caller that gives none gets the start of the as-of day in England."""
+    from ehcp_monitor.db.models import TouchpointPlanRun
+    from ehcp_monitor.db.outbox import read_outbox
+    from tests.touchpoints.conftest import one_family
+
+    store_case(engine, *one_family())
+    late_evening = datetime(2025, 3, 14, 23, 30, tzinfo=timezone.utc)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF, now=late_evening)
+    with engine.begin() as conn:
+        assert set(read_outbox(conn)["planned_at"]) == {late_evening}
+        conn.execute(delete(Touchpoint))
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-07-01"))  # BST: the day starts at 23:00 UTC
+    with engine.connect() as conn:
+        assert set(read_outbox(conn)["planned_at"]) == {datetime(2025, 6, 30, 23, 0, tzinfo=timezone.utc)}
+        runs = conn.execute(select(TouchpointPlanRun.planned_at).order_by(TouchpointPlanRun.id)).scalars().all()
+    assert [r.replace(tzinfo=timezone.utc) if r.tzinfo is None else r for r in runs] == [
+        late_evening, datetime(2025, 6, 30, 23, 0, tzinfo=timezone.utc)]

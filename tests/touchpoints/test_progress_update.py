@@ -150,7 +150,7 @@ def test_a_planned_update_is_sent_with_the_child_named_in_the_body_only(engine, 
     msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
     text = msg.get_body(("plain",)).get_content()
     assert "This message is about S. T." in text and "Right now, we are gathering advice" in text
-    assert "Sam" not in text and "S. T." not in msg["Subject"] and "Example SENDIASS" in text
+    assert "Sam" not in text and "S. T." not in msg["Subject"] and "Harbourside SENDIASS" in text
 
 
 def test_a_message_about_anything_else_restarts_the_wait(engine):
@@ -164,3 +164,16 @@ def test_a_message_about_anything_else_restarts_the_wait(engine):
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-05"))["by_stage"] == {"draft_plan_issued": 1}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-19"))["by_stage"] == {"progress_update": 1}
+
+
+def test_an_update_never_goes_with_a_stage_message_of_the_same_run(engine):
+    """The decision of 14 days ago reaches the records only now: the family is told of it, and not
+    also sent an update (both fell due on the same night); the wait restarts from that message."""
+    store_case(engine, *family())
+    settings = tp_settings()
+    first = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))
+    assert first["by_stage"] == {"decision_to_assess": 1} and _progress_rows(engine) == []
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
+    assert [r.event_date for r in _progress_rows(engine)] == [D("2025-03-14")]

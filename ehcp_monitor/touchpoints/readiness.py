@@ -1,0 +1,56 @@
+"""Ready to write to families: the details every message prints are the LA's own
+(docs/going-live.md, Before the first send).
+
+The shipped config carries example values (`Example Council`, `01234 567890`, `example.gov.uk`
+addresses) so that the demo reads well. A message with them would send a family to a phone number
+and a SENDIASS that do not exist, so dispatch through SMTP or GOV.UK Notify refuses to send (exit
+2, one line) while any is left, or while a detail every message needs is empty. The file outbox
+(`touchpoints.transport = "file"`, the demo's) reaches no family: there they are a warning.
+"""
+
+import re
+
+from ehcp_monitor.config import SETTINGS_BY_KEY, Settings
+from ehcp_monitor.errors import ConfigError
+
+# Printed in every message: each must be set, and not to an example.
+REQUIRED = ("la.name", "touchpoints.team_email", "touchpoints.team_phone", "touchpoints.local_offer_url")
+# Printed when set: none may be an example. `from_address` is on every email.
+PRINTED = ("touchpoints.from_address", "touchpoints.reply_to", "touchpoints.sendiass_name",
+           "touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
+SENDIASS_CONTACTS = ("touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
+# An address or web page on the domains reserved for examples (RFC 2606) or the shipped ones.
+EXAMPLE_DOMAIN = re.compile(r"(^|[@/.])example\.[a-z.]+", re.IGNORECASE)
+
+
+def _value(settings: Settings, key: str) -> str:
+    section, _, name = key.rpartition(".")
+    return str(getattr(getattr(settings, section), name) or "").strip()
+
+
+def _is_example(key: str, value: str) -> bool:
+    shipped = str(SETTINGS_BY_KEY[key].default)
+    return bool(value) and (value == shipped and bool(shipped) or bool(EXAMPLE_DOMAIN.search(value)))
+
+
+def example_settings(settings: Settings) -> list[str]:
+    """What stops messages going to families: each a short phrase naming the setting."""
+    problems = []
+    for key in (*REQUIRED, *PRINTED):
+        value = _value(settings, key)
+        if _is_example(key, value):
+            problems.append(f"{key} is still the example {value!r}")
+        elif key in REQUIRED and not value:
+            problems.append(f"{key} is empty")
+    if not any(_value(settings, key) for key in SENDIASS_CONTACTS):
+        problems.append("no way to reach SENDIASS is set (touchpoints.sendiass_phone, _email or _url)")
+    return problems
+
+
+def require_ready(settings: Settings) -> None:
+    """Refuse (ConfigError, exit 2) while a message would carry an example or miss a detail."""
+    problems = example_settings(settings)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"touchpoints: nothing sent: {problems[0]}{more}; set the LA's own in config.toml "
+                          "(docs/going-live.md, Before the first send)")
