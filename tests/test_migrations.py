@@ -21,3 +21,29 @@ def test_canonical_models_match_the_schema_registry():
     for name, model in SNAPSHOT_MODELS.items():
         stored = [c.name for c in model.__table__.columns if c.name != "row_id"]
         assert stored == list(stored_schema(name)), name
+
+
+def test_the_fast_path_knows_the_head_revision():
+    """upgrade_head recognises a current store without Alembic by HEAD_REVISION: it must be the head."""
+    from alembic.script import ScriptDirectory
+
+    from ehcp_monitor.db.migrate import HEAD_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
+
+
+def test_a_store_behind_the_head_or_with_stale_views_is_brought_up_to_date(engine):
+    from sqlalchemy import inspect, text
+
+    from ehcp_monitor.db.migrate import upgrade_head
+    from ehcp_monitor.db.views import VIEWS, views_current
+
+    with engine.begin() as conn:
+        conn.execute(text("DROP VIEW v_late_list"))
+        assert not views_current(conn)
+    upgrade_head(engine)
+    with engine.connect() as conn:
+        assert views_current(conn) and set(VIEWS) <= set(inspect(conn).get_view_names())
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    assert not is_current(engine)

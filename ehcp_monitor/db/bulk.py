@@ -17,6 +17,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from ehcp_monitor.db import pg_binary, staging
+from ehcp_monitor.db.staging import STAGED as _STAGED
 
 BATCH_ROWS = 100_000
 
@@ -122,7 +123,6 @@ def _executemany_into(conn: Connection, table: str, df: pl.DataFrame) -> None:
 STAGE_MIN_ROWS = 20_000
 STAGE_WORKERS = 2
 MAX_STAGED_PER_CONNECTION = 8  # SQLite attaches at most 10 databases to one connection
-_STAGED = "ehcp_staged"
 
 
 def stage_workers() -> int:
@@ -208,18 +208,6 @@ def _write_side_file(
                 )
                 cursor.adbc_ingest(table, ready, mode="append" if definitions[table] else "create")
         side.commit()
-
-
-def release_staged(dbapi_connection, record_info: dict) -> None:
-    """Detach and delete the side files a connection staged (its transaction has ended; the
-    connection may be gone, when the pool dropped it, and the files are deleted all the same)."""
-    for alias, path in record_info.pop(_STAGED, []):
-        try:
-            if dbapi_connection is not None:
-                dbapi_connection.execute(f"DETACH DATABASE {alias}")
-        except Exception:  # noqa: BLE001 - a closed or broken connection has nothing attached
-            pass
-        staging.remove(path)
 
 
 def read_frame(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:

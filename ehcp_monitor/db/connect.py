@@ -8,7 +8,6 @@ from sqlalchemy.exc import ArgumentError
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db import staging
-from ehcp_monitor.db.bulk import release_staged
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.private_files import tighten
 
@@ -151,12 +150,12 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "checkin")
         def _sqlite_release_staged(dbapi_connection, record):
             # Bulk writes attach side files that SQLite can only detach outside a transaction.
-            release_staged(dbapi_connection, record.info)
+            staging.release_staged(dbapi_connection, record.info)
 
         @event.listens_for(engine, "invalidate")
         def _sqlite_release_dropped(_dbapi_connection, record, _exception):
             # A dropped connection's record forgets what it staged: delete the files first.
-            release_staged(None, record.info)
+            staging.release_staged(None, record.info)
 
         return engine
     if url.startswith("postgresql"):

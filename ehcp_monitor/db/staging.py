@@ -129,3 +129,19 @@ def _remove_own_folders() -> None:
         if pid == os.getpid():
             shutil.rmtree(folder, ignore_errors=True)
             (folder.parent / f"{folder.name}.lock").unlink(missing_ok=True)
+
+
+# The key, in a pooled connection's info, of the side files it staged (db.bulk).
+STAGED = "ehcp_staged"
+
+
+def release_staged(dbapi_connection, record_info: dict) -> None:
+    """Detach and delete the side files a connection staged (its transaction has ended; the
+    connection may be gone, when the pool dropped it, and the files are deleted all the same)."""
+    for alias, path in record_info.pop(STAGED, []):
+        try:
+            if dbapi_connection is not None:
+                dbapi_connection.execute(f"DETACH DATABASE {alias}")
+        except Exception:  # noqa: BLE001 - a closed or broken connection has nothing attached
+            pass
+        remove(path)

@@ -52,13 +52,18 @@ def create_views(conn: Connection) -> None:
     conn.execute(insert(SqlViewsVersion).values(id=1, sha256=fingerprint()))
 
 
+def views_current(conn: Connection) -> bool:
+    """Whether the views are all there and made from the current files."""
+    if not inspect(conn).has_table(SqlViewsVersion.__tablename__):
+        return False
+    stored = conn.execute(select(SqlViewsVersion.sha256)).scalar()
+    return stored == fingerprint() and set(VIEWS) <= set(inspect(conn).get_view_names())
+
+
 def ensure_views(conn: Connection, *, force: bool = False) -> None:
     """Create the views unless they are all there and made from the current files (or `force`)."""
-    if not force:
-        stored = conn.execute(select(SqlViewsVersion.sha256)).scalar()
-        if stored == fingerprint() and set(VIEWS) <= set(inspect(conn).get_view_names()):
-            return
-    create_views(conn)
+    if force or not views_current(conn):
+        create_views(conn)
 
 
 def _grants(conn: Connection) -> list[tuple[str, str, str]]:
