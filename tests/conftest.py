@@ -28,14 +28,14 @@ AS_OF = date(2025, 3, 14)
 # shipped example values (touchpoints/readiness.py; test_readiness.py is about that refusal).
 LA_DETAILS = {
     "la.name": "Harbourside Council",
-    "touchpoints.from_address": "send-ehc@harbourside.test",
-    "touchpoints.team_email": "sendteam@harbourside.test",
+    "touchpoints.from_address": "send-ehc@harbourside.gov.uk",
+    "touchpoints.team_email": "sendteam@harbourside.gov.uk",
     "touchpoints.team_phone": "0300 123 4560",
     "touchpoints.sendiass_name": "Harbourside SENDIASS",
     "touchpoints.sendiass_phone": "0300 123 4599",
-    "touchpoints.sendiass_email": "advice@harbourside-sendiass.test",
-    "touchpoints.sendiass_url": "https://www.harbourside-sendiass.test",
-    "touchpoints.local_offer_url": "https://www.harbourside.test/local-offer",
+    "touchpoints.sendiass_email": "advice@harbourside-sendiass.org.uk",
+    "touchpoints.sendiass_url": "https://www.harbourside-sendiass.org.uk",
+    "touchpoints.local_offer_url": "https://www.harbourside.gov.uk/local-offer",
 }
 
 PG_URL = os.environ.get("EHCP_TEST_DATABASE_URL")

@@ -91,7 +91,8 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
         returned = conn.execute(
             update(Touchpoint)
             .where(Touchpoint.status == "claimed", Touchpoint.next_attempt_at <= now)
-            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None)
+            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None,
+                    transport=None)
         ).rowcount
         unknown = conn.execute(
             update(Touchpoint)
@@ -171,15 +172,15 @@ def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, no
         ).rowcount == 1
 
 
-def release(engine: Engine, touchpoint_id: int, *, claimed_until: datetime) -> None:
-    """Give back a row claimed but not handed over (the sending window closed while it waited for
-    its pace slot): due again when the window opens, as if never claimed."""
+def release(engine: Engine, ids: list[int], *, claimed_until: datetime) -> None:
+    """Give back rows claimed but not handed over (the sending window closed before a row's turn
+    came, or the run stopped): due again as if never claimed."""
     with engine.begin() as conn:
         conn.execute(
             update(Touchpoint)
-            .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed",
-                   Touchpoint.next_attempt_at == claimed_until)
-            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None)
+            .where(Touchpoint.id.in_(ids), Touchpoint.status == "claimed", Touchpoint.next_attempt_at == claimed_until)
+            .values(status=case((Touchpoint.attempts > 0, "retry"), else_="pending"), next_attempt_at=None,
+                    transport=None)
         )
 
 
@@ -387,8 +388,12 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
             continue
         counts["would_send"] += 1
         by_stage[row.stage] += 1
-    return {"dry_run": True, "would_send": counts["would_send"], "skipped": counts["skipped"],
-            "failed": counts["failed"], "by_stage": dict(sorted(by_stage.items()))}
+    result = {"dry_run": True, "would_send": counts["would_send"], "skipped": counts["skipped"],
+              "failed": counts["failed"], "by_stage": dict(sorted(by_stage.items()))}
+    problems = example_settings(settings)
+    if problems:  # what the real dispatch would refuse for (or, through the file outbox, warn of)
+        result["not_ready"] = "; ".join(problems)
+    return result
 
 
 def _totals(sent: Counter, part: int) -> dict[str, int]:
@@ -412,6 +417,21 @@ def _outside_window(engine: Engine, settings: Settings, closed: datetime | None)
     return {"outside_window": count_due(engine, closed), "next_window": next_window_opens(closed, settings).isoformat()}
 
 
+def _send_claimed(engine: Engine, settings: Settings, ids: list[int], lease: datetime, channels: Channels,
+                  handing: "_HandOver", counts: Counter, sent: Counter) -> None:
+    """Send each claimed row by its channel and record what happened."""
+    for row in _rows(engine, Touchpoint.id.in_(ids)):
+        values = _outcome(row, settings, handing.moment(), channels, partial(handing, row.id, row.channel, lease))
+        if values is None:  # the window closed, or our claim ran out and another dispatcher has the row
+            continue
+        _record(engine, row.id, values, lease=handing.leases.pop(row.id, lease))
+        counts[values["status"]] += 1
+        sent[(row.stage, row.channel)] += values["status"] == "sent"
+        log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage, channel=row.channel,
+                  status=values["status"], transport=channels.names()[row.channel], attempt=row.attempts,
+                  error=values.get("last_error"), reason=values.get("reason"))
+
+
 class _HandOver:
     """The hand-over of each claimed row: wait for its pace slot (rate_per_minute, shared by every
     dispatcher: touchpoints.pace), then record it `sending`, inside the sending window only."""
@@ -431,29 +451,37 @@ class _HandOver:
         """The time of the send; None when the row is not to be sent now (given back when the
         window closed while it waited its turn; our claim ran out)."""
         at = self.moment()
-        if self.channels.paced(channel):
-            slot = pace.take_slot(self.engine, at, self.spacing)
-            if slot > at:
-                self.pause((slot - at).total_seconds())
-            self.reached = at = max(slot, at)
-        if not in_sending_window(at, self.settings):
-            release(self.engine, row_id, claimed_until=claimed_until)
-            self.closed_at = self.closed_at or at
+        turn = pace.take_slot(self.engine, at, self.spacing) if self.channels.paced(channel) else at
+        if not in_sending_window(max(turn, at), self.settings):  # known before waiting for it
+            release(self.engine, [row_id], claimed_until=claimed_until)
+            self.closed_at = self.closed_at or max(turn, at)
             return None
+        if turn > at:
+            self.pause((turn - at).total_seconds())
+            self.reached = at = turn
         if not hand_over(self.engine, row_id, claimed_until=claimed_until, now=at):
             return None
         self.leases[row_id] = at + SEND_LEASE
         return at
 
 
-def _check_ready(engine: Engine, settings: Settings, transport: Transport, now: datetime) -> None:
-    """Refuse to send while messages would carry an example setting (readiness.py); the file outbox
-    reaches no family, so there it is a warning."""
-    if transport.name == FileTransport.name:
-        for problem in example_settings(settings):
-            log.warning("touchpoint messages carry an example setting", reason=problem)
-    elif count_due(engine, now):
+def _check_ready(engine: Engine, settings: Settings, transport: Transport) -> None:
+    """Refuse to send while messages would carry an example setting (readiness.py), before anything
+    is claimed: always through SMTP or Notify, and through the file outbox (which reaches no
+    family: there it is a warning) when any row waiting is a text or a letter."""
+    problems = example_settings(settings)
+    if not problems:
+        return
+    if transport.name != FileTransport.name:
         require_ready(settings)
+    with engine.connect() as conn:
+        texts_or_letters = conn.execute(
+            select(Touchpoint.id).where(Touchpoint.status.in_(DUE_STATUSES), Touchpoint.channel != "email").limit(1)
+        ).first()
+    if texts_or_letters is not None:
+        require_ready(settings)
+    for problem in problems:
+        log.warning("touchpoint messages carry an example setting", reason=problem)
 
 
 def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime,
@@ -481,7 +509,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     counts.update(set_aside_unsendable(engine, settings, as_of))
-    _check_ready(engine, settings, transport, now)
+    _check_ready(engine, settings, transport)
     handing = _HandOver(engine, settings, channels, now, current, pause)
     moment = handing.moment
     sent: Counter = Counter()  # (stage, channel) of each row sent
@@ -497,18 +525,14 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names())
         if not ids:
             break
-        for row in _rows(engine, Touchpoint.id.in_(ids)):
-            lease = claimed_at + CLAIM_LEASE
-            values = _outcome(row, settings, moment(), channels,
-                              partial(handing, row.id, row.channel, lease))
-            if values is None:  # the window closed, or our claim ran out and another dispatcher has the row
-                continue
-            _record(engine, row.id, values, lease=handing.leases.pop(row.id, lease))
-            counts[values["status"]] += 1
-            sent[(row.stage, row.channel)] += values["status"] == "sent"
-            log.debug("touchpoint dispatched", touchpoint_id=row.id, stage=row.stage, channel=row.channel,
-                     status=values["status"], transport=channels.names()[row.channel], attempt=row.attempts,
-                     error=values.get("last_error"), reason=values.get("reason"))
+        lease = claimed_at + CLAIM_LEASE
+        try:
+            _send_claimed(engine, settings, ids, lease, channels, handing, counts, sent)
+        except BaseException:
+            # Stopped part-way (a refusal, an interrupt): what was claimed and not handed over goes
+            # back now, not after its lease as if this dispatcher had crashed.
+            release(engine, ids, claimed_until=lease)
+            raise
         if handing.closed_at:
             window_closed = handing.closed_at
             break

@@ -165,14 +165,16 @@ def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) ->
 
 
 def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
-    """`fresh` less the progress updates of cases that this run also tells of a stage event: the
-    family hears the news, not a second message saying where things are. The stage message is
-    their last touch from tomorrow, so the update is not found again (docs/touchpoints.md,
-    Progress updates)."""
+    """`fresh` less the progress updates to contacts that this run also tells of a stage event of
+    the same case: they hear the news, not a second message saying where things are. A contact
+    the stage message cannot reach (no channel open to that stage) keeps the update. The stage
+    message is the case's last touch from tomorrow, so the update is not found again
+    (docs/touchpoints.md, Progress updates)."""
     told = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
     update = pl.col("stage") == "progress_update"
     return pl.concat([fresh.filter(~update),
-                      fresh.filter(update).join(told.select("case_ref").unique(), on="case_ref", how="anti")])
+                      fresh.filter(update).join(told.select("case_ref", "contact_id").unique(),
+                                                on=["case_ref", "contact_id"], how="anti")])
 
 
 def start_of_day(as_of: date) -> datetime:
@@ -203,6 +205,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
     `held` > 0 means this run's new emails were held (`held_reason` says why): the caller
     reports it as a failure (exit 1) so a person looks before anything is sent.
     """
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
     planned_at = (now or start_of_day(as_of)).astimezone(timezone.utc)
     snap = read_snapshot(engine)
     with engine.begin() as conn:

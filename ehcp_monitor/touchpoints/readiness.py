@@ -19,8 +19,10 @@ REQUIRED = ("la.name", "touchpoints.team_email", "touchpoints.team_phone", "touc
 PRINTED = ("touchpoints.from_address", "touchpoints.reply_to", "touchpoints.sendiass_name",
            "touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
 SENDIASS_CONTACTS = ("touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
-# An address or web page on the domains reserved for examples (RFC 2606) or the shipped ones.
-EXAMPLE_DOMAIN = re.compile(r"(^|[@/.])example\.[a-z.]+", re.IGNORECASE)
+# An address or web page on a domain reserved for examples and tests (RFC 2606: example.com,
+# .org and .net, and the top-level domains .example, .test, .invalid and .localhost), or one of
+# the shipped ones (example.gov.uk, example.org.uk).
+EXAMPLE_DOMAIN = re.compile(r"(^|[@/.])example\.[a-z.]+|\.(example|test|invalid|localhost)(/|$)", re.IGNORECASE)
 
 
 def _value(settings: Settings, key: str) -> str:
@@ -28,9 +30,20 @@ def _value(settings: Settings, key: str) -> str:
     return str(getattr(getattr(settings, section), name) or "").strip()
 
 
+def _comparable(value: str) -> str:
+    """A phone number by its digits, anything else without case or spacing: `01234567890` is the
+    shipped `01234 567890`, `example council` the shipped `Example Council`."""
+    digits = re.sub(r"\D", "", value)
+    if digits and re.fullmatch(r"[\d\s()+-]+", value):
+        return digits
+    return " ".join(value.casefold().split())
+
+
 def _is_example(key: str, value: str) -> bool:
     shipped = str(SETTINGS_BY_KEY[key].default)
-    return bool(value) and (value == shipped and bool(shipped) or bool(EXAMPLE_DOMAIN.search(value)))
+    if not value:
+        return False
+    return bool(shipped) and _comparable(value) == _comparable(shipped) or bool(EXAMPLE_DOMAIN.search(value))
 
 
 def example_settings(settings: Settings) -> list[str]:

@@ -1,5 +1,6 @@
 """For people: list the outbox, and render one touchpoint of a case before it is sent."""
 
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -11,7 +12,7 @@ from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.touchpoints.events import find_events
 from ehcp_monitor.touchpoints.planner import read_results
-from ehcp_monitor.touchpoints.templates import Rendered, render, template_variables
+from ehcp_monitor.touchpoints.templates import Rendered, render, render_text, template_variables
 
 
 def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None = None,
@@ -48,4 +49,6 @@ def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as
         stage=stage, case_ref=case_ref, event_date=event["event_date"],
         variant=variant or event["variant"], context=event["context"], settings=settings,
     )
-    return render(stage, variables, settings)
+    # Its text message too: rendered only here and when a text is sent, so that a broken override of
+    # a text cannot fail the stage's emails.
+    return replace(render(stage, variables, settings), sms=render_text(stage, variables, settings))

@@ -39,7 +39,7 @@ class Rendered:
     subject: str
     text: str
     html: str
-    sms: str  # the text message (render_text)
+    sms: str = ""  # the text message, when asked for (render_text; `touchpoints preview`)
 
 
 def long_date(value) -> str:
@@ -123,7 +123,6 @@ def render(stage: str, variables: dict, settings: Settings) -> Rendered:
         subject=" ".join(subject.split()),
         text=env.get_template(f"{stage}.txt.j2").render(variables),
         html=env.get_template(f"{stage}.html.j2").render(variables),
-        sms=render_text(stage, variables, settings),
     )
 
 

@@ -178,7 +178,7 @@ def smtp_settings(port, **more):
     return tp_settings(**{
         "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1", "touchpoints.smtp_port": port,
         "touchpoints.smtp_security": "none", "touchpoints.smtp_timeout_seconds": 5,
-        "touchpoints.rate_per_minute": 60000, "touchpoints.reply_to": "replies@harbourside.test", **more,
+        "touchpoints.rate_per_minute": 60000, "touchpoints.reply_to": "replies@harbourside.gov.uk", **more,
     })
 
 

@@ -269,10 +269,31 @@ def test_a_row_whose_pace_slot_falls_after_the_window_end_is_given_back_unsent(e
     waits = []
     counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=half_a_minute_before_end, pause=waits.append)
     assert (counts["sent"], counts["outside_window"]) == (1, 1) and len(notify.accepted) == 1
-    assert counts["next_window"] == MONDAY_OPEN.isoformat() and waits == [60.0]
+    assert counts["next_window"] == MONDAY_OPEN.isoformat() and waits == []  # never waited for a closed window
     sent, given_back = _rows(engine)
     assert sent.status == "sent" and (given_back.status, given_back.attempts) == ("pending", 0)
-    assert given_back.next_attempt_at is None
+    assert given_back.next_attempt_at is None and given_back.transport is None
 
     monday = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN)
     assert monday["sent"] == 1 and len(notify.accepted) == 2
+
+
+def test_a_run_stopped_while_waiting_its_turn_gives_the_claimed_row_back_at_once(engine, channels):
+    """Ctrl-C (or SIGTERM's KeyboardInterrupt) while a row waits for its pace slot: the row was
+    claimed, never handed over, and goes back now, not after its lease as if the process had died."""
+    _smtp, notify, settings = channels(**{"touchpoints.rate_per_minute": 1})
+    frames, results = family(mobile=MOBILE)
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
+                               "mobile": "07700 900456"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+
+    def interrupted(_seconds):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN, pause=interrupted)
+    sent, given_back = _rows(engine)
+    assert sent.status == "sent" and len(notify.accepted) == 1
+    assert (given_back.status, given_back.attempts, given_back.transport, given_back.next_attempt_at) == (
+        "pending", 0, None, None)

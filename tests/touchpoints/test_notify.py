@@ -170,7 +170,7 @@ def test_each_text_says_which_child_and_where_to_get_advice(stage, variant):
 
     settings = tp_settings().replace(**{
         "touchpoints.sendiass_name": "Harbourside SENDIASS", "touchpoints.sendiass_phone": "0300 123 4567",
-        "touchpoints.local_offer_url": "https://www.harbourside.test/local-offer"})
+        "touchpoints.local_offer_url": "https://www.harbourside.gov.uk/local-offer"})
     facts = {k: "2026-05-04" for k in ("received_date", "decision_due", "decision_date", "final_due", "draft_date",
                                         "comments_by", "issue_date", "review_due", "meeting_date", "next_date")}
     facts |= {"advice_types": [], "stage_20w": "drafting", "next_measure": "FINAL_20W", "final_late": False,
@@ -180,7 +180,7 @@ def test_each_text_says_which_child_and_where_to_get_advice(stage, variant):
     text = render_text(stage, variables, settings)
     assert text.startswith("About Sam: ")
     assert text.endswith("Free advice: Harbourside SENDIASS 0300 123 4567. "
-                         "Local Offer: https://www.harbourside.test/local-offer")
+                         "Local Offer: https://www.harbourside.gov.uk/local-offer")
     assert "R-12345" in text and "Carol" not in text and "\n" not in text and ".." not in text
     assert set(text) <= GSM and len(text) <= 306
     nameless = render_text(stage, {**variables, "child_name": None, "sendiass_phone": "", "sendiass_url": "",

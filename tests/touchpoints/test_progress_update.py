@@ -177,3 +177,17 @@ def test_an_update_never_goes_with_a_stage_message_of_the_same_run(engine):
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
     assert [r.event_date for r in _progress_rows(engine)] == [D("2025-03-14")]
+
+
+def test_a_contact_the_stage_message_cannot_reach_keeps_the_update():
+    from ehcp_monitor.touchpoints.planner import without_coinciding_updates
+
+    fresh = pl.DataFrame({
+        "stage": ["decision_to_assess", "decision_to_assess", "progress_update", "progress_update"],
+        "case_ref": ["R1"] * 4,
+        "contact_id": ["A", "B", "A", "B"],
+        "status": ["pending", "skipped", "pending", "pending"],
+    })
+    kept = without_coinciding_updates(fresh).sort("stage", "contact_id")
+    assert kept.select("stage", "contact_id").rows() == [
+        ("decision_to_assess", "A"), ("decision_to_assess", "B"), ("progress_update", "B")]

@@ -4,7 +4,7 @@
 import pytest
 from sqlalchemy import select
 
-from ehcp_monitor import config
+from ehcp_monitor import config, logs
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
@@ -54,10 +54,66 @@ def test_dispatch_by_smtp_with_the_example_details_sends_nothing_and_keeps_the_r
     assert "Harbourside SENDIASS" in message.get_body(("plain",)).get_content()
 
 
-def test_the_file_outbox_reaches_no_family_and_only_warns(engine, tmp_path):
+def test_the_file_outbox_reaches_no_family_and_only_warns(engine, tmp_path, capsys):
+    logs.configure(json=True)  # to this test's stderr
     store_case(engine, *one_family())
     settings = config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, "touchpoints.transport": "file",
                                             "touchpoints.outbox_dir": str(tmp_path)})
     plan_touchpoints(engine, settings, as_of=AS_OF)
     assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 1
     assert len(list(tmp_path.glob("*.eml"))) == 1
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "carry an example setting" in line]
+    assert len(warnings) == 9 and "la.name is still the example" in warnings[0]
+
+
+def test_smtp_with_the_example_details_is_refused_even_with_nothing_due(engine, smtp_server):
+    """Refused before anything is claimed or counted: a row falling due while the run goes on
+    cannot slip through."""
+    _handler, port = smtp_server()
+    example = smtp_settings(port).replace(**{"la.name": "Example Council"})
+    with pytest.raises(ConfigError, match="la.name is still the example"):
+        dispatch_touchpoints(engine, example, as_of=AS_OF, now=NOW)
+
+
+def test_a_text_waiting_in_a_file_outbox_store_is_refused_before_anything_is_claimed(engine, tmp_path, monkeypatch):
+    from tests.notify_standin import API_KEY
+
+    monkeypatch.setenv("EHCP_NOTIFY_API_KEY", API_KEY)
+    frames, results = one_family()
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
+                               "mobile": "07700 900123"})
+    store_case(engine, frames, results)
+    settings = config.defaults().replace(**{
+        "touchpoints.go_live": LIVE_SINCE, "touchpoints.transport": "file", "touchpoints.outbox_dir": str(tmp_path),
+        "touchpoints.notify_sms_templates": {"request_received": "0f1e2d3c-4b5a-4969-8877-665544332211"}})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    with pytest.raises(ConfigError, match="nothing sent"):
+        dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Touchpoint.channel, Touchpoint.status, Touchpoint.transport)
+                            .order_by(Touchpoint.channel)).all()
+    assert [tuple(r) for r in rows] == [("email", "pending", None), ("sms", "pending", None)]
+    assert list(tmp_path.glob("*.eml")) == []
+
+
+def test_the_dry_run_says_what_is_not_ready(engine):
+    store_case(engine, *one_family())
+    settings = config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, "touchpoints.transport": "smtp"})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, dry_run=True)
+    assert counts["would_send"] == 1 and counts["not_ready"].startswith("la.name is still the example")
+    ready = dispatch_touchpoints(engine, settings.replace(**LA_DETAILS), as_of=AS_OF, now=NOW, dry_run=True)
+    assert "not_ready" not in ready
+
+
+@pytest.mark.parametrize("key, value", [
+    ("touchpoints.team_phone", "01234567890"),
+    ("touchpoints.team_phone", "(01234) 567-890"),
+    ("la.name", "example  council"),
+    ("touchpoints.team_email", "send@harbourside.test"),
+    ("touchpoints.local_offer_url", "https://local-offer.invalid/"),
+    ("touchpoints.from_address", "send@council.example"),
+])
+def test_an_example_written_another_way_is_still_an_example(key, value):
+    [problem] = example_settings(config.defaults().replace(**{**LA_DETAILS, key: value}))
+    assert problem.startswith(f"{key} is still the example")

@@ -28,8 +28,8 @@ def test_the_right_messages_reach_the_right_people(stored_caseload, smtp_server)
     for rcpts, msg in handler.received:
         assert len(rcpts) == 1 and msg["To"] == rcpts[0]
         by_person.setdefault(rcpts[0], []).append(msg["Subject"])
-        assert msg["From"] == "send-ehc@harbourside.test" and msg["Reply-To"] == "replies@harbourside.test"
-        assert msg["Message-ID"].endswith("@harbourside.test>")
+        assert msg["From"] == "send-ehc@harbourside.gov.uk" and msg["Reply-To"] == "replies@harbourside.gov.uk"
+        assert msg["Message-ID"].endswith("@harbourside.gov.uk>")
         assert msg["Date"] == "Fri, 14 Mar 2025 09:00:00 +0000"
         for name in ("Alice", "Carol", "Smith"):
             assert name not in msg["Subject"]
