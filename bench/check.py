@@ -1,16 +1,25 @@
 """Speed of the clock engine on national-scale synthetic data. Prints figures; asserts nothing.
 
-    .venv/bin/python bench/check.py [--people 700000] [--oracle-people 100000]
+    .venv/bin/python bench/check.py [--people 700000] [--oracle-people 100000] [--out-people 100000]
         [--database sqlite] [--database postgresql://postgres@127.0.0.1:5432/test]
 
 Targets (the issue): evaluation alone within 10 s and end to end (read snapshot from the store,
 evaluate, write results) within 60 s at 700,000 people, on SQLite and on PostgreSQL; the polars
 engine at least 30x faster than the per-case oracle on the same 100,000-people caseload.
+
+`--out-people N` (issue 20; 0 to skip) measures the whole `ehcp-monitor check --out FILE --as-of`
+command, as a user runs it (a fresh process: start-up, read the snapshot from the store, evaluate,
+write the results and the CSV), against a store filled by `run_ingest` from a Parquet extract of
+N people, beside the per-row oracle on the same snapshot read back from that store: the oracle's
+evaluation alone, and with the read and the CSV added. Target: at least 10x faster end to end.
+`--people 0` and `--oracle-people 0` skip the other parts.
 """
 
 import argparse
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -26,7 +35,9 @@ from ehcp_monitor.clock import now_utc
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.db.snapshot import Snapshot, read_snapshot, replace_snapshot
-from ehcp_monitor.synthetic import generate
+from ehcp_monitor.exports import csv_bytes
+from ehcp_monitor.ingest import run_ingest
+from ehcp_monitor.synthetic import generate, write_extract
 
 AS_OF = date(2025, 3, 14)
 
@@ -78,6 +89,58 @@ def bench_store(label: str, url: str, snap: Snapshot, settings) -> None:
     engine.dispose()
 
 
+def bench_check_out(label: str, url: str, people: int, settings, runs: int) -> None:
+    """`ehcp-monitor check --out` end to end in a fresh process, against the per-row oracle."""
+    engine = make_engine(url)
+    upgrade_head(engine)
+    cli = Path(sys.executable).with_name("ehcp-monitor")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        frames, _ = timed(f"[{label}] generate {people:,} people", lambda: generate(people, seed=1, as_of=AS_OF))
+        write_extract(frames, tmp / "extract", "parquet")
+        del frames
+        timed(f"[{label}] ingest the Parquet extract (not part of the check)",
+              lambda: run_ingest(engine, settings, str(tmp / "extract"), as_of=AS_OF))
+        out = tmp / "results.csv"
+        env = {**os.environ, "EHCP_DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://")}
+        command = [str(cli), "check", "--out", str(out), "--as-of", AS_OF.isoformat()]
+
+        def check_out():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            done = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                raise SystemExit(f"check --out failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            print(f"  the command's own CPU {cpu:.2f} s (peak RSS of the largest child so far "
+                  f"{after.ru_maxrss / 1024:.0f} MB)", flush=True)
+
+        timed(f"[{label}] `ehcp-monitor check --out` warm-up", check_out)
+        cli_s = median(label=f"[{label}] `ehcp-monitor check --out` (fresh process, end to end)", runs=runs,
+                       fn=check_out)
+        print(f"  CSV {out.stat().st_size / 2**20:.1f} MiB", flush=True)
+
+        def oracle_path():
+            snapshot, read_s = timed(f"[{label}]   oracle: read_snapshot (every column)", lambda: read_snapshot(engine))
+            frame, eval_s = timed(f"[{label}]   oracle: oracle.evaluate",
+                                  lambda: oracle.evaluate(snapshot, settings, AS_OF))
+            data, csv_s = timed(f"[{label}]   oracle: CSV", lambda: csv_bytes(frame))
+            return eval_s, read_s + eval_s + csv_s, data
+
+        oracle_runs = []
+        for n in range(runs):
+            print(f"[{label}] oracle path (run {n + 1} of {runs})", flush=True)
+            oracle_runs.append(oracle_path())
+        eval_s = sorted(r[0] for r in oracle_runs)[runs // 2]
+        path_s = sorted(r[1] for r in oracle_runs)[runs // 2]
+        same = oracle_runs[-1][2] == out.read_bytes()
+    engine.dispose()
+    print(f"  [{label}] {people:,} people, medians of {runs}: `check --out` {cli_s:.2f} s; oracle evaluation "
+          f"alone {eval_s:.2f} s ({eval_s / cli_s:.1f}x), oracle read + evaluate + CSV {path_s:.2f} s "
+          f"({path_s / cli_s:.1f}x); target 10x: {'met' if eval_s / cli_s >= 10 else 'MISSED'}; "
+          f"identical CSV: {same}", flush=True)
+
+
 def postgres_schema_url(url: str):
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -89,10 +152,28 @@ def postgres_schema_url(url: str):
     return f"{url}{sep}options=-csearch_path%3D{schema}", admin, schema
 
 
+def on_store(database: str, fn) -> None:
+    """fn(label, url) on a fresh SQLite file, or in a fresh PostgreSQL schema dropped afterwards."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            fn("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        return
+    url, admin, schema = postgres_schema_url(database)
+    try:
+        fn("postgresql", url)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=700_000)
     parser.add_argument("--oracle-people", type=int, default=100_000)
+    parser.add_argument("--out-people", type=int, default=100_000,
+                        help="people for `check --out` against the oracle, end to end (0: skip)")
+    parser.add_argument("--out-runs", type=int, default=3, help="timed runs of each side (medians)")
     parser.add_argument("--database", action="append", default=[],
                         help="`sqlite` or a PostgreSQL URL; repeat for both (default: sqlite)")
     args = parser.parse_args()
@@ -110,25 +191,20 @@ def main() -> None:
               f"{slow_s / fast_s:.0f}x faster (target 30x: {'met' if slow_s / fast_s >= 30 else 'MISSED'})")
         del small, fast, slow
 
-    snap = caseload(args.people)
-    timed("engine.evaluate warm-up", lambda: clock_engine.evaluate(snap, settings, AS_OF))
-    frame, seconds = timed(f"engine.evaluate on {args.people:,} people",
-                           lambda: clock_engine.evaluate(snap, settings, AS_OF))
-    print(f"  {frame.height:,} results; target 10 s: {'met' if seconds <= 10 else 'MISSED'}")
-    del frame
+    if args.out_people:
+        for database in args.database or ["sqlite"]:
+            on_store(database, lambda label, url: bench_check_out(label, url, args.out_people, settings,
+                                                                  args.out_runs))
 
-    for database in args.database or ["sqlite"]:
-        if database == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                bench_store("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", snap, settings)
-            continue
-        url, admin, schema = postgres_schema_url(database)
-        try:
-            bench_store("postgresql", url, snap, settings)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    if args.people:
+        snap = caseload(args.people)
+        timed("engine.evaluate warm-up", lambda: clock_engine.evaluate(snap, settings, AS_OF))
+        frame, seconds = timed(f"engine.evaluate on {args.people:,} people",
+                               lambda: clock_engine.evaluate(snap, settings, AS_OF))
+        print(f"  {frame.height:,} results; target 10 s: {'met' if seconds <= 10 else 'MISSED'}")
+        del frame
+        for database in args.database or ["sqlite"]:
+            on_store(database, lambda label, url: bench_store(label, url, snap, settings))
     print(f"peak RSS: {peak_mb():.0f} MB")
 
 

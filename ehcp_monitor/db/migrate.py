@@ -2,7 +2,7 @@
 
 Every command that opens the store brings it up to date first. A store already at the head
 revision with current views is the usual case: it is recognised with two small queries, without
-importing Alembic, which is most of a command's start (bench/README.md).
+importing Alembic, a large share of a command's start (bench/README.md).
 """
 
 from pathlib import Path
