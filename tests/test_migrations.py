@@ -32,18 +32,29 @@ def test_the_fast_path_knows_the_head_revision():
     assert ScriptDirectory.from_config(alembic_config()).get_heads() == [HEAD_REVISION]
 
 
-def test_a_store_behind_the_head_or_with_stale_views_is_brought_up_to_date(engine):
+def test_a_store_behind_the_head_or_with_stale_views_is_brought_up_to_date(engine, monkeypatch):
+    """The fast path skips Alembic only for a store at HEAD_REVISION with current views."""
+    from alembic import command
     from sqlalchemy import inspect, text
 
     from ehcp_monitor.db.migrate import upgrade_head
     from ehcp_monitor.db.views import VIEWS, views_current
 
+    upgrades = []
+    real_upgrade = command.upgrade
+    monkeypatch.setattr(command, "upgrade", lambda config, revision: upgrades.append(revision)
+                        or real_upgrade(config, revision))
+    upgrade_head(engine)
+    assert upgrades == []  # current: Alembic not asked
     with engine.begin() as conn:
         conn.execute(text("DROP VIEW v_late_list"))
         assert not views_current(conn)
     upgrade_head(engine)
+    assert upgrades == ["head"]
     with engine.connect() as conn:
         assert views_current(conn) and set(VIEWS) <= set(inspect(conn).get_view_names())
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
-    assert not is_current(engine)
+    monkeypatch.setattr(command, "upgrade", lambda config, revision: upgrades.append(revision))
+    upgrade_head(engine)
+    assert upgrades == ["head", "head"] and not is_current(engine)

@@ -90,7 +90,7 @@ def list_outbox(app, status, stage, limit):
 def preview(app, stage, case_ref, variant, part, as_of):
     """Render one touchpoint of a case for review, as it would be sent."""
     rendered = render_preview(app.engine, app.settings, stage, case_ref, as_of=resolve_as_of(as_of),
-                              variant=variant)
+                              variant=variant, part=part)
     if part == "sms":
         click.echo(rendered.sms)
         return

@@ -417,6 +417,15 @@ def _outside_window(engine: Engine, settings: Settings, closed: datetime | None)
     return {"outside_window": count_due(engine, closed), "next_window": next_window_opens(closed, settings).isoformat()}
 
 
+def _give_back(engine: Engine, ids: list[int], lease: datetime) -> None:
+    """release() on the way out of a failed run: its own failure (the store gone) must not hide
+    why the run stopped; the rows then go back after their lease (recover_interrupted)."""
+    try:
+        release(engine, ids, claimed_until=lease)
+    except Exception as exc:  # noqa: BLE001 - the original error is re-raised by the caller
+        log.warning("claimed touchpoints not given back", rows=len(ids), error=type(exc).__name__)
+
+
 def _send_claimed(engine: Engine, settings: Settings, ids: list[int], lease: datetime, channels: Channels,
                   handing: "_HandOver", counts: Counter, sent: Counter) -> None:
     """Send each claimed row by its channel and record what happened."""
@@ -530,8 +539,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
             _send_claimed(engine, settings, ids, lease, channels, handing, counts, sent)
         except BaseException:
             # Stopped part-way (a refusal, an interrupt): what was claimed and not handed over goes
-            # back now, not after its lease as if this dispatcher had crashed.
-            release(engine, ids, claimed_until=lease)
+            # back now, not after its lease as if this dispatcher had crashed. Only rows still
+            # `claimed` under this lease: a row handed over (`sending`) may have gone.
+            _give_back(engine, ids, lease)
             raise
         if handing.closed_at:
             window_closed = handing.closed_at

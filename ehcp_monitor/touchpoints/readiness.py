@@ -9,6 +9,8 @@ and a SENDIASS that do not exist, so dispatch through SMTP or GOV.UK Notify refu
 """
 
 import re
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 from ehcp_monitor.config import SETTINGS_BY_KEY, Settings
 from ehcp_monitor.errors import ConfigError
@@ -19,10 +21,26 @@ REQUIRED = ("la.name", "touchpoints.team_email", "touchpoints.team_phone", "touc
 PRINTED = ("touchpoints.from_address", "touchpoints.reply_to", "touchpoints.sendiass_name",
            "touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
 SENDIASS_CONTACTS = ("touchpoints.sendiass_phone", "touchpoints.sendiass_email", "touchpoints.sendiass_url")
-# An address or web page on a domain reserved for examples and tests (RFC 2606: example.com,
-# .org and .net, and the top-level domains .example, .test, .invalid and .localhost), or one of
-# the shipped ones (example.gov.uk, example.org.uk).
-EXAMPLE_DOMAIN = re.compile(r"(^|[@/.])example\.[a-z.]+|\.(example|test|invalid|localhost)(/|$)", re.IGNORECASE)
+# Domains reserved for examples and tests (RFC 2606: example.com, .org and .net, and the top-level
+# domains .example, .test, .invalid and .localhost), and the shipped ones (example.gov.uk,
+# example.org.uk): a host with a label `example` below its top level, or one of those top levels.
+RESERVED_TOP_LEVELS = frozenset({"example", "test", "invalid", "localhost"})
+
+
+def _host(value: str) -> str | None:
+    """The host of a web address or an email address (display name allowed), else None."""
+    if "://" in value:
+        return urlsplit(value).hostname
+    address = parseaddr(value)[1]
+    return address.rpartition("@")[2].lower() if "@" in address else None
+
+
+def _on_example_domain(value: str) -> bool:
+    host = _host(value)
+    if not host:
+        return False
+    labels = host.rstrip(".").split(".")
+    return labels[-1] in RESERVED_TOP_LEVELS or "example" in labels[:-1]
 
 
 def _value(settings: Settings, key: str) -> str:
@@ -33,9 +51,9 @@ def _value(settings: Settings, key: str) -> str:
 def _comparable(value: str) -> str:
     """A phone number by its digits, anything else without case or spacing: `01234567890` is the
     shipped `01234 567890`, `example council` the shipped `Example Council`."""
-    digits = re.sub(r"\D", "", value)
+    digits = re.sub(r"\D", "", value.replace("(0)", ""))
     if digits and re.fullmatch(r"[\d\s()+-]+", value):
-        return digits
+        return re.sub(r"^(0044|44)", "0", digits) if value.lstrip().startswith(("+", "00")) else digits
     return " ".join(value.casefold().split())
 
 
@@ -43,7 +61,7 @@ def _is_example(key: str, value: str) -> bool:
     shipped = str(SETTINGS_BY_KEY[key].default)
     if not value:
         return False
-    return bool(shipped) and _comparable(value) == _comparable(shipped) or bool(EXAMPLE_DOMAIN.search(value))
+    return bool(shipped) and _comparable(value) == _comparable(shipped) or _on_example_domain(value)
 
 
 def example_settings(settings: Settings) -> list[str]:

@@ -1,6 +1,5 @@
 """For people: list the outbox, and render one touchpoint of a case before it is sent."""
 
-from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -32,7 +31,7 @@ def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None 
 
 
 def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as_of: date,
-            variant: str | None = None) -> Rendered:
+            variant: str | None = None, part: str = "both") -> Rendered:
     """Render the latest `stage` event of a case as it would be sent (to "parent or carer")."""
     if stage not in STAGES:
         raise ConfigError(f"touchpoints preview: unknown stage {stage!r} (one of {', '.join(STAGES)})")
@@ -49,6 +48,6 @@ def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as
         stage=stage, case_ref=case_ref, event_date=event["event_date"],
         variant=variant or event["variant"], context=event["context"], settings=settings,
     )
-    # Its text message too: rendered only here and when a text is sent, so that a broken override of
-    # a text cannot fail the stage's emails.
-    return replace(render(stage, variables, settings), sms=render_text(stage, variables, settings))
+    if part == "sms":  # rendered only when asked for: a broken text override cannot fail an email preview
+        return Rendered(subject="", text="", html="", sms=render_text(stage, variables, settings))
+    return render(stage, variables, settings)

@@ -297,3 +297,31 @@ def test_a_run_stopped_while_waiting_its_turn_gives_the_claimed_row_back_at_once
     assert sent.status == "sent" and len(notify.accepted) == 1
     assert (given_back.status, given_back.attempts, given_back.transport, given_back.next_attempt_at) == (
         "pending", 0, None, None)
+
+
+def test_a_row_already_handed_over_is_never_given_back(engine, tmp_path):
+    """Interrupted mid-send in a batch (the file outbox claims ten at a time): the row handed over
+    stays `sending` (it may have gone: a person checks it), the rows after it go back."""
+    from ehcp_monitor.transports import FileTransport
+    from tests.touchpoints.conftest import tp_settings
+
+    frames, results = family(email="carol@example.org")
+    frames["contacts"] += [{"contact_id": f"C{n}", "person_id": "P1", "role": "parent_carer", "name": "X",
+                            "email": f"x{n}@example.org"} for n in range(2, 5)]
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.transport": "file", "touchpoints.outbox_dir": str(tmp_path)})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+
+    class InterruptedOnTheSecond(FileTransport):
+        sends = 0
+
+        def send(self, email):
+            type(self).sends += 1
+            if self.sends == 2:
+                raise KeyboardInterrupt
+            return super().send(email)
+
+    with pytest.raises(KeyboardInterrupt):
+        dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN, transport=InterruptedOnTheSecond(settings))
+    assert [(r.status, r.attempts, r.transport) for r in _rows(engine)] == [
+        ("sent", 1, "file"), ("sending", 1, "file"), ("pending", 0, None), ("pending", 0, None)]

@@ -54,8 +54,14 @@ def test_dispatch_by_smtp_with_the_example_details_sends_nothing_and_keeps_the_r
     assert "Harbourside SENDIASS" in message.get_body(("plain",)).get_content()
 
 
-def test_the_file_outbox_reaches_no_family_and_only_warns(engine, tmp_path, capsys):
+@pytest.fixture
+def json_logs():
     logs.configure(json=True)  # to this test's stderr
+    yield
+    logs.configure()
+
+
+def test_the_file_outbox_reaches_no_family_and_only_warns(engine, tmp_path, capsys, json_logs):
     store_case(engine, *one_family())
     settings = config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, "touchpoints.transport": "file",
                                             "touchpoints.outbox_dir": str(tmp_path)})
@@ -113,7 +119,21 @@ def test_the_dry_run_says_what_is_not_ready(engine):
     ("touchpoints.team_email", "send@harbourside.test"),
     ("touchpoints.local_offer_url", "https://local-offer.invalid/"),
     ("touchpoints.from_address", "send@council.example"),
+    ("touchpoints.from_address", "SEN Team <send@harbourside.test>"),
+    ("touchpoints.sendiass_url", "https://harbourside.test:8443/advice"),
+    ("touchpoints.sendiass_url", "https://www.harbourside.test?x=1"),
+    ("touchpoints.sendiass_email", "advice@harbourside.test."),
+    ("touchpoints.team_phone", "+44 1234 567890"),
+    ("touchpoints.team_phone", "+44 (0)1234 567890"),
 ])
 def test_an_example_written_another_way_is_still_an_example(key, value):
     [problem] = example_settings(config.defaults().replace(**{**LA_DETAILS, key: value}))
     assert problem.startswith(f"{key} is still the example")
+
+
+@pytest.mark.parametrize("value", ["https://www.example-council.gov.uk/local-offer",
+                                   "https://www.harbourside.gov.uk/docs/example.pdf", "send@example-council.gov.uk"])
+def test_a_real_address_that_mentions_example_is_not_one(value):
+    assert example_settings(config.defaults().replace(**{**LA_DETAILS, "touchpoints.local_offer_url": value}
+                                                      if value.startswith("https") else
+                                                      {**LA_DETAILS, "touchpoints.team_email": value})) == []
