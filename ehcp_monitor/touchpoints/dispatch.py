@@ -20,6 +20,7 @@ rows wait and when the window next opens.
 """
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -496,7 +497,8 @@ def _check_ready(engine: Engine, settings: Settings, transport: Transport) -> No
 def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: datetime,
                          dry_run: bool = False, transport: Transport | None = None,
                          text_transport=None, letter_transport=None,
-                         pause=time.sleep, clock: Callable[[], datetime] | None = None) -> dict:
+                         pause=time.sleep, clock: Callable[[], datetime] | None = None,
+                         stop: threading.Event | None = None) -> dict:
     """Send every due row of the outbox by its channel. Returns counts by outcome (and sent by
     stage and by channel).
 
@@ -508,6 +510,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     scheduler pass the real one): each claim's lease, each retry time and each `sent_at` come from
     it, so a run longer than the lease cannot have its live rows taken for crashed ones. Without
     it the run's time moves only with the pace: each send is stamped with its slot.
+
+    `stop` (the service's stop request: SIGTERM) ends a long paced run before its next claim, with
+    `stopped` in the counts; what is left waits for the next run.
     """
     now = _utc(now)
     if dry_run:
@@ -528,6 +533,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     # reaches the window's end) nothing more is claimed.
     while True:
         claimed_at = moment()
+        if stop is not None and stop.is_set():
+            counts["stopped"] = 1
+            break
         if not in_sending_window(claimed_at, settings):
             window_closed = claimed_at
             break

@@ -325,3 +325,25 @@ def test_a_row_already_handed_over_is_never_given_back(engine, tmp_path):
         dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN, transport=InterruptedOnTheSecond(settings))
     assert [(r.status, r.attempts, r.transport) for r in _rows(engine)] == [
         ("sent", 1, "file"), ("sending", 1, "file"), ("pending", 0, None), ("pending", 0, None)]
+
+
+def test_a_stop_request_ends_a_long_run_before_its_next_claim(engine, channels):
+    """SIGTERM to `serve` sets the stop event: the run sends nothing more, and says so."""
+    import threading
+
+    smtp, _notify, settings = channels()
+    frames, results = family(email="carol@example.org")
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
+                               "email": "dan@example.org"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    stop = threading.Event()
+
+    def clock():  # the stop request arrives once the first email has gone
+        if smtp.received:
+            stop.set()
+        return MONDAY_OPEN
+
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN, clock=clock, stop=stop)
+    assert (counts["sent"], counts["stopped"]) == (1, 1) and len(smtp.received) == 1
+    assert [(r.status, r.transport) for r in _rows(engine)] == [("sent", "smtp"), ("pending", None)]
