@@ -60,6 +60,15 @@ def _rows(engine):
         return conn.execute(select(Touchpoint.__table__).order_by(Touchpoint.id)).all()
 
 
+def _plan_two(engine, settings, **first_and_dans):
+    """Plan for one family with two contacts: Carol (the `family` keyword) and Dan (`dan_...`)."""
+    dan = {k.removeprefix("dan_"): v for k, v in first_and_dans.items() if k.startswith("dan_")}
+    frames, results = family(**{k: v for k, v in first_and_dans.items() if not k.startswith("dan_")})
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan", **dan})
+    store_case(engine, frames, results)
+    return plan_touchpoints(engine, settings, as_of=AS_OF)
+
+
 def _plan(engine, settings, **contact):
     store_case(engine, *family(**contact))
     return plan_touchpoints(engine, settings, as_of=AS_OF)
@@ -241,11 +250,7 @@ def test_a_bank_holiday_is_outside_the_window(engine, channels):
 
 def test_a_long_run_stops_claiming_at_the_window_end(engine, channels):
     smtp, _notify, settings = channels()
-    frames, results = family(email="carol@example.org")
-    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
-                               "email": "dan@example.org"})
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
+    _plan_two(engine, settings, email="carol@example.org", dan_email="dan@example.org")
     before_end = datetime(2025, 3, 14, 19, 59, tzinfo=timezone.utc)
 
     def clock():  # the window closes (20:00) once the first email has gone
@@ -260,11 +265,7 @@ def test_a_row_whose_pace_slot_falls_after_the_window_end_is_given_back_unsent(e
     """Texts go one a minute here: the second one's slot (20:00:30) is past the window's end, so it
     is not handed over but given back, to go when the window next opens."""
     _smtp, notify, settings = channels(**{"touchpoints.rate_per_minute": 1})
-    frames, results = family(mobile=MOBILE)
-    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
-                               "mobile": "07700 900456"})
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
+    _plan_two(engine, settings, mobile=MOBILE, dan_mobile="07700 900456")
     half_a_minute_before_end = datetime(2025, 3, 14, 19, 59, 30, tzinfo=timezone.utc)
     waits = []
     counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=half_a_minute_before_end, pause=waits.append)
@@ -282,11 +283,7 @@ def test_a_run_stopped_while_waiting_its_turn_gives_the_claimed_row_back_at_once
     """Ctrl-C (or SIGTERM's KeyboardInterrupt) while a row waits for its pace slot: the row was
     claimed, never handed over, and goes back now, not after its lease as if the process had died."""
     _smtp, notify, settings = channels(**{"touchpoints.rate_per_minute": 1})
-    frames, results = family(mobile=MOBILE)
-    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
-                               "mobile": "07700 900456"})
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
+    _plan_two(engine, settings, mobile=MOBILE, dan_mobile="07700 900456")
 
     def interrupted(_seconds):
         raise KeyboardInterrupt
@@ -332,11 +329,7 @@ def test_a_stop_request_ends_a_long_run_before_its_next_claim(engine, channels):
     import threading
 
     smtp, _notify, settings = channels()
-    frames, results = family(email="carol@example.org")
-    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Dan",
-                               "email": "dan@example.org"})
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
+    _plan_two(engine, settings, email="carol@example.org", dan_email="dan@example.org")
     stop = threading.Event()
 
     def clock():  # the stop request arrives once the first email has gone
