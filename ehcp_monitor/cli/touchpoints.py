@@ -1,4 +1,8 @@
-"""`ehcp-monitor touchpoints {plan,dispatch,list,preview,report,release,discard,resolve}`."""
+"""`ehcp-monitor touchpoints {plan,dispatch,list,preview,report,release,discard,resolve}`.
+
+Planning, sending and previewing load the planner, the templates and polars; they are imported
+in their commands, so `touchpoints list` and the others start without them.
+"""
 
 import click
 
@@ -7,12 +11,10 @@ from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import STAGES
 from ehcp_monitor.domain.vocabulary import OUTBOX_STATUS_WORDS, OUTBOX_STATUSES, TOUCHPOINT_STAGE_WORDS, words
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.golive import go_live_of
 from ehcp_monitor.touchpoints.hold import discard, held_now, release
 from ehcp_monitor.touchpoints.in_doubt import resolve
 from ehcp_monitor.touchpoints.review import outbox_rows
-from ehcp_monitor.touchpoints.review import preview as render_preview
 
 
 @click.group()
@@ -37,6 +39,8 @@ def plan(app, as_of):
     """Find every due touchpoint and record it in the outbox (never twice).
 
     Exits 1 when a surge of new emails was held (see `touchpoints release` and `discard`)."""
+    from ehcp_monitor.touchpoints import plan_touchpoints
+
     counts = plan_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of), now=now_utc())
     reason = counts.pop("held_reason", None)
     _echo_counts(counts)
@@ -50,6 +54,8 @@ def plan(app, as_of):
 @pass_app
 def dispatch(app, as_of, dry_run):
     """Send the outbox's due emails. Exits 1 when any failed or may not have arrived."""
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+
     counts = dispatch_touchpoints(app.engine, app.settings, as_of=resolve_as_of(as_of), now=now_utc(),
                                   dry_run=dry_run, clock=now_utc)
     _echo_counts(counts)
@@ -89,6 +95,8 @@ def list_outbox(app, status, stage, limit):
 @pass_app
 def preview(app, stage, case_ref, variant, part, as_of):
     """Render one touchpoint of a case for review, as it would be sent."""
+    from ehcp_monitor.touchpoints.review import preview as render_preview
+
     rendered = render_preview(app.engine, app.settings, stage, case_ref, as_of=resolve_as_of(as_of),
                               variant=variant, part=part)
     if part == "sms":

@@ -1,17 +1,16 @@
 """For people: list the outbox, and render one touchpoint of a case before it is sent."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import polars as pl
 from sqlalchemy import Engine, select
 
 from ehcp_monitor.config import STAGES, Settings
 from ehcp_monitor.db.models import Touchpoint
-from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.touchpoints.events import find_events
-from ehcp_monitor.touchpoints.planner import read_results
-from ehcp_monitor.touchpoints.templates import Rendered, render, render_text, template_variables
+
+if TYPE_CHECKING:
+    from ehcp_monitor.touchpoints.templates import Rendered
 
 
 def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None = None,
@@ -31,8 +30,16 @@ def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None 
 
 
 def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as_of: date,
-            variant: str | None = None, part: str = "both") -> Rendered:
+            variant: str | None = None, part: str = "both") -> "Rendered":
     """Render the latest `stage` event of a case as it would be sent (to "parent or carer")."""
+    # The events and the templates (polars, Jinja2) only here: `touchpoints list` starts without them.
+    import polars as pl
+
+    from ehcp_monitor.db.snapshot import read_snapshot
+    from ehcp_monitor.touchpoints.events import find_events
+    from ehcp_monitor.touchpoints.planner import read_results
+    from ehcp_monitor.touchpoints.templates import Rendered, render, render_text, template_variables
+
     if stage not in STAGES:
         raise ConfigError(f"touchpoints preview: unknown stage {stage!r} (one of {', '.join(STAGES)})")
     snap = read_snapshot(engine)
