@@ -2,8 +2,9 @@
 -- overdue in the check run that list used. The latest list is the one with the latest list date
 -- (report_runs of kind late_list; the last built of that date). Empty until a list is built.
 -- section: very_late_20w (FINAL_20W, very late) or other_overdue, as in the list's CSV. movement:
--- 'new' or 'still late' against the list dated before it, empty when there is none. Case officer
--- and team are those of the current snapshot. No names, dates of birth, UPNs or contact details.
+-- 'new' or 'still late' against the list dated before it, empty when there is none. The clocks'
+-- columns, case officer and team are v_overdue_history's (the current snapshot's officer). No
+-- names, dates of birth, UPNs or contact details.
 CREATE VIEW v_late_list AS
 WITH latest AS (
     SELECT l.id, l.as_of, l.check_run_id
@@ -36,13 +37,13 @@ SELECT
     latest.id AS report_run_id,
     latest.as_of AS list_date,
     h.run_id,
-    h.as_of AS results_date,
+    h.results_date,
     CASE WHEN h.measure = 'FINAL_20W' AND h.very_late THEN 'very_late_20w' ELSE 'other_overdue' END
         AS section,
     h.measure,
-    m.description AS measure_description,
-    m.kind,
-    m.basis,
+    h.measure_description,
+    h.kind,
+    h.basis,
     h.request_id,
     h.plan_id,
     h.person_id,
@@ -51,21 +52,18 @@ SELECT
     h.due_date,
     h.days_late AS days_over,
     h.very_late,
-    COALESCE(p.case_officer, q.case_officer) AS case_officer,
-    COALESCE(p.team, q.team) AS team,
+    h.case_officer,
+    h.team,
     CASE
         WHEN NOT EXISTS (SELECT 1 FROM previous) THEN NULL
         WHEN s.measure IS NULL THEN 'new'
         ELSE 'still late'
     END AS movement
 FROM latest
-JOIN overdue_history h ON h.run_id = latest.check_run_id
+JOIN v_overdue_history h ON h.run_id = latest.check_run_id
 LEFT JOIN seen s
     ON s.measure = h.measure
     AND s.request_key = COALESCE(h.request_id, '')
     AND s.plan_key = COALESCE(h.plan_id, '')
     AND s.item_key = COALESCE(h.item, '')
     AND s.anchor_key = COALESCE(h.anchor_date, '0001-01-01')
-LEFT JOIN v_measures m ON m.measure = h.measure
-LEFT JOIN plans p ON p.plan_id = h.plan_id
-LEFT JOIN requests q ON q.request_id = COALESCE(h.request_id, p.request_id)
