@@ -114,7 +114,34 @@ def write_cell(sheet, row: int, col: int, value, formats: SheetFormats) -> None:
             sheet.write_string(row, col, text)
 
 
-def _width(df: pl.DataFrame, column: str, label: str) -> int:
+def write_rows(sheet, df: pl.DataFrame, formats: SheetFormats, first_row: int = 1) -> None:
+    """Every row of `df` from `first_row` down, as write_cell writes each value, column by column:
+    a column's type chooses the writer once, and the formula check runs in polars. An empty cell
+    is not written (xlsxwriter keeps no unformatted blank)."""
+    rows = range(first_row, first_row + df.height)
+    for col, (name, dtype) in enumerate(df.schema.items()):
+        values = df.get_column(name)
+        if dtype == pl.Utf8:
+            risky = values.str.contains(_TRIGGER_PATTERN).fill_null(False).to_list()
+            for row, value, quote in zip(rows, values.to_list(), risky, strict=True):
+                if value is None:
+                    continue
+                if quote:
+                    sheet.write_string(row, col, value, formats.quoted)
+                else:
+                    sheet.write_string(row, col, value)
+        elif dtype.is_integer():
+            write = sheet.write_number
+            for row, value in zip(rows, values.to_list(), strict=True):
+                if value is not None:
+                    write(row, col, value)
+        else:
+            for row, value in zip(rows, values.to_list(), strict=True):
+                if value is not None:
+                    write_cell(sheet, row, col, value, formats)
+
+
+def column_width(df: pl.DataFrame, column: str, label: str) -> int:
     dtype = df.schema[column]
     if dtype == pl.Date:
         longest = 10
@@ -136,10 +163,8 @@ def write_sheet(
     for col, name in enumerate(df.columns):
         label = labels.get(name, name)
         sheet.write_string(0, col, label, formats.quoted if is_formula_like(label) else formats.header)
-        sheet.set_column(col, col, _width(df, name, label))
-    for row, values in enumerate(df.iter_rows(), start=1):
-        for col, value in enumerate(values):
-            write_cell(sheet, row, col, value, formats)
+        sheet.set_column(col, col, column_width(df, name, label))
+    write_rows(sheet, df, formats)
     sheet.freeze_panes(1, 0)
     if df.width:
         sheet.autofilter(0, 0, max(df.height, 1), df.width - 1)

@@ -30,7 +30,7 @@ from typing import Any, cast
 import polars as pl
 from sqlalchemy import Connection
 
-from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.results import read_overdue_since, read_results
 
 REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
@@ -240,9 +240,8 @@ def read_recovery_frames(conn: Connection, *, since: date) -> RecoveryFrames:
     stored overdue review rows of checks dated from `since` on."""
     results = read_results(conn, measures=("FINAL_20W", *REVIEW_MEASURES), columns=RESULT_COLUMNS)
     people: dict[str, Any] = {"request_id": pl.Utf8, "case_officer": pl.Utf8, "team": pl.Utf8}
-    requests = read_frame(conn, "SELECT request_id, case_officer, team FROM requests", people)
-    plans = read_frame(conn, "SELECT plan_id, request_id, case_officer, team FROM plans",
-                       cast(dict[str, Any], {"plan_id": pl.Utf8, **people}))
+    requests = read_table(conn, "requests", people)
+    plans = read_table(conn, "plans", cast(dict[str, Any], {"plan_id": pl.Utf8, **people}))
     history = read_overdue_since(conn, REVIEW_MEASURES, since).rename({"as_of": "check_date"})
     return RecoveryFrames(results, allocate(plans, requests), requests, history)
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from ehcp_monitor.board_pack.benchmarks import Comparator, comparators, read_figures
 from ehcp_monitor.board_pack.period import Period
-from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.bulk import read_table, read_tables
 from ehcp_monitor.db.in_force import reads_results
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.outbox import OUTBOX_SCHEMA, read_outbox
@@ -150,9 +150,7 @@ class Inputs:
 def read_inputs(engine: Engine) -> Inputs:
     with engine.connect() as conn:
         results = read_results(conn, measures=PACK_MEASURES, columns=RESULT_COLUMNS)
-        touchpoints = read_frame(
-            conn, f"SELECT {', '.join(TOUCHPOINT_SCHEMA)} FROM touchpoints", TOUCHPOINT_SCHEMA
-        )
+        touchpoints = read_table(conn, "touchpoints", TOUCHPOINT_SCHEMA)
         outbox = read_outbox(conn)
         latest = latest_check(conn)
         check_as_of = latest.as_of if latest else None
@@ -160,10 +158,7 @@ def read_inputs(engine: Engine) -> Inputs:
             select(IngestRun.id, IngestRun.as_of).where(IngestRun.status == "loaded").order_by(IngestRun.id)
         ).all()
         quarantine = read_codes(conn)
-        snapshot = Snapshot.from_frames({
-            name: read_frame(conn, f'SELECT {", ".join(columns)} FROM "{name}"', columns)
-            for name, columns in SNAPSHOT_COLUMNS.items()
-        })
+        snapshot = Snapshot.from_frames(read_tables(conn, SNAPSHOT_COLUMNS))
     return Inputs(
         results=results,
         snapshot=snapshot,

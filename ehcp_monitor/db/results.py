@@ -54,23 +54,29 @@ def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue:
 
 
 def read_results(conn: Connection, *, measures: Iterable[str] | None = None, open_measures: Iterable[str] = (),
-                 overdue_kind: str | None = None, columns: Iterable[str] | None = None) -> pl.DataFrame:
+                 overdue_kind: str | None = None, statuses: Iterable[str] = (),
+                 columns: Iterable[str] | None = None) -> pl.DataFrame:
     """The stored results (RESULT_SCHEMA, or only its `columns`), in stored order, read as columns.
 
     With no argument, every row. Otherwise a row is read when any one holds: its measure is one of
     `measures`; its measure is one of `open_measures` and it is not completed; it is overdue and
-    of kind `overdue_kind`.
+    of kind `overdue_kind`; its status is one of `statuses`.
     """
     schema = RESULT_SCHEMA if columns is None else {c: RESULT_SCHEMA[c] for c in columns}
-    return _read_stored(conn, schema, measures, open_measures, overdue_kind)
+    return _read_stored(conn, schema, measures, open_measures, overdue_kind, statuses)
 
 
 def read_results_with_run(conn: Connection) -> pl.DataFrame:
     """Every stored result with its check run (`run_id`, then RESULT_SCHEMA)."""
-    return _read_stored(conn, STORED_SCHEMA, None, (), None)
+    return _read_stored(conn, STORED_SCHEMA, None, (), None, ())
 
 
-def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdue_kind) -> pl.DataFrame:
+def stored_run_id(conn: Connection) -> int | None:
+    """The check run whose results are stored (None: none stored)."""
+    return conn.execute(select(func.max(check_results.c.run_id))).scalar()
+
+
+def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdue_kind, statuses) -> pl.DataFrame:
     conditions = []
     if measures is not None:
         measures = list(measures)
@@ -80,6 +86,9 @@ def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdu
         conditions.append(f"(measure IN ({_quoted(open_measures)}) AND completed_date IS NULL)")
     if overdue_kind is not None:
         conditions.append(f"(status = 'overdue' AND kind = {_quoted([overdue_kind])})")
+    statuses = list(statuses)
+    if statuses:
+        conditions.append(f"status IN ({_quoted(statuses)})")
     return read_table(conn, RESULTS_TABLE, schema, " OR ".join(conditions))
 
 

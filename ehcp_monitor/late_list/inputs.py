@@ -3,7 +3,8 @@
 Only the columns the list shows are read: from the snapshot the requests' officer, team,
 received date and decision, the people's forename and surname (for initials only), the
 assessments' exception reason, and the advice and draft dates the breach forecast needs; no dates
-of birth, UPNs or contacts. The last ingest's findings come as its data
+of birth, UPNs or contacts. Of the stored results only the rows the list uses (RESULTS_USED): at
+national scale most results are clocks long completed. The last ingest's findings come as its data
 quality report (personal values masked).
 """
 
@@ -14,16 +15,13 @@ import polars as pl
 from sqlalchemy import Connection, Engine, select
 
 from ehcp_monitor.data_quality import DataQualityReport, load_report
-from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.in_force import reads_results
 from ehcp_monitor.db.models import CheckRun, ReportRun
 from ehcp_monitor.db.results import STORED_SCHEMA as RESULT_SCHEMA  # noqa: F401 - the stored rows' schema
-from ehcp_monitor.db.results import (
-    check_as_of,
-    read_overdue_history,
-    read_results_with_run,
-)
+from ehcp_monitor.db.results import check_as_of, read_overdue_history, read_results, stored_run_id
 from ehcp_monitor.db.snapshot import stored_schema
+from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.errors import JobFailed
 
 REPORT_KIND = "late_list"
@@ -43,12 +41,17 @@ SNAPSHOT_COLUMNS = {
 }
 
 
+# Only the stored results the list uses: every clock still running (overdue, due soon or not
+# yet due), and every 20-week clock (the breach forecast learns from the plans issued).
+RESULTS_USED = {"statuses": OPEN_STATUSES, "measures": ("FINAL_20W",)}
+
+
 @dataclass
 class LateListInputs:
     as_of: date
     check_run_id: int
     results_as_of: date
-    results: pl.DataFrame
+    results: pl.DataFrame  # the stored run's RESULTS_USED rows (domain.results.RESULT_SCHEMA)
     requests: pl.DataFrame
     people: pl.DataFrame
     assessments: pl.DataFrame
@@ -63,15 +66,10 @@ class LateListInputs:
     plans: pl.DataFrame | None = None  # plan_id, request_id, case_officer, team
 
 
-def _select(schema: dict, table: str, where: str = "") -> str:
-    cols = ", ".join(f'"{c}"' for c in schema)
-    return f'SELECT {cols} FROM "{table}"{where}'
-
-
 def _snapshot_table(conn: Connection, table: str) -> pl.DataFrame:
     full = stored_schema(table)
     schema = {c: full[c] for c in SNAPSHOT_COLUMNS[table]}
-    return read_frame(conn, _select(schema, table), schema)
+    return read_table(conn, table, schema)
 
 
 def _history(conn: Connection, run_id: int) -> pl.DataFrame:
@@ -97,17 +95,16 @@ def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
 @reads_results("late list")
 def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
     with engine.connect() as conn:
-        results = read_results_with_run(conn)
-        if results.height == 0:
+        check_run_id = stored_run_id(conn)
+        if check_run_id is None:
             raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
-        check_run_id = int(results["run_id"].max())
         results_as_of = check_as_of(conn, check_run_id)
         previous = _previous_list(conn, as_of)
         return LateListInputs(
             as_of=as_of,
             check_run_id=check_run_id,
             results_as_of=results_as_of or as_of,
-            results=results.filter(pl.col("run_id") == check_run_id).drop("run_id"),
+            results=read_results(conn, **RESULTS_USED),
             requests=_snapshot_table(conn, "requests"),
             people=_snapshot_table(conn, "people"),
             assessments=_snapshot_table(conn, "assessments"),

@@ -7,7 +7,9 @@ clip at. The workbook is in workbook.py.
 
 from datetime import date, timedelta
 
+import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from ehcp_monitor import exports as safe_cells
 from ehcp_monitor.capacity import READY_WEEKS
@@ -84,15 +86,41 @@ def _environment() -> Environment:
     return env
 
 
+# What markupsafe.escape replaces, in one pass (the same entities Jinja's autoescape writes).
+HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"}
+
+
 def _table(df, columns, *, limit: int | None = None, sheet: str = "") -> dict:
     names = [c for c, _ in columns]
     shown = df if limit is None else df.head(limit)
-    return {"columns": columns, "rows": for_people(shown.select(names)).rows(), "numeric": _numeric(df, names),
-            "total": df.height, "sheet": sheet}
+    return {"columns": columns, "rows": _row_cells(for_people(shown.select(names))), "total": df.height,
+            "sheet": sheet}
 
 
-def _numeric(df, names) -> list[bool]:
-    return [df.schema[n].is_numeric() for n in names]
+def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as the `cell` filter shows it (_display), escaped for HTML."""
+    column = pl.col(name)
+    if dtype == pl.Boolean:
+        text = pl.when(column).then(pl.lit("yes")).otherwise(pl.lit("no"))
+    elif dtype == pl.Date:
+        text = column.dt.strftime("%d/%m/%Y")
+    elif dtype == pl.Utf8 or dtype.is_integer():
+        text = column.cast(pl.Utf8)
+    else:  # floats (Python writes 1e-05 where polars writes 0.00001) and anything rarer
+        text = column.map_elements(_display, return_dtype=pl.Utf8)
+    escaped = text.str.replace_many(list(HTML_ESCAPES), list(HTML_ESCAPES.values()))
+    return pl.when(column.is_null()).then(pl.lit("")).otherwise(escaped)
+
+
+def _row_cells(shown: pl.DataFrame) -> list[Markup]:
+    """Each row's cells as escaped HTML, built by column: a table of 260,000 rows is one pass in
+    polars, not a template loop over every value (bench/README.md, issue 20)."""
+    if shown.width == 0 or shown.height == 0:
+        return [Markup("")] * shown.height
+    cells = [pl.concat_str(pl.lit('<td class="num">' if dtype.is_numeric() else "<td>"), _cell_text(name, dtype),
+                           pl.lit("</td>"))
+             for name, dtype in shown.schema.items()]
+    return [Markup(row) for row in shown.select(pl.concat_str(cells).alias("row"))["row"]]
 
 
 def render_html(content: LateListContent, *, page: bool = True, limit: int | None = None) -> str:

@@ -47,17 +47,6 @@ A4 = 9  # Excel's paper code
 TABLE_STYLE = "Table Style Light 1"
 
 
-def _width(df: pl.DataFrame, column: str, label: str) -> int:
-    if df.schema[column] == pl.Date:
-        longest = 10
-    elif df.height == 0:
-        longest = 0
-    else:
-        longest = df.select(pl.col(column).cast(pl.Utf8).str.len_chars().max()).item() or 0
-    header = max((len(word) for word in label.split()), default=0)
-    return max(safe_cells.MIN_WIDTH, min(safe_cells.MAX_WIDTH, max(longest, header, len(label) // 2) + 2))
-
-
 def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *, actions: bool = False,
                  mark_column: str | None = None):
     """One section as an Excel table; `actions` adds the empty meeting columns."""
@@ -66,10 +55,8 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
     data = for_people(df.select([c for c, _ in columns]))
     labels = [label for _, label in columns]
     for col, (name, label) in enumerate(columns):
-        sheet.set_column(col, col, _width(data, name, label))
-    for row, values in enumerate(data.iter_rows(), start=1):
-        for col, value in enumerate(values):
-            safe_cells.write_cell(sheet, row, col, value, formats)
+        sheet.set_column(col, col, safe_cells.column_width(data, name, label))
+    safe_cells.write_rows(sheet, data, formats)
     if actions:
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         for offset, (_, width) in enumerate(ACTION_COLUMNS):

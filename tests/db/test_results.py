@@ -88,6 +88,8 @@ def test_reading_by_measure_open_cycle_or_overdue_kind(engine):
                                     overdue_kind="local")
         assert both.select("measure", "request_id", "plan_id").rows() == [
             ("DECIDE_6W", "R1", None), ("REVIEW_12M", None, "PL1"), ("DRAFT_LOCAL", "R4", None)]
+        running = results.read_results(conn, statuses=["open", "overdue"], measures=["DECIDE_6W"])
+        assert running["request_id"].to_list() == ["R1", "R2", None, "R3", "R4"]
         some = results.read_results(conn, measures=["ADVICE_6W"], columns=("measure", "item", "very_late"))
         assert some.schema == pl.Schema({"measure": pl.Utf8, "item": pl.Utf8, "very_late": pl.Boolean})
         assert some.rows() == [("ADVICE_6W", "EP", True), ("ADVICE_6W", "it's", False)]
@@ -108,6 +110,10 @@ def test_nothing_stored_reads_as_empty_typed_frames(engine):
         assert results.read_overdue_history(conn, 1).height == 0
         assert results.latest_check(conn) is None
         assert results.check_as_of(conn, 1) is None
+        assert results.stored_run_id(conn) is None
+    run_id = _store(engine)
+    with engine.connect() as conn:
+        assert results.stored_run_id(conn) == run_id
         assert results.snapshot_ingest_id(conn) is None
 
 

@@ -56,3 +56,33 @@ def test_any_text_is_a_string_cell_in_xlsx(values):
     assert [c.value if c.value is not None else "" for c in cells] == values
     assert all(c.data_type == "s" for c in cells if c.value is not None)
     assert all(row[1].is_date for row in sheet.iter_rows(min_row=2))
+
+
+def _cells_back(write) -> list[tuple]:
+    buffer = io.BytesIO()
+    workbook = safe_cells.new_workbook(buffer)
+    sheet = workbook.add_worksheet("t")
+    write(sheet, safe_cells.formats_for(workbook))
+    workbook.close()
+    ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["t"]
+    return [(c.coordinate, c.value, c.data_type, c.number_format, c.quotePrefix)
+            for row in ws.iter_rows() for c in row if c.value is not None]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.none() | text, st.none() | st.integers(-10**6, 10**6),
+                               st.none() | st.floats(-1e6, 1e6, allow_nan=False), st.none() | st.booleans(),
+                               st.none() | st.dates(date(1990, 1, 1), date(2040, 12, 31))),
+                     min_size=1, max_size=6))
+def test_writing_a_frame_by_column_writes_what_each_cell_would(rows):
+    """write_rows (the fast path for whole tables) leaves exactly the cells write_cell writes one by one:
+    the same values, types, date and decimal formats and quote prefixes."""
+    df = pl.DataFrame(rows, schema={"s": pl.Utf8, "i": pl.Int64, "f": pl.Float64, "b": pl.Boolean, "d": pl.Date},
+                      orient="row")
+
+    def by_cell(sheet, formats):
+        for r, values in enumerate(df.iter_rows(), start=1):
+            for c, value in enumerate(values):
+                safe_cells.write_cell(sheet, r, c, value, formats)
+
+    assert _cells_back(lambda sheet, formats: safe_cells.write_rows(sheet, df, formats)) == _cells_back(by_cell)
