@@ -2,7 +2,9 @@
 
 Events x recipients -> rows of `touchpoints`, inserted in bulk with ON CONFLICT DO NOTHING on the
 unique key (stage, case_ref, event_date, contact_id): re-planning never duplicates, and a row's
-first verdict (baseline, suppressed, skipped, pending or held) is the one that stays.
+first verdict (baseline, suppressed, skipped, pending or held) is the one that stays. The keys
+earlier runs planned are left out before channels are chosen and verdicts given: those steps
+run only for what is new (finding the events still goes over the whole history).
 
 Each row also records its channel (docs/touchpoints.md, Channels): the contact's
 `preferred_channel` when usable, else email, else a text message, else a letter
@@ -19,11 +21,12 @@ import polars as pl
 from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.bulk import read_frame, write_frame
+from ehcp_monitor.db.bulk import read_table, write_frame
 from ehcp_monitor.db.in_force import reads_results, require_results_as_of
 from ehcp_monitor.db.results import read_results as stored_results
-from ehcp_monitor.db.snapshot import read_snapshot
+from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
+from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints.events import find_events, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
@@ -55,6 +58,12 @@ RESULTS_USED = {
     "overdue_kind": "statutory",
 }
 KEY = ("stage", "case_ref", "event_date", "contact_id")
+# The snapshot the events come from: no dates of birth, UPNs or home postcodes of children, and
+# not the phase transfer or QA audit tables (no touchpoint stage reads them).
+SNAPSHOT_USED = {
+    **{table: tuple(stored_schema(table)) for table in TABLE_ORDER if table not in ("phase_transfers", "qa_audits")},
+    "people": ("person_id", "forename", "surname"),
+}
 
 
 def read_results(conn: Connection) -> pl.DataFrame:
@@ -64,7 +73,7 @@ def read_results(conn: Connection) -> pl.DataFrame:
 
 def read_planned_keys(conn: Connection) -> pl.DataFrame:
     schema = {"stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8}
-    return read_frame(conn, f"SELECT {', '.join(KEY)} FROM touchpoints", schema)
+    return read_table(conn, "touchpoints", schema)
 
 
 def _missing_reason(sms: bool, letter: bool) -> str:
@@ -74,10 +83,12 @@ def _missing_reason(sms: bool, letter: bool) -> str:
 
 
 def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """`rows` with `channel` (null: no usable one) and `no_channel` (the skipped reason then).
+    """`rows` with `channel` (null: no usable one, or the row is not `_sendable`) and `no_channel`
+    (the skipped reason then).
 
     choose_channel runs once per distinct contact and set of channels open to the stage, not per
-    row: a contact has one answer whatever the number of its events.
+    row: a contact has one answer whatever the number of its events. It runs only for rows that
+    could be sent (`_sendable`): a row before go-live or too old is never sent and records no choice.
     """
     tp = settings.touchpoints
     rows = rows.with_columns(
@@ -88,7 +99,7 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         .then(pl.col("email")).alias("usable_email"),
     )
     key = ["contact_id", "sms_open", "letter_open"]
-    distinct = rows.filter(pl.col("contact_id").is_not_null()).unique(subset=key).select(
+    distinct = rows.filter(pl.col("_sendable")).unique(subset=key).select(
         *key, "usable_email", "mobile", *ADDRESS_LINES, "postcode", "preferred_channel")
     choices = pl.DataFrame(
         {
@@ -99,30 +110,43 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
                                r["preferred_channel"])
                 for r in distinct.iter_rows(named=True)
             ],
-            "no_channel": [_missing_reason(r["sms_open"], r["letter_open"]) for r in distinct.iter_rows(named=True)],
         },
-        schema={"contact_id": pl.Utf8, "sms_open": pl.Boolean, "letter_open": pl.Boolean, "channel": pl.Utf8,
-                "no_channel": pl.Utf8},
+        schema={"contact_id": pl.Utf8, "sms_open": pl.Boolean, "letter_open": pl.Boolean, "channel": pl.Utf8},
     )
-    return rows.join(choices, on=key, how="left").drop("sms_open", "letter_open", "usable_email")
+    reasons = pl.DataFrame(
+        [(sms, letter, _missing_reason(sms, letter)) for sms in (False, True) for letter in (False, True)],
+        schema={"sms_open": pl.Boolean, "letter_open": pl.Boolean, "no_channel": pl.Utf8}, orient="row")
+    return (rows.join(choices, on=key, how="left").join(reasons, on=["sms_open", "letter_open"], how="left")
+            .with_columns(channel=pl.when("_sendable").then("channel"))
+            .drop("sms_open", "letter_open", "usable_email"))
 
 
 def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
-              go_live: date | None = None) -> pl.DataFrame:
-    """One outbox row per event and recipient, with its first verdict and channel."""
+              go_live: date | None = None, planned: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+    """One outbox row per event and recipient, with its first verdict and channel, and how many
+    of them are left out because their key is in `planned` (what earlier runs planned: those rows
+    keep their first verdict)."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
-    rows = choose_channels(events.join(recipients, on="person_id", how="left"), settings)
+    found = (
+        events.join(recipients, on="person_id", how="left")
+        .with_columns(_no_contact=pl.col("contact_id").is_null(), contact_id=pl.col("contact_id").fill_null(NO_CONTACT))
+        .unique(subset=list(KEY), keep="first", maintain_order=True)
+    )
+    # Before the channels are chosen: on most nights nearly every event was planned before.
+    rows = found if planned is None else found.join(planned, on=list(KEY), how="anti")
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
+    too_old = pl.col("event_date") < oldest
+    rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
     verdict = (
         pl.when(before_go_live)
         .then(pl.struct(status=pl.lit("baseline"), reason=pl.lit(f"before go-live ({go_live})")))
-        .when(pl.col("event_date") < oldest)
+        .when(too_old)
         .then(pl.struct(status=pl.lit("suppressed"),
                         reason=pl.lit(f"event older than {settings.touchpoints.max_event_age_days} days "
                                       "when first seen")))
-        .when(pl.col("contact_id").is_null())
+        .when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
         .when(pl.col("opted_out").fill_null(False))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("opted out")))
@@ -131,18 +155,18 @@ def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, 
         .otherwise(pl.struct(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)))
         .alias("verdict")
     )
-    return (
-        rows.with_columns(pl.col("contact_id").fill_null(NO_CONTACT), verdict)
+    rows = (
+        rows.with_columns(verdict)
         .unnest("verdict")
         .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"),
                       # A row never sent keeps the default channel: it records no choice.
                       pl.col("channel").fill_null("email"))
-        .unique(subset=list(KEY), keep="first", maintain_order=True)
         # A suppressed or baseline row is never sent: it keeps no facts.
         .with_columns(pl.when(pl.col("status").is_in(["suppressed", "baseline"])).then(pl.lit("{}"))
                       .otherwise("context").alias("context"))
         .select(OUTBOX_COLUMNS)
     )
+    return rows, found.height - rows.height
 
 
 def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) -> int:
@@ -208,7 +232,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
     if now is not None and now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     planned_at = (now or start_of_day(as_of)).astimezone(timezone.utc)
-    snap = read_snapshot(engine)
+    snap = read_snapshot(engine, SNAPSHOT_USED)
     with engine.begin() as conn:
         # Before go-live can be fixed: never by a run with nothing to plan, or on another day's results.
         require_results_as_of(conn, "touchpoints plan", as_of)
@@ -216,9 +240,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         results = read_results(conn)
         events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
                              touches=read_last_touches(conn))
-        rows = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day)
-        # Most events were planned on earlier nights: leave those out before the database does.
-        fresh = without_coinciding_updates(rows.join(read_planned_keys(conn), on=list(KEY), how="anti"))
+        rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
+                                          planned=read_planned_keys(conn))
+        fresh = without_coinciding_updates(rows)
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
         reason = limit.message(new_emails)
@@ -240,7 +264,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "baseline": by_status.get("baseline", 0),
         "suppressed": by_status.get("suppressed", 0),
         "skipped": by_status.get("skipped", 0),
-        "already_planned": rows.height - inserted,
+        # Found again (planned by an earlier run), or lost to a planner racing this one.
+        "already_planned": already_planned + rows.height - inserted,
         "by_stage": by_stage,
         "by_channel": by_channel,
         "go_live": go_live.day.isoformat() if go_live.day else None,

@@ -340,3 +340,17 @@ def test_a_stop_request_ends_a_long_run_before_its_next_claim(engine, channels):
     counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=MONDAY_OPEN, clock=clock, stop=stop)
     assert (counts["sent"], counts["stopped"]) == (1, 1) and len(smtp.received) == 1
     assert [(r.status, r.transport) for r in _rows(engine)] == [("sent", "smtp"), ("pending", None)]
+
+
+def test_a_row_never_sent_records_no_channel_choice(engine, channels):
+    """An event before go-live is `baseline`: no channel is chosen for it (the row keeps the
+    default), whatever the contact could be reached by; the same contact's later event is a text."""
+    smtp, notify, settings = channels(**{"touchpoints.go_live": "2025-03-11"})
+    planned = _plan(engine, settings, mobile=MOBILE)
+    assert (planned["baseline"], planned["pending"], planned["by_channel"]) == (1, 0, {})
+    [row] = _rows(engine)
+    assert (row.stage, row.status, row.channel) == ("request_received", "baseline", "email")
+    settings = settings.replace(**{"touchpoints.go_live": "2025-03-10"})
+    with engine.begin() as conn:
+        conn.execute(Touchpoint.__table__.delete())
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["by_channel"] == {"sms": 1}
