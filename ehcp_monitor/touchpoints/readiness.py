@@ -2,7 +2,9 @@
 (docs/going-live.md, Before the first send).
 
 The shipped config carries example values (`Example Council`, `01234 567890`, `example.gov.uk`
-addresses) so that the demo reads well. A message with them would send a family to a phone number
+addresses) so that the demo reads well. A printed detail is an example when it is any of them
+(under any setting, written any usual way), is on a domain kept for examples, or, for a name, has
+the word "example" in it. A message with them would send a family to a phone number
 and a SENDIASS that do not exist, so dispatch through SMTP or GOV.UK Notify refuses to send (exit
 2, one line) while any is left, or while a detail every message needs is empty. The file outbox
 (`touchpoints.transport = "file"`, the demo's) reaches no family: there they are a warning.
@@ -57,11 +59,23 @@ def _comparable(value: str) -> str:
     return " ".join(value.casefold().split())
 
 
+# Names a family reads (the LA's, the SENDIASS's): "Example" as a word is never a real one.
+NAMES = ("la.name", "touchpoints.sendiass_name")
+EXAMPLE_WORD = re.compile(r"\bexample\b", re.IGNORECASE)
+
+
+def _shipped_values() -> frozenset[str]:
+    """Every shipped example among the printed details, whichever setting ships it: the SENDIASS
+    example phone given as the team's phone is as wrong as left where it was."""
+    return frozenset(_comparable(str(SETTINGS_BY_KEY[key].default)) for key in (*REQUIRED, *PRINTED)
+                     if str(SETTINGS_BY_KEY[key].default).strip())
+
+
 def _is_example(key: str, value: str) -> bool:
-    shipped = str(SETTINGS_BY_KEY[key].default)
     if not value:
         return False
-    return bool(shipped) and _comparable(value) == _comparable(shipped) or _on_example_domain(value)
+    return (_comparable(value) in _shipped_values() or _on_example_domain(value)
+            or key in NAMES and EXAMPLE_WORD.search(value) is not None)
 
 
 def example_settings(settings: Settings) -> list[str]:

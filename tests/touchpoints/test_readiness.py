@@ -125,6 +125,11 @@ def test_the_dry_run_says_what_is_not_ready(engine):
     ("touchpoints.sendiass_email", "advice@harbourside.test."),
     ("touchpoints.team_phone", "+44 1234 567890"),
     ("touchpoints.team_phone", "+44 (0)1234 567890"),
+    # A shipped example under another setting, and an example name of another wording.
+    ("touchpoints.team_phone", str(config.SETTINGS_BY_KEY["touchpoints.sendiass_phone"].default)),
+    ("touchpoints.sendiass_email", str(config.SETTINGS_BY_KEY["touchpoints.team_email"].default)),
+    ("la.name", "Example County Council"),
+    ("touchpoints.sendiass_name", "SENDIASS (example)"),
 ])
 def test_an_example_written_another_way_is_still_an_example(key, value):
     [problem] = example_settings(config.defaults().replace(**{**LA_DETAILS, key: value}))
@@ -134,6 +139,12 @@ def test_an_example_written_another_way_is_still_an_example(key, value):
 @pytest.mark.parametrize("value", ["https://www.example-council.gov.uk/local-offer",
                                    "https://www.harbourside.gov.uk/docs/example.pdf", "send@example-council.gov.uk"])
 def test_a_real_address_that_mentions_example_is_not_one(value):
+    """Only names are read for the word: an address is judged by its domain."""
     assert example_settings(config.defaults().replace(**{**LA_DETAILS, "touchpoints.local_offer_url": value}
                                                       if value.startswith("https") else
                                                       {**LA_DETAILS, "touchpoints.team_email": value})) == []
+
+
+@pytest.mark.parametrize("name", ["Examplesham Borough Council", "Harbourside SENDIASS"])
+def test_a_real_name_is_not_an_example(name):
+    assert example_settings(config.defaults().replace(**{**LA_DETAILS, "la.name": name})) == []
