@@ -23,6 +23,7 @@ from ehcp_monitor.db.outbox import OUTBOX_SCHEMA, read_outbox
 from ehcp_monitor.db.quarantine import read_codes
 from ehcp_monitor.db.results import latest_check, read_results
 from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.domain.measures import MEASURES_BY_CODE, PACK_MEASURES
 from ehcp_monitor.domain.vocabulary import (
     DAYS_20W,
@@ -389,16 +390,22 @@ def promise_table(inputs: Inputs, period: Period, as_of: date) -> Table:
                  "events before go-live, events already too old when seen, and families who opted out.")
 
 
+QUARANTINE_TITLE = "Data quality: rows quarantined, by problem"
+QUARANTINE_COLUMNS = ["Code", "Problem", "Rows"]
+
+
 def quarantine_table(inputs: Inputs, period: Period) -> Table:
+    """Rows the last load up to the period's end set aside, by finding: its code (what the data team
+    looks up) and its title in words (what the board reads)."""
     runs = [rid for rid, day in inputs.quarantine_runs if day <= period.end]
     if not runs:
-        return Table("Data quality: rows quarantined, by code", ["Code", "Rows"], [],
-                     count_columns={1}, note="No data was loaded by the end of the period.")
+        return Table(QUARANTINE_TITLE, QUARANTINE_COLUMNS, [], count_columns={2},
+                     note="No data was loaded by the end of the period.")
     last = runs[-1]
     agg = inputs.quarantine.filter(pl.col("ingest_id") == last).group_by("code").len().sort("code")
-    rows = [[r["code"], r["len"]] for r in agg.iter_rows(named=True)]
-    rows.append(["All codes", int(agg["len"].sum()) if agg.height else 0])
-    return Table("Data quality: rows quarantined, by code", ["Code", "Rows"], rows, count_columns={1},
+    rows = [[r["code"], FINDING_CODES.get(r["code"], (r["code"],))[0], r["len"]] for r in agg.iter_rows(named=True)]
+    rows.append(["All codes", "", int(agg["len"].sum()) if agg.height else 0])
+    return Table(QUARANTINE_TITLE, QUARANTINE_COLUMNS, rows, count_columns={2},
                  total_row=True, note=f"The last data load up to the period's end (ingest {last}).")
 
 

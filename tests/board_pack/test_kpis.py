@@ -233,7 +233,8 @@ def test_quality_touchpoints_and_quarantine(pack):
     tp = {r[0]: r[1:] for r in pack.tables["touchpoints"].rows}
     assert tp == {"Delay notice": [1, 0, 1], "Request received": [3, 1, 0], "All stages": [4, 1, 1]}
     # the last load up to 30 June is ingest 2 (28 June)
-    assert pack.tables["quarantine"].rows == [["V001", 2], ["V005", 1], ["All codes", 3]]
+    assert pack.tables["quarantine"].rows == [["V001", "Required value missing", 2],
+                                              ["V005", "Reference not found or quarantined", 1], ["All codes", "", 3]]
 
 
 def test_trend_has_twelve_months_ending_with_the_period(pack):
