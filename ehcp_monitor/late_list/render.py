@@ -113,8 +113,9 @@ def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _row_cells(shown: pl.DataFrame) -> list[Markup]:
-    """Each row's cells as escaped HTML, built by column: a table of 260,000 rows is one pass in
-    polars, not a template loop over every value (bench/README.md, issue 20)."""
+    """Each row's cells as escaped HTML, built by column: a table of a national caseload's overdue
+    clocks is one pass in polars, not a template loop over every value (bench/README.md, "issue 20,
+    the weekly list and the planner")."""
     if shown.width == 0 or shown.height == 0:
         return [Markup("")] * shown.height
     cells = [pl.concat_str(pl.lit('<td class="num">' if dtype.is_numeric() else "<td>"), _cell_text(name, dtype),
