@@ -24,6 +24,15 @@ SEN2_EXAMPLE = SHARED / "examples" / "sen2-export"
 DFE_DATA = SHARED / "data" / "dfe-ehcp-2025"
 DFE_DATA_2026 = SHARED / "data" / "dfe-ehcp-2026-sample"
 AS_OF = date(2025, 3, 14)
+
+
+def pytest_sessionstart(session):
+    """The tests read DfE's published data and the example SEN2 export from `../shared`, beside
+    the repository (as CI has it). Without it, say so once rather than fail forty tests."""
+    if not (SEN2_EXAMPLE.is_dir() and DFE_DATA.is_dir() and DFE_DATA_2026.is_dir()):
+        pytest.exit(f"tests need {SHARED} beside the repository (the DfE statistics and the example SEN2 "
+                    "export); put the shared folder there, as CI does (README, Quick start)", returncode=4)
+
 # The LA's own details, printed in every message: dispatch through SMTP or Notify refuses the
 # shipped example values (touchpoints/readiness.py; test_readiness.py is about that refusal).
 LA_DETAILS = {

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from ehcp_monitor.cli import main
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.domain.canonical import table_spec
+from tests.conftest import SEN2_EXAMPLE
 
 # Personal values that must never reach an output or a stored message.
 FORENAME, SURNAME, UPN, POSTCODE, OFFICER = "Zelphinia", "Quorrington", "Z912345678901", "ZZ9 9ZQ", "Wimbleworth"
@@ -527,7 +528,6 @@ def _xlsx_cases() -> list[Case]:
 
 # --- SEN2 Blade export: the same text reader --------------------------------------------------
 
-SEN2_EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "examples" / "sen2-export"
 SEN2_PERSON = "Blade-Export_14-03-2025_person.csv"
 
 
