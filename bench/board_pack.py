@@ -8,14 +8,13 @@ KPI, HTML and PDF. Prints figures; asserts nothing.
 """
 
 import argparse
-import os
 import tempfile
 import time
 import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from _pg import scratch_schema
 
 from ehcp_monitor import config
 from ehcp_monitor.board_pack.kpis import compute_pack, read_inputs
@@ -28,7 +27,6 @@ from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.synthetic import generate, write_extract
 
 AS_OF = date(2025, 7, 10)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _timed(label: str, fn):
@@ -67,18 +65,9 @@ def main() -> None:
             print("SQLite")
             run(f"sqlite:///{tmp / 'bench.sqlite3'}", tmp / "extract", tmp)
         if args.only in (None, "postgresql"):
-            base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
-            base = base.replace("postgresql://", "postgresql+psycopg://")
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
+            with scratch_schema() as url:
                 print("PostgreSQL")
-                run(f"{base}?options=-csearch_path%3D{schema}", tmp / "extract", tmp)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                run(url, tmp / "extract", tmp)
 
 
 if __name__ == "__main__":

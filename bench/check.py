@@ -22,11 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from _pg import scratch_schema
 
 from ehcp_monitor import config
 from ehcp_monitor.checks import clock_engine, oracle, run_check
@@ -141,30 +140,14 @@ def bench_check_out(label: str, url: str, people: int, settings, runs: int) -> N
           f"identical CSV: {same}", flush=True)
 
 
-def postgres_schema_url(url: str):
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}", admin, schema
-
-
 def on_store(database: str, fn) -> None:
     """fn(label, url) on a fresh SQLite file, or in a fresh PostgreSQL schema dropped afterwards."""
     if database == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             fn("sqlite", f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
         return
-    url, admin, schema = postgres_schema_url(database)
-    try:
+    with scratch_schema(database) as url:
         fn("postgresql", url)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -10,18 +10,16 @@ postgresql://postgres@127.0.0.1:5432/test). Each step runs in its own process so
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 
 AS_OF = date(2025, 3, 14)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def extract_dir(people: int, seed: int) -> Path:
@@ -46,32 +44,17 @@ def stage_generate(people: int, seed: int) -> dict:
             "rows": sum(df.height for df in frames.values()), "peak_mb": peak_mb()}
 
 
-def _pg_url(url: str) -> str:
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
 def stage_ingest(store: str, people: int, seed: int) -> dict:
-    from sqlalchemy import create_engine, text
+    from _pg import scratch_schema
 
     from ehcp_monitor import config
     from ehcp_monitor.db.connect import make_engine
     from ehcp_monitor.db.migrate import upgrade_head
     from ehcp_monitor.ingest import run_ingest
 
-    admin, schema = None, None
     with tempfile.TemporaryDirectory() as tmp:
-        if store == "sqlite":
-            url = f"sqlite:///{tmp}/bench.sqlite3"
-        else:
-            base = _pg_url(os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG))
-            schema = f"bench_{uuid.uuid4().hex[:10]}"
-            admin = create_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        try:
+        fresh_store = nullcontext(f"sqlite:///{tmp}/bench.sqlite3") if store == "sqlite" else scratch_schema()
+        with fresh_store as url:
             engine = make_engine(url)
             upgrade_head(engine)
             settings = config.defaults().replace(**{"database.url": url})
@@ -79,11 +62,6 @@ def stage_ingest(store: str, people: int, seed: int) -> dict:
             result = run_ingest(engine, settings, str(extract_dir(people, seed)), as_of=AS_OF)
             seconds = time.perf_counter() - started
             engine.dispose()
-        finally:
-            if admin is not None:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
     rows = sum(c["read"] for c in result.counts.values())
     quarantined = sum(c["quarantined"] for c in result.counts.values())
     return {"seconds": seconds, "rows": rows, "quarantined": quarantined, "status": result.status,

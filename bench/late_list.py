@@ -10,17 +10,15 @@ The issue's scale is 50,000 people: `--requests 50000`.
 """
 
 import argparse
-import os
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
-from sqlalchemy import create_engine, insert, text
+from _pg import scratch_schema
+from sqlalchemy import insert
 
 AS_OF = date(2025, 3, 14)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def caseload(n: int) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
@@ -129,17 +127,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             run(f"sqlite:///{folder}/bench.sqlite3", args.requests)
     if args.only != "sqlite":
-        url = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG).replace("postgresql://", "postgresql+psycopg://", 1)
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            run(f"{url}?options=-csearch_path%3D{schema}", args.requests)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        with scratch_schema() as url:
+            run(url, args.requests)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,10 @@ import os
 import tempfile
 import threading
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from _pg import scratch_schema
 
 from ehcp_monitor import config
 from ehcp_monitor.checks import run_check
@@ -36,7 +35,6 @@ from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import plan_touchpoints
 
 AS_OF = date(2025, 7, 10)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -112,19 +110,9 @@ def main() -> None:
             print("SQLite")
             run(f"sqlite:///{tmp / 'bench.sqlite3'}", tmp / "extract", tmp, args.nights)
         if args.only in (None, "postgresql"):
-            base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
-            base = base.replace("postgresql://", "postgresql+psycopg://")
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(base)
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
+            with scratch_schema() as url:
                 print("PostgreSQL")
-                run(f"{base}?options=-csearch_path%3D{schema}", tmp / "extract", tmp, args.nights)
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
+                run(url, tmp / "extract", tmp, args.nights)
 
 
 if __name__ == "__main__":

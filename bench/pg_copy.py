@@ -26,10 +26,10 @@ medians. Asserts nothing; the figures go in bench/README.md.
 import argparse
 import os
 import time
-import uuid
 from datetime import date
 
 import polars as pl
+from _pg import DEFAULT_PG, new_schema_name, scratch_schema
 from sqlalchemy import create_engine, text
 
 from ehcp_monitor import config
@@ -39,7 +39,6 @@ from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.synthetic import generate
 
 AS_OF = date(2025, 3, 14)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 # check_results as the models define it (db/models.py), without its run_id being a key.
 DDL = """CREATE TABLE "{table}" (
     run_id integer NOT NULL, measure varchar(20) NOT NULL, request_id varchar(64), plan_id varchar(64),
@@ -101,43 +100,37 @@ def main() -> None:
           f"{os.cpu_count()} CPUs", flush=True)
 
     base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
-    sa_base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(sa_base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(f"{sa_base}?options=-csearch_path%3D{schema}")
+    schema = new_schema_name()
     seconds: dict[str, list[float]] = {way: [] for way in ways}
     cpus: dict[str, list[float]] = {way: [] for way in ways}
-    try:
-        for run in range(args.runs):
-            for way in ways:
-                table = f"results_{way}_{run}"
-                with engine.begin() as conn:
-                    conn.execute(text(DDL.format(table=table)))
-                start, cpu_start = time.perf_counter(), time.process_time()
-                if way == "pg_binary":
-                    load_pg_binary(engine, table, df)
-                elif way == "psycopg_rows":
-                    load_psycopg_rows(engine, table, df)
-                else:
-                    load_adbc(base, schema, table, df)
-                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-                with engine.connect() as conn:
-                    # Every value of every row, in any order: the ways must load the same rows.
-                    loaded, fingerprint = conn.execute(text(
-                        f'SELECT count(*), sum(hashtext(t::text)::bigint) FROM "{table}" t')).one()
-                    conn.execute(text(f'DROP TABLE "{table}"'))
-                    conn.commit()
-                seconds[way].append(elapsed)
-                cpus[way].append(cpu)
-                print(f"  run {run + 1}: {way:<13} {elapsed:6.2f} s  {df.height / elapsed:>11,.0f} rows/s"
-                      f"  client CPU {cpu:5.2f} s  ({loaded:,} rows, fingerprint {fingerprint})", flush=True)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with scratch_schema(base, schema=schema) as url:
+        engine = create_engine(url)
+        try:
+            for run in range(args.runs):
+                for way in ways:
+                    table = f"results_{way}_{run}"
+                    with engine.begin() as conn:
+                        conn.execute(text(DDL.format(table=table)))
+                    start, cpu_start = time.perf_counter(), time.process_time()
+                    if way == "pg_binary":
+                        load_pg_binary(engine, table, df)
+                    elif way == "psycopg_rows":
+                        load_psycopg_rows(engine, table, df)
+                    else:
+                        load_adbc(base, schema, table, df)
+                    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+                    with engine.connect() as conn:
+                        # Every value of every row, in any order: the ways must load the same rows.
+                        loaded, fingerprint = conn.execute(text(
+                            f'SELECT count(*), sum(hashtext(t::text)::bigint) FROM "{table}" t')).one()
+                        conn.execute(text(f'DROP TABLE "{table}"'))
+                        conn.commit()
+                    seconds[way].append(elapsed)
+                    cpus[way].append(cpu)
+                    print(f"  run {run + 1}: {way:<13} {elapsed:6.2f} s  {df.height / elapsed:>11,.0f} rows/s"
+                          f"  client CPU {cpu:5.2f} s  ({loaded:,} rows, fingerprint {fingerprint})", flush=True)
+        finally:
+            engine.dispose()
     for way, values in seconds.items():
         mid = sorted(values)[len(values) // 2]
         cpu = sorted(cpus[way])[len(values) // 2]

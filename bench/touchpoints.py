@@ -10,15 +10,13 @@ through the file transport. Prints figures; asserts nothing.
 """
 
 import argparse
-import os
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import create_engine, text
+from _pg import scratch_schema
 
 from ehcp_monitor import config
 from ehcp_monitor.checks import evaluate
@@ -31,7 +29,6 @@ from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 
 AS_OF = date(2025, 3, 14)
 NOW = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def bench(url: str, snap: Snapshot, results: pl.DataFrame, outbox: Path) -> dict:
@@ -77,17 +74,8 @@ def main() -> None:
     if args.only in (None, "sqlite"):
         print("sqlite:", bench(f"sqlite:///{work / 'store.sqlite3'}", snap, results, work / "outbox-sqlite"))
     if args.only in (None, "postgresql"):
-        base = os.environ.get("EHCP_BENCH_DATABASE_URL", DEFAULT_PG)
-        base = base.replace("postgresql://", "postgresql+psycopg://", 1)
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(base)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            print("postgresql:", bench(f"{base}?options=-csearch_path%3D{schema}", snap, results, work / "outbox-pg"))
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        with scratch_schema() as url:
+            print("postgresql:", bench(url, snap, results, work / "outbox-pg"))
 
 
 if __name__ == "__main__":
