@@ -98,11 +98,21 @@ def _case(snap: Snapshot, settings: Settings) -> _Case:
     )
 
 
-def _finish(df: pl.DataFrame, stage: str, facts: list[str], case: _Case,
-            variant: pl.Expr | None = None) -> pl.DataFrame:
-    """Common columns, the officer and team of the case, the child, and the facts encoded as JSON."""
-    df = df.join(case.officers, on="request_id", how="left").join(case.children, on="person_id", how="left")
-    return df.select(
+@dataclass(frozen=True)
+class _Part:
+    """One stage's events: the frame they were found in (with `_row`, their place in it) and the
+    names of the facts the message needs."""
+
+    frame: pl.DataFrame
+    facts: tuple[str, ...]
+
+
+def _finish(df: pl.DataFrame, stage: str, facts: list[str],
+            variant: pl.Expr | None = None) -> tuple[pl.DataFrame, _Part]:
+    """The events' common columns (EVENT_SCHEMA less `context`) with `_row`, and the part that
+    gives each its context when asked (Events.contexts)."""
+    df = df.with_row_index("_row")
+    keys = df.select(
         pl.lit(stage).alias("stage"),
         pl.coalesce("request_id", "plan_id").alias("case_ref"),
         pl.col("event_date"),
@@ -110,11 +120,12 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str], case: _Case,
         pl.col("request_id"),
         pl.col("plan_id"),
         (variant if variant is not None else pl.lit(None, pl.Utf8)).alias("variant"),
-        pl.struct(*facts, "case_officer", "team", "child_name").struct.json_encode().alias("context"),
+        pl.col("_row"),
     )
+    return keys, _Part(df.select("_row", "request_id", "person_id", *facts), tuple(facts))
 
 
-def _request_events(snap: Snapshot, results: pl.DataFrame, case: _Case) -> list[pl.DataFrame]:
+def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
     req = snap["requests"].with_columns(pl.lit(None, pl.Utf8).alias("plan_id"))
     decide_due = _due(results, "DECIDE_6W", "decision_due")
     final_due = _due(results, "FINAL_20W", "final_due")
@@ -167,17 +178,17 @@ def _request_events(snap: Snapshot, results: pl.DataFrame, case: _Case) -> list[
         .with_columns(pl.lit(None, pl.Utf8).alias("plan_id"), pl.col("event_date").alias("decision_date"))
     )
     return [
-        _finish(received, "request_received", ["received_date", "decision_due"], case),
+        _finish(received, "request_received", ["received_date", "decision_due"]),
         _finish(to_assess, "decision_to_assess",
-                ["received_date", "decision_date", "final_due", "advice_types"], case),
-        _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"], case),
-        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"], case),
-        _finish(issued, "final_plan_issued", ["received_date", "issue_date"], case),
-        _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"], case),
+                ["received_date", "decision_date", "final_due", "advice_types"]),
+        _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"]),
+        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"]),
+        _finish(issued, "final_plan_issued", ["received_date", "issue_date"]),
+        _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"]),
     ]
 
 
-def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, case: _Case) -> list[pl.DataFrame]:
+def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     reviews = snap["reviews"].join(plans, on="plan_id")
     decisions = reviews.filter(pl.col("decision_date").is_not_null()).with_columns(
@@ -199,10 +210,10 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, ca
         .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"))
     )
     return [
-        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"], case,
+        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"],
                 variant=pl.col("outcome")),
-        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], case),
-        _finish(upcoming, "review_upcoming", ["review_due"], case),
+        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"]),
+        _finish(upcoming, "review_upcoming", ["review_due"]),
     ]
 
 
@@ -219,8 +230,8 @@ def _forecast_issue(snap: Snapshot, results: pl.DataFrame, as_of: date) -> pl.Da
     return cases.select("request_id", pl.col("forecast_median").alias("forecast_issue"))
 
 
-def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,
-                  case: _Case) -> pl.DataFrame:
+def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
+                  as_of: date) -> tuple[pl.DataFrame, _Part]:
     """At most one notice per case on any run, listing every overdue statutory step of the case.
 
     Each overdue clock fires on its first overdue day (due + 1) and every `delay_repeat_days`
@@ -271,7 +282,7 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_
                   "expected_from").alias("late_steps"),
     )
     cases = notice.rename({"notice_date": "event_date"}).join(items, on="case_ref")
-    return _finish(cases, "delay_notice", ["late_steps"], case)
+    return _finish(cases, "delay_notice", ["late_steps"])
 
 
 def read_last_touches(conn: Connection) -> pl.DataFrame:
@@ -282,8 +293,8 @@ def read_last_touches(conn: Connection) -> pl.DataFrame:
                             f"WHERE status IN ({told}) OR stage = 'progress_update' GROUP BY case_ref", TOUCH_SCHEMA)
 
 
-def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date, case: _Case,
-                     events: pl.DataFrame, touches: pl.DataFrame) -> pl.DataFrame:
+def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,
+                     events: pl.DataFrame, touches: pl.DataFrame) -> tuple[pl.DataFrame, _Part]:
     """A progress update for each open 20-week request whose family has heard nothing for
     `update_every_days` (docs/touchpoints.md, Progress updates).
 
@@ -327,7 +338,7 @@ def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, 
         )
     )
     return _finish(last, "progress_update",
-                   ["received_date", "stage_20w", "next_measure", "next_date", "final_due", "final_late"], case)
+                   ["received_date", "stage_20w", "next_measure", "next_date", "final_due", "final_late"])
 
 
 def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
@@ -341,23 +352,70 @@ def _not_withheld(events: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
     return events
 
 
-def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date,
-                withheld: pl.DataFrame | None = None, touches: pl.DataFrame | None = None) -> pl.DataFrame:
+KEY_SCHEMA: dict[str, pl.DataType] = {
+    **{c: t for c, t in EVENT_SCHEMA.items() if c != "context"}, "_part": pl.UInt32, "_row": pl.UInt32}
+
+
+@dataclass(frozen=True)
+class Events:
+    """Every event found, without its facts (`keys`: EVENT_SCHEMA less `context`, in the order
+    the events are told, with `_part` and `_row` placing each in the frame it came from); the
+    facts are encoded only for the events that need them (`contexts`). Encoding is most of
+    the cost of finding events, and on most nights nearly every event was planned before."""
+
+    keys: pl.DataFrame
+    parts: tuple[_Part, ...]
+    case: _Case
+
+    def contexts(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """One row per event of `rows` (any frame with `_part` and `_row` from `keys`): `_part`,
+        `_row` and `context`, the facts the templates need with the case officer, the team and
+        the child, as JSON."""
+        wanted = rows.select("_part", "_row").unique()
+        return pl.concat([
+            part.frame.join(wanted.filter(pl.col("_part") == n).select("_row"), on="_row", how="semi")
+            .join(self.case.officers, on="request_id", how="left")
+            .join(self.case.children, on="person_id", how="left")
+            .select(pl.lit(n, pl.UInt32).alias("_part"), pl.col("_row").cast(pl.UInt32),
+                    pl.struct(*part.facts, "case_officer", "team", "child_name").struct.json_encode().alias("context"))
+            for n, part in enumerate(self.parts)
+        ])
+
+    def frame(self, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+        """The events of `keys` (rows of `self.keys`; default all of them) in EVENT_SCHEMA, in that order."""
+        keys = self.keys if keys is None else keys
+        return (keys.join(self.contexts(keys), on=["_part", "_row"], how="left", maintain_order="left")
+                .select(EVENT_COLUMNS))
+
+
+def find_all(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date,
+             withheld: pl.DataFrame | None = None, touches: pl.DataFrame | None = None) -> Events:
     """Every event of every stage that has happened by the as-of date (old ones included), less
     those the snapshot's `withheld` clocks put in doubt (checks.withheld.read_withheld).
 
     `touches` (read_last_touches: when each case's family was last sent a message) time the
     progress updates; without it, only the events themselves do.
     """
-    case = _case(snap, settings)
-    frames = [
-        *_request_events(snap, results, case),
-        *_review_events(snap, results, settings, case),
-        _delay_events(snap, results, settings, as_of, case),
+    found = [
+        *_request_events(snap, results),
+        *_review_events(snap, results, settings),
+        _delay_events(snap, results, settings, as_of),
     ]
-    events = pl.concat([f.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()]) for f in frames])
+
+    def keys(n: int, frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(pl.lit(n).alias("_part")).select([pl.col(c).cast(t) for c, t in KEY_SCHEMA.items()])
+
+    events = pl.concat([keys(n, frame) for n, (frame, _) in enumerate(found)])
     events = events.filter(pl.col("event_date").is_not_null() & (pl.col("event_date") <= as_of))
-    progress = _progress_events(snap, results, settings, as_of, case, events,
-                                touches if touches is not None else pl.DataFrame(schema=TOUCH_SCHEMA))
-    events = pl.concat([events, progress.select([pl.col(c).cast(t) for c, t in EVENT_SCHEMA.items()])])
-    return _not_withheld(events, withheld) if withheld is not None and withheld.height else events
+    progress, progress_part = _progress_events(snap, results, settings, as_of, events,
+                                               touches if touches is not None else pl.DataFrame(schema=TOUCH_SCHEMA))
+    events = pl.concat([events, keys(len(found), progress)])
+    if withheld is not None and withheld.height:
+        events = _not_withheld(events, withheld)
+    return Events(events, (*(part for _, part in found), progress_part), _case(snap, settings))
+
+
+def find_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of: date,
+                withheld: pl.DataFrame | None = None, touches: pl.DataFrame | None = None) -> pl.DataFrame:
+    """find_all's events as one frame (EVENT_SCHEMA), the facts encoded for every one."""
+    return find_all(snap, results, settings, as_of=as_of, withheld=withheld, touches=touches).frame()

@@ -28,7 +28,7 @@ from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints.events import find_events, read_last_touches
+from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
 from ehcp_monitor.transports import choose_channel
@@ -121,21 +121,23 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             .drop("sms_open", "letter_open", "usable_email"))
 
 
-def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
+def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
               go_live: date | None = None, planned: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
     """One outbox row per event and recipient, with its first verdict and channel, and how many
     of them are left out because their key is in `planned` (what earlier runs planned: those rows
-    keep their first verdict)."""
+    keep their first verdict). Facts are encoded only for the rows that keep them."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
     found = (
-        events.join(recipients, on="person_id", how="left")
+        events.keys.join(recipients.select("person_id", "contact_id"), on="person_id", how="left")
         .with_columns(_no_contact=pl.col("contact_id").is_null(), contact_id=pl.col("contact_id").fill_null(NO_CONTACT))
         .unique(subset=list(KEY), keep="first", maintain_order=True)
     )
-    # Before the channels are chosen: on most nights nearly every event was planned before.
-    rows = found if planned is None else found.join(planned, on=list(KEY), how="anti")
+    # Before the contacts' details are joined and the channels chosen: on most nights nearly
+    # every event was planned before. (contact_id is the contacts' key, so the pair finds one.)
+    rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
+        recipients, on=["person_id", "contact_id"], how="left", maintain_order="left")
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     too_old = pl.col("event_date") < oldest
     rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
@@ -161,12 +163,14 @@ def plan_rows(events: pl.DataFrame, contacts: pl.DataFrame, settings: Settings, 
         .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"),
                       # A row never sent keeps the default channel: it records no choice.
                       pl.col("channel").fill_null("email"))
-        # A suppressed or baseline row is never sent: it keeps no facts.
-        .with_columns(pl.when(pl.col("status").is_in(["suppressed", "baseline"])).then(pl.lit("{}"))
-                      .otherwise("context").alias("context"))
-        .select(OUTBOX_COLUMNS)
     )
-    return rows, found.height - rows.height
+    # A suppressed or baseline row is never sent: it keeps no facts.
+    unsent = pl.col("status").is_in(["suppressed", "baseline"])
+    return (
+        rows.join(events.contexts(rows.filter(~unsent)), on=["_part", "_row"], how="left", maintain_order="left")
+        .with_columns(context=pl.when(unsent).then(pl.lit("{}")).otherwise("context"))
+        .select(OUTBOX_COLUMNS)
+    ), found.height - rows.height
 
 
 def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) -> int:
@@ -238,8 +242,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         require_results_as_of(conn, "touchpoints plan", as_of)
         go_live = settle_go_live(conn, settings, as_of=as_of, now=planned_at)
         results = read_results(conn)
-        events = find_events(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
-                             touches=read_last_touches(conn))
+        events = find_all(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
+                          touches=read_last_touches(conn))
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
                                           planned=read_planned_keys(conn))
         fresh = without_coinciding_updates(rows)
@@ -257,7 +261,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
     by_channel = dict(emails.group_by("channel").len().sort("channel").iter_rows())
     counts = {
-        "events": events.height,
+        "events": events.keys.height,
         "planned": inserted,
         "pending": by_status.get("pending", 0),
         "held": by_status.get(HELD, 0),

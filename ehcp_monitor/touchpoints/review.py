@@ -36,7 +36,7 @@ def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as
     import polars as pl
 
     from ehcp_monitor.db.snapshot import read_snapshot
-    from ehcp_monitor.touchpoints.events import find_events
+    from ehcp_monitor.touchpoints.events import find_all
     from ehcp_monitor.touchpoints.planner import read_results
     from ehcp_monitor.touchpoints.templates import Rendered, render, render_text, template_variables
 
@@ -45,9 +45,9 @@ def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as
     snap = read_snapshot(engine)
     with engine.connect() as conn:
         results = read_results(conn)
-    events = find_events(snap, results, settings, as_of=as_of).filter(
-        (pl.col("stage") == stage) & (pl.col("case_ref") == case_ref)
-    ).sort("event_date", descending=True)
+    found = find_all(snap, results, settings, as_of=as_of)
+    events = found.frame(found.keys.filter((pl.col("stage") == stage) & (pl.col("case_ref") == case_ref))
+                         .sort("event_date", descending=True))
     if events.height == 0:
         raise ConfigError(f"touchpoints preview: case {case_ref} has no {stage} event by {as_of.isoformat()}")
     event = events.row(0, named=True)

@@ -8,7 +8,7 @@ import polars as pl
 from ehcp_monitor import config
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.results import RESULT_SCHEMA
-from ehcp_monitor.touchpoints.events import find_events
+from ehcp_monitor.touchpoints.events import find_all, find_events
 from tests.touchpoints.conftest import AS_OF, caseload, result
 
 D = date.fromisoformat
@@ -183,3 +183,20 @@ def test_a_first_notice_expects_the_step_four_weeks_after_its_due_date():
     (step,) = json.loads(delay["context"][0])["late_steps"]
     assert delay["event_date"].to_list() == [D("2025-03-02")]
     assert (step["expected_date"], step["expected_from"]) == ("2025-03-29", "default")
+
+
+def test_the_facts_of_some_events_are_those_of_the_same_events_found_with_all():
+    """The planner encodes facts only for the rows it will keep (Events.contexts): each event's
+    context must not depend on which other events are encoded with it."""
+    frames, results = caseload()
+    frames["reviews"].append({"plan_id": "PL1", "meeting_date": D("2024-01-10"), "decision_date": D("2024-02-01"),
+                              "outcome": "amend", "amendment_notice_date": D("2024-02-05"),
+                              "amended_final_date": D("2024-03-20")})
+    snap = Snapshot.from_frames({n: pl.DataFrame(rows) for n, rows in frames.items()})
+    res = pl.DataFrame([{c: r.get(c) for c in RESULT_SCHEMA} for r in results], schema=RESULT_SCHEMA, orient="row")
+    found = find_all(snap, res, config.defaults(), as_of=AS_OF)
+    every = found.frame()
+    assert every.height > 4 and every["context"].null_count() == 0
+    for start in range(every.height):
+        some = found.keys.slice(start, 3).reverse()
+        assert found.frame(some).to_dicts() == every.slice(start, 3).reverse().to_dicts()
