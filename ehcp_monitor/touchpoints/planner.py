@@ -3,8 +3,9 @@
 Events x recipients -> rows of `touchpoints`, inserted in bulk with ON CONFLICT DO NOTHING on the
 unique key (stage, case_ref, event_date, contact_id): re-planning never duplicates, and a row's
 first verdict (baseline, suppressed, skipped, pending or held) is the one that stays. The keys
-earlier runs planned are left out before channels are chosen and verdicts given: those steps
-run only for what is new (finding the events still goes over the whole history).
+earlier runs planned are left out before the contacts' details are joined, channels chosen,
+verdicts given and facts encoded: those steps run only for what is new (finding the events
+still goes over the whole history, without their facts).
 
 Each row also records its channel (docs/touchpoints.md, Channels): the contact's
 `preferred_channel` when usable, else email, else a text message, else a letter
