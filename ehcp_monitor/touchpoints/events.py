@@ -374,8 +374,9 @@ class Events:
         wanted = rows.select("_part", "_row").unique()
         return pl.concat([
             part.frame.join(wanted.filter(pl.col("_part") == n).select("_row"), on="_row", how="semi")
-            .join(self.case.officers, on="request_id", how="left")
-            .join(self.case.children, on="person_id", how="left")
+            # request_id and person_id are their tables' keys: one officer and one child an event.
+            .join(self.case.officers, on="request_id", how="left", validate="m:1")
+            .join(self.case.children, on="person_id", how="left", validate="m:1")
             .select(pl.lit(n, pl.UInt32).alias("_part"), pl.col("_row").cast(pl.UInt32),
                     pl.struct(*part.facts, "case_officer", "team", "child_name").struct.json_encode().alias("context"))
             for n, part in enumerate(self.parts)

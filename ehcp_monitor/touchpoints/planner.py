@@ -131,14 +131,16 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
     found = (
-        events.keys.join(recipients.select("person_id", "contact_id"), on="person_id", how="left")
+        events.keys.join(recipients.select("person_id", "contact_id"), on="person_id", how="left",
+                         maintain_order="left")
         .with_columns(_no_contact=pl.col("contact_id").is_null(), contact_id=pl.col("contact_id").fill_null(NO_CONTACT))
         .unique(subset=list(KEY), keep="first", maintain_order=True)
     )
     # Before the contacts' details are joined and the channels chosen: on most nights nearly
-    # every event was planned before. (contact_id is the contacts' key, so the pair finds one.)
+    # every event was planned before. contact_id is the contacts' key, so the pair finds one
+    # contact (validate: a snapshot breaking that key fails here rather than planning twice).
     rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
-        recipients, on=["person_id", "contact_id"], how="left", maintain_order="left")
+        recipients, on=["person_id", "contact_id"], how="left", maintain_order="left", validate="m:1")
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     too_old = pl.col("event_date") < oldest
     rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
