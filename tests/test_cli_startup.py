@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from ehcp_monitor.cli import COMMANDS, REPORTS, LazyGroup, cli, report
 
-HEAVY = ("polars", "sqlalchemy", "notifications_python_client", "apscheduler", "jinja2", "weasyprint")
+HEAVY = ("polars", "sqlalchemy", "notifications_python_client", "apscheduler", "jinja2", "weasyprint", "xlsxwriter",
+         "alembic", "psycopg")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -46,6 +47,24 @@ def test_report_help_imports_no_report_module():
     loaded = _after_main(["report", "--help"])
     assert [m for m in _heavy(loaded) if not m.startswith("apscheduler")] == []
     assert sorted({f"ehcp_monitor.cli.{entry.module}" for entry in REPORTS.values()} & loaded) == []
+
+
+def _command_paths(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths += _command_paths(command, click.Context(command, parent=ctx), (*prefix, name))
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(cli, click.Context(cli)), ids=" ".join)
+def test_every_commands_help_loads_only_click_and_the_settings(path):
+    # The top group loads and checks the settings first (cron: apscheduler); the command's own
+    # work is imported when it runs, never for its --help.
+    loaded = _after_main([*path, "--help"])
+    assert [m for m in _heavy(loaded) if not m.startswith("apscheduler")] == []
 
 
 @pytest.mark.parametrize("group, table, args", [(cli, COMMANDS, ["--help"]), (report, REPORTS, ["report", "--help"])])

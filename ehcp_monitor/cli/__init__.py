@@ -2,7 +2,9 @@
 
 `COMMANDS` maps each command to the module that defines it, with its one-line help. A command
 imports only its own module (click's lazy group), so `ehcp-monitor rules` loads no email client
-and `--help` reads the help from the table without importing any command. Expected failures
+and `--help` reads the help from the table without importing any command. A command module
+imports the work it calls inside the command's function, so `CMD --help` loads only click and
+the settings. Expected failures
 are MonitorError subclasses: they print one line and exit with their code, never a traceback.
 """
 

@@ -2,8 +2,6 @@
 
 import click
 
-from ehcp_monitor.board_pack import build_board_pack, parse_period
-from ehcp_monitor.board_pack.benchmarks import import_benchmarks
 from ehcp_monitor.cli.by_hand import counts_as_job_run
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 
@@ -18,6 +16,8 @@ def benchmarks():
 @pass_app
 def import_command(app, path):
     """Load DfE "Education, health and care plans" CSVs (a file or a folder), as published."""
+    from ehcp_monitor.board_pack.benchmarks import import_benchmarks
+
     result = import_benchmarks(app.engine, path)
     for report in result.reports:
         click.echo(f"benchmarks: {report.line()}")
@@ -34,6 +34,8 @@ def import_command(app, path):
 @counts_as_job_run("board_pack", "report board-pack")  # for `health`
 def board_pack_command(app, period, out_dir, publish, as_of):
     """The Partnership Board performance pack, HTML and PDF."""
+    from ehcp_monitor.board_pack import build_board_pack, parse_period
+
     parsed = parse_period(period)  # a bad period stops before the store is opened
     result = build_board_pack(app.engine, app.settings, period=parsed, as_of=resolve_as_of(as_of),
                               out_dir=out_dir, publish=publish)

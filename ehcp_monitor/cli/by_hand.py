@@ -3,7 +3,6 @@
 import functools
 
 from ehcp_monitor.cli.common import resolve_as_of
-from ehcp_monitor.scheduling.by_hand import recorded_as
 
 
 def counts_as_job_run(job: str, command: str):
@@ -12,6 +11,8 @@ def counts_as_job_run(job: str, command: str):
     def wrap(f):
         @functools.wraps(f)
         def inner(app, *args, **kwargs):
+            from ehcp_monitor.scheduling.by_hand import recorded_as
+
             with recorded_as(app.engine, job, as_of=resolve_as_of(kwargs.get("as_of")), command=command):
                 return f(app, *args, **kwargs)
 

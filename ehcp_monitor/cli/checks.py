@@ -4,10 +4,8 @@ from pathlib import Path
 
 import click
 
-from ehcp_monitor.checks import run_check
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.domain.vocabulary import STATUS_WORDS
-from ehcp_monitor.exports import write_results_csv
 
 
 @click.command("check")
@@ -17,6 +15,9 @@ from ehcp_monitor.exports import write_results_csv
 @pass_app
 def check(app, as_of, out):
     """Evaluate every clock on the current snapshot and store the results."""
+    from ehcp_monitor.checks import run_check
+    from ehcp_monitor.exports import write_results_csv
+
     summary = run_check(app.engine, app.settings, as_of=resolve_as_of(as_of))
     if summary.ingest_id is None:
         click.echo("no snapshot loaded yet: run `ehcp-monitor ingest SOURCE` first")

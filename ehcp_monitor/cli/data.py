@@ -7,20 +7,16 @@ import click
 
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.clock import now_utc
-from ehcp_monitor.data_quality import finding_lines, findings_csv, load_report, workbook_bytes
-from ehcp_monitor.data_quality import summary_lines as report_lines
-from ehcp_monitor.db.connect import engine_for
-from ehcp_monitor.db.migrate import upgrade_head
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.ingest.guards import ingest_notes, requested_overrides
-from ehcp_monitor.private_files import write_private
 
 
 @click.command("init-db")
 @pass_app
 def init_db(app):
     """Create or migrate the store (Alembic upgrade head)."""
+    from ehcp_monitor.db.connect import engine_for
+    from ehcp_monitor.db.migrate import upgrade_head
+
     engine = engine_for(app.settings)
     upgrade_head(engine)
     click.echo(f"store is at the latest schema ({engine.dialect.name})")
@@ -60,6 +56,9 @@ def summary_lines(result) -> list[str]:
 @pass_app
 def ingest(app, source, as_of, accept_missing, accept_shrink):
     """Load a snapshot from SOURCE: a folder or workbook (canonical or SEN2), or sql:NAME."""
+    from ehcp_monitor.ingest import run_ingest
+    from ehcp_monitor.ingest.guards import ingest_notes, requested_overrides
+
     requested_overrides(accept_missing, accept_shrink)  # a table that does not exist: exit 2 here
     result = run_ingest(app.engine, app.settings, source, as_of=resolve_as_of(as_of), now=now_utc(),
                         accept_missing=tuple(accept_missing), accept_shrink=accept_shrink)
@@ -77,6 +76,10 @@ def ingest(app, source, as_of, accept_missing, accept_shrink):
 @pass_app
 def quarantine(app, ingest_id, show_all, as_csv, xlsx_path):
     """The data quality report of an ingest: its findings by code, table and column, with examples."""
+    from ehcp_monitor.data_quality import finding_lines, findings_csv, load_report, workbook_bytes
+    from ehcp_monitor.data_quality import summary_lines as report_lines
+    from ehcp_monitor.private_files import write_private
+
     with app.engine.connect() as conn:
         report = load_report(conn, ingest_id)
     if report is None and ingest_id is not None:

@@ -8,9 +8,6 @@ import click
 
 from ehcp_monitor.cli.common import as_of_option, resolve_as_of
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.synthetic import generate, write_extract
-from ehcp_monitor.synthetic.generate import STEPS
-from ehcp_monitor.synthetic.messy import MESSY_FORMATS, generate_messy, write_manifest
 
 # Every bad-row kind needs at least one row; below this many people they pass 5 % of a small table
 # (ingest.max_reject_share) and the ingest would refuse the extract whole.
@@ -32,6 +29,10 @@ BAD_ROWS_MIN_PEOPLE = 200
 @as_of_option
 def demo_data(out_dir, people, seed, fmt, bad_rows, messy, as_of):
     """Write a deterministic synthetic caseload (invented people only)."""
+    from ehcp_monitor.synthetic import generate, write_extract
+    from ehcp_monitor.synthetic.generate import STEPS
+    from ehcp_monitor.synthetic.messy import MESSY_FORMATS, generate_messy, write_manifest
+
     as_of = resolve_as_of(as_of)
     if messy and (bad_rows or fmt not in MESSY_FORMATS):
         raise click.UsageError(f"--messy writes {', '.join(MESSY_FORMATS)} only, and not with --bad-rows")

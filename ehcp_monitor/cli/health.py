@@ -8,10 +8,6 @@ import click
 from ehcp_monitor.cli.common import pass_app
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.scheduling.health import job_states, rows_in_doubt
-from ehcp_monitor.scheduling.schedule import schedule_timezone
-from ehcp_monitor.touchpoints.golive import go_live_of
-from ehcp_monitor.touchpoints.hold import held_now
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -19,6 +15,9 @@ def _when(moment: datetime | None, tz: ZoneInfo) -> str:
 
 
 def _states(app):
+    from ehcp_monitor.scheduling.health import job_states
+    from ehcp_monitor.scheduling.schedule import schedule_timezone
+
     tz = schedule_timezone(app.settings)
     return tz, job_states(app.engine, app.settings, now_utc())
 
@@ -47,6 +46,9 @@ def jobs_command(app):
 
 def _touchpoint_lines(app) -> int:
     """The touchpoints' go-live, and what is held; returns how many emails are held."""
+    from ehcp_monitor.touchpoints.golive import go_live_of
+    from ehcp_monitor.touchpoints.hold import held_now
+
     click.echo(f"touchpoints {go_live_of(app.engine, app.settings).describe()}")
     held = held_now(app.engine)
     if held.count:
@@ -59,6 +61,9 @@ def _touchpoint_lines(app) -> int:
 def health_command(app):
     """Exit 1 naming each enabled job whose last success is older than its max_age_hours, or
     while touchpoint emails are held or in doubt."""
+    from ehcp_monitor.scheduling.health import rows_in_doubt
+    from ehcp_monitor.touchpoints.hold import held_now
+
     tz, states = _states(app)
     late = []
     for s in states:

@@ -6,7 +6,6 @@ from ehcp_monitor.cli.by_hand import counts_as_job_run
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.late_list import build_late_list, send_late_list
 
 
 @click.command("late-list")
@@ -18,6 +17,8 @@ from ehcp_monitor.late_list import build_late_list, send_late_list
 @counts_as_job_run("weekly_late_list", "report late-list")  # for `health`
 def late_list(app, as_of, out_dir, send):
     """The weekly late-plan list as HTML, XLSX and CSV, from the stored check results."""
+    from ehcp_monitor.late_list import build_late_list, send_late_list
+
     result = build_late_list(app.engine, app.settings, as_of=resolve_as_of(as_of), out_dir=out_dir)
     if result.results_as_of is not None and result.as_of > result.results_as_of:
         click.echo(

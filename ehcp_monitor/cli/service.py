@@ -13,9 +13,6 @@ from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import JOB_NAMES
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.scheduling.runner import execute_job
-from ehcp_monitor.scheduling.runs import record_service_start
-from ehcp_monitor.scheduling.service import serve
 
 
 @contextmanager
@@ -36,6 +33,8 @@ def _stop_on_signals(stop: threading.Event):
 @pass_app
 def run_command(app, job, as_of, verbose):
     """Run one scheduled job once, now (for cron, Kubernetes CronJobs, or by hand)."""
+    from ehcp_monitor.scheduling.runner import execute_job
+
     if verbose:
         logs.configure(level=logging.DEBUG)
     stop = threading.Event()
@@ -78,6 +77,9 @@ def counts_table(counts: dict) -> list[str]:
 @pass_app
 def serve_command(app):
     """The long-running scheduler; SIGTERM or SIGINT stops it cleanly (exit 0)."""
+    from ehcp_monitor.scheduling.runs import record_service_start
+    from ehcp_monitor.scheduling.service import serve
+
     if app.settings["schedule.nightly.enabled"] and not app.settings.source.location:
         raise ConfigError("config: source.location is empty, so the nightly job would have nothing to "
                           "ingest; set it (or disable schedule.nightly) before `serve`")

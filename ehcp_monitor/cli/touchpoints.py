@@ -1,7 +1,7 @@
 """`ehcp-monitor touchpoints {plan,dispatch,list,preview,report,release,discard,resolve}`.
 
-Planning, sending and previewing load the planner, the templates and polars; they are imported
-in their commands, so `touchpoints list` and the others start without them.
+Every command imports its own work when it runs (planning, sending and previewing load the
+planner, the templates and polars), so `--help` and `touchpoints list` start without them.
 """
 
 import click
@@ -11,10 +11,6 @@ from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import STAGES
 from ehcp_monitor.domain.vocabulary import OUTBOX_STATUS_WORDS, OUTBOX_STATUSES, TOUCHPOINT_STAGE_WORDS, words
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.touchpoints.golive import go_live_of
-from ehcp_monitor.touchpoints.hold import discard, held_now, release
-from ehcp_monitor.touchpoints.in_doubt import resolve
-from ehcp_monitor.touchpoints.review import outbox_rows
 
 
 @click.group()
@@ -73,6 +69,10 @@ def list_outbox(app, status, stage, limit):
     """List the outbox, newest first (after the go-live date and anything held).
 
     Stages and statuses are shown in words; --stage and --status take the codes (docs/touchpoints.md)."""
+    from ehcp_monitor.touchpoints.golive import go_live_of
+    from ehcp_monitor.touchpoints.hold import held_now
+    from ehcp_monitor.touchpoints.review import outbox_rows
+
     click.echo(go_live_of(app.engine, app.settings).describe())
     held = held_now(app.engine)
     if held.count:
@@ -117,6 +117,8 @@ def release_command(app, stage, as_of):
     """Send a held surge after all: held emails become pending (sent by the next dispatch).
 
     An email whose event is by now older than max_event_age_days is suppressed instead."""
+    from ehcp_monitor.touchpoints.hold import release
+
     counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc())
     _echo_counts(counts)
     if counts["suppressed"]:
@@ -131,6 +133,8 @@ def release_command(app, stage, as_of):
 @pass_app
 def discard_command(app, stage):
     """Never send a held surge: held emails become discarded."""
+    from ehcp_monitor.touchpoints.hold import discard
+
     _echo_counts(discard(app.engine, stage=stage, now=now_utc()))
 
 
@@ -141,6 +145,8 @@ def discard_command(app, stage):
 @pass_app
 def resolve_command(app, touchpoint_id, arrived):
     """Record what you found about a row in doubt (status unknown), so `health` stops reporting it."""
+    from ehcp_monitor.touchpoints.in_doubt import resolve
+
     click.echo(f"touchpoint #{touchpoint_id}: {resolve(app.engine, touchpoint_id, arrived=arrived, now=now_utc())}")
 
 
@@ -151,7 +157,6 @@ def report_command(app, as_of):
     """The promise, measured: stage events told within one working day of being seen, by stage and
     month (docs/touchpoints.md, The promise, measured)."""
     from ehcp_monitor.db.outbox import read_outbox
-    from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS, words
     from ehcp_monitor.promise import promise_by_stage_and_month
 
     with app.engine.connect() as conn:
