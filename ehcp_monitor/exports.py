@@ -116,11 +116,14 @@ def write_cell(sheet, row: int, col: int, value, formats: SheetFormats) -> None:
 
 def write_rows(sheet, df: pl.DataFrame, formats: SheetFormats, first_row: int = 1) -> None:
     """Every row of `df` from `first_row` down, as write_cell writes each value, column by column:
-    a column's type chooses the writer once, and the formula check runs in polars. An empty cell
-    is not written (xlsxwriter keeps no unformatted blank)."""
+    a column's type chooses the writer once, and the formula check, booleans' words and dates'
+    Excel serials are worked out in polars. An empty cell is not written (xlsxwriter keeps no
+    unformatted blank)."""
     rows = range(first_row, first_row + df.height)
     for col, (name, dtype) in enumerate(df.schema.items()):
         values = df.get_column(name)
+        if dtype == pl.Boolean:
+            values, dtype = values.replace_strict({True: "yes", False: "no"}, return_dtype=pl.Utf8), pl.Utf8
         if dtype == pl.Utf8:
             risky = values.str.contains(_TRIGGER_PATTERN).fill_null(False).to_list()
             for row, value, quote in zip(rows, values.to_list(), risky, strict=True):
@@ -130,15 +133,32 @@ def write_rows(sheet, df: pl.DataFrame, formats: SheetFormats, first_row: int = 
                     sheet.write_string(row, col, value, formats.quoted)
                 else:
                     sheet.write_string(row, col, value)
-        elif dtype.is_integer():
+        elif dtype.is_integer() or dtype.is_float() or _serial_dates(values):
+            # A date is the number of its Excel serial in the date format, as write_datetime stores it.
+            number_format = formats.decimal if dtype.is_float() else formats.date if dtype == pl.Date else None
+            numbers = (values.cast(pl.Int32) + EXCEL_SERIAL_OF_1970) if dtype == pl.Date else values
             write = sheet.write_number
-            for row, value in zip(rows, values.to_list(), strict=True):
+            for row, value in zip(rows, numbers.to_list(), strict=True):
                 if value is not None:
-                    write(row, col, value)
+                    write(row, col, value, number_format)
         else:
             for row, value in zip(rows, values.to_list(), strict=True):
                 if value is not None:
                     write_cell(sheet, row, col, value, formats)
+
+
+# Excel's serial day numbers: 1970-01-01 is day 25569, counting from 1900-03-01 on. Before that
+# Excel counts a 29 February 1900 that never was, so earlier dates go through write_datetime.
+EXCEL_SERIAL_OF_1970 = 25569
+FIRST_SERIAL_DATE = date(1900, 3, 1)
+
+
+def _serial_dates(values: pl.Series) -> bool:
+    """A date column whose dates all fall where Excel's serials count plainly."""
+    if values.dtype != pl.Date:
+        return False
+    earliest = values.min()
+    return earliest is None or earliest >= FIRST_SERIAL_DATE
 
 
 def column_width(df: pl.DataFrame, column: str, label: str) -> int:

@@ -1,9 +1,9 @@
 """Annual review recovery: the overdue review backlog, what falls due, what was done, and when the
 backlog clears (docs/late-list.md and docs/board-pack.md, "Annual review recovery").
 
-Pure polars on frames the caller reads (the weekly list and the board pack each read their own, with
-`read_recovery_frames`); nothing here reads the clock. Every figure is on `as_of`, the date of the
-check results used:
+Pure polars on frames the caller reads (the board pack with `read_recovery_frames`; the weekly list
+with the rest of its inputs, through `recovery_frames`); nothing here reads the clock. Every figure
+is on `as_of`, the date of the check results used:
 
 - **overdue**: review cycles (`REVIEW_12M`, `REVIEW_EY`) whose stored status is `overdue`, by how
   long overdue (the stored days late): under 3 months (1-91 days), 3 to 6 months (92-182), 6 to 12
@@ -235,14 +235,32 @@ RESULT_COLUMNS = ("measure", "request_id", "plan_id", "anchor_date", "due_date",
                   "days_late")
 
 
+RECOVERY_MEASURES = ("FINAL_20W", *REVIEW_MEASURES)
+PEOPLE_SCHEMA: dict[str, Any] = {"request_id": pl.Utf8, "case_officer": pl.Utf8, "team": pl.Utf8}
+
+
 def read_recovery_frames(conn: Connection, *, since: date) -> RecoveryFrames:
     """The latest check run's 20-week and review results, who holds each plan and request, and the
     stored overdue review rows of checks dated from `since` on."""
-    results = read_results(conn, measures=("FINAL_20W", *REVIEW_MEASURES), columns=RESULT_COLUMNS)
-    people: dict[str, Any] = {"request_id": pl.Utf8, "case_officer": pl.Utf8, "team": pl.Utf8}
-    requests = read_table(conn, "requests", people)
-    plans = read_table(conn, "plans", cast(dict[str, Any], {"plan_id": pl.Utf8, **people}))
-    history = read_overdue_since(conn, REVIEW_MEASURES, since).rename({"as_of": "check_date"})
+    results = read_results(conn, measures=RECOVERY_MEASURES, columns=RESULT_COLUMNS)
+    requests = read_table(conn, "requests", PEOPLE_SCHEMA)
+    plans = read_table(conn, "plans", cast(dict[str, Any], {"plan_id": pl.Utf8, **PEOPLE_SCHEMA}))
+    return recovery_frames(results, requests, plans, read_review_history(conn, since=since))
+
+
+def read_review_history(conn: Connection, *, since: date) -> pl.DataFrame:
+    """The stored overdue review rows of checks dated from `since` on (run_id, check_date, plan_id)."""
+    return read_overdue_since(conn, REVIEW_MEASURES, since).rename({"as_of": "check_date"})
+
+
+def recovery_frames(results: pl.DataFrame, requests: pl.DataFrame, plans: pl.DataFrame,
+                    history: pl.DataFrame) -> RecoveryFrames:
+    """RecoveryFrames from frames already read: `results` with at least RESULT_COLUMNS (only the
+    RECOVERY_MEASURES rows are kept), `requests` and `plans` with at least their PEOPLE_SCHEMA columns
+    (plans also plan_id), `history` as read_review_history reads it."""
+    results = results.filter(pl.col("measure").is_in(RECOVERY_MEASURES)).select(RESULT_COLUMNS)
+    requests = requests.select(list(PEOPLE_SCHEMA))
+    plans = plans.select("plan_id", *PEOPLE_SCHEMA)
     return RecoveryFrames(results, allocate(plans, requests), requests, history)
 
 

@@ -46,8 +46,10 @@ class LateListResult:
 
 def build_late_list(engine: Engine, settings: Settings, *, as_of: date, out_dir: str | Path | None = None
                     ) -> LateListResult:
-    content = compose(load_inputs(engine, as_of=as_of))
-    content.recovery = list_recovery(engine, settings, content.results_as_of)
+    inputs = load_inputs(engine, as_of=as_of)
+    content = compose(inputs)
+    if inputs.recovery is not None:
+        content.recovery = list_recovery(inputs.recovery, settings, content.results_as_of)
     folder = Path(out_dir or settings.late_list.out_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = file_stem(as_of)

@@ -3,9 +3,11 @@
 Only the columns the list shows are read: from the snapshot the requests' officer, team,
 received date and decision, the people's forename and surname (for initials only), the
 assessments' exception reason, and the advice and draft dates the breach forecast needs; no dates
-of birth, UPNs or contacts. Of the stored results only the rows the list uses (RESULTS_USED): at
-national scale most results are clocks long completed. The last ingest's findings come as its data
-quality report (personal values masked).
+of birth, UPNs or contacts. Of the stored results only the rows the list uses (RESULTS_USED) and
+the review cycles its recovery sections use (RESULTS_READ): at national scale most results are
+clocks long completed. The last ingest's findings come as its data quality report (personal values
+masked). Everything is read in one go, under the shared store lock, so every section of the list
+is from the same check run.
 """
 
 from dataclasses import dataclass
@@ -23,6 +25,13 @@ from ehcp_monitor.db.results import check_as_of, read_overdue_history, read_resu
 from ehcp_monitor.db.snapshot import stored_schema
 from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.errors import JobFailed
+from ehcp_monitor.review_recovery import (
+    RECOVERY_MEASURES,
+    RecoveryFrames,
+    history_since,
+    read_review_history,
+    recovery_frames,
+)
 
 REPORT_KIND = "late_list"
 
@@ -42,8 +51,10 @@ SNAPSHOT_COLUMNS = {
 
 
 # Only the stored results the list uses: every clock still running (overdue, due soon or not
-# yet due), and every 20-week clock (the breach forecast learns from the plans issued).
+# yet due), and every 20-week clock (the breach forecast learns from the plans issued); with
+# every review cycle, those are also all the results the recovery sections use, read in the same go.
 RESULTS_USED = {"statuses": OPEN_STATUSES, "measures": ("FINAL_20W",)}
+RESULTS_READ = {"statuses": OPEN_STATUSES, "measures": RECOVERY_MEASURES}
 
 
 @dataclass
@@ -64,6 +75,8 @@ class LateListInputs:
     # The last ingest's data quality report (loaded or refused); None before the first ingest.
     data_quality: DataQualityReport | None
     plans: pl.DataFrame | None = None  # plan_id, request_id, case_officer, team
+    # What the targets, review recovery and capacity sections use, read in the same transaction.
+    recovery: RecoveryFrames | None = None  # None: the list has no recovery sections
 
 
 def _snapshot_table(conn: Connection, table: str) -> pl.DataFrame:
@@ -98,21 +111,28 @@ def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
         check_run_id = stored_run_id(conn)
         if check_run_id is None:
             raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
-        results_as_of = check_as_of(conn, check_run_id)
+        results_as_of = check_as_of(conn, check_run_id) or as_of
         previous = _previous_list(conn, as_of)
+        results = read_results(conn, **RESULTS_READ)
+        requests = _snapshot_table(conn, "requests")
+        plans = _snapshot_table(conn, "plans")
         return LateListInputs(
             as_of=as_of,
             check_run_id=check_run_id,
-            results_as_of=results_as_of or as_of,
-            results=read_results(conn, **RESULTS_USED),
-            requests=_snapshot_table(conn, "requests"),
+            results_as_of=results_as_of,
+            results=results.filter(
+                pl.col("status").is_in(RESULTS_USED["statuses"]) | pl.col("measure").is_in(RESULTS_USED["measures"])
+            ),
+            requests=requests,
             people=_snapshot_table(conn, "people"),
             assessments=_snapshot_table(conn, "assessments"),
             advice=_snapshot_table(conn, "advice"),
             drafts=_snapshot_table(conn, "drafts"),
-            plans=_snapshot_table(conn, "plans"),
+            plans=plans,
             current_overdue=_history(conn, check_run_id),
             previous_overdue=_history(conn, previous[0]) if previous else None,
             previous_as_of=previous[1] if previous else None,
             data_quality=load_report(conn),
+            recovery=recovery_frames(results, requests, plans,
+                                     read_review_history(conn, since=history_since(results_as_of))),
         )

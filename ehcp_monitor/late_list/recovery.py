@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import Engine
 
 from ehcp_monitor.capacity import Capacity, capacity_for
 from ehcp_monitor.config import Settings
@@ -21,8 +20,6 @@ from ehcp_monitor.review_recovery import (
     TREND_WEEKS,
     RecoveryFrames,
     backlog_trend,
-    history_since,
-    read_recovery_frames,
     recovery_table,
     review_frames,
     with_owner,
@@ -164,10 +161,8 @@ def _officer_trend(history: pl.DataFrame, as_of: date) -> tuple[pl.DataFrame, tu
     return wide.select([c for c, _ in columns]), columns
 
 
-def list_recovery(engine: Engine, settings: Settings, as_of: date) -> ListRecovery:
-    """The three sections on the results date `as_of`."""
-    with engine.connect() as conn:
-        frames = read_recovery_frames(conn, since=history_since(as_of))
+def list_recovery(frames: RecoveryFrames, settings: Settings, as_of: date) -> ListRecovery:
+    """The three sections on the results date `as_of`, from what the list read (late_list.inputs)."""
     reviews, history = review_frames(frames)
     officer_targets, team_targets = targets(frames, settings, as_of)
     trend, trend_columns = _wide_trend(history, as_of)

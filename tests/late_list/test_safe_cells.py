@@ -69,16 +69,18 @@ def _cells_back(write) -> list[tuple]:
             for row in ws.iter_rows() for c in row if c.value is not None]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(rows=st.lists(st.tuples(st.none() | text, st.none() | st.integers(-10**6, 10**6),
                                st.none() | st.floats(-1e6, 1e6, allow_nan=False), st.none() | st.booleans(),
-                               st.none() | st.dates(date(1990, 1, 1), date(2040, 12, 31))),
+                               st.none() | st.dates(date(1990, 1, 1), date(2040, 12, 31)),
+                               st.none() | st.dates(date(1899, 12, 31), date(1900, 3, 3))),
                      min_size=1, max_size=6))
 def test_writing_a_frame_by_column_writes_what_each_cell_would(rows):
     """write_rows (the fast path for whole tables) leaves exactly the cells write_cell writes one by one:
-    the same values, types, date and decimal formats and quote prefixes."""
-    df = pl.DataFrame(rows, schema={"s": pl.Utf8, "i": pl.Int64, "f": pl.Float64, "b": pl.Boolean, "d": pl.Date},
-                      orient="row")
+    the same values, types, date and decimal formats and quote prefixes; dates around Excel's
+    29 February 1900 (which never was) included."""
+    df = pl.DataFrame(rows, schema={"s": pl.Utf8, "i": pl.Int64, "f": pl.Float64, "b": pl.Boolean, "d": pl.Date,
+                                    "early": pl.Date}, orient="row")
 
     def by_cell(sheet, formats):
         for r, values in enumerate(df.iter_rows(), start=1):
