@@ -7,8 +7,10 @@ the day seen (working_days.add_working_days: weekends and England and Wales bank
 working days), so an event seen on a Friday and told on the Monday is kept.
 
 Not counted: events before go-live (`baseline`), events already too old to tell when first seen
-(`suppressed`), and events whose every contact opted out. Everything else counts, including an
-event nobody could be reached about: that is a promise not kept.
+(`suppressed`), messages whose event the records no longer had when they were to be sent
+(`superseded`: a corrected date is not an event), and events whose every contact opted out.
+Everything else counts, including an event nobody could be reached about: that is a promise not
+kept.
 
 Pure: takes the outbox as columns (db.outbox.read_outbox) and gives counts; shared by
 `touchpoints report` and the board pack.
@@ -20,7 +22,7 @@ import polars as pl
 
 from ehcp_monitor.working_days import LONDON, with_added_working_days
 
-NOT_PROMISED = ("baseline", "suppressed")
+NOT_PROMISED = ("baseline", "suppressed", "superseded")
 OPTED_OUT = "opted out"
 EVENT = ("stage", "case_ref", "event_date")
 PROMISE_SCHEMA = {"stage": pl.Utf8, "month": pl.Date, "events": pl.Int64, "within": pl.Int64, "later": pl.Int64,

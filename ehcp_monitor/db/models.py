@@ -377,6 +377,7 @@ class TouchpointPlanRun(Base):
     queued: Mapped[int] = mapped_column(Integer, default=0)
     held: Mapped[int] = mapped_column(Integer, default=0)
     baseline: Mapped[int] = mapped_column(Integer, default=0)
+    ingest_id: Mapped[int | None] = mapped_column(Integer)  # the snapshot it planned from
 
 
 class OperatorAction(Base):

@@ -75,14 +75,16 @@ TOUCHPOINT_STAGE_WORDS = {
     "amended_plan_issued": "Amended plan issued",
 }
 # A touchpoint's status in the outbox (docs/touchpoints.md). `claimed` and `sending` are the
-# dispatcher's own (touchpoints/dispatch.py); `held` and `discarded` the hold's.
+# dispatcher's own (touchpoints/dispatch.py); `held` and `discarded` the hold's; `superseded` the
+# planner's, for a waiting row whose event the records no longer have (touchpoints/corrections.py).
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "unknown", "suppressed",
-                   "skipped", "baseline", "held", "discarded")
+                   "skipped", "baseline", "held", "discarded", "superseded")
 DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
 OUTBOX_STATUS_WORDS = {
     "pending": "Waiting to send", "claimed": "About to send", "sending": "Sending", "sent": "Sent",
     "retry": "To retry", "failed": "Failed", "unknown": "In doubt", "suppressed": "Suppressed (too old)",
     "skipped": "Not sent (skipped)", "baseline": "Before go-live", "held": "Held", "discarded": "Discarded",
+    "superseded": "Not sent (records changed)",
 }
 
 

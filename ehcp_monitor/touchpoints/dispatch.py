@@ -31,8 +31,10 @@ from functools import partial
 from sqlalchemy import Engine, and_, case, func, or_, select, update
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.models import Contact, Touchpoint
+from ehcp_monitor.db.models import Contact, Touchpoint, TouchpointPlanRun
+from ehcp_monitor.db.results import snapshot_ingest_id
 from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
+from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
@@ -475,6 +477,28 @@ class _HandOver:
         return at
 
 
+class RecordsChanged(JobFailed):
+    """Messages wait, and the case records changed since they were planned (exit 1, nothing sent)."""
+
+
+def require_planned_from_records(engine: Engine) -> None:
+    """Refuse to send while messages wait and the snapshot in force is not the one the latest
+    planning run read (docs/touchpoints.md, Checked again when sent): only planning checks a waiting
+    message against the records (touchpoints/corrections.py), so an ingest since may have corrected
+    or removed its event."""
+    with engine.connect() as conn:
+        if conn.execute(select(Touchpoint.id).where(Touchpoint.status.in_(DUE_STATUSES)).limit(1)).first() is None:
+            return
+        planned_from = conn.execute(
+            select(TouchpointPlanRun.ingest_id).order_by(TouchpointPlanRun.id.desc()).limit(1)).scalar()
+        in_force = snapshot_ingest_id(conn)
+    if planned_from != in_force:
+        raise RecordsChanged(
+            f"touchpoints dispatch: the case records changed (ingest #{in_force}) since touchpoints were last "
+            f"planned (from {'ingest #' + str(planned_from) if planned_from is not None else 'no recorded ingest'}): "
+            "run `ehcp-monitor touchpoints plan` first; nothing was sent")
+
+
 def _check_ready(engine: Engine, settings: Settings, transport: Transport) -> None:
     """Refuse to send while messages would carry an example setting (readiness.py), before anything
     is claimed: always through SMTP or Notify, and through the file outbox (which reaches no
@@ -523,6 +547,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     counts.update(set_aside_unsendable(engine, settings, as_of))
+    require_planned_from_records(engine)
     _check_ready(engine, settings, transport)
     handing = _HandOver(engine, settings, channels, now, current, pause)
     moment = handing.moment

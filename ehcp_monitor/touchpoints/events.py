@@ -43,7 +43,7 @@ REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
 DEFAULT_EXPECTED_DAYS = 28
 MIN_AHEAD_DAYS = 14
 # Outbox statuses meaning the family was told, or is about to be: the progress update's clock
-# restarts at each (a row skipped, suppressed, failed or discarded told nobody).
+# restarts at each (a row skipped, suppressed, failed, discarded or superseded told nobody).
 TOLD_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "unknown", "held")
 TOUCH_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "last_touch": pl.Date}
 # The stages whose event date is the completion of a clock: when that clock is withheld for a case
@@ -134,9 +134,12 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
         .agg(pl.col("advice_type").unique().sort().alias("advice_types"))
     )
     # A historical record (outcome H: decided before the period, or transferred in from another
-    # LA) is not a request the family has just made: telling them it was received would be wrong.
-    received = req.filter(pl.col("request_outcome") != "H").join(decide_due, on="request_id", how="left").with_columns(
-        pl.col("received_date").alias("event_date")
+    # LA) is not a request the family has just made, and a withdrawn one (W) will not be decided:
+    # telling them it was received and when we will decide would be wrong.
+    received = (
+        req.filter(~pl.col("request_outcome").is_in(["H", "W"]))
+        .join(decide_due, on="request_id", how="left")
+        .with_columns(pl.col("received_date").alias("event_date"))
     )
     decided = req.filter(pl.col("request_outcome_date").is_not_null()).with_columns(
         pl.col("request_outcome_date").alias("event_date"),

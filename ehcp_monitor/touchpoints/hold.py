@@ -59,9 +59,11 @@ def hold_limit(conn: Connection, settings: Settings) -> HoldLimit:
 
 
 def record_plan_run(conn: Connection, *, as_of: date, planned_at: datetime, queued: int, held: int,
-                    baseline: int) -> None:
+                    baseline: int, ingest_id: int | None = None) -> None:
+    """`held`: held as a surge (the limit's median counts runs that held none); `ingest_id`: the
+    snapshot planned from (dispatch sends only what was planned from the snapshot in force)."""
     conn.execute(insert(TouchpointPlanRun).values(
-        as_of=as_of, planned_at=planned_at, queued=queued, held=held, baseline=baseline,
+        as_of=as_of, planned_at=planned_at, queued=queued, held=held, baseline=baseline, ingest_id=ingest_id,
     ))
 
 

@@ -29,6 +29,7 @@ from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.touchpoints import corrections
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
@@ -247,19 +248,28 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         results = read_results(conn)
         events = find_all(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
                           touches=read_last_touches(conn))
+        # Before anything new: what waits for an event the records no longer have is not sent.
+        compared = corrections.read_rows_to_compare(conn)
+        gone = corrections.gone(compared, events.keys)
+        superseded = corrections.supersede(conn, gone["id"], as_of=as_of)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
                                           planned=read_planned_keys(conn))
-        fresh = without_coinciding_updates(rows)
+        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared, gone)
+        corrections_held = fresh.filter(pl.col("status") == HELD).height
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = limit.message(new_emails)
+        reasons = [limit.message(new_emails)] if new_emails > limit.limit else []
+        if corrections_held:
+            reasons.append(f"held {corrections_held} messages as corrections of what families were already "
+                           "sent; see `ehcp-monitor touchpoints list --status held`, then `release` or `discard`")
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         inserted = insert_new(conn, fresh, planned_at=planned_at)
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0), baseline=by_status.get("baseline", 0))
+                        held=by_status.get(HELD, 0) - corrections_held, baseline=by_status.get("baseline", 0),
+                        ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
     by_channel = dict(emails.group_by("channel").len().sort("channel").iter_rows())
@@ -273,14 +283,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "skipped": by_status.get("skipped", 0),
         # Found again (planned by an earlier run), or lost to a planner racing this one.
         "already_planned": already_planned + rows.height - inserted,
+        "superseded": superseded,
+        "corrections_held": corrections_held,
         "by_stage": by_stage,
         "by_channel": by_channel,
         "go_live": go_live.day.isoformat() if go_live.day else None,
         "hold_limit": limit.limit,
     }
     if counts["held"]:
-        counts["held_reason"] = reason
+        counts["held_reason"] = "; ".join(reasons)
+    if superseded:
+        log.warning("touchpoints superseded: waiting messages whose event the records no longer have",
+                    superseded=superseded)
     log.info("touchpoints planned", as_of=str(as_of), planned=counts["planned"],
-             suppressed=counts["suppressed"], skipped=counts["skipped"],
+             suppressed=counts["suppressed"], skipped=counts["skipped"], superseded=superseded,
+             corrections_held=corrections_held,
              counts={"held": counts["held"], "baseline": counts["baseline"], "by_stage": by_stage})
     return counts

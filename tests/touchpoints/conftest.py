@@ -30,10 +30,10 @@ def tp_settings(**changes):
     return config.defaults().replace(**{"touchpoints.go_live": LIVE_SINCE, **LA_DETAILS, **changes})
 
 
-def store_case(engine, frames: dict[str, list[dict]], results: list[dict]) -> None:
-    """Replace the snapshot with `frames` and check_results with `results`."""
+def store_case(engine, frames: dict[str, list[dict]], results: list[dict], *, ingest_id: int = 1) -> None:
+    """Replace the snapshot with `frames` (as from ingest `ingest_id`) and check_results with `results`."""
     snap = Snapshot.from_frames({name: pl.DataFrame(rows) for name, rows in frames.items()},
-                               ingest_id=1, source_kind="canonical")
+                               ingest_id=ingest_id, source_kind="canonical")
     with engine.begin() as conn:
         replace_snapshot(conn, snap, loaded_at=NOW)
         conn.execute(delete(check_results))

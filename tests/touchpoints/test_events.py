@@ -132,6 +132,15 @@ def test_a_historical_request_is_not_announced_as_received():
     assert not events.filter((pl.col("stage") == "request_received") & (pl.col("request_id") != "R9")).is_empty()
 
 
+def test_a_request_withdrawn_before_it_was_seen_is_not_announced_as_received():
+    frames, results = caseload()
+    # Made and withdrawn between two extracts: "we will decide by ..." would be untrue.
+    frames["requests"].append({"request_id": "R9", "person_id": "P2", "received_date": AS_OF - timedelta(days=3),
+                               "request_outcome": "W", "request_outcome_date": AS_OF - timedelta(days=1)})
+    events = _events(frames, results)
+    assert events.filter(pl.col("request_id") == "R9").is_empty()
+
+
 # --- which child (touchpoints.child_reference) --------------------------------------------------
 
 

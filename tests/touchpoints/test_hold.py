@@ -127,8 +127,10 @@ def test_release_by_stage_then_all_and_stale_ones_are_suppressed(engine):
         "stage": "request_received", "as_of": "2025-03-17", "released": 60, "suppressed": 0,
         "by_stage": {"request_received": 60}})
 
-    # Held for longer than max_event_age_days: released, it would be stale news.
-    store_case(engine, *families(100, 60, AS_OF + timedelta(days=1)))
+    # Held for longer than max_event_age_days: released, it would be stale news. (The first 60
+    # stay in the records: a waiting row whose event is gone would be superseded.)
+    first, more = families(0, 60, AS_OF), families(100, 60, AS_OF + timedelta(days=1))
+    store_case(engine, {t: first[0][t] + more[0][t] for t in first[0]}, first[1] + more[1])
     assert plan_touchpoints(engine, settings, as_of=AS_OF + timedelta(days=1))["held"] == 60
     late = release(engine, settings, stage=None, as_of=AS_OF + timedelta(days=16), now=NOW)
     assert (late["released"], late["suppressed"]) == (0, 60)

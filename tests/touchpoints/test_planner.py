@@ -72,7 +72,9 @@ def test_the_database_enforces_the_once_key(engine):
 
 
 def test_nightly_planning_sends_a_delay_notice_on_the_first_overdue_day_and_every_repeat(engine):
-    """Sixty nights of planning while one clock stays overdue: one notice per repeat, never two."""
+    """Sixty nights of planning while one clock stays overdue: one notice per repeat, never two. Never
+    sent here, each notice waits until the next repeat's notice supersedes it (the records' notice for
+    the case is then the new one): the family would get the latest, not a pile."""
     from datetime import timedelta
 
     from tests.touchpoints.conftest import one_family, result
@@ -90,7 +92,7 @@ def test_nightly_planning_sends_a_delay_notice_on_the_first_overdue_day_and_ever
         notices = conn.execute(select(Touchpoint.event_date, Touchpoint.status)
                                .where(Touchpoint.stage == "delay_notice").order_by(Touchpoint.event_date)).all()
     assert [(n.event_date, n.status) for n in notices] == [
-        (D("2025-01-11"), "pending"), (D("2025-02-08"), "pending"), (D("2025-03-08"), "pending")]
+        (D("2025-01-11"), "superseded"), (D("2025-02-08"), "superseded"), (D("2025-03-08"), "pending")]
 
 
 def test_each_row_is_planned_at_the_time_the_caller_gives_else_the_start_of_the_as_of_day(engine):

@@ -1,0 +1,131 @@
+"""When the records change under a message (docs/touchpoints.md, When the records change).
+
+An LA corrects a mistyped date or outcome the next day, or a record is withdrawn. The outbox key
+(stage, case, event date, contact) then sees a new event, and the message planned for the old one
+is about something that did not happen. Every planning run, before it inserts anything:
+
+- **superseded**: a row still waiting to be sent (`pending`, `retry` or `held`) whose event the
+  records no longer have (the same stage, case, date and variant) becomes `superseded`, never sent.
+  A progress update is not checked: its event is the family's silence, found once (the update is
+  then itself the last touch);
+- **held as a correction**: a new message of a once-per-case stage (ONCE_PER_CASE: a request
+  received, the decision on it, the draft, the final plan or the decision not to issue one) for a
+  case whose family was already sent (or may have been sent) a message of the same group about
+  another date or outcome is `held` with the reason: a person checks the record, then releases or
+  discards it (hold.py). A legitimate second event (a second draft, a decision changed on appeal)
+  waits for that person too: a wrong message to a family is the worse fault.
+"""
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, update
+
+from ehcp_monitor.db.bulk import read_table
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
+from ehcp_monitor.touchpoints.hold import HELD
+
+SUPERSEDED = "superseded"
+WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
+TOLD = ("sent", "unknown", "claimed", "sending")  # sent, or may have been
+NOT_FOUND_AGAIN = ("progress_update",)
+# Stage -> its group: at most one event of a group per case is expected.
+ONCE_PER_CASE = {
+    "request_received": "request_received",
+    "decision_to_assess": "decision",
+    "decision_not_to_assess": "decision",
+    "draft_plan_issued": "draft_plan_issued",
+    "final_plan_issued": "plan_outcome",
+    "decision_not_to_issue": "plan_outcome",
+}
+EVENT = ("stage", "case_ref", "event_date", "variant")
+ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
+                                      "event_date": pl.Date, "variant": pl.Utf8, "status": pl.Utf8}
+SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
+CHUNK = 10_000
+
+
+def _quoted(values) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def read_rows_to_compare(conn: Connection) -> pl.DataFrame:
+    """The outbox rows the two rules look at (ROW_SCHEMA): every waiting row but progress updates,
+    and every once-per-case row the family was or may have been sent."""
+    where = (f"(status IN ({_quoted(WAITING)}) AND stage NOT IN ({_quoted(NOT_FOUND_AGAIN)})) OR "
+             f"(status IN ({_quoted(TOLD)}) AND stage IN ({_quoted(ONCE_PER_CASE)}))")
+    return read_table(conn, "touchpoints", ROW_SCHEMA, where)
+
+
+def _event(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select("stage", "case_ref", "event_date", pl.col("variant").fill_null(""))
+
+
+def gone(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """The waiting rows of `rows` (read_rows_to_compare) whose event is not among `found` (the
+    events of this run: stage, case_ref, event_date, variant): their ids."""
+    waiting = rows.filter(pl.col("status").is_in(WAITING) & ~pl.col("stage").is_in(NOT_FOUND_AGAIN))
+    # Only the waiting rows' cases: at national scale `found` is millions of events, `waiting` a few.
+    current = _event(found.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")).unique()
+    return (waiting.with_columns(pl.col("variant").fill_null(""))
+            .join(current, on=list(EVENT), how="anti")
+            .select("id"))
+
+
+def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:
+    """Rows `ids` -> superseded, if they are still waiting (a dispatcher may have taken one since)."""
+    reason = SUPERSEDED_REASON.format(as_of=as_of.isoformat())
+    done = 0
+    for chunk in _chunks(ids.to_list()):
+        done += conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(WAITING))
+            .values(status=SUPERSEDED, next_attempt_at=None, reason=reason),
+            {"ids": chunk},
+        ).rowcount
+    return done
+
+
+def _chunks(values: list) -> list[list]:
+    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, superseded: pl.DataFrame) -> pl.DataFrame:
+    """`fresh` (the run's new rows) with every pending once-per-case row held when its case's family
+    was or may have been told of another event of the same group (`rows` less `superseded`)."""
+    group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
+    told = (
+        rows.filter(pl.col("status").is_in(TOLD) & pl.col("stage").is_in(list(ONCE_PER_CASE)))
+        .join(superseded, on="id", how="anti")
+        .select(group.alias("group"), "case_ref", pl.col("stage").alias("told_stage"),
+                pl.col("event_date").alias("told_date"), pl.col("variant").fill_null("").alias("told_variant"))
+    )
+    if told.is_empty():
+        return fresh
+    candidates = (
+        fresh.with_row_index("_fresh")
+        .filter((pl.col("status") == "pending") & pl.col("stage").is_in(list(ONCE_PER_CASE)))
+        .select("_fresh", group.alias("group"), "case_ref", "stage", "event_date", pl.col("variant").fill_null(""))
+        .join(told, on=["group", "case_ref"])
+        .filter((pl.col("told_stage") != pl.col("stage")) | (pl.col("told_date") != pl.col("event_date"))
+                | (pl.col("told_variant") != pl.col("variant")))
+        .sort("_fresh", "told_date")
+        .unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held as a correction: the family was already sent "),
+            pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage"))
+            .str.to_lowercase(),
+            pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
+            pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+        ))
+    )
+    if candidates.is_empty():
+        return fresh
+    return (
+        fresh.with_row_index("_fresh")
+        .join(candidates, on="_fresh", how="left", maintain_order="left", suffix="_correction")
+        .with_columns(
+            status=pl.when(pl.col("reason_correction").is_not_null()).then(pl.lit(HELD)).otherwise("status"),
+            reason=pl.coalesce("reason_correction", "reason"),
+        )
+        .drop("_fresh", "reason_correction")
+    )

@@ -1,0 +1,156 @@
+"""When the records change under a message (touchpoints/corrections.py; docs/touchpoints.md, When
+the records change): a waiting message whose event is gone is superseded, never sent; a new message
+correcting what a family was already sent is held for a person."""
+
+import copy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from ehcp_monitor.touchpoints.dispatch import RecordsChanged
+from ehcp_monitor.touchpoints.hold import release
+from tests.touchpoints.conftest import AS_OF, NOW, D, result, store_case, tp_settings
+
+DECIDED = D("2025-03-12")
+NEXT = AS_OF + timedelta(days=3)  # the Monday: messages go on working days
+NEXT_NOW = NOW + timedelta(days=3)
+
+
+def decided_family(outcome: str = "Y", decided=DECIDED) -> tuple[dict, list]:
+    """One request received on 10 March and decided (`outcome`) on `decided`, one parent carer."""
+    frames = {
+        "people": [{"person_id": "P1", "date_of_birth": D("2015-06-01"), "forename": "Alice", "surname": "Smith"}],
+        "requests": [{"request_id": "R1", "person_id": "P1", "received_date": D("2025-03-10"),
+                      "request_outcome": outcome, "request_outcome_date": decided}],
+        "contacts": [{"contact_id": "C1", "person_id": "P1", "role": "parent_carer", "name": "Carol Smith",
+                      "email": "carol@example.org"}],
+    }
+    return frames, [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"), completed=decided, status="met")]
+
+
+def corrected(frames: dict, **changes) -> dict:
+    fixed = copy.deepcopy(frames)
+    fixed["requests"][0].update(changes)
+    return fixed
+
+
+def outbox(engine, stage: str | None = None) -> list[tuple]:
+    query = select(Touchpoint.stage, Touchpoint.event_date, Touchpoint.status, Touchpoint.reason).order_by(
+        Touchpoint.stage, Touchpoint.event_date)
+    if stage:
+        query = query.where(Touchpoint.stage == stage)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(query).all()]
+
+
+def send(engine, tmp_path, as_of=AS_OF, now=NOW) -> dict:
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    return dispatch_touchpoints(engine, settings, as_of=as_of, now=now)
+
+
+def test_a_date_corrected_before_sending_supersedes_the_waiting_message(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert [r[2] for r in outbox(engine, "decision_to_assess")] == ["pending"]
+
+    store_case(engine, corrected(frames, request_outcome_date=D("2025-03-13")), results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["corrections_held"], counts["pending"]) == (1, 0, 1)
+    assert outbox(engine, "decision_to_assess") == [
+        ("decision_to_assess", DECIDED, "superseded",
+         f"its event is no longer in the records (corrected or removed) when planned again on {NEXT}"),
+        ("decision_to_assess", D("2025-03-13"), "pending", None),
+    ]
+    sent = send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert sent["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+
+
+def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(engine, tmp_path):
+    frames, results = decided_family(outcome="N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"decision_not_to_assess": 1, "request_received": 1}
+
+    # Keyed N by mistake; the decision was to assess.
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"], counts["pending"], counts["superseded"]) == (1, 1, 0, 0)
+    assert "held 1 messages as corrections" in counts["held_reason"]
+    assert outbox(engine, "decision_to_assess") == [(
+        "decision_to_assess", DECIDED, "held",
+        "held as a correction: the family was already sent decision not to assess dated 2025-03-12; "
+        "check the record, then `ehcp-monitor touchpoints release` or `discard`")]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+    # A person checked: the corrected message goes.
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
+
+
+def test_the_same_event_found_again_is_neither_superseded_nor_held(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, frames, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["corrections_held"], counts["held"], counts["planned"]) == (0, 0, 0, 0)
+    assert {r[2] for r in outbox(engine)} == {"sent"}
+
+
+def test_a_held_surge_whose_dates_were_wrong_cannot_be_released_after_the_fix(engine):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    held = plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 1}), as_of=AS_OF)
+    assert held["held"] == 2
+    store_case(engine, corrected(frames, request_outcome_date=D("2025-03-13")), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert [(r[1], r[2]) for r in outbox(engine, "decision_to_assess")] == [
+        (DECIDED, "superseded"), (D("2025-03-13"), "pending")]
+    # Only the request received (whose event is still in the records) is still held, and released.
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["by_stage"] == {
+        "request_received": 1}
+
+
+def test_a_withdrawn_or_vanished_request_is_not_told_but_progress_updates_keep_waiting(engine):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # The request's decision is gone from the records (say the request was entered against the
+    # wrong child and removed): both its waiting messages are superseded.
+    emptied = corrected(frames, request_outcome="A", request_outcome_date=None, received_date=D("2025-03-11"))
+    store_case(engine, emptied, results, ingest_id=2)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["superseded"] == 2
+    assert {r[0]: r[2] for r in outbox(engine) if r[1] != D("2025-03-11")} == {
+        "decision_to_assess": "superseded", "request_received": "superseded"}
+
+
+def test_a_waiting_progress_update_is_not_superseded_the_next_night(engine):
+    frames, _ = decided_family(outcome="A", decided=None)
+    frames["requests"][0]["received_date"] = D("2025-02-01")
+    open_20w = [result("DECIDE_6W", request_id="R1", due=D("2025-03-15"), status="due_soon"),
+                result("FINAL_20W", request_id="R1", due=D("2025-06-21"), status="pending")]
+    store_case(engine, frames, open_20w)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert [r[2] for r in outbox(engine, "progress_update")] == ["pending"]
+    store_case(engine, frames, open_20w, ingest_id=2)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["superseded"] == 0
+    assert [r[2] for r in outbox(engine, "progress_update")] == ["pending"]
+
+
+def test_dispatch_sends_nothing_while_the_records_changed_since_planning(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # An ingest since, not yet planned from: its records may have corrected a waiting message.
+    store_case(engine, corrected(frames, request_outcome_date=D("2025-03-13")), results, ingest_id=2)
+    with pytest.raises(RecordsChanged, match=r"changed \(ingest #2\) since touchpoints were last planned "
+                                             r"\(from ingest #1\): run `ehcp-monitor touchpoints plan` first"):
+        send(engine, tmp_path)
+    assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").iterdir())
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+    assert ("decision_to_assess", DECIDED, "superseded") in [r[:3] for r in outbox(engine)]
