@@ -7,7 +7,8 @@ is about something that did not happen. Every planning run, before it inserts an
 - **superseded**: a row still waiting to be sent (`pending`, `retry` or `held`) whose event the
   records no longer have (the same stage, case, date and variant) becomes `superseded`, never sent.
   A progress update is not checked: its event is the family's silence, found once (the update is
-  then itself the last touch);
+  then itself the last touch). When the event is found again while not too old to tell (a
+  record set aside for one night, a date put back), the row waits again (`revive`);
 - **held as a correction**: a new message of a once-per-case stage (ONCE_PER_CASE: a request
   received, the decision on it, the draft, the final plan or the decision not to issue one) for a
   case whose family was already sent (or may have been sent) a message of the same group about
@@ -15,6 +16,8 @@ is about something that did not happen. Every planning run, before it inserts an
   discards it (hold.py). A legitimate second event (a second draft, a decision changed on appeal)
   waits for that person too: a wrong message to a family is the worse fault.
 """
+
+from datetime import date
 
 import polars as pl
 from sqlalchemy import Connection, bindparam, update
@@ -48,10 +51,12 @@ def _quoted(values) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def read_rows_to_compare(conn: Connection) -> pl.DataFrame:
-    """The outbox rows the two rules look at (ROW_SCHEMA): every waiting row but progress updates,
-    and every once-per-case row the family was or may have been sent."""
+def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
+    """The outbox rows the rules look at (ROW_SCHEMA): every waiting row but progress updates, every
+    superseded row whose event is dated `since` or later (not yet too old to tell), and every
+    once-per-case row the family was or may have been sent."""
     where = (f"(status IN ({_quoted(WAITING)}) AND stage NOT IN ({_quoted(NOT_FOUND_AGAIN)})) OR "
+             f"(status = '{SUPERSEDED}' AND event_date >= '{since.isoformat()}') OR "
              f"(status IN ({_quoted(TOLD)}) AND stage IN ({_quoted(ONCE_PER_CASE)}))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
 
@@ -69,6 +74,32 @@ def gone(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     return (waiting.with_columns(pl.col("variant").fill_null(""))
             .join(current, on=list(EVENT), how="anti")
             .select("id"))
+
+
+def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """The superseded rows of `rows` whose event is among `found` again (a record set aside for a
+    night, a date put back): id, stage, case_ref, event_date, variant."""
+    superseded = rows.filter(pl.col("status") == SUPERSEDED).with_columns(pl.col("variant").fill_null(""))
+    current = _event(found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")).unique()
+    return superseded.join(current, on=list(EVENT), how="semi").select("id", *EVENT)
+
+
+def revive(conn: Connection, rows: pl.DataFrame, found: pl.DataFrame) -> dict[str, int]:
+    """Superseded rows whose event is back (`back`) wait again: `pending`, or `held` as a
+    correction when the family was since sent another event of the group. Counts by new status."""
+    returning = back(rows, found)
+    if returning.is_empty():
+        return {}
+    verdicts = hold_corrections(
+        returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)), rows)
+    conn.execute(
+        update(Touchpoint)
+        .where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == SUPERSEDED)
+        .values(status=bindparam("new_status"), reason=bindparam("new_reason"), next_attempt_at=None),
+        [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"]}
+         for r in verdicts.iter_rows(named=True)],
+    )
+    return dict(verdicts.group_by("status").len().iter_rows())
 
 
 def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:
@@ -89,13 +120,13 @@ def _chunks(values: list) -> list[list]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, superseded: pl.DataFrame) -> pl.DataFrame:
-    """`fresh` (the run's new rows) with every pending once-per-case row held when its case's family
-    was or may have been told of another event of the same group (`rows` less `superseded`)."""
+def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`fresh` (new rows: stage, case_ref, event_date, variant, status, reason) with every pending
+    once-per-case row held when its case's family was or may have been told (`rows`,
+    read_rows_to_compare) of another event of the same group."""
     group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
     told = (
         rows.filter(pl.col("status").is_in(TOLD) & pl.col("stage").is_in(list(ONCE_PER_CASE)))
-        .join(superseded, on="id", how="anti")
         .select(group.alias("group"), "case_ref", pl.col("stage").alias("told_stage"),
                 pl.col("event_date").alias("told_date"), pl.col("variant").fill_null("").alias("told_variant"))
     )

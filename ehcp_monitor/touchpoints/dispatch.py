@@ -485,18 +485,23 @@ def require_planned_from_records(engine: Engine) -> None:
     """Refuse to send while messages wait and the snapshot in force is not the one the latest
     planning run read (docs/touchpoints.md, Checked again when sent): only planning checks a waiting
     message against the records (touchpoints/corrections.py), so an ingest since may have corrected
-    or removed its event."""
+    or removed its event. Checked before every claim."""
     with engine.connect() as conn:
         if conn.execute(select(Touchpoint.id).where(Touchpoint.status.in_(DUE_STATUSES)).limit(1)).first() is None:
             return
         planned_from = conn.execute(
             select(TouchpointPlanRun.ingest_id).order_by(TouchpointPlanRun.id.desc()).limit(1)).scalar()
         in_force = snapshot_ingest_id(conn)
+    if planned_from is None and in_force is not None:
+        raise RecordsChanged(
+            f"touchpoints dispatch: no planning run has recorded which case records it read (ingest #{in_force} is "
+            "in force; runs before this version's upgrade recorded none): run `ehcp-monitor touchpoints plan` "
+            "first; nothing more was sent")
     if planned_from != in_force:
         raise RecordsChanged(
             f"touchpoints dispatch: the case records changed (ingest #{in_force}) since touchpoints were last "
-            f"planned (from {'ingest #' + str(planned_from) if planned_from is not None else 'no recorded ingest'}): "
-            "run `ehcp-monitor touchpoints plan` first; nothing was sent")
+            f"planned (from ingest #{planned_from}): run `ehcp-monitor touchpoints plan` first; "
+            "nothing more was sent")
 
 
 def _check_ready(engine: Engine, settings: Settings, transport: Transport) -> None:
@@ -547,7 +552,6 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
     counts.update(set_aside_unsendable(engine, settings, as_of))
-    require_planned_from_records(engine)
     _check_ready(engine, settings, transport)
     handing = _HandOver(engine, settings, channels, now, current, pause)
     moment = handing.moment
@@ -564,6 +568,8 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         if not in_sending_window(claimed_at, settings):
             window_closed = claimed_at
             break
+        # Before each claim: an ingest may commit while a paced run goes on.
+        require_planned_from_records(engine)
         ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names())
         if not ids:
             break

@@ -248,14 +248,16 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         results = read_results(conn)
         events = find_all(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
                           touches=read_last_touches(conn))
-        # Before anything new: what waits for an event the records no longer have is not sent.
-        compared = corrections.read_rows_to_compare(conn)
-        gone = corrections.gone(compared, events.keys)
-        superseded = corrections.supersede(conn, gone["id"], as_of=as_of)
+        # Before anything new: what waits for an event the records no longer have is not sent, and
+        # what was set aside so waits again when its event is back.
+        oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
+        compared = corrections.read_rows_to_compare(conn, since=oldest)
+        revived = corrections.revive(conn, compared, events.keys)
+        superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
                                           planned=read_planned_keys(conn))
-        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared, gone)
-        corrections_held = fresh.filter(pl.col("status") == HELD).height
+        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared)
+        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get(HELD, 0)
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
         reasons = [limit.message(new_emails)] if new_emails > limit.limit else []
@@ -267,8 +269,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         inserted = insert_new(conn, fresh, planned_at=planned_at)
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
+        held = by_status.get(HELD, 0) + revived.get(HELD, 0)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - corrections_held, baseline=by_status.get("baseline", 0),
+                        held=held - corrections_held, baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
@@ -277,13 +280,14 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "events": events.keys.height,
         "planned": inserted,
         "pending": by_status.get("pending", 0),
-        "held": by_status.get(HELD, 0),
+        "held": held,
         "baseline": by_status.get("baseline", 0),
         "suppressed": by_status.get("suppressed", 0),
         "skipped": by_status.get("skipped", 0),
         # Found again (planned by an earlier run), or lost to a planner racing this one.
         "already_planned": already_planned + rows.height - inserted,
         "superseded": superseded,
+        "revived": revived.get("pending", 0),
         "corrections_held": corrections_held,
         "by_stage": by_stage,
         "by_channel": by_channel,
@@ -297,6 +301,6 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                     superseded=superseded)
     log.info("touchpoints planned", as_of=str(as_of), planned=counts["planned"],
              suppressed=counts["suppressed"], skipped=counts["skipped"], superseded=superseded,
-             corrections_held=corrections_held,
+             revived=counts["revived"], corrections_held=corrections_held,
              counts={"held": counts["held"], "baseline": counts["baseline"], "by_stage": by_stage})
     return counts

@@ -154,3 +154,63 @@ def test_dispatch_sends_nothing_while_the_records_changed_since_planning(engine,
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
     assert ("decision_to_assess", DECIDED, "superseded") in [r[:3] for r in outbox(engine)]
+
+
+def test_a_message_set_aside_for_a_night_waits_again_when_its_event_is_back(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # Saturday: the request is quarantined for a night (its decision is not in the snapshot).
+    store_case(engine, corrected(frames, request_outcome="A", request_outcome_date=None), results, ingest_id=2)
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=1))["superseded"] == 1
+    # Monday: it is back as it was, and the message waits again.
+    store_case(engine, frames, results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["revived"], counts["superseded"], counts["planned"]) == (1, 0, 0)
+    assert [(r[1], r[2], r[3]) for r in outbox(engine, "decision_to_assess")] == [(DECIDED, "pending", None)]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+
+
+def test_a_message_back_after_the_family_was_told_otherwise_is_held_and_an_old_one_stays_set_aside(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    fixed = corrected(frames, request_outcome_date=D("2025-03-13"))
+    store_case(engine, fixed, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    send(engine, tmp_path, NEXT, NEXT_NOW)  # the family is told of the decision of 13 March
+    # Someone puts the first date back: that message would contradict what the family was sent.
+    store_case(engine, frames, results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT + timedelta(days=1))
+    assert (counts["revived"], counts["corrections_held"], counts["held"]) == (0, 1, 1)
+    assert [(r[1], r[2]) for r in outbox(engine, "decision_to_assess")] == [
+        (DECIDED, "held"), (D("2025-03-13"), "sent")]
+    # Revived only while not too old to tell (max_event_age_days, 14).
+    store_case(engine, fixed, results, ingest_id=4)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT + timedelta(days=2))
+    store_case(engine, frames, results, ingest_id=5)
+    late = plan_touchpoints(engine, tp_settings(), as_of=DECIDED + timedelta(days=15))
+    assert (late["revived"], late["corrections_held"]) == (0, 0)
+    assert [(r[1], r[2]) for r in outbox(engine, "decision_to_assess")] == [
+        (DECIDED, "superseded"), (D("2025-03-13"), "sent")]
+
+
+def test_a_paced_dispatch_stops_claiming_when_an_ingest_lands_during_it(engine, tmp_path):
+    from tests.touchpoints.test_hold import families
+
+    store_case(engine, *families(0, 12, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    outbox_dir = tmp_path / "outbox"
+    landed = []
+
+    def clock():  # an ingest commits once the first batch of ten has gone
+        if not landed and outbox_dir.exists() and any(outbox_dir.iterdir()):
+            store_case(engine, *families(0, 12, AS_OF), ingest_id=2)
+            landed.append(True)
+        return NOW
+
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(outbox_dir)})
+    with pytest.raises(RecordsChanged):
+        dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, clock=clock)
+    assert len(list(outbox_dir.iterdir())) == 10
+    assert [r[2] for r in outbox(engine)].count("pending") == 2
