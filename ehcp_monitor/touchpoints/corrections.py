@@ -8,7 +8,8 @@ is about something that did not happen. Every planning run, before it inserts an
   records no longer have (the same stage, case, date and variant) becomes `superseded`, never sent.
   A progress update is not checked: its event is the family's silence, found once (the update is
   then itself the last touch). When the event is found again while not too old to tell (a
-  record set aside for one night, a date put back), the row waits again (`revive`);
+  record set aside for one night, a date put back), the row waits again (`revive`) with the
+  event's facts as they are now, held again if it was held;
 - **held as a correction**: a new message of a once-per-case stage (ONCE_PER_CASE: a request
   received, the decision on it, the draft, the final plan or the decision not to issue one) for a
   case whose family was already sent (or may have been sent) a message of the same group about
@@ -17,14 +18,16 @@ is about something that did not happen. Every planning run, before it inserts an
   waits for that person too: a wrong message to a family is the worse fault.
 """
 
+import json
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection, bindparam, case, update
 
 from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
+from ehcp_monitor.touchpoints.events import Events
 from ehcp_monitor.touchpoints.hold import HELD
 
 SUPERSEDED = "superseded"
@@ -42,8 +45,12 @@ ONCE_PER_CASE = {
 }
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
-                                      "event_date": pl.Date, "variant": pl.Utf8, "status": pl.Utf8}
+                                      "event_date": pl.Date, "variant": pl.Utf8, "status": pl.Utf8,
+                                      "reason": pl.Utf8}
 SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
+WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
+HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
+              "data, then `ehcp-monitor touchpoints release` or `discard`")
 CHUNK = 10_000
 
 
@@ -77,29 +84,44 @@ def gone(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
 
 def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
-    """The superseded rows of `rows` whose event is among `found` again (a record set aside for a
-    night, a date put back): id, stage, case_ref, event_date, variant."""
+    """The superseded rows of `rows` whose event is among `found` (Events.keys) again (a record set
+    aside for a night, a date put back): id, stage, case_ref, event_date, variant, reason, and the
+    event's `_part` and `_row` (for its facts as they are now)."""
     superseded = rows.filter(pl.col("status") == SUPERSEDED).with_columns(pl.col("variant").fill_null(""))
-    current = _event(found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")).unique()
-    return superseded.join(current, on=list(EVENT), how="semi").select("id", *EVENT)
+    current = (found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")
+               .with_columns(pl.col("variant").fill_null(""))
+               .unique(list(EVENT), keep="first", maintain_order=True)
+               .select(*EVENT, "_part", "_row"))
+    return superseded.join(current, on=list(EVENT)).select("id", *EVENT, "reason", "_part", "_row")
 
 
-def revive(conn: Connection, rows: pl.DataFrame, found: pl.DataFrame) -> dict[str, int]:
-    """Superseded rows whose event is back (`back`) wait again: `pending`, or `held` as a
-    correction when the family was since sent another event of the group. Counts by new status."""
-    returning = back(rows, found)
+def revive(conn: Connection, rows: pl.DataFrame, events: Events) -> dict[str, int]:
+    """Superseded rows whose event is back (`back`) wait again, with their event's facts as the
+    records have them now: `pending`; `held` again when they were held (HELD_AGAIN); `held` as a
+    correction when the family was since sent another event of the group. Counts: `pending`,
+    `held_again`, `correction`."""
+    returning = back(rows, events.keys)
     if returning.is_empty():
         return {}
-    verdicts = hold_corrections(
-        returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)), rows)
+    was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
+    verdicts = (
+        hold_corrections(returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8),
+                                                _was_held=was_held), rows)
+        .with_columns(kind=pl.when(pl.col("status") == HELD).then(pl.lit("correction"))
+                      .when("_was_held").then(pl.lit("held_again")).otherwise(pl.lit("pending")))
+        .with_columns(status=pl.when(pl.col("kind") == "pending").then(pl.lit("pending")).otherwise(pl.lit(HELD)),
+                      reason=pl.when(pl.col("kind") == "held_again").then(pl.lit(HELD_AGAIN)).otherwise("reason"))
+        .join(events.contexts(returning), on=["_part", "_row"], how="left")
+    )
     conn.execute(
         update(Touchpoint)
         .where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == SUPERSEDED)
-        .values(status=bindparam("new_status"), reason=bindparam("new_reason"), next_attempt_at=None),
-        [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"]}
-         for r in verdicts.iter_rows(named=True)],
+        .values(status=bindparam("new_status"), reason=bindparam("new_reason"), context=bindparam("new_context"),
+                next_attempt_at=None),
+        [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"],
+          "new_context": json.loads(r["context"])} for r in verdicts.iter_rows(named=True)],
     )
-    return dict(verdicts.group_by("status").len().iter_rows())
+    return dict(verdicts.group_by("kind").len().iter_rows())
 
 
 def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:
@@ -110,7 +132,8 @@ def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:
         done += conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(WAITING))
-            .values(status=SUPERSEDED, next_attempt_at=None, reason=reason),
+            .values(status=SUPERSEDED, next_attempt_at=None,
+                    reason=case((Touchpoint.status == HELD, reason + WAS_HELD), else_=reason)),
             {"ids": chunk},
         ).rowcount
     return done

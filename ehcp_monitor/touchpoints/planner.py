@@ -209,6 +209,16 @@ def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
                                                 on=["case_ref", "contact_id"], how="anti")])
 
 
+def held_reason(limit, new_emails: int, corrections: int, held_again: int) -> str:
+    """Why a run held messages, in one line short enough for a job's record (jobs/counts.py)."""
+    if new_emails > limit.limit and not (corrections or held_again):
+        return limit.message(new_emails)
+    parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
+    parts += [f"{corrections} corrections of sent messages"] if corrections else []
+    parts += [f"{held_again} held messages back"] if held_again else []
+    return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
+
+
 def start_of_day(as_of: date) -> datetime:
     """The start of the as-of day in England, in UTC: when a planning run is taken to have run if
     its caller gives no time."""
@@ -252,26 +262,24 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # what was set aside so waits again when its event is back.
         oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
         compared = corrections.read_rows_to_compare(conn, since=oldest)
-        revived = corrections.revive(conn, compared, events.keys)
+        revived = corrections.revive(conn, compared, events)
         superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
                                           planned=read_planned_keys(conn))
         fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared)
-        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get(HELD, 0)
+        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0)
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reasons = [limit.message(new_emails)] if new_emails > limit.limit else []
-        if corrections_held:
-            reasons.append(f"held {corrections_held} messages as corrections of what families were already "
-                           "sent; see `ehcp-monitor touchpoints list --status held`, then `release` or `discard`")
+        reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0))
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         inserted = insert_new(conn, fresh, planned_at=planned_at)
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
-        held = by_status.get(HELD, 0) + revived.get(HELD, 0)
+        held = by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=held - corrections_held, baseline=by_status.get("baseline", 0),
+                        held=by_status.get(HELD, 0) - corrections_held + revived.get("correction", 0),
+                        baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
     by_stage = dict(emails.group_by("stage").len().sort("stage").iter_rows())
@@ -295,7 +303,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "hold_limit": limit.limit,
     }
     if counts["held"]:
-        counts["held_reason"] = "; ".join(reasons)
+        counts["held_reason"] = reason
     if superseded:
         log.warning("touchpoints superseded: waiting messages whose event the records no longer have",
                     superseded=superseded)

@@ -79,7 +79,8 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
     store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["corrections_held"], counts["pending"], counts["superseded"]) == (1, 1, 0, 0)
-    assert "held 1 messages as corrections" in counts["held_reason"]
+    assert counts["held_reason"] == ("held 1 corrections of sent messages; check the data, then "
+                                     "`ehcp-monitor touchpoints release` or `discard`")
     assert outbox(engine, "decision_to_assess") == [(
         "decision_to_assess", DECIDED, "held",
         "held as a correction: the family was already sent decision not to assess dated 2025-03-12; "
@@ -214,3 +215,34 @@ def test_a_paced_dispatch_stops_claiming_when_an_ingest_lands_during_it(engine, 
         dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, clock=clock)
     assert len(list(outbox_dir.iterdir())) == 10
     assert [r[2] for r in outbox(engine)].count("pending") == 2
+
+
+def test_a_message_held_in_a_surge_comes_back_held_with_its_facts_as_they_are_now(engine):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 1}), as_of=AS_OF)["held"] == 2
+    store_case(engine, corrected(frames, request_outcome="A", request_outcome_date=None), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=1))
+    # Back, with the received date corrected meanwhile.
+    store_case(engine, corrected(frames, received_date=D("2025-03-09")), results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["revived"], counts["held"], counts["corrections_held"]) == (0, 1, 0)
+    assert counts["held_reason"] == ("held 1 held messages back; check the data, then "
+                                     "`ehcp-monitor touchpoints release` or `discard`")
+    with engine.connect() as conn:
+        row = conn.execute(select(Touchpoint.status, Touchpoint.reason, Touchpoint.context)
+                           .where(Touchpoint.stage == "decision_to_assess")).one()
+    assert (row.status, row.reason.startswith("held again: it was held")) == ("held", True)
+    assert row.context["received_date"] == "2025-03-09"
+
+
+def test_why_a_run_held_fits_in_the_nightly_jobs_record():
+    from ehcp_monitor.jobs.counts import MAX_TEXT
+    from ehcp_monitor.touchpoints.hold import HoldLimit
+    from ehcp_monitor.touchpoints.planner import held_reason
+
+    limit = HoldLimit(999_999, "3 x the median of the last 14 runs (333333.5)")
+    longest = held_reason(limit, 9_999_999, 9_999_999, 9_999_999)
+    assert longest.startswith("held 9999999 new emails (over 999999), 9999999 corrections")
+    assert len(longest) <= MAX_TEXT
+    assert held_reason(limit, 9_999_999, 0, 0) == limit.message(9_999_999)
