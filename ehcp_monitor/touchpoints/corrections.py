@@ -15,7 +15,9 @@ is about something that did not happen. Every planning run, before it inserts an
   case whose family was already sent (or may have been sent) a message of the same group about
   another date or outcome is `held` with the reason: a person checks the record, then releases or
   discards it (hold.py). A legitimate second event (a second draft, a decision changed on appeal)
-  waits for that person too: a wrong message to a family is the worse fault.
+  waits for that person too: a wrong message to a family is the worse fault. So is a new message
+  of any stage whose very event the family was sent under a contact ID the records no longer
+  have (a contact re-keyed by the case system would otherwise get it twice).
 """
 
 import json
@@ -45,8 +47,8 @@ ONCE_PER_CASE = {
 }
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
-                                      "event_date": pl.Date, "variant": pl.Utf8, "status": pl.Utf8,
-                                      "reason": pl.Utf8}
+                                      "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
+                                      "status": pl.Utf8, "reason": pl.Utf8}
 SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
 WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
 HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
@@ -59,12 +61,13 @@ def _quoted(values) -> str:
 
 
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
-    """The outbox rows the rules look at (ROW_SCHEMA): every waiting row but progress updates, every
-    superseded row whose event is dated `since` or later (not yet too old to tell), and every
-    once-per-case row the family was or may have been sent."""
+    """The outbox rows the rules look at (ROW_SCHEMA): every waiting row but progress updates, and
+    every row the family was or may have been sent of a once-per-case stage; of the events dated
+    `since` or later (not yet too old to tell), also the superseded rows and every row sent."""
+    recent = f"event_date >= '{since.isoformat()}'"
     where = (f"(status IN ({_quoted(WAITING)}) AND stage NOT IN ({_quoted(NOT_FOUND_AGAIN)})) OR "
-             f"(status = '{SUPERSEDED}' AND event_date >= '{since.isoformat()}') OR "
-             f"(status IN ({_quoted(TOLD)}) AND stage IN ({_quoted(ONCE_PER_CASE)}))")
+             f"(status = '{SUPERSEDED}' AND {recent}) OR "
+             f"(status IN ({_quoted(TOLD)}) AND (stage IN ({_quoted(ONCE_PER_CASE)}) OR {recent}))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
 
 
@@ -92,10 +95,11 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
                .with_columns(pl.col("variant").fill_null(""))
                .unique(list(EVENT), keep="first", maintain_order=True)
                .select(*EVENT, "_part", "_row"))
-    return superseded.join(current, on=list(EVENT)).select("id", *EVENT, "reason", "_part", "_row")
+    return superseded.join(current, on=list(EVENT)).select("id", *EVENT, "contact_id", "reason", "_part", "_row")
 
 
-def revive(conn: Connection, rows: pl.DataFrame, events: Events) -> dict[str, int]:
+def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None
+           ) -> dict[str, int]:
     """Superseded rows whose event is back (`back`) wait again, with their event's facts as the
     records have them now: `pending`; `held` again when they were held (HELD_AGAIN); `held` as a
     correction when the family was since sent another event of the group. Counts: `pending`,
@@ -106,7 +110,7 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events) -> dict[str, in
     was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
     verdicts = (
         hold_corrections(returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8),
-                                                _was_held=was_held), rows)
+                                                _was_held=was_held), rows, contacts)
         .with_columns(kind=pl.when(pl.col("status") == HELD).then(pl.lit("correction"))
                       .when("_was_held").then(pl.lit("held_again")).otherwise(pl.lit("pending")))
         .with_columns(status=pl.when(pl.col("kind") == "pending").then(pl.lit("pending")).otherwise(pl.lit(HELD)),
@@ -143,22 +147,40 @@ def _chunks(values: list) -> list[list]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """`fresh` (new rows: stage, case_ref, event_date, variant, status, reason) with every pending
-    once-per-case row held when its case's family was or may have been told (`rows`,
-    read_rows_to_compare) of another event of the same group."""
-    group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
-    told = (
-        rows.filter(pl.col("status").is_in(TOLD) & pl.col("stage").is_in(list(ONCE_PER_CASE)))
-        .select(group.alias("group"), "case_ref", pl.col("stage").alias("told_stage"),
-                pl.col("event_date").alias("told_date"), pl.col("variant").fill_null("").alias("told_variant"))
-    )
-    if told.is_empty():
+def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None) -> pl.DataFrame:
+    """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, status, reason) with
+    every pending row held when its case's family was or may have been told (`rows`,
+    read_rows_to_compare) of another event of the same once-per-case group, or of this very event
+    under a contact ID that `contacts` (the contact IDs in the records) no longer has."""
+    pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
+               .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id"))
+    told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
+    found = [_another_event(pending, told)]
+    if contacts is not None:
+        found.append(_under_a_gone_contact(pending, told, contacts))
+    reasons = pl.concat(found).unique("_fresh", keep="first", maintain_order=True)
+    if reasons.is_empty():
         return fresh
-    candidates = (
+    return (
         fresh.with_row_index("_fresh")
-        .filter((pl.col("status") == "pending") & pl.col("stage").is_in(list(ONCE_PER_CASE)))
-        .select("_fresh", group.alias("group"), "case_ref", "stage", "event_date", pl.col("variant").fill_null(""))
+        .join(reasons, on="_fresh", how="left", maintain_order="left", suffix="_correction")
+        .with_columns(
+            status=pl.when(pl.col("reason_correction").is_not_null()).then(pl.lit(HELD)).otherwise("status"),
+            reason=pl.coalesce("reason_correction", "reason"),
+        )
+        .drop("_fresh", "reason_correction")
+    )
+
+
+def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending once-per-case rows whose family was told another event of the group."""
+    group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
+    told = told.filter(pl.col("stage").is_in(list(ONCE_PER_CASE))).select(
+        group.alias("group"), "case_ref", pl.col("stage").alias("told_stage"),
+        pl.col("event_date").alias("told_date"), pl.col("variant").alias("told_variant"))
+    return (
+        pending.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)))
+        .with_columns(group.alias("group"))
         .join(told, on=["group", "case_ref"])
         .filter((pl.col("told_stage") != pl.col("stage")) | (pl.col("told_date") != pl.col("event_date"))
                 | (pl.col("told_variant") != pl.col("variant")))
@@ -172,14 +194,21 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
             pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
         ))
     )
-    if candidates.is_empty():
-        return fresh
+
+
+def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: pl.Series) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose very event the family was told under a contact ID the
+    records no longer have: most often the same person re-keyed by the case system."""
+    gone_contacts = told.filter(~pl.col("contact_id").is_in(contacts.implode())).select(
+        *EVENT, pl.col("contact_id").alias("told_contact"))
     return (
-        fresh.with_row_index("_fresh")
-        .join(candidates, on="_fresh", how="left", maintain_order="left", suffix="_correction")
-        .with_columns(
-            status=pl.when(pl.col("reason_correction").is_not_null()).then(pl.lit(HELD)).otherwise("status"),
-            reason=pl.coalesce("reason_correction", "reason"),
-        )
-        .drop("_fresh", "reason_correction")
+        pending.join(gone_contacts, on=list(EVENT))
+        .filter(pl.col("told_contact") != pl.col("contact_id"))
+        .sort("_fresh", "told_contact")
+        .unique("_fresh", keep="first")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held: the family was already sent this message under contact "), pl.col("told_contact"),
+            pl.lit(", no longer in the records (re-keyed or replaced?); discard it if it is the same person, "
+                   "else release it"),
+        ))
     )

@@ -262,11 +262,12 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # what was set aside so waits again when its event is back.
         oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
         compared = corrections.read_rows_to_compare(conn, since=oldest)
-        revived = corrections.revive(conn, compared, events)
+        contact_ids = snap["contacts"]["contact_id"]
+        revived = corrections.revive(conn, compared, events, contact_ids)
         superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
                                           planned=read_planned_keys(conn))
-        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared)
+        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared, contact_ids)
         corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0)
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height

@@ -246,3 +246,25 @@ def test_why_a_run_held_fits_in_the_nightly_jobs_record():
     assert longest.startswith("held 9999999 new emails (over 999999), 9999999 corrections")
     assert len(longest) <= MAX_TEXT
     assert held_reason(limit, 9_999_999, 0, 0) == limit.message(9_999_999)
+
+
+def test_a_contact_re_keyed_by_the_case_system_is_not_sent_the_same_message_again(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    rekeyed = copy.deepcopy(frames)
+    rekeyed["contacts"][0]["contact_id"] = "C1-X"  # the same parent, a new ID
+    store_case(engine, rekeyed, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (2, 2, 0)
+    with engine.connect() as conn:
+        reasons = conn.execute(select(Touchpoint.reason).where(Touchpoint.contact_id == "C1-X")).scalars().all()
+    assert reasons == ["held: the family was already sent this message under contact C1, no longer in the records "
+                       "(re-keyed or replaced?); discard it if it is the same person, else release it"] * 2
+    # A second parent added beside the first is told as usual.
+    both = copy.deepcopy(frames)
+    both["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "email": "dan@example.org"})
+    store_case(engine, both, results, ingest_id=3)
+    added = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (added["pending"], added["corrections_held"]) == (2, 0)
