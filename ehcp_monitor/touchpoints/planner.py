@@ -214,7 +214,7 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int) -> st
     if new_emails > limit.limit and not (corrections or held_again):
         return limit.message(new_emails)
     parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
-    parts += [f"{corrections} corrections of sent messages"] if corrections else []
+    parts += [f"{corrections} at odds with messages already sent"] if corrections else []
     parts += [f"{held_again} held messages back"] if held_again else []
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 

@@ -79,7 +79,7 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
     store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["corrections_held"], counts["pending"], counts["superseded"]) == (1, 1, 0, 0)
-    assert counts["held_reason"] == ("held 1 corrections of sent messages; check the data, then "
+    assert counts["held_reason"] == ("held 1 at odds with messages already sent; check the data, then "
                                      "`ehcp-monitor touchpoints release` or `discard`")
     assert outbox(engine, "decision_to_assess") == [(
         "decision_to_assess", DECIDED, "held",
@@ -243,7 +243,7 @@ def test_why_a_run_held_fits_in_the_nightly_jobs_record():
 
     limit = HoldLimit(999_999, "3 x the median of the last 14 runs (333333.5)")
     longest = held_reason(limit, 9_999_999, 9_999_999, 9_999_999)
-    assert longest.startswith("held 9999999 new emails (over 999999), 9999999 corrections")
+    assert longest.startswith("held 9999999 new emails (over 999999), 9999999 at odds with messages already sent")
     assert len(longest) <= MAX_TEXT
     assert held_reason(limit, 9_999_999, 0, 0) == limit.message(9_999_999)
 
@@ -268,3 +268,17 @@ def test_a_contact_re_keyed_by_the_case_system_is_not_sent_the_same_message_agai
     store_case(engine, both, results, ingest_id=3)
     added = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (added["pending"], added["corrections_held"]) == (2, 0)
+
+
+def test_a_contact_added_while_one_who_was_sent_the_event_has_gone_is_held_as_they_may_be_the_same(engine, tmp_path):
+    frames, results = decided_family()
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer",
+                               "email": "dan@example.org"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["sent"] == 4
+    changed = copy.deepcopy(frames)
+    changed["contacts"][0] = {"contact_id": "C3", "person_id": "P1", "role": "parent_carer", "email": "eve@example.org"}
+    store_case(engine, changed, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["pending"]) == (2, 0)
