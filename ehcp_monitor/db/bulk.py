@@ -258,6 +258,11 @@ def read_tables(conn: Connection, schemas: Mapping[str, dict[str, pl.DataType]])
     return {table: _read_sqlite_table(conn, table, schema) for table, schema in schemas.items()}
 
 
+def sql_strings(values) -> str:
+    """Values as a list of SQL string literals for an IN (...) of a `where` (quotes doubled)."""
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
 def read_table(conn: Connection, table: str, schema: dict[str, pl.DataType], where: str = "") -> pl.DataFrame:
     """The rows of `table` matching the SQL condition `where` (default: all), the columns of
     `schema`, into a typed frame: read_tables' columnar path for one table and a condition."""

@@ -12,7 +12,7 @@ from datetime import date, datetime
 import polars as pl
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from ehcp_monitor.db.bulk import read_table, write_frames
+from ehcp_monitor.db.bulk import read_table, sql_strings, write_frames
 from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, check_results
 from ehcp_monitor.domain.results import RESULT_SCHEMA
 
@@ -25,10 +25,6 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
                                      "due_date", "days_late", "very_late")},
 }
 HISTORY_COLUMNS: tuple[str, ...] = tuple(HISTORY_SCHEMA)
-
-
-def _quoted(values: Iterable[str]) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -80,15 +76,15 @@ def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdu
     conditions = []
     if measures is not None:
         measures = list(measures)
-        conditions.append(f"measure IN ({_quoted(measures)})" if measures else "1 = 0")
+        conditions.append(f"measure IN ({sql_strings(measures)})" if measures else "1 = 0")
     open_measures = list(open_measures)
     if open_measures:
-        conditions.append(f"(measure IN ({_quoted(open_measures)}) AND completed_date IS NULL)")
+        conditions.append(f"(measure IN ({sql_strings(open_measures)}) AND completed_date IS NULL)")
     if overdue_kind is not None:
-        conditions.append(f"(status = 'overdue' AND kind = {_quoted([overdue_kind])})")
+        conditions.append(f"(status = 'overdue' AND kind = {sql_strings([overdue_kind])})")
     statuses = list(statuses)
     if statuses:
-        conditions.append(f"status IN ({_quoted(statuses)})")
+        conditions.append(f"status IN ({sql_strings(statuses)})")
     return read_table(conn, RESULTS_TABLE, schema, " OR ".join(conditions))
 
 
@@ -113,7 +109,8 @@ def read_overdue_since(conn: Connection, measures: Iterable[str], since: date,
     """The overdue rows of `measures` kept by every check run dated `since` or later."""
     schema = {c: HISTORY_SCHEMA[c] for c in columns}
     measures = list(measures)
-    where = (f"measure IN ({_quoted(measures)}) AND " if measures else "1 = 0 AND ") + f"as_of >= '{since.isoformat()}'"
+    which = f"measure IN ({sql_strings(measures)})" if measures else "1 = 0"
+    where = f"{which} AND as_of >= '{since.isoformat()}'"
     return read_table(conn, HISTORY_TABLE, schema, where)
 
 

@@ -26,7 +26,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, bindparam, case, update
 
-from ehcp_monitor.db.bulk import read_table
+from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints.events import Events
@@ -56,18 +56,14 @@ HELD_AGAIN = ("held again: it was held when its event left the records, and its 
 CHUNK = 10_000
 
 
-def _quoted(values) -> str:
-    return ", ".join(f"'{v}'" for v in values)
-
-
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
     """The outbox rows the rules look at (ROW_SCHEMA): every waiting row but progress updates, and
     every row the family was or may have been sent of a once-per-case stage; of the events dated
     `since` or later (not yet too old to tell), also the superseded rows and every row sent."""
     recent = f"event_date >= '{since.isoformat()}'"
-    where = (f"(status IN ({_quoted(WAITING)}) AND stage NOT IN ({_quoted(NOT_FOUND_AGAIN)})) OR "
+    where = (f"(status IN ({sql_strings(WAITING)}) AND stage NOT IN ({sql_strings(NOT_FOUND_AGAIN)})) OR "
              f"(status = '{SUPERSEDED}' AND {recent}) OR "
-             f"(status IN ({_quoted(TOLD)}) AND (stage IN ({_quoted(ONCE_PER_CASE)}) OR {recent}))")
+             f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent}))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
 
 

@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.bulk import read_frame
+from ehcp_monitor.db.bulk import read_frame, sql_strings
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
@@ -291,7 +291,7 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
 def read_last_touches(conn: Connection) -> pl.DataFrame:
     """Per case: the latest as-of date on which a message to its family was planned (TOLD_STATUSES),
     or a progress update was (whatever became of it). One aggregate query."""
-    told = ", ".join(f"'{s}'" for s in TOLD_STATUSES)
+    told = sql_strings(TOLD_STATUSES)
     return read_frame(conn, "SELECT case_ref, MAX(planned_as_of) FROM touchpoints "
                             f"WHERE status IN ({told}) OR stage = 'progress_update' GROUP BY case_ref", TOUCH_SCHEMA)
 
