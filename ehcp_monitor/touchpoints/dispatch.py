@@ -375,7 +375,9 @@ def _record(engine: Engine, touchpoint_id: int, values: dict, *, lease: datetime
 
 
 def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
-    """What a dispatch would send now: rendered and checked, nothing sent, nothing changed."""
+    """What a dispatch would send now: rendered and checked, nothing sent, nothing changed. It
+    refuses as the real dispatch would when the records changed since planning."""
+    require_planned_from_records(engine)
     channels = Channels(settings, DryRunTransport(settings), dry_run=True)
     counts: Counter = Counter()
     by_stage: Counter = Counter()

@@ -151,6 +151,9 @@ def test_dispatch_sends_nothing_while_the_records_changed_since_planning(engine,
     with pytest.raises(RecordsChanged, match=r"changed \(ingest #2\) since touchpoints were last planned "
                                              r"\(from ingest #1\): run `ehcp-monitor touchpoints plan` first"):
         send(engine, tmp_path)
+    # A dry run says what the real one would do: refuse, not list the messages planned from before.
+    with pytest.raises(RecordsChanged):
+        dispatch_touchpoints(engine, tp_settings(), as_of=AS_OF, now=NOW, dry_run=True)
     assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").iterdir())
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
