@@ -20,10 +20,10 @@ from datetime import date
 
 import polars as pl
 
+from ehcp_monitor.domain.vocabulary import OPTED_OUT
 from ehcp_monitor.working_days import LONDON, with_added_working_days
 
 NOT_PROMISED = ("baseline", "suppressed", "superseded")
-OPTED_OUT = "opted out"
 EVENT = ("stage", "case_ref", "event_date")
 PROMISE_SCHEMA = {"stage": pl.Utf8, "month": pl.Date, "events": pl.Int64, "within": pl.Int64, "later": pl.Int64,
                   "not_sent": pl.Int64, "waiting": pl.Int64, "share_within": pl.Float64}

@@ -80,6 +80,7 @@ TOUCHPOINT_STAGE_WORDS = {
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "unknown", "suppressed",
                    "skipped", "baseline", "held", "discarded", "superseded")
 DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
+OPTED_OUT = "opted out"  # the reason of a row skipped because its contact opted out: final
 OUTBOX_STATUS_WORDS = {
     "pending": "Waiting to send", "claimed": "About to send", "sending": "Sending", "sent": "Sent",
     "retry": "To retry", "failed": "Failed", "unknown": "In doubt", "suppressed": "Suppressed (too old)",

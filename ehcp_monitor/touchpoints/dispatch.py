@@ -33,7 +33,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, update
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import Contact, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.db.results import snapshot_ingest_id
-from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
+from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
@@ -216,7 +216,7 @@ def _recipient_problem(row) -> str | None:
         # may no longer be responsible for, and it names that child.
         return "contact no longer linked to this child"
     if row.opted_out:
-        return "opted out"
+        return OPTED_OUT
     if row.channel == "sms":
         return None if normalise_uk_mobile(row.mobile) else "no UK mobile number"
     if row.channel == "letter":

@@ -24,6 +24,7 @@ from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
+from ehcp_monitor.touchpoints import unreached
 
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8,
@@ -288,12 +289,17 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
     return _finish(cases, "delay_notice", ["late_steps"])
 
 
-def read_last_touches(conn: Connection) -> pl.DataFrame:
+def read_last_touches(conn: Connection, *, open_since: date | None = None) -> pl.DataFrame:
     """Per case: the latest as-of date on which a message to its family was planned (TOLD_STATUSES),
-    or a progress update was (whatever became of it). One aggregate query."""
+    or a progress update was (whatever became of it), but for an update skipped for want of a
+    reachable contact still open to planning (`open_since`: unreached.still_open), which is found
+    again. One aggregate query."""
     told = sql_strings(TOLD_STATUSES)
+    update = "stage = 'progress_update'"
+    if open_since is not None:
+        update += f" AND NOT ({unreached.still_open(open_since)})"
     return read_frame(conn, "SELECT case_ref, MAX(planned_as_of) FROM touchpoints "
-                            f"WHERE status IN ({told}) OR stage = 'progress_update' GROUP BY case_ref", TOUCH_SCHEMA)
+                            f"WHERE status IN ({told}) OR ({update}) GROUP BY case_ref", TOUCH_SCHEMA)
 
 
 def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,

@@ -28,8 +28,9 @@ from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.canonical import TABLE_ORDER
+from ehcp_monitor.domain.vocabulary import OPTED_OUT
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints import corrections
+from ehcp_monitor.touchpoints import corrections, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
@@ -155,7 +156,7 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
         .when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
         .when(pl.col("opted_out").fill_null(False))
-        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("opted out")))
+        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(OPTED_OUT)))
         .when(pl.col("channel").is_null())
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.col("no_channel")))
         .otherwise(pl.struct(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)))
@@ -256,17 +257,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         require_results_as_of(conn, "touchpoints plan", as_of)
         go_live = settle_go_live(conn, settings, as_of=as_of, now=planned_at)
         results = read_results(conn)
+        oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
         events = find_all(snap, results, settings, as_of=as_of, withheld=read_withheld(conn, snap.ingest_id),
-                          touches=read_last_touches(conn))
+                          touches=read_last_touches(conn, open_since=oldest))
         # Before anything new: what waits for an event the records no longer have is not sent, and
         # what was set aside so waits again when its event is back.
-        oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
         compared = corrections.read_rows_to_compare(conn, since=oldest)
         contact_ids = snap["contacts"]["contact_id"]
         revived = corrections.revive(conn, compared, events, contact_ids)
         superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
+        # A message skipped for want of a reachable contact is planned again (unreached.py).
+        unreachable = unreached.read_unreached(conn, since=oldest)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
-                                          planned=read_planned_keys(conn))
+                                          planned=read_planned_keys(conn).join(
+                                              unreachable.drop("id"), on=list(KEY), how="anti"))
         fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared, contact_ids)
         corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0)
         limit = hold_limit(conn, settings)
@@ -274,7 +278,10 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0))
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
-        inserted = insert_new(conn, fresh, planned_at=planned_at)
+        new, reopened = unreached.reached(fresh, unreachable)
+        inserted = insert_new(conn, new, planned_at=planned_at)
+        reached = unreached.reopen(conn, reopened)
+        fresh = pl.concat([new, reopened.drop("id")])
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         held = by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
@@ -294,7 +301,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "suppressed": by_status.get("suppressed", 0),
         "skipped": by_status.get("skipped", 0),
         # Found again (planned by an earlier run), or lost to a planner racing this one.
-        "already_planned": already_planned + rows.height - inserted,
+        "already_planned": already_planned + rows.height - inserted - reached,
+        "reached_again": reached,
         "superseded": superseded,
         "revived": revived.get("pending", 0),
         "corrections_held": corrections_held,
@@ -310,6 +318,6 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                     superseded=superseded)
     log.info("touchpoints planned", as_of=str(as_of), planned=counts["planned"],
              suppressed=counts["suppressed"], skipped=counts["skipped"], superseded=superseded,
-             revived=counts["revived"], corrections_held=corrections_held,
+             revived=counts["revived"], reached_again=reached, corrections_held=corrections_held,
              counts={"held": counts["held"], "baseline": counts["baseline"], "by_stage": by_stage})
     return counts

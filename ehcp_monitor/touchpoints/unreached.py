@@ -1,0 +1,68 @@
+"""Told once the contact can be reached (docs/touchpoints.md, When a contact could not be reached).
+
+A message is `skipped` when its contact cannot be reached: no usable email, mobile or address for
+the channels open to the stage, or the contact gone from the records or linked to another child
+when the message was to be sent. That is most often a record being corrected (an address mistyped
+on the night, a contact row missing from one extract). So a skipped row stays open to its planner
+while its event is not too old to tell (`max_event_age_days`): every planning run gives it its
+verdict again with the records as they are now, and when the contact can be reached it waits to
+be sent (`pending`, or `held` by the rules any new message obeys). An opt-out is final: the
+family's choice at the time is kept, whatever they choose later.
+
+A progress update skipped so does not count as the case's last touch while it stays open
+(events.read_last_touches): the same update is found again and told once the contact is back.
+"""
+
+import json
+from datetime import date
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, update
+
+from ehcp_monitor.db.bulk import read_table
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.vocabulary import OPTED_OUT
+
+SKIPPED = "skipped"
+KEY = ("stage", "case_ref", "event_date", "contact_id")
+ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
+                                      "event_date": pl.Date, "contact_id": pl.Utf8}
+REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
+
+
+def still_open(since: date) -> str:
+    """The SQL condition of an outbox row skipped for want of a reachable contact whose event is
+    dated `since` or later: planned again by every run."""
+    return (f"status = '{SKIPPED}' AND COALESCE(reason, '') <> '{OPTED_OUT}' "
+            f"AND event_date >= '{since.isoformat()}'")
+
+
+def read_unreached(conn: Connection, *, since: date) -> pl.DataFrame:
+    """The rows still open (`still_open`): id and the outbox key (ROW_SCHEMA)."""
+    return read_table(conn, "touchpoints", ROW_SCHEMA, still_open(since))
+
+
+def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(`rows` new to the outbox, `rows` that reopen a skipped one, with its `id`). A row whose
+    key is an open skipped one and whose verdict today is not REACHED is in neither: it stays as
+    it is."""
+    again = rows.join(unreached, on=list(KEY), how="inner")
+    return (rows.join(unreached, on=list(KEY), how="anti"),
+            again.filter(pl.col("status").is_in(REACHED)))
+
+
+def reopen(conn: Connection, rows: pl.DataFrame) -> int:
+    """Give each skipped row of `rows` (`reached`'s second frame) its new verdict, channel and
+    facts, if it is still skipped. `planned_at` stays: the promise counts from the first planning
+    (promise.py). Returns how many were given."""
+    if rows.is_empty():
+        return 0
+    conn.execute(
+        update(Touchpoint)
+        .where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == SKIPPED)
+        .values(status=bindparam("new_status"), reason=bindparam("new_reason"), channel=bindparam("new_channel"),
+                context=bindparam("new_context"), next_attempt_at=None),
+        [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"], "new_channel": r["channel"],
+          "new_context": json.loads(r["context"])} for r in rows.iter_rows(named=True)],
+    )
+    return rows.height
