@@ -12,6 +12,15 @@ REVIEW_OUTCOME_WORDS = {"m": "maintain", "a": "amend", "c": "cease",
                         "maintained": "maintain", "amended": "amend", "ceased": "cease"}
 
 
+# A year outside these is no date a record can hold (a sign typed before it, a year of two digits
+# padded to four): V002, not a date stored that no reader can read back.
+FIRST_YEAR, LAST_YEAR = 1900, 9999
+
+
+def plausible(date: pl.Expr) -> pl.Expr:
+    return pl.when(date.dt.year().is_between(FIRST_YEAR, LAST_YEAR)).then(date)
+
+
 def review_outcome_aliases(settings) -> dict[str, str]:
     extra = {k.strip().lower(): v.strip().lower() for k, v in settings.ingest.review_outcome_codes.items()}
     return {**REVIEW_OUTCOME_WORDS, **extra}
@@ -26,10 +35,10 @@ def _parse(raw: RawTable, col: Column, settings) -> pl.Expr:
         return c.cast(pl.Utf8)
     if col.kind == DATE:
         if dtype == pl.Date:
-            return c
+            return plausible(c)
         if dtype != pl.Utf8:
             return pl.lit(None, pl.Date)
-        return pl.coalesce([c.str.strptime(pl.Date, f, strict=False) for f in raw.date_formats])
+        return plausible(pl.coalesce([c.str.strptime(pl.Date, f, strict=False) for f in raw.date_formats]))
     if dtype != pl.Utf8:
         return c if (col.kind == FLAG and dtype == pl.Boolean) else pl.lit(None, col.dtype)
     if col.kind == FLAG:

@@ -6,6 +6,7 @@ one canonical log line. Every outcome is an exit code (errors.py): nothing escap
 
 import importlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -29,6 +30,9 @@ from ehcp_monitor.scheduling.context import Interrupted, RunContext
 ERROR_SUMMARY_CHARS = 300
 
 
+QUOTED = re.compile(r"\[[^\]]*\]?|\"[^\"]*\"?|'[^']*'?|`[^`]*`?")
+
+
 def job_module(name: str):
     """The module of a job in config.JOBS: jobs/<name>.py."""
     if name not in JOB_NAMES:
@@ -37,11 +41,15 @@ def job_module(name: str):
 
 
 def error_summary(exc: BaseException) -> str:
-    """One line, no SQL parameters (they could hold case data)."""
+    """One line, no SQL parameters (they could hold case data), and no quoted values of a data
+    library's error (polars quotes the values it could not convert: a date of birth, say)."""
     if isinstance(exc, StatementError) and exc.orig is not None:
         exc = exc.orig
     lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    first = lines[0] if lines else ""
+    if type(exc).__module__.split(".")[0] == "polars":
+        first = QUOTED.sub("[...]", first)
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     return text[:ERROR_SUMMARY_CHARS]
 
 

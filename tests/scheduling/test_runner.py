@@ -70,6 +70,16 @@ def test_error_summary_is_one_line_without_sql_parameters():
     assert error_summary(ConfigError("bad\nsecond")) == "ConfigError: bad"
 
 
+def test_error_summary_quotes_no_value_of_a_polars_error():
+    import polars as pl
+
+    with pytest.raises(pl.exceptions.InvalidOperationError) as caught:
+        pl.Series(["-0001-01-0"]).str.strptime(pl.Date, "%Y-%m-%d", strict=True)
+    summary = error_summary(caught.value)
+    assert summary.startswith("InvalidOperationError: ")
+    assert "0001" not in summary and "[...]" in summary
+
+
 def test_one_canonical_line_per_run_and_nothing_leaks_between_runs(engine, settings, log_lines):
     """Runs share worker threads in `serve`: the run id is rebound and stray context cleared."""
 
