@@ -16,8 +16,7 @@ from sqlalchemy import Connection, Engine, func, select
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo
 from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.errors import ConfigError
-from ehcp_monitor.ingest.readers.canonical import nearest_name
-from ehcp_monitor.ingest.source import SourceData, Unrecognised
+from ehcp_monitor.ingest.source import SourceData, Unrecognised, nearest_name
 from ehcp_monitor.logs import get_logger
 
 log = get_logger(__name__)
@@ -116,12 +115,17 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
 
 
 def ingest_notes(engine: Engine, ingest_id: int) -> list[str]:
-    """Lines for the ingest's output: each file not recognised, and any guard override."""
+    """Lines for the ingest's output: each file not recognised, the columns not read, and any
+    guard override."""
     with engine.connect() as conn:
         row = conn.execute(select(IngestRun.summary, IngestRun.overrides).where(IngestRun.id == ingest_id)).one()
     summary, overrides = row.summary or {}, row.overrides or {}
     lines = [f"not recognised: {Unrecognised(u['file'], u.get('nearest')).shown()}"
              for u in summary.get("unrecognised_files", [])]
+    by_file: dict[str, list[str]] = {}
+    for u in summary.get("unknown_columns", []):
+        by_file.setdefault(u["file"], []).append(u["column"])
+    lines += [f"columns not read (not canonical): {file}: {', '.join(columns)}" for file, columns in by_file.items()]
     if overrides.get("accept_missing"):
         lines.append(f"snapshot guard overridden: --accept-missing {' '.join(overrides['accept_missing'])}")
     if overrides.get("accept_shrink"):

@@ -97,12 +97,13 @@ def locate(found: pl.DataFrame, source: SourceData) -> pl.DataFrame:
 def _record(conn, *, source: str, kind: str, as_of: date, status: str, message: str, checksums: dict,
             counts: dict, quarantine: pl.DataFrame | None, now, summary: dict | None = None,
             withheld: pl.DataFrame | None = None, overrides: dict | None = None,
-            unrecognised: list | None = None) -> int:
+            unrecognised: list | None = None, unknown_columns: list | None = None) -> int:
     stamp = now if now is not None else func.now()
     result = conn.execute(insert(IngestRun).values(
         started_at=stamp, finished_at=stamp, source=source, source_kind=kind[:20], as_of=as_of,
         status=status, message=message, checksums=checksums, counts=counts,
-        summary={**(summary or {}), "unrecognised_files": unrecognised or []}, overrides=overrides or {},
+        summary={**(summary or {}), "unrecognised_files": unrecognised or [],
+                 "unknown_columns": unknown_columns or []}, overrides=overrides or {},
     ))
     ingest_id = result.inserted_primary_key[0]
     if quarantine is not None:
@@ -172,6 +173,8 @@ def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
         _refuse(engine, unreadable, kind="unknown", checksums={}, counts={}, quarantine=None, **base)
     base.update(kind=data.kind, checksums=data.checksums)
     base["unrecognised"] = unrecognised_files(data)
+    base["unknown_columns"] = [{"file": raw.source_file, "column": column}
+                               for raw in data.tables.values() for column in raw.unknown_columns]
     missing = [t for t in REQUIRED_TABLES if t not in data.tables]
     if missing:
         hint = f"; {not_recognised(missing[0], data.unrecognised)}" if data.unrecognised else ""

@@ -13,8 +13,9 @@ REVIEW_OUTCOME_WORDS = {"m": "maintain", "a": "amend", "c": "cease",
 
 
 # A year outside these is no date a record can hold (a sign typed before it, a year of two digits
-# padded to four): V002, not a date stored that no reader can read back.
-FIRST_YEAR, LAST_YEAR = 1900, 9999
+# padded to four): V002, not a date stored that no reader can read back. 1899 for Excel's day
+# zero, 1899-12-30, a placeholder (placeholders.py).
+FIRST_YEAR, LAST_YEAR = 1899, 9999
 
 
 def plausible(date: pl.Expr) -> pl.Expr:

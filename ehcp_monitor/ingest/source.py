@@ -6,6 +6,9 @@ XLSX and SQL), plus `__row` (its position, the key of everything validation says
 Text readers add `__extra_fields`: how many values a row has beyond its header (V011 quarantines it).
 """
 
+import difflib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -16,7 +19,13 @@ from ehcp_monitor.logs import get_logger
 
 ROW, LINE = "__row", "__line"
 EXTRA_FIELDS = "__extra_fields"
-_DUPLICATED = "_duplicated_"
+DUPLICATED = "_duplicated_"  # what polars appends to a header name met again
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SEPARATORS = re.compile(r"[\s-]+")
+SHOWN_CHARS = 40  # of an unknown column's name, in a refusal or the ingest's notes
+# How alike (difflib ratio) a name must be to a canonical one to be offered as "did you mean":
+# review -> reviews (0.92) and plan -> plans (0.89) are; notes -> none.
+NEAREST_CUTOFF = 0.75
 
 log = get_logger(__name__)
 
@@ -28,6 +37,9 @@ class RawTable:
     frame: pl.DataFrame
     # Formats tried in turn for dates held as text (never guessed: each reader declares them).
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    # Columns of the file that are not canonical ones, as headed there: not read, named in the
+    # ingest's notes.
+    unknown_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,15 +100,24 @@ def make_raw_table(
     """Keep the canonical columns of `df`, refusing when a required column is missing or doubled.
 
     `df` may already carry `__line`; otherwise lines count from `first_line`. Rows with no value
-    at all (blank lines) are not records and are dropped here, before anything is counted.
+    at all (blank lines) are not records and are dropped here, before anything is counted; a row
+    with values only in columns not read, or beyond its header, is kept (and quarantined).
     """
     spec = table_spec(name)
     canonical = set(spec.column_names)
     first_of: dict[str, int] = {}
+    headed = dict(zip([header_name(c) for c in df.columns], df.columns, strict=True))
     for i, raw_name in enumerate(df.columns):
-        c = raw_name.strip().lower()
-        base = c.split(_DUPLICATED)[0]
-        if (c in first_of or _DUPLICATED in c) and base in canonical:
+        if raw_name in (LINE, EXTRA_FIELDS):
+            first_of[raw_name] = i
+            continue
+        if CONTROL.search(raw_name.strip()):
+            raise IngestRefused(f"{source_file}: the name of column {i + 1} in the header holds a line break or "
+                                "another control character (a file mixing line endings?): save the file with one "
+                                "kind of line ending and load it again")
+        c = header_name(raw_name)
+        base = c.split(DUPLICATED)[0]
+        if (c in first_of or DUPLICATED in c) and base in canonical:
             raise IngestRefused(f"{source_file}: column {base} appears more than once")
         first_of.setdefault(c, i)
     df = pl.DataFrame([df.to_series(i).alias(c) for c, i in first_of.items()])
@@ -104,14 +125,37 @@ def make_raw_table(
     if missing:
         raise IngestRefused(f"{source_file}: required column {missing[0]} of table {name} is missing")
     unknown = [c for c in df.columns if c not in canonical and c not in (LINE, EXTRA_FIELDS)]
+    absent = sorted(canonical - set(df.columns))
+    for column in unknown:
+        near = nearest_name(column, absent)
+        if near:  # a misspelt `opted_out` must not read as "nobody opted out"
+            raise IngestRefused(f"{source_file}: column {headed[column].strip()[:SHOWN_CHARS]!r} is not a column "
+                                f"of table {name} (did you mean {near}?): rename it and load again")
     if unknown:
         log.warning("unknown columns ignored", table=name, counts=len(unknown))
     present = [c for c in spec.column_names if c in df.columns]
     if LINE not in df.columns:
         df = df.with_row_index(LINE, offset=first_line).with_columns(pl.col(LINE).cast(pl.Int64))
     extra = [pl.col(EXTRA_FIELDS).cast(pl.Int32)] if EXTRA_FIELDS in df.columns else []
+    # A row with a value anywhere (a column not read, or beyond the header: V011) is a record.
+    has_value = [_as_text(df, c).is_not_null() for c in present]
+    has_value += [(_clean_text(pl.col(c)) if df.schema[c] == pl.Utf8 else pl.col(c)).is_not_null() for c in unknown]
+    has_value += [pl.col(EXTRA_FIELDS) > 0] if extra else []
+    if has_value:
+        df = df.filter(pl.any_horizontal(has_value))
     frame = df.select([_as_text(df, c).alias(c) for c in present] + [pl.col(LINE).cast(pl.Int64)] + extra)
-    if present:
-        frame = frame.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in present]))
     frame = frame.with_row_index(ROW)
-    return RawTable(name, source_file, frame, date_formats)
+    return RawTable(name, source_file, frame, date_formats,
+                    tuple(headed[c].strip()[:SHOWN_CHARS] for c in unknown))
+
+
+def nearest_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` most resembles, ignoring case, if one is close enough."""
+    match = difflib.get_close_matches(name.strip().lower(), list(candidates), n=1, cutoff=NEAREST_CUTOFF)
+    return match[0] if match else None
+
+
+def header_name(raw_name: str) -> str:
+    """A column's header as matched with the canonical names: trimmed, in lower case, and with
+    spaces and hyphens as underscores (`Opted Out` is `opted_out`)."""
+    return SEPARATORS.sub("_", raw_name.strip().lower())

@@ -7,7 +7,6 @@ Files and sheets not named after a canonical table are not read: the source list
 with the canonical name it most resembles.
 """
 
-import difflib
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,23 +16,12 @@ import polars as pl
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import SourceData, Unrecognised, make_raw_table
+from ehcp_monitor.ingest.source import SourceData, Unrecognised, make_raw_table, nearest_name
 
 # fastexcel renders a date cell read as text like this; text cells use the configured format.
 XLSX_DATE_CELL = "%Y-%m-%d %H:%M:%S"
 CANONICAL_TABLES_COLUMNS = {c for t in CANONICAL_TABLES.values() for c in t.column_names}
 FOLDER_FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
-# How alike (difflib ratio) a name must be to a canonical one to be offered as "did you mean":
-# review -> reviews (0.92) and plan -> plans (0.89) are; notes -> none.
-NEAREST_CUTOFF = 0.75
-
-
-def nearest_name(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate `name` most resembles, ignoring case, if one is close enough."""
-    match = difflib.get_close_matches(name.strip().lower(), list(candidates), n=1, cutoff=NEAREST_CUTOFF)
-    return match[0] if match else None
-
-
 def folder_files(folder: Path) -> list[Path]:
     """The folder's entries in name order; hidden ones (`.DS_Store`) are not part of a source."""
     return sorted(p for p in folder.iterdir() if not p.name.startswith("."))

@@ -15,9 +15,17 @@ import polars as pl
 
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 from ehcp_monitor.errors import IngestRefused
-from ehcp_monitor.ingest.readers.canonical import folder_files, nearest_name, read_csv_tables
+from ehcp_monitor.ingest.readers.canonical import folder_files, read_csv_tables
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import EXTRA_FIELDS, LINE, SourceData, Unrecognised, make_raw_table
+from ehcp_monitor.ingest.source import (
+    DUPLICATED,
+    EXTRA_FIELDS,
+    LINE,
+    SourceData,
+    Unrecognised,
+    make_raw_table,
+    nearest_name,
+)
 from ehcp_monitor.logs import get_logger
 
 log = get_logger(__name__)
@@ -86,7 +94,15 @@ def _module(files, name, source) -> pl.DataFrame | None:
         return None
     # Lines as in the file (a quoted value may span lines); surplus fields counted for V011.
     df = read_text_csv(files[name], name, source.checksums, with_lines=True)
-    return df.rename({c: c.strip().lower() for c in df.columns if c not in (LINE, EXTRA_FIELDS)}, strict=False)
+    names = {c: c.strip().lower() for c in df.columns if c not in (LINE, EXTRA_FIELDS)}
+    seen: set[str] = set()
+    for lowered in names.values():
+        base = lowered.split(DUPLICATED)[0]
+        if base in seen or DUPLICATED in lowered:
+            raise IngestRefused(f"{files[name].name}: column {base} appears more than once in the header: "
+                                "keep one and load again")
+        seen.add(base)
+    return df.rename(names, strict=False)
 
 
 def _pick(df: pl.DataFrame, mapping: dict[str, str], table: str, file_name: str) -> pl.DataFrame:
@@ -226,7 +242,9 @@ def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], fil
                 raise IngestRefused(f"{file_names['namedplan']}: required column {column} is missing")
         add("plans", _plans(assessment, requests, namedplan), "namedplan")
     plan_of = _plan_of_request(assessment, namedplan)
-    if active is not None and "requeststableid" in active.columns:
+    if active is not None:
+        if "requeststableid" not in active.columns:  # its reviews would silently read as none
+            raise IngestRefused(f"{file_names['activeplans']}: required column requeststableid is missing")
         add("reviews", _reviews(active, plan_of, date_format), "activeplans")
         if "phasetransferduedate" in active.columns:
             add("phase_transfers", _phase_transfers(active, plan_of, date_format), "activeplans")

@@ -50,6 +50,9 @@ IGNORED_ELEMENTS = {
 }
 NESTED_ELEMENTS = {"Person": ("Requests",), "Requests": ("Assessment", "ActivePlans"),
                    "Assessment": ("NamedPlan",)}
+# What the reader reads: met in another namespace than the message's, they refuse the file.
+RECORDS = ("Person", "Requests", "Assessment", "NamedPlan", "ActivePlans")
+READ_ELEMENTS = {*RECORDS, *PERSON, *REQUEST, *ASSESSMENT, *NAMED_PLAN, *ACTIVE_PLANS}
 FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collection", "Year", "ReferenceDate",
                    "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
@@ -289,6 +292,12 @@ def read_sen2_xml(location: Path, settings) -> SourceData:
     refusal_unless_sen2(path, header)
     source = SourceData(KIND, review_history=REVIEW_HISTORY_LATEST_ONLY)
     walk = _walk(path, header, source)
+    astray = sorted({local_name(t) for t in walk.unknown} & READ_ELEMENTS,
+                    key=lambda n: (RECORDS.index(n) if n in RECORDS else len(RECORDS), n))
+    if astray:  # read as unknown, a Person or a date in another namespace would silently go missing
+        raise IngestRefused(f"{path.name}: element {astray[0]} is not in the message's namespace "
+                            f"({header.namespace.strip('{}')[:60] or 'none'}): write every element in that namespace "
+                            "and load it again")
     if walk.unknown:
         log.warning("unknown SEN2 XML elements ignored", elements=sorted({shown_name(t) for t in walk.unknown}),
                     counts=len(walk.unknown))

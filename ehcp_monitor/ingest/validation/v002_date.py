@@ -1,5 +1,5 @@
 """V002: a date cannot be read in the declared format (never guessed), or its year is not from
-1900 to 9999 (parse.FIRST_YEAR, LAST_YEAR)."""
+1899 to 9999 (parse.FIRST_YEAR, LAST_YEAR)."""
 
 import polars as pl
 

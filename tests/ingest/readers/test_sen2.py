@@ -123,3 +123,18 @@ def test_missing_optional_columns_are_empty_and_missing_required_ones_refuse(eng
 def test_canonical_csv_beside_nothing_is_not_taken_for_sen2(engine, settings, as_of, tmp_path):
     folder = write_csv(tmp_path / "c", base_tables())
     assert run_ingest(engine, settings, str(folder), as_of=as_of).source_kind == "csv"
+
+
+def test_a_doubled_column_or_an_activeplans_file_without_its_link_is_refused(engine, settings, as_of, export):
+    path = export / "Blade-Export_14-03-2025_requests.csv"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("requestsource", "ReceivedDate", 1), encoding="utf-8")
+    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_requests.csv: column receiveddate appears "
+                                            "more than once in the header: keep one and load again$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    path.write_text(original, encoding="utf-8")
+
+    _edit(export, "activeplans", lambda df: df.rename({"requeststableid": "requesttableid"}))
+    with pytest.raises(IngestRefused, match=f"^{ACTIVE}: required column requeststableid is missing$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine).ingest_id is None

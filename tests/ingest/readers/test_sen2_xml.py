@@ -310,6 +310,22 @@ def test_a_default_namespace_is_accepted(settings, tmp_path):
     assert _ids(settings, tmp_path / "ns" / "sen2.xml") == plain
 
 
+def test_records_in_another_namespace_than_the_message_are_refused(engine, settings, as_of, tmp_path):
+    # A prefixed root whose children carry no prefix: every Person would otherwise read as none.
+    prefixed = (xml(ADA, BEN).replace("<Message>", '<s:Message xmlns:s="urn:x">')
+                .replace("</Message>", "</s:Message>").replace("<Header>", "<s:Header>")
+                .replace("</Header>", "</s:Header>"))
+    with pytest.raises(IngestRefused, match=r"^sen2\.xml: element Person is not in the message's namespace "
+                                            r"\(urn:x\): write every element in that namespace and load it again$"):
+        run_ingest(engine, settings, str(write(tmp_path / "p", prefixed)), as_of=as_of)
+    # One field in another namespace: its values would otherwise go missing.
+    stray = xml(ADA, BEN).replace("<ReceivedDate>2019-03-01</ReceivedDate>",
+                                  '<x:ReceivedDate xmlns:x="urn:y">2019-03-01</x:ReceivedDate>')
+    with pytest.raises(IngestRefused, match="^sen2.xml: element ReceivedDate is not in the message's namespace"):
+        run_ingest(engine, settings, str(write(tmp_path / "s", stray)), as_of=as_of)
+    assert read_snapshot(engine).ingest_id is None
+
+
 def test_side_tables_beside_the_xml_are_read_with_the_derived_ids(engine, settings, as_of, tmp_path):
     folder = tmp_path / "return"
     write(folder, xml(ADA, BEN))
