@@ -5,7 +5,7 @@ import polars as pl
 
 from ehcp_monitor.synthetic import names
 from ehcp_monitor.synthetic.caseload import People
-from ehcp_monitor.synthetic.draws import id_series, pick
+from ehcp_monitor.synthetic.draws import pick
 
 CONTACT_ID_START = 90_000_001
 
@@ -27,7 +27,9 @@ def make_contacts(rng: np.random.Generator, people: People, as_of: int) -> pl.Da
     ).to_series()
     frame = pl.DataFrame(
         {
-            "contact_id": id_series("contact_id", CONTACT_ID_START, m),
+            # Stable from one as-of date to the next, as a case system's keys are: the child's
+            # position, and the role (a young person turning 16 must not re-key every later contact).
+            "contact_id": pl.Series(CONTACT_ID_START + 2 * person + (role == "young_person")).cast(pl.Utf8),
             "person_id": people.frame["person_id"].gather(person),
             "role": role.astype(str),
             "forename": forename,

@@ -17,7 +17,8 @@ is about something that did not happen. Every planning run, before it inserts an
   discards it (hold.py). A legitimate second event (a second draft, a decision changed on appeal)
   waits for that person too: a wrong message to a family is the worse fault. So is a new message
   of any stage whose very event the family was sent under a contact ID the records no longer
-  have (a contact re-keyed by the case system would otherwise get it twice).
+  have (a contact re-keyed by the case system would otherwise get it twice), and one to a contact
+  the outbox has rows for about another child (a contact linked to the wrong child).
 """
 
 import json
@@ -143,17 +144,23 @@ def _chunks(values: list) -> list[list]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
-def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None) -> pl.DataFrame:
-    """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, status, reason) with
-    every pending row held when its case's family was or may have been told (`rows`,
+def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
+                     written: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
+    reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group, or of this very event
-    under a contact ID that `contacts` (the contact IDs in the records) no longer has."""
+    under a contact ID that `contacts` (the contact IDs in the records) no longer has; or when its
+    contact has outbox rows about another child (`written`: contact_id, person_id of the rows
+    earlier runs planned)."""
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
-               .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id"))
+               .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
+                       *(["person_id"] if written is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     found = [_another_event(pending, told)]
     if contacts is not None:
         found.append(_under_a_gone_contact(pending, told, contacts))
+    if written is not None:
+        found.append(_to_a_relinked_contact(pending, written))
     reasons = pl.concat(found).unique("_fresh", keep="first", maintain_order=True)
     if reasons.is_empty():
         return fresh
@@ -206,5 +213,28 @@ def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: p
             pl.lit("held: the family was already sent this message under contact "), pl.col("told_contact"),
             pl.lit(", no longer in the records (re-keyed or replaced?); discard it if it is the same person, "
                    "else release it"),
+        ))
+    )
+
+
+def _to_a_relinked_contact(pending: pl.DataFrame, written: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose contact was written to (or recorded against) about
+    another child before. A contact ID belongs to one child's record (the contacts' key), so the
+    link changed: most often a keying error, when the message would tell one family of another's
+    child."""
+    other = (written.join(pending.select("contact_id").unique(), on="contact_id", how="semi")
+             .filter(pl.col("person_id").is_not_null())
+             .unique(["contact_id", "person_id"])
+             .rename({"person_id": "other_person"}))
+    return (
+        pending.filter(pl.col("person_id").is_not_null())
+        .join(other, on="contact_id")
+        .filter(pl.col("other_person") != pl.col("person_id"))
+        .sort("_fresh", "other_person")
+        .unique("_fresh", keep="first")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held: contact "), pl.col("contact_id"), pl.lit(" was written to about another child (person "),
+            pl.col("other_person"), pl.lit(") before; check which child the contact belongs to, then "
+                                           "`ehcp-monitor touchpoints release` or `discard`"),
         ))
     )

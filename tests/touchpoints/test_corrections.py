@@ -285,3 +285,26 @@ def test_a_contact_added_while_one_who_was_sent_the_event_has_gone_is_held_as_th
     store_case(engine, changed, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["pending"]) == (2, 0)
+
+
+def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_child(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # The next extract links C1 to another child, P2, with a decision of their own (a keying error?).
+    other = copy.deepcopy(frames)
+    other["people"].append({"person_id": "P2", "date_of_birth": D("2016-01-01"), "forename": "Bo", "surname": "Lee"})
+    other["requests"].append({"request_id": "R2", "person_id": "P2", "received_date": D("2025-03-10"),
+                              "request_outcome": "Y", "request_outcome_date": D("2025-03-14")})
+    other["contacts"][0]["person_id"] = "P2"
+    store_case(engine, other, results + [result("DECIDE_6W", request_id="R2", person_id="P2", due=D("2025-04-21"),
+                                                completed=D("2025-03-14"), status="met")], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (2, 2, 0)
+    held = {r[0]: r[3] for r in outbox(engine) if r[2] == "held"}
+    assert held == dict.fromkeys(("decision_to_assess", "request_received"),
+                                 "held: contact C1 was written to about another child (person P1) before; check "
+                                 "which child the contact belongs to, then `ehcp-monitor touchpoints release` "
+                                 "or `discard`")
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
