@@ -20,7 +20,13 @@ from ehcp_monitor.logs import get_logger
 ROW, LINE = "__row", "__line"
 EXTRA_FIELDS = "__extra_fields"
 DUPLICATED = "_duplicated_"  # what polars appends to a header name met again
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# In a header: a lone carriage return (the signature of a file mixing line endings, where the
+# reader takes the first row into the header) or a control character that is no whitespace. A
+# line break or a tab is whitespace: a wrapped header cell of a workbook (Alt+Enter).
+CONTROL = re.compile(r"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Columns whose absence would change who is told, or how: a near miss of one of them refuses the
+# ingest rather than read as "nobody opted out" or "no address".
+SAFETY_COLUMNS = {"contacts": ("opted_out", "email", "mobile", "preferred_channel")}
 SEPARATORS = re.compile(r"[\s-]+")
 SHOWN_CHARS = 40  # of an unknown column's name, in a refusal or the ingest's notes
 # How alike (difflib ratio) a name must be to a canonical one to be offered as "did you mean":
@@ -100,8 +106,8 @@ def make_raw_table(
     """Keep the canonical columns of `df`, refusing when a required column is missing or doubled.
 
     `df` may already carry `__line`; otherwise lines count from `first_line`. Rows with no value
-    at all (blank lines) are not records and are dropped here, before anything is counted; a row
-    with values only in columns not read, or beyond its header, is kept (and quarantined).
+    at all (blank lines), or only in columns not read, are not records and are dropped here,
+    before anything is counted; a row with values beyond its header is kept (V011).
     """
     spec = table_spec(name)
     canonical = set(spec.column_names)
@@ -125,11 +131,11 @@ def make_raw_table(
     if missing:
         raise IngestRefused(f"{source_file}: required column {missing[0]} of table {name} is missing")
     unknown = [c for c in df.columns if c not in canonical and c not in (LINE, EXTRA_FIELDS)]
-    absent = sorted(canonical - set(df.columns))
+    absent = sorted(set(SAFETY_COLUMNS.get(name, ())) - set(df.columns))
     for column in unknown:
         near = nearest_name(column, absent)
         if near:  # a misspelt `opted_out` must not read as "nobody opted out"
-            raise IngestRefused(f"{source_file}: column {headed[column].strip()[:SHOWN_CHARS]!r} is not a column "
+            raise IngestRefused(f"{source_file}: column {_shown(headed[column])!r} is not a column "
                                 f"of table {name} (did you mean {near}?): rename it and load again")
     if unknown:
         log.warning("unknown columns ignored", table=name, counts=len(unknown))
@@ -137,16 +143,21 @@ def make_raw_table(
     if LINE not in df.columns:
         df = df.with_row_index(LINE, offset=first_line).with_columns(pl.col(LINE).cast(pl.Int64))
     extra = [pl.col(EXTRA_FIELDS).cast(pl.Int32)] if EXTRA_FIELDS in df.columns else []
-    # A row with a value anywhere (a column not read, or beyond the header: V011) is a record.
+    # A row with a value in a column read, or beyond its header (V011), is a record. One with
+    # values only in columns not read is not (a workbook's helper column filled down past the data).
     has_value = [_as_text(df, c).is_not_null() for c in present]
-    has_value += [(_clean_text(pl.col(c)) if df.schema[c] == pl.Utf8 else pl.col(c)).is_not_null() for c in unknown]
     has_value += [pl.col(EXTRA_FIELDS) > 0] if extra else []
     if has_value:
         df = df.filter(pl.any_horizontal(has_value))
     frame = df.select([_as_text(df, c).alias(c) for c in present] + [pl.col(LINE).cast(pl.Int64)] + extra)
     frame = frame.with_row_index(ROW)
     return RawTable(name, source_file, frame, date_formats,
-                    tuple(headed[c].strip()[:SHOWN_CHARS] for c in unknown))
+                    tuple(_shown(headed[c]) for c in unknown))
+
+
+def _shown(raw_name: str) -> str:
+    """A header as named in a message: one line, its first SHOWN_CHARS characters."""
+    return " ".join(raw_name.split())[:SHOWN_CHARS]
 
 
 def nearest_name(name: str, candidates: Iterable[str]) -> str | None:

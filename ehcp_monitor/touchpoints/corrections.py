@@ -18,7 +18,7 @@ is about something that did not happen. Every planning run, before it inserts an
   waits for that person too: a wrong message to a family is the worse fault. So is a new message
   of any stage whose very event the family was sent under a contact ID the records no longer
   have (a contact re-keyed by the case system would otherwise get it twice), and one to a contact
-  the outbox has rows for about another child (a contact linked to the wrong child).
+  last written to about another child (a contact linked to the wrong child).
 """
 
 import json
@@ -36,6 +36,8 @@ from ehcp_monitor.touchpoints.hold import HELD
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
 TOLD = ("sent", "unknown", "claimed", "sending")  # sent, or may have been
+LINKED = (*TOLD, "pending", "retry", "failed")  # a contact's rows that show whose they were
+LINK_SCHEMA: dict[str, pl.DataType] = {"contact_id": pl.Utf8, "person_id": pl.Utf8}
 NOT_FOUND_AGAIN = ("progress_update",)
 # Stage -> its group: at most one event of a group per case is expected.
 ONCE_PER_CASE = {
@@ -145,22 +147,21 @@ def _chunks(values: list) -> list[list]:
 
 
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
-                     written: pl.DataFrame | None = None) -> pl.DataFrame:
+                     links: pl.DataFrame | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group, or of this very event
     under a contact ID that `contacts` (the contact IDs in the records) no longer has; or when its
-    contact has outbox rows about another child (`written`: contact_id, person_id of the rows
-    earlier runs planned)."""
+    contact was last written to about another child (`links`: read_contact_links)."""
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
-                       *(["person_id"] if written is not None else [])))
+                       *(["person_id"] if links is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     found = [_another_event(pending, told)]
     if contacts is not None:
         found.append(_under_a_gone_contact(pending, told, contacts))
-    if written is not None:
-        found.append(_to_a_relinked_contact(pending, written))
+    if links is not None:
+        found.append(_to_a_relinked_contact(pending, links))
     reasons = pl.concat(found).unique("_fresh", keep="first", maintain_order=True)
     if reasons.is_empty():
         return fresh
@@ -217,21 +218,26 @@ def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: p
     )
 
 
-def _to_a_relinked_contact(pending: pl.DataFrame, written: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending rows whose contact was written to (or recorded against) about
-    another child before. A contact ID belongs to one child's record (the contacts' key), so the
-    link changed: most often a keying error, when the message would tell one family of another's
-    child."""
-    other = (written.join(pending.select("contact_id").unique(), on="contact_id", how="semi")
-             .filter(pl.col("person_id").is_not_null())
-             .unique(["contact_id", "person_id"])
-             .rename({"person_id": "other_person"}))
+def read_contact_links(conn: Connection) -> pl.DataFrame:
+    """Each contact's child as last written to (LINK_SCHEMA): the `person_id` of the contact's
+    latest row (by id) that was sent, or may be, or was to be (LINKED). A row held, discarded,
+    superseded, skipped, suppressed or recorded before go-live vouches for no link: planning
+    records those for a contact whatever child the records link them to that night."""
+    rows = read_table(conn, "touchpoints", {"id": pl.Int64, "contact_id": pl.Utf8, "person_id": pl.Utf8},
+                      f"status IN ({sql_strings(LINKED)}) AND person_id IS NOT NULL")
+    return rows.sort("id").unique("contact_id", keep="last").select(LINK_SCHEMA.keys())
+
+
+def _to_a_relinked_contact(pending: pl.DataFrame, links: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose contact was last written to about another child
+    (`links`: read_contact_links). A contact ID belongs to one child's record (the contacts' key),
+    so the link changed: most often a keying error, when the message would tell one family of
+    another's child. Once a person releases one, it is sent and the new link stands."""
+    other = links.rename({"person_id": "other_person"})
     return (
         pending.filter(pl.col("person_id").is_not_null())
         .join(other, on="contact_id")
         .filter(pl.col("other_person") != pl.col("person_id"))
-        .sort("_fresh", "other_person")
-        .unique("_fresh", keep="first")
         .select("_fresh", reason=pl.concat_str(
             pl.lit("held: contact "), pl.col("contact_id"), pl.lit(" was written to about another child (person "),
             pl.col("other_person"), pl.lit(") before; check which child the contact belongs to, then "

@@ -75,9 +75,7 @@ def read_results(conn: Connection) -> pl.DataFrame:
 
 
 def read_planned_keys(conn: Connection) -> pl.DataFrame:
-    """The key of every outbox row, and its child (`person_id`: whom each contact was written about)."""
-    schema = {"stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8,
-              "person_id": pl.Utf8}
+    schema = {"stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8}
     return read_table(conn, "touchpoints", schema)
 
 
@@ -270,13 +268,13 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
         # A message skipped for want of a reachable contact is planned again (unreached.py).
         unreachable = unreached.read_unreached(conn, since=oldest)
-        planned = read_planned_keys(conn)
         rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
-                                          planned=planned.select(KEY).join(
+                                          planned=read_planned_keys(conn).join(
                                               unreachable.drop("id"), on=list(KEY), how="anti"))
-        fresh = corrections.hold_corrections(without_coinciding_updates(rows), compared, contact_ids,
-                                             written=planned.select("contact_id", "person_id"))
-        del planned
+        fresh = without_coinciding_updates(rows)
+        sendable = fresh.filter(pl.col("status") == "pending").height
+        fresh = corrections.hold_corrections(fresh, compared, contact_ids,
+                                             links=corrections.read_contact_links(conn) if sendable else None)
         corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0)
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height

@@ -6,7 +6,8 @@ when the message was to be sent. That is most often a record being corrected (an
 on the night, a contact row missing from one extract). So a skipped row stays open to its planner
 while its event is not too old to tell (`max_event_age_days`): every planning run gives it its
 verdict again with the records as they are now, and when the contact can be reached it waits to
-be sent (`pending`, or `held` by the rules any new message obeys). An opt-out is final: the
+be sent (`pending`, or `held` by the rules any new message obeys), planned afresh: its outcome
+(variant), child and facts as the records have them that night. An opt-out is final: the
 family's choice at the time is kept, whatever they choose later.
 
 A progress update skipped so does not count as the case's last touch while it stays open
@@ -51,18 +52,24 @@ def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, 
             again.filter(pl.col("status").is_in(REACHED)))
 
 
+# What a reopened row takes from this run's planning: the event as the records have it now (its
+# variant, child, request and plan may have been corrected while nobody could be told) and the
+# verdict. `planned_at` stays: the promise counts from the first planning (promise.py).
+REPLANNED = ("variant", "person_id", "request_id", "plan_id", "status", "reason", "channel", "context",
+             "planned_as_of")
+
+
 def reopen(conn: Connection, rows: pl.DataFrame) -> int:
-    """Give each skipped row of `rows` (`reached`'s second frame) its new verdict, channel and
-    facts, if it is still skipped. `planned_at` stays: the promise counts from the first planning
-    (promise.py). Returns how many were given."""
+    """Give each skipped row of `rows` (`reached`'s second frame) this run's planning of its
+    event (REPLANNED), if it is still skipped. Returns how many were given."""
     if rows.is_empty():
         return 0
     conn.execute(
         update(Touchpoint)
         .where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == SKIPPED)
-        .values(status=bindparam("new_status"), reason=bindparam("new_reason"), channel=bindparam("new_channel"),
-                context=bindparam("new_context"), next_attempt_at=None),
-        [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"], "new_channel": r["channel"],
+        .values(**{c: bindparam(f"new_{c}") for c in REPLANNED}, next_attempt_at=None, transport=None,
+                last_error=None),
+        [{"row_id": r["id"], **{f"new_{c}": r[c] for c in REPLANNED},
           "new_context": json.loads(r["context"])} for r in rows.iter_rows(named=True)],
     )
     return rows.height

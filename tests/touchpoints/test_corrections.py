@@ -287,19 +287,23 @@ def test_a_contact_added_while_one_who_was_sent_the_event_has_gone_is_held_as_th
     assert (counts["held"], counts["pending"]) == (2, 0)
 
 
+def _linked_elsewhere(frames: dict, results: list, decided=AS_OF) -> tuple[dict, list]:
+    """`frames` with C1 linked to another child, P2, decided on `decided` (a keying error, or a merge)."""
+    other = copy.deepcopy(frames)
+    other["people"].append({"person_id": "P2", "date_of_birth": D("2016-01-01"), "forename": "Bo", "surname": "Lee"})
+    other["requests"].append({"request_id": "R2", "person_id": "P2", "received_date": D("2025-03-10"),
+                              "request_outcome": "Y", "request_outcome_date": decided})
+    other["contacts"][0]["person_id"] = "P2"
+    return other, results + [result("DECIDE_6W", request_id="R2", person_id="P2", due=D("2025-04-21"),
+                                    completed=decided, status="met")]
+
+
 def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_child(engine, tmp_path):
     frames, results = decided_family()
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     send(engine, tmp_path)
-    # The next extract links C1 to another child, P2, with a decision of their own (a keying error?).
-    other = copy.deepcopy(frames)
-    other["people"].append({"person_id": "P2", "date_of_birth": D("2016-01-01"), "forename": "Bo", "surname": "Lee"})
-    other["requests"].append({"request_id": "R2", "person_id": "P2", "received_date": D("2025-03-10"),
-                              "request_outcome": "Y", "request_outcome_date": D("2025-03-14")})
-    other["contacts"][0]["person_id"] = "P2"
-    store_case(engine, other, results + [result("DECIDE_6W", request_id="R2", person_id="P2", due=D("2025-04-21"),
-                                                completed=D("2025-03-14"), status="met")], ingest_id=2)
+    store_case(engine, *_linked_elsewhere(frames, results), ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["corrections_held"], counts["pending"]) == (2, 2, 0)
     held = {r[0]: r[3] for r in outbox(engine) if r[2] == "held"}
@@ -308,3 +312,32 @@ def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_chi
                                  "which child the contact belongs to, then `ehcp-monitor touchpoints release` "
                                  "or `discard`")
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+
+
+def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_path):
+    from ehcp_monitor.touchpoints.hold import discard
+
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # A keying error for one night, discarded; the link put right: C1's next message is not held.
+    store_case(engine, *_linked_elsewhere(frames, results), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert discard(engine, stage=None, now=NEXT_NOW)["discarded"] == 2
+    back = corrected(frames, request_outcome="A", request_outcome_date=None)  # a new event for C1 about P1
+    back["requests"].append({"request_id": "R3", "person_id": "P1", "received_date": NEXT,
+                             "request_outcome": "A"})
+    store_case(engine, back, results, ingest_id=3)
+    again = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (again["held"], again["pending"]) == (0, 1)
+    # A merge: the link is right; released once, what follows about that child is not held.
+    merged, merged_results = _linked_elsewhere(frames, results, decided=NEXT)
+    store_case(engine, merged, merged_results, ingest_id=4)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["held"] == 1  # the decision about P2
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
+    merged["requests"].append({"request_id": "R4", "person_id": "P2", "received_date": NEXT, "request_outcome": "A"})
+    store_case(engine, merged, merged_results, ingest_id=5)
+    later = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (later["held"], later["pending"]) == (0, 1)

@@ -3,7 +3,12 @@ contact could not be reached): a message skipped because its contact could not b
 planned again while its event is recent, and goes once the records are fixed; an opt-out is final."""
 
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
 from tests.touchpoints.conftest import AS_OF, D, result, store_case, tp_settings
 from tests.touchpoints.test_corrections import NEXT, NEXT_NOW, corrected, decided_family, outbox, send
@@ -102,3 +107,26 @@ def test_a_progress_update_skipped_for_a_missing_contact_is_told_when_the_contac
     updates = outbox(engine, "progress_update")
     assert sorted((r[1], r[2]) for r in updates) == [(AS_OF, "pending"), (AS_OF, "skipped")]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"progress_update": 1}
+
+
+def test_a_message_reopened_after_its_outcome_was_corrected_tells_the_outcome_as_corrected(engine, tmp_path):
+    frames, results = decided_family()
+    frames["plans"] = [{"plan_id": "PL1", "person_id": "P1", "request_id": "R1", "start_date": D("2024-06-01")}]
+    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": D("2025-03-12"),
+                          "outcome": "amend"}]
+    store_case(engine, with_contact(frames, email="carol@example"), results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # The next night the outcome is corrected (same date) and the address fixed.
+    fixed = corrected(frames)
+    fixed["reviews"][0]["outcome"] = "cease"
+    store_case(engine, fixed, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    with engine.connect() as conn:
+        variant, context = conn.execute(select(Touchpoint.variant, Touchpoint.context).where(
+            Touchpoint.stage == "review_decision")).one()
+    assert (variant, context["outcome"]) == ("cease", "cease")
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    texts = [message_from_bytes(p.read_bytes(), policy=default).get_body(("plain",)).get_content()
+             for p in (tmp_path / "outbox").iterdir()]
+    (review,) = [t for t in texts if "review" in t.lower()]
+    assert "to stop maintaining the education, health and care (EHC) plan" in review and "amend" not in review
