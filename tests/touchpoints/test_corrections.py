@@ -298,13 +298,18 @@ def _linked_elsewhere(frames: dict, results: list, decided=AS_OF) -> tuple[dict,
                                     completed=decided, status="met")]
 
 
-def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_child(engine, tmp_path):
+def _told_then_linked_elsewhere(engine, tmp_path) -> tuple[dict, list, dict]:
+    """C1 told of P1's decision; the next night's records link C1 to P2. Frames, results, counts."""
     frames, results = decided_family()
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     send(engine, tmp_path)
     store_case(engine, *_linked_elsewhere(frames, results), ingest_id=2)
-    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    return frames, results, plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+
+
+def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_child(engine, tmp_path):
+    _, _, counts = _told_then_linked_elsewhere(engine, tmp_path)
     assert (counts["held"], counts["corrections_held"], counts["pending"]) == (2, 2, 0)
     held = {r[0]: r[3] for r in outbox(engine) if r[2] == "held"}
     assert held == dict.fromkeys(("decision_to_assess", "request_received"),
@@ -317,13 +322,8 @@ def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_chi
 def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_path):
     from ehcp_monitor.touchpoints.hold import discard
 
-    frames, results = decided_family()
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
     # A keying error for one night, discarded; the link put right: C1's next message is not held.
-    store_case(engine, *_linked_elsewhere(frames, results), ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    frames, results, _ = _told_then_linked_elsewhere(engine, tmp_path)
     assert discard(engine, stage=None, now=NEXT_NOW)["discarded"] == 2
     back = corrected(frames, request_outcome="A", request_outcome_date=None)  # a new event for C1 about P1
     back["requests"].append({"request_id": "R3", "person_id": "P1", "received_date": NEXT,
