@@ -113,14 +113,11 @@ def make_raw_table(
     canonical = set(spec.column_names)
     first_of: dict[str, int] = {}
     headed = dict(zip([header_name(c) for c in df.columns], df.columns, strict=True))
+    refuse_control_characters(df.columns, source_file)
     for i, raw_name in enumerate(df.columns):
         if raw_name in (LINE, EXTRA_FIELDS):
             first_of[raw_name] = i
             continue
-        if CONTROL.search(raw_name.strip()):
-            raise IngestRefused(f"{source_file}: the name of column {i + 1} in the header holds a line break or "
-                                "another control character (a file mixing line endings?): save the file with one "
-                                "kind of line ending and load it again")
         c = header_name(raw_name)
         base = c.split(DUPLICATED)[0]
         if (c in first_of or DUPLICATED in c) and base in canonical:
@@ -153,6 +150,18 @@ def make_raw_table(
     frame = frame.with_row_index(ROW)
     return RawTable(name, source_file, frame, date_formats,
                     tuple(_shown(headed[c]) for c in unknown))
+
+
+def refuse_control_characters(columns: list[str], source_file: str) -> None:
+    """Refuse a header whose names hold a lone carriage return or another control character that
+    is no whitespace (CONTROL), naming the column's position (never its name: it may hold the
+    first row's values)."""
+    names = [c for c in columns if c not in (LINE, EXTRA_FIELDS)]
+    for position, raw_name in enumerate(names, start=1):
+        if CONTROL.search(raw_name.strip()):
+            raise IngestRefused(f"{source_file}: the name of column {position} in the header holds a line break or "
+                                "another control character (a file mixing line endings?): save the file with one "
+                                "kind of line ending and load it again")
 
 
 def _shown(raw_name: str) -> str:

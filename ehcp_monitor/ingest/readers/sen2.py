@@ -25,6 +25,7 @@ from ehcp_monitor.ingest.source import (
     Unrecognised,
     make_raw_table,
     nearest_name,
+    refuse_control_characters,
 )
 from ehcp_monitor.logs import get_logger
 
@@ -94,6 +95,7 @@ def _module(files, name, source) -> pl.DataFrame | None:
         return None
     # Lines as in the file (a quoted value may span lines); surplus fields counted for V011.
     df = read_text_csv(files[name], name, source.checksums, with_lines=True)
+    refuse_control_characters(df.columns, files[name].name)
     names = {c: c.strip().lower() for c in df.columns if c not in (LINE, EXTRA_FIELDS)}
     seen: set[str] = set()
     for lowered in names.values():

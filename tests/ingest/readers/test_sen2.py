@@ -138,3 +138,13 @@ def test_a_doubled_column_or_an_activeplans_file_without_its_link_is_refused(eng
     with pytest.raises(IngestRefused, match=f"^{ACTIVE}: required column requeststableid is missing$"):
         run_ingest(engine, settings, str(export), as_of=as_of)
     assert read_snapshot(engine).ingest_id is None
+
+
+def test_a_module_header_ending_in_a_lone_carriage_return_is_refused(engine, settings, as_of, export):
+    # The rows end in LF, the header in CR: the reader takes the first row into the last header name.
+    path = export / "Blade-Export_14-03-2025_requests.csv"
+    header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    path.write_text(header.rstrip("\r") + "\r" + rest, encoding="utf-8")
+    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_requests.csv: the name of column "
+                                            r"\d+ in the header holds a line break"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
