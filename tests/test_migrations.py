@@ -1,5 +1,6 @@
 """Models and migrations agree, on SQLite and on PostgreSQL."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -58,3 +59,33 @@ def test_a_store_behind_the_head_or_with_stale_views_is_brought_up_to_date(engin
     monkeypatch.setattr(command, "upgrade", lambda config, revision: upgrades.append(revision))
     upgrade_head(engine)
     assert upgrades == ["head", "head"] and not is_current(engine)
+
+
+def test_the_outbox_key_gains_the_variant_keeping_every_row(engine):
+    """0003: rows recorded under the old key keep their verdicts, their variant "" for none; a
+    second variant of one event and contact then has a row of its own."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from ehcp_monitor.db.migrate import alembic_config, upgrade_head
+    from ehcp_monitor.db.views import drop_views
+
+    row = ("INSERT INTO touchpoints (stage, case_ref, event_date, contact_id, variant, status, attempts, "
+           "planned_at, planned_as_of, channel, context) VALUES (:stage, 'R1', '2025-03-12', 'C1', :variant, "
+           ":status, 0, '2025-03-14 09:00:00+00:00', '2025-03-14', 'email', '{}')")
+    with engine.begin() as conn:
+        drop_views(conn)
+        command.downgrade(alembic_config(conn), "0002")
+        conn.execute(text(row), [{"stage": "request_received", "variant": None, "status": "sent"},
+                                 {"stage": "review_decision", "variant": "amend", "status": "sent"}])
+    upgrade_head(engine)
+    assert is_current(engine)
+    with engine.begin() as conn:
+        conn.execute(text(row), {"stage": "review_decision", "variant": "cease", "status": "held"})
+        kept = conn.execute(text("SELECT stage, variant, status FROM touchpoints ORDER BY id")).all()
+    assert [tuple(r) for r in kept] == [("request_received", "", "sent"), ("review_decision", "amend", "sent"),
+                                        ("review_decision", "cease", "held")]
+    # Back to the old key would lose one of the two: refused.
+    with engine.begin() as conn, pytest.raises(RuntimeError, match="1 outbox events have rows of two variants"):
+        drop_views(conn)
+        command.downgrade(alembic_config(conn), "0002")

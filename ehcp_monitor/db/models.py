@@ -316,12 +316,19 @@ class JobRun(Base):
     hostname: Mapped[str | None] = mapped_column(String(255))
 
 
+# The outbox's unique key: one message per event (its stage, case, date and variant) and contact.
+OUTBOX_KEY = ("stage", "case_ref", "event_date", "contact_id", "variant")
+
+
 class Touchpoint(Base):
-    """The outbox. The unique key is the at-most-once guarantee (docs/touchpoints.md, At most once, always)."""
+    """The outbox. The unique key is the at-most-once guarantee (docs/touchpoints.md, At most once, always).
+
+    `variant` is in the key: a review decision whose outcome is corrected on the same date is
+    another event, held as a correction when the family was told the first (corrections.py)."""
 
     __tablename__ = "touchpoints"
     __table_args__ = (
-        UniqueConstraint("stage", "case_ref", "event_date", "contact_id", name="uq_touchpoint_once"),
+        UniqueConstraint(*OUTBOX_KEY, name="uq_touchpoint_once"),
         Index("ix_touchpoints_status_next", "status", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -332,7 +339,9 @@ class Touchpoint(Base):
     person_id: Mapped[str | None] = mapped_column(ID)
     request_id: Mapped[str | None] = mapped_column(ID)
     plan_id: Mapped[str | None] = mapped_column(ID)
-    variant: Mapped[str | None] = mapped_column(String(30))
+    # The outcome told (a review decision's maintain, amend or cease); "" for a stage without one,
+    # never NULL, so the unique key compares it.
+    variant: Mapped[str] = mapped_column(String(30), default="", server_default="")
     # pending | claimed | sending | sent | retry | failed | unknown | suppressed | skipped | baseline | held |
     # discarded (claimed and sending: touchpoints.dispatch)
     status: Mapped[str] = mapped_column(String(12))

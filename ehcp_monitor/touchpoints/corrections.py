@@ -14,7 +14,9 @@ is about something that did not happen. Every planning run, before it inserts an
   received, the decision on it, the draft, the final plan or the decision not to issue one) for a
   case whose family was already sent (or may have been sent) a message of the same group about
   another date or outcome is `held` with the reason: a person checks the record, then releases or
-  discards it (hold.py). A legitimate second event (a second draft, a decision changed on appeal)
+  discards it (hold.py). So is a new message of any stage whose very event (stage, case, date)
+  the family was told with another outcome (a review decision corrected from amend to cease: the
+  variant is in the outbox's key). A legitimate second event (a second draft, a decision changed on appeal)
   waits for that person too: a wrong message to a family is the worse fault. So is a new message
   of any stage whose very event the family was sent under a contact ID the records no longer
   have (a contact re-keyed by the case system would otherwise get it twice), and one to a contact
@@ -157,7 +159,7 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
                        *(["person_id"] if links is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
-    found = [_another_event(pending, told)]
+    found = [_another_event(pending, told), _another_outcome(pending, told)]
     if contacts is not None:
         found.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -195,6 +197,25 @@ def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
             pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage"))
             .str.to_lowercase(),
             pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
+            pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+        ))
+    )
+
+
+def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose very event (stage, case, date) the family was told with
+    another outcome (variant): a review decision keyed amend and corrected to cease on the same date."""
+    told = told.select("stage", "case_ref", "event_date", pl.col("variant").alias("told_variant"))
+    return (
+        pending.join(told, on=["stage", "case_ref", "event_date"])
+        .filter(pl.col("told_variant") != pl.col("variant"))
+        .sort("_fresh", "told_variant")
+        .unique("_fresh", keep="first")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held as a correction: the family was already sent "),
+            pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
+            pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" with the outcome "),
+            pl.col("told_variant"),
             pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
         ))
     )

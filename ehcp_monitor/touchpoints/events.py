@@ -120,7 +120,8 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str],
         pl.col("person_id"),
         pl.col("request_id"),
         pl.col("plan_id"),
-        (variant if variant is not None else pl.lit(None, pl.Utf8)).alias("variant"),
+        # "" for none: the variant is in the outbox's unique key, which does not compare NULLs.
+        (variant.fill_null("") if variant is not None else pl.lit("")).alias("variant"),
         pl.col("_row"),
     )
     return keys, _Part(df.select("_row", "request_id", "person_id", *facts), tuple(facts))

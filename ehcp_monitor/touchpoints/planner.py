@@ -1,7 +1,7 @@
 """Planning: every due touchpoint into the outbox, once (docs/touchpoints.md, At most once, always).
 
 Events x recipients -> rows of `touchpoints`, inserted in bulk with ON CONFLICT DO NOTHING on the
-unique key (stage, case_ref, event_date, contact_id): re-planning never duplicates, and a row's
+unique key (stage, case_ref, event_date, contact_id, variant): re-planning never duplicates, and a row's
 first verdict (baseline, suppressed, skipped, pending or held) is the one that stays. The keys
 earlier runs planned are left out before the contacts' details are joined, channels chosen,
 verdicts given and facts encoded: those steps run only for what is new (finding the events
@@ -24,6 +24,7 @@ from sqlalchemy import Connection, DateTime, Engine, bindparam, text
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_table, write_frame
 from ehcp_monitor.db.in_force import reads_results, require_results_as_of
+from ehcp_monitor.db.models import OUTBOX_KEY
 from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
@@ -60,7 +61,7 @@ RESULTS_USED = {
     "open_measures": ("REVIEW_12M", "REVIEW_EY"),
     "overdue_kind": "statutory",
 }
-KEY = ("stage", "case_ref", "event_date", "contact_id")
+KEY = OUTBOX_KEY
 # The snapshot the events come from: no dates of birth, UPNs or home postcodes of children, and
 # not the phase transfer or QA audit tables (no touchpoint stage reads them).
 SNAPSHOT_USED = {
@@ -75,7 +76,8 @@ def read_results(conn: Connection) -> pl.DataFrame:
 
 
 def read_planned_keys(conn: Connection) -> pl.DataFrame:
-    schema = {"stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8}
+    schema = {"stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8,
+              "variant": pl.Utf8}
     return read_table(conn, "touchpoints", schema)
 
 
@@ -191,7 +193,7 @@ def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) ->
     # "WHERE 1 = 1" keeps SQLite's parser from reading ON CONFLICT as a join constraint.
     inserted = conn.execute(text(
         f"INSERT INTO touchpoints ({cols}, planned_at) SELECT {cols}, :planned_at FROM touchpoints_new "
-        "WHERE 1 = 1 ON CONFLICT (stage, case_ref, event_date, contact_id) DO NOTHING"
+        f"WHERE 1 = 1 ON CONFLICT ({', '.join(KEY)}) DO NOTHING"
     ).bindparams(bindparam("planned_at", type_=DateTime(timezone=True))), {"planned_at": planned_at}).rowcount
     conn.exec_driver_sql("DROP TABLE touchpoints_new")
     return inserted

@@ -6,8 +6,9 @@ when the message was to be sent. That is most often a record being corrected (an
 on the night, a contact row missing from one extract). So a skipped row stays open to its planner
 while its event is not too old to tell (`max_event_age_days`): every planning run gives it its
 verdict again with the records as they are now, and when the contact can be reached it waits to
-be sent (`pending`, or `held` by the rules any new message obeys), planned afresh: its outcome
-(variant), child and facts as the records have them that night. An opt-out is final: the
+be sent (`pending`, or `held` by the rules any new message obeys), planned afresh: its child and
+facts as the records have them that night (an outcome corrected meanwhile is another event, with
+a row of its own: the variant is in the outbox's key). An opt-out is final: the
 family's choice at the time is kept, whatever they choose later.
 
 A progress update skipped so does not count as the case's last touch while it stays open
@@ -21,13 +22,13 @@ import polars as pl
 from sqlalchemy import Connection, bindparam, update
 
 from ehcp_monitor.db.bulk import read_table
-from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
 from ehcp_monitor.domain.vocabulary import OPTED_OUT
 
 SKIPPED = "skipped"
-KEY = ("stage", "case_ref", "event_date", "contact_id")
+KEY = OUTBOX_KEY
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
-                                      "event_date": pl.Date, "contact_id": pl.Utf8}
+                                      "event_date": pl.Date, "contact_id": pl.Utf8, "variant": pl.Utf8}
 REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
 
 
@@ -53,9 +54,9 @@ def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, 
 
 
 # What a reopened row takes from this run's planning: the event as the records have it now (its
-# variant, child, request and plan may have been corrected while nobody could be told) and the
-# verdict. `planned_at` stays: the promise counts from the first planning (promise.py).
-REPLANNED = ("variant", "person_id", "request_id", "plan_id", "status", "reason", "channel", "context",
+# child, request and plan may have been corrected while nobody could be told) and the verdict.
+# `planned_at` stays: the promise counts from the first planning (promise.py).
+REPLANNED = ("person_id", "request_id", "plan_id", "status", "reason", "channel", "context",
              "planned_as_of")
 
 

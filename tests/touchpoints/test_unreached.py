@@ -109,7 +109,7 @@ def test_a_progress_update_skipped_for_a_missing_contact_is_told_when_the_contac
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"progress_update": 1}
 
 
-def test_a_message_reopened_after_its_outcome_was_corrected_tells_the_outcome_as_corrected(engine, tmp_path):
+def test_a_message_skipped_then_its_outcome_corrected_tells_the_outcome_as_corrected(engine, tmp_path):
     frames, results = decided_family()
     frames["plans"] = [{"plan_id": "PL1", "person_id": "P1", "request_id": "R1", "start_date": D("2024-06-01")}]
     frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": D("2025-03-12"),
@@ -121,10 +121,13 @@ def test_a_message_reopened_after_its_outcome_was_corrected_tells_the_outcome_as
     fixed["reviews"][0]["outcome"] = "cease"
     store_case(engine, fixed, results, ingest_id=2)
     plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    # The corrected outcome is another event (the variant is in the key): the family, told
+    # nothing yet, is told it; the row of the outcome keyed by mistake stays skipped.
     with engine.connect() as conn:
-        variant, context = conn.execute(select(Touchpoint.variant, Touchpoint.context).where(
-            Touchpoint.stage == "review_decision")).one()
-    assert (variant, context["outcome"]) == ("cease", "cease")
+        rows = conn.execute(select(Touchpoint.variant, Touchpoint.status, Touchpoint.context).where(
+            Touchpoint.stage == "review_decision").order_by(Touchpoint.variant)).all()
+    assert [(r.variant, r.status, r.context.get("outcome")) for r in rows] == [
+        ("amend", "skipped", "amend"), ("cease", "pending", "cease")]
     send(engine, tmp_path, NEXT, NEXT_NOW)
     texts = [message_from_bytes(p.read_bytes(), policy=default).get_body(("plain",)).get_content()
              for p in (tmp_path / "outbox").iterdir()]
