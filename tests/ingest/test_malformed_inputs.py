@@ -122,6 +122,8 @@ def _encoding_cases() -> list[Case]:
         files_case("utf8", standard(), postgresql=True, rows={"people": 4, "requests": 4}),
         files_case("utf8-bom", standard(**{"people.csv": b"\xef\xbb\xbf" + PEOPLE_CSV.encode()}),
                    rows={"people": 4}),
+        files_case("utf8-double-bom", standard(**{"people.csv": b"\xef\xbb\xbf" * 2 + PEOPLE_CSV.encode()}),
+                   rows={"people": 4}),
         files_case("utf8-bom-crlf", standard(**{"people.csv": b"\xef\xbb\xbf" + csv_text(
             PEOPLE_HEADER, people_rows(), newline="\r\n").encode()}), rows={"people": 4}),
         files_case("cp1252", standard(**{"people.csv": csv_text(PEOPLE_HEADER, accented).encode("cp1252")}),

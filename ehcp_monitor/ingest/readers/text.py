@@ -1,6 +1,6 @@
 """Reading a delimited text file into a frame of strings, by our own vectorised tokeniser.
 
-Bytes are decoded as strict UTF-8 (BOM stripped), falling back to cp1252 for a file that is not
+Bytes are decoded as strict UTF-8 (leading BOMs stripped), falling back to cp1252 for a file that is not
 UTF-8 (bytes cp1252 leaves undefined are read as Latin-1, so they surface as control characters
 in V010 instead of failing the file); a UTF-16 file is refused by name. LF and CRLF end a line
 (mixed in one file too); CR alone ends a line only in a file with no LF at all. Records follow
@@ -50,7 +50,7 @@ def decode(data: bytes, table: str, file_name: str = "") -> str:
         raise IngestRefused(f"{file_name or table}: saved as UTF-32; save it as UTF-8 (or CSV UTF-8 in Excel)")
     if _looks_utf16(data):
         raise IngestRefused(f"{file_name or table}: saved as UTF-16; save it as UTF-8 (or CSV UTF-8 in Excel)")
-    if data.startswith(b"\xef\xbb\xbf"):
+    while data.startswith(b"\xef\xbb\xbf"):  # a file re-saved by Excel can carry two
         data = data[3:]
     try:
         return data.decode("utf-8")

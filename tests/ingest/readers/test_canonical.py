@@ -114,6 +114,16 @@ def test_bom_crlf_and_cp1252_files_read(engine, settings, as_of, tmp_path):
     assert people["surname"].to_list() == ["Móran", "O’Neill", "Owen"]
 
 
+def test_a_file_starting_with_two_byte_order_marks_reads_its_first_column(engine, settings, as_of, tmp_path):
+    folder = write_csv(tmp_path / "x", {k: v for k, v in base_tables().items() if k in ("people", "requests")})
+    people = (folder / "people.csv").read_bytes()
+    assert people.startswith(b"person_id,")
+    (folder / "people.csv").write_bytes(b"\xef\xbb\xbf" * 2 + people)
+    result = run_ingest(engine, settings, str(folder), as_of=as_of)
+    assert (result.status, result.counts["people"]["loaded"]) == ("loaded", 3)
+    assert read_snapshot(engine)["people"].sort("person_id")["person_id"].to_list() == ["P1", "P2", "P3"]
+
+
 def test_unknown_columns_are_ignored_and_blank_lines_are_not_records(engine, settings, as_of, tmp_path):
     tables = {k: v for k, v in base_tables().items() if k in ("people", "requests")}
     for row in tables["people"]:
