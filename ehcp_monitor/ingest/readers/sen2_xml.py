@@ -76,7 +76,11 @@ def shown_name(tag) -> str:
 
 
 def _malformed(path: Path, exc: etree.XMLSyntaxError) -> IngestRefused:
-    # libxml2's message can quote the file's text: give the line only.
+    # libxml2's message can quote the file's text: never shown. Its "EntityRef" messages are a bare `&`.
+    msg = (exc.msg or "").lower()
+    if "entity" in msg and "entityref" not in msg:  # a loop or an amplification (billion laughs)
+        return IngestRefused(f"{path.name}: declares or uses XML entities (a DOCTYPE), which a SEN2 return does "
+                             "not: export it without a DTD and load it again")
     line = exc.lineno or (exc.position[0] if exc.position else 0)
     return IngestRefused(f"{path.name}: not well-formed XML (line {max(line, 1)})")
 
@@ -149,8 +153,8 @@ def _slots(record: str, fields: tuple[str, ...], ns: str) -> dict[str, int]:
 class _Walk:
     """Rows of each record kind: [line, parent row, *fields], as read."""
 
-    def __init__(self, ns: str):
-        self.ns = ns
+    def __init__(self, ns: str, file_name: str):
+        self.ns, self.file_name = ns, file_name
         self.slots = {
             "person": _slots("Person", PERSON, ns), "request": _slots("Requests", REQUEST, ns),
             "assessment": _slots("Assessment", ASSESSMENT, ns), "plan": _slots("NamedPlan", NAMED_PLAN, ns),
@@ -168,6 +172,9 @@ class _Walk:
         for child in elem:
             slot = slots.get(child.tag, UNKNOWN)
             if slot >= 2:
+                # lxml counts child elements and (unexpanded) entity references: the text would stop at them.
+                if len(child) or values[slot] is not None:
+                    self._refuse_unless_harmless(elem, child, values[slot])
                 values[slot] = child.text
             elif slot == NESTED:
                 nested.append(child)
@@ -176,6 +183,16 @@ class _Walk:
         rows = self.rows[kind]
         rows.append(values)
         return len(rows) - 1, nested
+
+    def _refuse_unless_harmless(self, record, field, earlier: str | None) -> None:
+        name = shown_name(field.tag)
+        if len(field):
+            raise IngestRefused(f"{self.file_name}: element {name} on line {field.sourceline} holds markup or an "
+                                "entity reference, not plain text: export it as text and load it again")
+        if earlier.strip():
+            raise IngestRefused(f"{self.file_name}: element {name} appears twice in one {shown_name(record.tag)} "
+                                f"(line {field.sourceline}): keep one {name} per {shown_name(record.tag)} and "
+                                "load it again")
 
     def person(self, elem) -> None:
         p, requests = self._record("person", elem, None)
@@ -191,7 +208,7 @@ class _Walk:
 
 
 def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
-    walk = _Walk(header.namespace)
+    walk = _Walk(header.namespace, path.name)
     try:
         with open(path, "rb") as fh:
             hashing = _Hashing(fh)

@@ -261,6 +261,8 @@ MALFORMED = {
     "truncated": (TRUNCATED, f"line {TRUNCATED.count(chr(10)) + 1}"),
     "not xml at all": ("surname,forename\nMorgan,Ada\n", "line 1"),
     "empty": ("", "line 1"),
+    # libxml2 calls it an entity reference, but it is a bare ampersand, not a DOCTYPE.
+    "bare ampersand": (xml(ADA).replace("<Surname>Morgan", "<Surname>Morgan & Co"), f"line {ADA_LINE + 1}"),
 }
 
 
@@ -272,6 +274,85 @@ def test_malformed_xml_is_refused_naming_the_file_and_line_only(engine, settings
         run_ingest(engine, settings, str(path), as_of=as_of)
     assert str(refused.value) == f"return.xml: not well-formed XML ({line})"
     assert read_snapshot(engine)["people"].height == 0
+
+
+def doctype(declarations: str) -> str:
+    """HEAD with an internal DTD: one line more before the Persons."""
+    return HEAD.replace("<Message>", f"<!DOCTYPE Message [{declarations}]>\n<Message>", 1)
+
+
+def refused(engine, settings, as_of, path) -> str:
+    with pytest.raises(IngestRefused) as refusal:
+        run_ingest(engine, settings, str(path), as_of=as_of)
+    assert read_snapshot(engine)["people"].height == 0
+    return str(refusal.value)
+
+
+FIX_MARKUP = "holds markup or an entity reference, not plain text: export it as text and load it again"
+NOT_PLAIN_TEXT = {
+    "mixed content": (xml(ADA.replace("<Forename>Ada</Forename>", "<Forename>Zan<b>zi</b>bar</Forename>")),
+                      f"element Forename on line {ADA_LINE + 1}"),
+    "entity reference": (xml(ADA.replace("A123456789012", "A12&x;3"), head=doctype('<!ENTITY x "9">')),
+                         f"element UPN on line {ADA_LINE + 3}"),
+    "nested record": (xml(ADA, BEN.replace("2019-03-01", "2019-03-01<i/>Zanzibar")),
+                      f"element ReceivedDate on line {BEN_LINE + 3}"),
+}
+
+
+@pytest.mark.parametrize("case", NOT_PLAIN_TEXT)
+def test_a_field_holding_markup_or_an_entity_refuses_the_file(engine, settings, as_of, tmp_path, case):
+    # Read as text, the value would stop at the markup: "Zan" for a forename, a shorter UPN re-keying the person.
+    text, where_ = NOT_PLAIN_TEXT[case]
+    message = refused(engine, settings, as_of, write(tmp_path, text))
+    assert message == f"sen2.xml: {where_} {FIX_MARKUP}"
+
+
+REPEATED = {
+    "Forename in a Person": (
+        xml(ADA.replace("<Forename>Ada</Forename>", "<Forename>Ada</Forename><Forename>Zanzibar</Forename>"), BEN),
+        f"element Forename appears twice in one Person (line {ADA_LINE + 1}): keep one Forename per Person"),
+    "ReceivedDate in a Requests": (
+        xml(ADA, BEN.replace("<RequestOutcome>A</RequestOutcome>",
+                             "<RequestOutcome>A</RequestOutcome><ReceivedDate>2025-01-07</ReceivedDate>")),
+        f"element ReceivedDate appears twice in one Requests (line {BEN_LINE + 15}): keep one ReceivedDate per "
+        "Requests"),
+    "empty after a value": (
+        xml(ADA, BEN.replace("<LastReview>2024-03-01</LastReview>",
+                             "<LastReview>2024-03-01</LastReview><LastReview/>")),
+        f"element LastReview appears twice in one ActivePlans (line {BEN_LINE + 10}): keep one LastReview per "
+        "ActivePlans"),
+}
+
+
+@pytest.mark.parametrize("case", REPEATED)
+def test_a_field_repeated_in_one_record_refuses_the_file(engine, settings, as_of, tmp_path, case):
+    # Read, the last one would silently win.
+    text, message = REPEATED[case]
+    assert refused(engine, settings, as_of, write(tmp_path, text)) == f"sen2.xml: {message} and load it again"
+
+
+def test_a_field_repeated_empty_after_an_empty_one_is_harmless(settings, tmp_path):
+    plain = _ids(settings, write(tmp_path / "plain", xml(ADA, BEN)))
+    repeated = ADA.replace("<CeaseDate></CeaseDate>", "<CeaseDate> </CeaseDate><CeaseDate/><CeaseDate></CeaseDate>")
+    assert _ids(settings, write(tmp_path / "repeated", xml(repeated, BEN))) == plain
+
+
+BILLION_LAUGHS = '<!ENTITY lol0 "lol">' + "".join(
+    f'\n  <!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+ENTITIES = {
+    "billion laughs in a field read": xml(ADA.replace("A123456789012", "&lol9;"), head=doctype(BILLION_LAUGHS)),
+    "billion laughs in an element skipped": xml(ADA.replace("<Sex>F</Sex>", "<Sex>&lol9;</Sex>"),
+                                                head=doctype(BILLION_LAUGHS)),
+    "entities in a loop": xml(ADA.replace("A123456789012", "&a;"), head=doctype('<!ENTITY a "&b;"><!ENTITY b "&a;">')),
+}
+
+
+@pytest.mark.parametrize("case", ENTITIES)
+def test_entities_that_loop_or_amplify_are_refused_by_what_they_are(engine, settings, as_of, tmp_path, case):
+    # libxml2 stops at its amplification and loop limits (nothing is expanded: resolve_entities is off).
+    assert refused(engine, settings, as_of, write(tmp_path, ENTITIES[case])) == (
+        "sen2.xml: declares or uses XML entities (a DOCTYPE), which a SEN2 return does not: export it without a "
+        "DTD and load it again")
 
 
 @pytest.mark.parametrize(("text", "message"), [
