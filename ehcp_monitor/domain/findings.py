@@ -56,7 +56,8 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
              'An open plan whose case has no case officer (the source records officers for other cases):'
              ' its reviews cannot be allocated in the weekly list.'),
     "W005": ('Step dated in the future',
-             'A decision, outcome, draft, advice, review decision, amended plan or audit dated after the '
-             'as-of date. The clocks take it as not yet known, so the step counts as not done until that '
-             'date (its clock may show overdue): most often a mistyped year. The row loads as it is.'),
+             'A decision, outcome, draft, advice, review decision, amended plan, plan after a phase transfer '
+             'or audit dated after the as-of date. The clocks take it as not yet known, so the step counts '
+             'as not done until that date (its clock may show overdue): most often a mistyped year. The row '
+             'loads as it is.'),
 }

@@ -205,9 +205,11 @@ def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
 def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending rows whose very event (stage, case, date) the family was told with
     another outcome (variant): a review decision keyed amend and corrected to cease on the same date."""
-    told = told.select("stage", "case_ref", "event_date", pl.col("variant").alias("told_variant"))
+    # With no outcome on either side there is nothing to contradict (outcomes.not_news).
+    told = told.filter(pl.col("variant") != "").select(
+        "stage", "case_ref", "event_date", pl.col("variant").alias("told_variant"))
     return (
-        pending.join(told, on=["stage", "case_ref", "event_date"])
+        pending.filter(pl.col("variant") != "").join(told, on=["stage", "case_ref", "event_date"])
         .filter(pl.col("told_variant") != pl.col("variant"))
         .sort("_fresh", "told_variant")
         .unique("_fresh", keep="first")
@@ -215,7 +217,7 @@ def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
             pl.lit("held as a correction: the family was already sent "),
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" with the outcome "),
-            pl.col("told_variant"),
+            pl.col("told_variant"), pl.lit(", and this one tells "), pl.col("variant"),
             pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
         ))
     )

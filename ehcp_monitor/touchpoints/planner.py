@@ -31,7 +31,7 @@ from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.domain.vocabulary import OPTED_OUT
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints import corrections, unreached
+from ehcp_monitor.touchpoints import corrections, outcomes, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
@@ -270,14 +270,19 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
         # A message skipped for want of a reachable contact is planned again (unreached.py).
         unreachable = unreached.read_unreached(conn, since=oldest)
-        rows, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
-                                          planned=read_planned_keys(conn).join(
-                                              unreachable.drop("id"), on=list(KEY), how="anti"))
-        fresh = without_coinciding_updates(rows)
+        planned = read_planned_keys(conn).join(unreachable.drop("id"), on=list(KEY), how="anti")
+        found, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
+                                           planned=planned)
+        # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
+        rows = outcomes.not_news(found, planned, compared)
+        already_planned += found.height - rows.height
+        two_outcomes = outcomes.two_outcomes(events.keys)
+        fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
+        waiting_held = outcomes.hold_waiting(conn, compared, two_outcomes)
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None)
-        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0)
+        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
         reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0))
@@ -289,9 +294,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         fresh = pl.concat([new, reopened.drop("id")])
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
-        held = by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
+        held = by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0) + waiting_held
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - corrections_held + revived.get("correction", 0),
+                        held=by_status.get(HELD, 0) - corrections_held + revived.get("correction", 0) + waiting_held,
                         baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))

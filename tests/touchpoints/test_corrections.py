@@ -377,8 +377,8 @@ def test_a_review_outcome_corrected_on_the_same_date_after_sending_is_held_for_a
     assert review_rows(engine) == [
         ("amend", "sent", None),
         ("cease", "held", "held as a correction: the family was already sent decision after the review dated "
-                          "2025-03-12 with the outcome amend; check the record, then `ehcp-monitor touchpoints "
-                          "release` or `discard`"),
+                          "2025-03-12 with the outcome amend, and this one tells cease; check the record, then "
+                          "`ehcp-monitor touchpoints release` or `discard`"),
     ]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
     assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1

@@ -1,6 +1,6 @@
 """W005: a step recorded as done on a date after the as-of date (a warning).
 
-The clocks take such a date as not yet known (domain.md section 3), so the step counts as not done
+The clocks take such a date as not yet known (docs/rules.md, Status on the as-of date), so the step counts as not done
 until that day: a decision typed 2027 for 2026 leaves its clock open, and overdue, with no other
 sign. The row loads as it is; the data team is told.
 """
@@ -14,7 +14,7 @@ CODE = "W005"
 TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
 # Dates that record a step as done. Not those that may rightly lie ahead: a review meeting
-# booked, a plan's planned cease date, a phase transfer's dates (and V007 has the start dates).
+# booked, a plan's planned cease date, a phase transfer's own and due dates (V007 has the start dates).
 DONE = (
     ("requests", "request_outcome_date", "decision on the request"),
     ("assessments", "assessment_outcome_date", "assessment outcome"),
@@ -24,7 +24,7 @@ DONE = (
     ("reviews", "decision_date", "review decision"),
     ("reviews", "amendment_notice_date", "amendment notice"),
     ("reviews", "amended_final_date", "amended plan"),
-    ("phase_transfers", "final_date", "phase transfer plan"),
+    ("phase_transfers", "final_date", "plan after the phase transfer"),
     ("qa_audits", "audit_date", "audit"),
 )
 

@@ -21,4 +21,3 @@ def test_a_plan_starting_after_the_as_of_date(engine, lenient, as_of, tmp_path):
     (row,) = quarantine_of(engine, "V007")
     assert where(row) == ("V007", "plans", "plans.csv", 2, "PL1", "start_date")
     assert row["message"] == "plan starts after the as-of date"
-

@@ -1,0 +1,102 @@
+"""A message that tells an outcome (docs/touchpoints.md, When the records change: outcomes).
+
+A review decision's message says what was decided: maintain, amend or cease (its `variant`,
+part of the outbox key). Recorded with no outcome (a code not yet mapped, an outcome keyed the
+day after its date) its variant is "", and the message says only that the decision was made and
+the letter sent. So that a family hears one decision once, whatever order the records arrive in:
+
+- a decision with no outcome is not planned once the outbox has a row of that decision for the
+  contact, whatever its outcome (an outcome unreadable for a night is not news), nor beside the
+  same decision with an outcome found this run;
+- a decision with an outcome is not planned once the family was sent that decision without one
+  (they were told it was made and the letter sent: the same decision told again is not news);
+- two outcomes found for one decision (two review rows on one date) are held for a person, the
+  new messages and those still waiting alike: the family is told neither until someone checks.
+
+An outcome corrected after the family was told another is held by corrections.hold_corrections.
+"""
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, update
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
+from ehcp_monitor.touchpoints.hold import HELD
+
+STAGES = ("review_decision",)  # the stages whose message tells an outcome (events.py gives the variant)
+DECISION = ("stage", "case_ref", "event_date")
+CONTACT_DECISION = (*DECISION, "contact_id")
+UNKNOWN = ""
+TOLD = ("sent", "unknown", "claimed", "sending")
+WAITING = ("pending", "retry")
+
+
+def _of_stages(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(pl.col("stage").is_in(STAGES))
+
+
+def _unknown() -> pl.Expr:
+    return pl.col("variant").fill_null(UNKNOWN) == UNKNOWN
+
+
+def not_news(rows: pl.DataFrame, planned: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (new outbox rows) less the decisions that would tell the family nothing new: with no
+    outcome, when `planned` (the outbox's keys) has that decision for the contact or `rows` has
+    it with an outcome; with one, when `told` (outbox rows: key and status) shows it was sent with
+    none."""
+    told_unknown = _of_stages(told).filter(pl.col("status").is_in(TOLD) & _unknown()).select(CONTACT_DECISION)
+    tells = rows.filter(pl.col("stage").is_in(STAGES))
+    if tells.is_empty():
+        return rows
+    known = tells.filter(~_unknown()).select(CONTACT_DECISION)
+    dropped = pl.concat([
+        tells.filter(_unknown()).join(pl.concat([_of_stages(planned).select(CONTACT_DECISION), known]).unique(),
+                                      on=list(CONTACT_DECISION), how="semi"),
+        tells.filter(~_unknown()).join(told_unknown.unique(), on=list(CONTACT_DECISION), how="semi"),
+    ]).select(*CONTACT_DECISION, "variant")
+    return rows.join(dropped, on=[*CONTACT_DECISION, "variant"], how="anti") if dropped.height else rows
+
+
+def two_outcomes(keys: pl.DataFrame) -> pl.DataFrame:
+    """The decisions this run's events (`keys`) give two or more outcomes: stage, case_ref,
+    event_date and `reason`."""
+    return (
+        _of_stages(keys).filter(~_unknown())
+        .group_by(DECISION).agg(pl.col("variant").unique().sort())
+        .filter(pl.col("variant").list.len() > 1)
+        .select(*DECISION, reason=pl.concat_str(
+            pl.lit("held: the records hold two outcomes for "),
+            pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
+            pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" ("),
+            pl.col("variant").list.join(", "),
+            pl.lit("); check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+        ))
+    )
+
+
+def hold_two_outcomes(fresh: pl.DataFrame, conflicts: pl.DataFrame) -> pl.DataFrame:
+    """`fresh` with its pending rows of `conflicts` (two_outcomes) held, with the reason."""
+    if conflicts.is_empty():
+        return fresh
+    return (
+        fresh.join(conflicts, on=list(DECISION), how="left", suffix="_two")
+        .with_columns(
+            held=(pl.col("status") == "pending") & pl.col("reason_two").is_not_null(),
+        )
+        .with_columns(status=pl.when("held").then(pl.lit(HELD)).otherwise("status"),
+                      reason=pl.when("held").then("reason_two").otherwise("reason"))
+        .drop("reason_two", "held")
+    )
+
+
+def hold_waiting(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) -> int:
+    """Hold the outbox's waiting rows (`rows`: corrections.read_rows_to_compare) of `conflicts`
+    (two_outcomes), each if no dispatcher took it since. Returns how many were held."""
+    if conflicts.is_empty():
+        return 0
+    waiting = rows.filter(pl.col("status").is_in(WAITING)).select("id", *DECISION).join(conflicts, on=list(DECISION))
+    statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), Touchpoint.status.in_(WAITING))
+                 .values(status=HELD, reason=bindparam("new_reason"), next_attempt_at=None))
+    # A handful of rows, if any: one statement each, so each says whether it was still waiting.
+    return sum(conn.execute(statement, {"row_id": r["id"], "new_reason": r["reason"]}).rowcount
+               for r in waiting.iter_rows(named=True))

@@ -1,0 +1,109 @@
+"""A decision's outcome told once, whatever order the records arrive in (touchpoints/outcomes.py;
+docs/touchpoints.md, When the records change)."""
+
+import copy
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import plan_touchpoints
+from tests.touchpoints.conftest import AS_OF, D, store_case, tp_settings
+from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, decided_family, send
+
+AMEND = {"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": DECIDED, "outcome": "amend"}
+
+
+def reviewed(*reviews: dict) -> tuple[dict, list]:
+    frames, results = decided_family()
+    frames["plans"] = [{"plan_id": "PL1", "person_id": "P1", "request_id": "R1", "start_date": D("2024-06-01")}]
+    frames["reviews"] = [dict(r) for r in reviews]
+    return frames, results
+
+
+def with_outcome(frames: dict, outcome: str | None) -> dict:
+    fixed = copy.deepcopy(frames)
+    fixed["reviews"][0]["outcome"] = outcome
+    return fixed
+
+
+def review_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Touchpoint.variant, Touchpoint.status, Touchpoint.reason)
+            .where(Touchpoint.stage == "review_decision").order_by(Touchpoint.id)).all()]
+
+
+def told(tmp_path) -> list[str]:
+    texts = [p.read_text() for p in (tmp_path / "outbox").iterdir()] if (tmp_path / "outbox").exists() else []
+    return [t for t in texts if "review" in t.lower()]
+
+
+TWO = ("held: the records hold two outcomes for decision after the review dated 2025-03-12 (amend, cease); "
+       "check the record, then `ehcp-monitor touchpoints release` or `discard`")
+
+
+def test_two_outcomes_for_one_decision_are_both_held(engine, tmp_path):
+    # Two review rows of the plan decided the same day, one amend and one cease: a keying error.
+    frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert (counts["held"], counts["corrections_held"]) == (2, 2)
+    assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
+    send(engine, tmp_path)
+    assert told(tmp_path) == []
+
+
+def test_a_second_outcome_found_while_the_first_waits_holds_both(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "pending")]
+    frames["reviews"].append({**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert (counts["held"], counts["corrections_held"]) == (2, 2)
+    assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
+
+
+def test_an_outcome_unreadable_for_a_night_sends_nothing_vague_and_holds_nothing(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)  # amend waits for Monday
+    # Saturday and Sunday the outcome reads as nothing (a code not mapped yet).
+    for n, day in ((2, 1), (3, 2)):
+        store_case(engine, with_outcome(frames, None), results, ingest_id=n)
+        counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=day))
+        assert (counts["planned"], counts["held"]) == (0, 0)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded")]
+    store_case(engine, frames, results, ingest_id=4)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["revived"], counts["held"]) == (1, 0)
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    (review,) = told(tmp_path)
+    assert "amend" in review.lower()
+
+
+def test_an_outcome_keyed_the_day_after_the_decision_was_told_is_not_told_again(engine, tmp_path):
+    frames, results = reviewed({**AMEND, "outcome": None})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    assert [r[:2] for r in review_rows(engine)] == [("", "sent")]
+    store_case(engine, frames | {"reviews": [AMEND]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["planned"], counts["held"]) == (0, 0)
+    assert [r[:2] for r in review_rows(engine)] == [("", "sent")]
+
+
+def test_an_outcome_keyed_before_the_decision_was_sent_replaces_it(engine, tmp_path):
+    frames, results = reviewed({**AMEND, "outcome": None})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    store_case(engine, frames | {"reviews": [AMEND]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["pending"], counts["held"]) == (1, 1, 0)
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert [r[:2] for r in review_rows(engine)] == [("", "superseded"), ("amend", "sent")]
+    (review,) = told(tmp_path)
+    assert "amend" in review.lower()
