@@ -5,7 +5,8 @@ An LA corrects a mistyped date or outcome the next day, or a record is withdrawn
 is about something that did not happen. Every planning run, before it inserts anything:
 
 - **superseded**: a row still waiting to be sent (`pending`, `retry` or `held`) whose event the
-  records no longer have (the same stage, case, date and variant) becomes `superseded`, never sent.
+  records no longer have (the same stage, case, date and variant), or have about another child,
+  becomes `superseded`, never sent.
   A progress update is not checked: its event is the family's silence, found once (the update is
   then itself the last touch). When the event is found again while not too old to tell (a
   record set aside for one night, a date put back), the row waits again (`revive`) with the
@@ -53,7 +54,7 @@ ONCE_PER_CASE = {
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
-                                      "status": pl.Utf8, "reason": pl.Utf8}
+                                      "person_id": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8}
 SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
 WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
 HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
@@ -62,11 +63,11 @@ CHUNK = 10_000
 
 
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
-    """The outbox rows the rules look at (ROW_SCHEMA): every waiting row but progress updates, and
-    every row the family was or may have been sent of a once-per-case stage; of the events dated
-    `since` or later (not yet too old to tell), also the superseded rows and every row sent."""
+    """The outbox rows the rules look at (ROW_SCHEMA): every waiting row, and every row the family
+    was or may have been sent of a once-per-case stage; of the events dated `since` or later (not
+    yet too old to tell), also the superseded rows and every row sent."""
     recent = f"event_date >= '{since.isoformat()}'"
-    where = (f"(status IN ({sql_strings(WAITING)}) AND stage NOT IN ({sql_strings(NOT_FOUND_AGAIN)})) OR "
+    where = (f"status IN ({sql_strings(WAITING)}) OR "
              f"(status = '{SUPERSEDED}' AND {recent}) OR "
              f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent}))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
@@ -76,27 +77,50 @@ def _event(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select("stage", "case_ref", "event_date", pl.col("variant").fill_null(""))
 
 
+def _same_child(rows: pl.DataFrame, current: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (outbox rows) joined to `current` (events: EVENT and person_id) on their event, when
+    the event is still about the row's child. A request moved to another child (a keying error
+    put right) keeps its stage, case and date: the message planned for the first child's family
+    is then about a child who is not theirs. A row with no child recorded matches its event."""
+    return (rows.with_columns(pl.col("variant").fill_null(""))
+            .join(current.rename({"person_id": "event_person"}), on=list(EVENT))
+            .filter(pl.col("person_id").is_null() | (pl.col("person_id") == pl.col("event_person")))
+            .drop("event_person"))
+
+
 def gone(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """The waiting rows of `rows` (read_rows_to_compare) whose event is not among `found` (the
-    events of this run: stage, case_ref, event_date, variant): their ids."""
-    waiting = rows.filter(pl.col("status").is_in(WAITING) & ~pl.col("stage").is_in(NOT_FOUND_AGAIN))
+    events of this run: stage, case_ref, event_date, variant, person_id), or is now about another
+    child: their ids."""
+    waiting = rows.filter(pl.col("status").is_in(WAITING))
     # Only the waiting rows' cases: at national scale `found` is millions of events, `waiting` a few.
-    current = _event(found.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")).unique()
-    return (waiting.with_columns(pl.col("variant").fill_null(""))
-            .join(current, on=list(EVENT), how="anti")
-            .select("id"))
+    current = (found.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")
+               .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null(""))
+               .unique())
+    events = waiting.filter(~pl.col("stage").is_in(NOT_FOUND_AGAIN))
+    # A progress update's event is the family's silence, not found again; but a case now found
+    # only about another child was moved to that child.
+    updates = waiting.filter(pl.col("stage").is_in(NOT_FOUND_AGAIN) & pl.col("person_id").is_not_null())
+    owners = current.select("case_ref", "person_id").unique()
+    moved = (updates.join(owners, on="case_ref", how="semi")
+             .join(owners, on=["case_ref", "person_id"], how="anti").select("id"))
+    return pl.concat([
+        events.select("id").join(_same_child(events, current).select("id").unique(), on="id", how="anti"),
+        moved,
+    ])
 
 
 def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
-    """The superseded rows of `rows` whose event is among `found` (Events.keys) again (a record set
-    aside for a night, a date put back): id, stage, case_ref, event_date, variant, reason, and the
-    event's `_part` and `_row` (for its facts as they are now)."""
-    superseded = rows.filter(pl.col("status") == SUPERSEDED).with_columns(pl.col("variant").fill_null(""))
+    """The superseded rows of `rows` whose event is among `found` (Events.keys) again, about the
+    same child (a record set aside for a night, a date put back): id, stage, case_ref, event_date,
+    variant, reason, and the event's `_part` and `_row` (for its facts as they are now)."""
+    superseded = rows.filter(pl.col("status") == SUPERSEDED)
     current = (found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")
                .with_columns(pl.col("variant").fill_null(""))
-               .unique(list(EVENT), keep="first", maintain_order=True)
-               .select(*EVENT, "_part", "_row"))
-    return superseded.join(current, on=list(EVENT)).select("id", *EVENT, "contact_id", "reason", "_part", "_row")
+               .unique([*EVENT, "person_id"], keep="first", maintain_order=True)
+               .select(*EVENT, "person_id", "_part", "_row"))
+    return (_same_child(superseded, current).unique("id", keep="first", maintain_order=True)
+            .select("id", *EVENT, "contact_id", "reason", "_part", "_row"))
 
 
 def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None

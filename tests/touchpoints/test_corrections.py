@@ -4,6 +4,8 @@ correcting what a family was already sent is held for a person."""
 
 import copy
 from datetime import timedelta
+from email import message_from_bytes
+from email.policy import default
 
 import pytest
 from sqlalchemy import select
@@ -398,3 +400,33 @@ def test_a_review_outcome_corrected_on_the_same_date_before_sending_tells_only_t
     assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded"), ("cease", "sent")]
     (review,) = [p.read_text() for p in (tmp_path / "outbox").iterdir() if "review" in p.read_text().lower()]
     assert "amend" not in review.lower()
+
+
+def _moved_to(frames: dict, person: str) -> dict:
+    """`frames` with a second child, P2, and their parent carer C2; the request is `person`'s."""
+    moved = corrected(frames, person_id=person)
+    moved["people"].append({"person_id": "P2", "date_of_birth": D("2016-02-01"), "forename": "Bea",
+                            "surname": "Jones"})
+    moved["contacts"].append({"contact_id": "C2", "person_id": "P2", "role": "parent_carer", "name": "Dan Jones",
+                              "email": "dan@example.org"})
+    return moved
+
+
+def test_a_request_moved_to_another_child_is_told_to_that_childs_family_only(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, _moved_to(frames, "P1"), results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # The request was keyed against the wrong child: put right before anything was sent.
+    store_case(engine, _moved_to(frames, "P2"), [{**r, "person_id": "P2"} for r in results], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["pending"], counts["held"]) == (2, 2, 0)
+    sent = send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert sent["sent"] == 2
+    recipients = {message_from_bytes(p.read_bytes(), policy=default)["To"] for p in (tmp_path / "outbox").iterdir()}
+    assert recipients == {"dan@example.org"}
+    # Moved back (the first keying was right after all): the first family's messages wait again.
+    store_case(engine, _moved_to(frames, "P1"), results, ingest_id=3)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["revived"] == 2
+    with engine.connect() as conn:
+        by_contact = conn.execute(select(Touchpoint.contact_id, Touchpoint.status)).all()
+    assert sorted(set(by_contact)) == [("C1", "pending"), ("C2", "sent")]

@@ -191,3 +191,25 @@ def test_a_contact_the_stage_message_cannot_reach_keeps_the_update():
     kept = without_coinciding_updates(fresh).sort("stage", "contact_id")
     assert kept.select("stage", "contact_id").rows() == [
         ("decision_to_assess", "A"), ("decision_to_assess", "B"), ("progress_update", "B")]
+
+
+def test_a_waiting_update_about_a_request_moved_to_another_child_is_not_sent(engine):
+    store_case(engine, *family())
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # the update waits for C1
+    assert [r.status for r in _progress_rows(engine)] == ["pending"]
+    # The request was another child's: put right before the update went.
+    frames, results = family()
+    frames["people"].append({"person_id": "P2", "date_of_birth": D("2016-01-01"), "forename": "Ann",
+                             "surname": "Lee"})
+    frames["requests"][0]["person_id"] = "P2"
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P2", "role": "parent_carer", "name": "Lee",
+                               "email": "lee@example.org"})
+    store_case(engine, frames, [{**r, "person_id": "P2"} for r in results], ingest_id=2)
+    counts = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))
+    assert counts["superseded"] == 2  # the update and the decision, both waiting for C1
+    with engine.connect() as conn:
+        rows = conn.execute(select(Touchpoint.contact_id, Touchpoint.status)
+                            .where(Touchpoint.stage == "progress_update").order_by(Touchpoint.id)).all()
+    assert rows[0] == ("C1", "superseded") and ("C1", "pending") not in rows
