@@ -28,7 +28,7 @@ import json
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, case, update
+from sqlalchemy import Connection, bindparam, case, or_, update
 
 from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
@@ -151,6 +151,32 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
           "new_context": json.loads(r["context"])} for r in verdicts.iter_rows(named=True)],
     )
     return dict(verdicts.group_by("kind").len().iter_rows())
+
+
+def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:
+    """Waiting rows of `rows` (read_rows_to_compare) whose event is found, about the same child,
+    take its facts as the records have them tonight: a delay notice planned on Friday lists the
+    steps late on Friday, and the final plan issued on Monday morning is not one of them when it
+    goes. Run after `supersede`. Returns how many rows were given their facts."""
+    waiting = rows.filter(pl.col("status").is_in(WAITING) & ~pl.col("stage").is_in(NOT_FOUND_AGAIN))
+    if waiting.is_empty():
+        return 0
+    current = (events.keys.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")
+               .with_columns(pl.col("variant").fill_null(""))
+               .unique([*EVENT, "person_id"], keep="first", maintain_order=True)
+               .select(*EVENT, "person_id", "_part", "_row"))
+    found = _same_child(waiting, current).unique("id", keep="first", maintain_order=True)
+    if found.is_empty():
+        return 0
+    facts = found.join(events.contexts(found), on=["_part", "_row"], how="left")
+    conn.execute(
+        # executemany: no expanding IN, so the statuses are spelt out.
+        update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), or_(*(Touchpoint.status == s for s in WAITING)))
+        .values(context=bindparam("new_context")),
+        [{"row_id": r["id"], "new_context": json.loads(r["context"])}
+         for r in facts.select("id", "context").iter_rows(named=True)],
+    )
+    return found.height
 
 
 def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:

@@ -267,7 +267,10 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         compared = corrections.read_rows_to_compare(conn, since=oldest)
         contact_ids = snap["contacts"]["contact_id"]
         revived = corrections.revive(conn, compared, events, contact_ids)
-        superseded = corrections.supersede(conn, corrections.gone(compared, events.keys)["id"], as_of=as_of)
+        gone = corrections.gone(compared, events.keys)["id"]
+        superseded = corrections.supersede(conn, gone, as_of=as_of)
+        # What still waits goes with its facts as they are tonight.
+        corrections.refresh(conn, compared.filter(~pl.col("id").is_in(gone.implode())), events)
         # A message skipped for want of a reachable contact is planned again (unreached.py).
         unreachable = unreached.read_unreached(conn, since=oldest)
         planned = read_planned_keys(conn).join(unreachable.drop("id"), on=list(KEY), how="anti")

@@ -430,3 +430,28 @@ def test_a_request_moved_to_another_child_is_told_to_that_childs_family_only(eng
     with engine.connect() as conn:
         by_contact = conn.execute(select(Touchpoint.contact_id, Touchpoint.status)).all()
     assert sorted(set(by_contact)) == [("C1", "pending"), ("C2", "sent")]
+
+
+def test_a_waiting_message_goes_with_its_facts_as_they_are_when_planned_again(engine):
+    frames, _ = decided_family()
+    late = [result("DECIDE_6W", request_id="R1", due=D("2025-01-10"), status="overdue", days_late=63),
+            result("ADVICE_6W", request_id="R1", item="health", due=D("2025-01-13"), status="overdue", days_late=60)]
+    store_case(engine, frames, late)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)  # one notice, dated by the advice: 2025-03-11
+
+    def notice() -> tuple:
+        with engine.connect() as conn:
+            return conn.execute(select(Touchpoint.event_date, Touchpoint.status, Touchpoint.context)
+                                .where(Touchpoint.stage == "delay_notice")).one()
+
+    assert [s["measure"] for s in notice()[2]["late_steps"]] == ["DECIDE_6W", "ADVICE_6W"]
+    # Before it goes, the decision is recorded: the notice (same date, from the advice) waits on,
+    # and no longer apologises for the decision.
+    done = [result("DECIDE_6W", request_id="R1", due=D("2025-01-10"), completed=D("2025-03-14"), status="late"),
+            late[1]]
+    store_case(engine, frames, done, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert counts["superseded"] == 0
+    event_date, status, context = notice()
+    assert (event_date, status) == (D("2025-03-11"), "pending")
+    assert [s["measure"] for s in context["late_steps"]] == ["ADVICE_6W"]
