@@ -50,6 +50,22 @@ def age_in_years(date_of_birth: date, on: date) -> int:
     return years
 
 
+def school_leaving_date(date_of_birth: date) -> date:
+    """The last day of compulsory school age in England: the last Friday in June of the school
+    year (1 September to 31 August) in which the child turns 16 (Education Act 1996 s8; the
+    Education (School Leaving Date) Order 1997). After it the young person is over compulsory
+    school age."""
+    june_30 = date(date_of_birth.year + 16 + (date_of_birth.month >= 9), 6, 30)
+    return june_30 - timedelta(days=(june_30.weekday() - 4) % 7)
+
+
+def school_leaving_date_expr(date_of_birth: pl.Expr) -> pl.Expr:
+    """Vectorised school_leaving_date."""
+    june_30 = pl.date(date_of_birth.dt.year() + 16 + (date_of_birth.dt.month() >= 9).cast(pl.Int32), 6, 30)
+    # polars numbers Monday 1 to Sunday 7: Friday is 5.
+    return june_30 - pl.duration(days=(june_30.dt.weekday() - 5) % 7)
+
+
 # The polars forms work on a date's day number (days since 1970-01-01, the Date's physical
 # Int32): integer arithmetic is several times faster than polars' durations and calendar offsets
 # over a caseload, and gives the same dates (property tests in tests/test_calendar.py). The civil

@@ -28,6 +28,7 @@ from ehcp_monitor.db.models import OUTBOX_KEY
 from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
+from ehcp_monitor.domain.calendar import school_leaving_date_expr
 from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.domain.vocabulary import OPTED_OUT
 from ehcp_monitor.logs import get_logger
@@ -48,8 +49,13 @@ OUTBOX_COLUMNS = (
     "variant", "status", "reason", "attempts", "planned_as_of", "context", "channel",
 )
 ADDRESS_LINES = tuple(f"address_line_{n}" for n in range(1, 6))
-RECIPIENT_COLUMNS = ("contact_id", "person_id", "email", "opted_out", "mobile", *ADDRESS_LINES, "postcode",
+RECIPIENT_COLUMNS = ("contact_id", "person_id", "role", "email", "opted_out", "mobile", *ADDRESS_LINES, "postcode",
                      "preferred_channel")
+YOUNG_PERSON = "young_person"
+# Who is told (docs/touchpoints.md, Who is told): the parent carer, or the young person once over
+# compulsory school age where the records name them as a contact.
+UNDER_SCHOOL_AGE = "young person under compulsory school age: their parent carer is told"
+ADULT_NAMED = "young person over compulsory school age is a named contact: they are told, not their parent carer"
 # What a contact lacks, named in a skipped row's reason, for each channel open to the stage.
 MISSING = {"email": "valid email address", "sms": "UK mobile number", "letter": "postal address"}
 
@@ -62,11 +68,12 @@ RESULTS_USED = {
     "overdue_kind": "statutory",
 }
 KEY = OUTBOX_KEY
-# The snapshot the events come from: no dates of birth, UPNs or home postcodes of children, and
-# not the phase transfer or QA audit tables (no touchpoint stage reads them).
+# The snapshot the events come from: no UPNs or home postcodes of children, and not the phase
+# transfer or QA audit tables (no touchpoint stage reads them). The date of birth says only who
+# is told (school_leavers); it never reaches the outbox.
 SNAPSHOT_USED = {
     **{table: tuple(stored_schema(table)) for table in TABLE_ORDER if table not in ("phase_transfers", "qa_audits")},
-    "people": ("person_id", "forename", "surname"),
+    "people": ("person_id", "forename", "surname", "date_of_birth"),
 }
 
 
@@ -126,11 +133,26 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             .drop("sms_open", "letter_open", "usable_email"))
 
 
+def school_leavers(people: pl.DataFrame, contacts: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
+    """person_id, `over_school_age` (after the school leaving date on `as_of`; null with no date of
+    birth) and `young_person_named` (the records name the young person as a contact)."""
+    named = contacts.filter(pl.col("role") == YOUNG_PERSON).select("person_id").unique()
+    return people.select(
+        "person_id",
+        over_school_age=pl.lit(as_of) > school_leaving_date_expr(pl.col("date_of_birth")),
+        young_person_named=pl.col("person_id").is_in(named["person_id"].implode()),
+    )
+
+
 def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
-              go_live: date | None = None, planned: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
+              go_live: date | None = None, planned: pl.DataFrame | None = None,
+              people: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
     """One outbox row per event and recipient, with its first verdict and channel, and how many
     of them are left out because their key is in `planned` (what earlier runs planned: those rows
-    keep their first verdict). Facts are encoded only for the rows that keep them."""
+    keep their first verdict). Facts are encoded only for the rows that keep them. `people`
+    (person_id, date_of_birth) says who is told: a young person under compulsory school age is
+    not, nor the parent carer of one over it whom the records name as a contact (UNDER_SCHOOL_AGE,
+    ADULT_NAMED); without it, every contact is."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
@@ -145,6 +167,12 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     # contact (validate: a snapshot breaking that key fails here rather than planning twice).
     rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
         recipients, on=["person_id", "contact_id"], how="left", maintain_order="left", validate="m:1")
+    if people is not None:
+        rows = rows.join(school_leavers(people, recipients, as_of=as_of), on="person_id", how="left",
+                         maintain_order="left")
+    else:
+        rows = rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False))
+    young_person = (pl.col("role") == YOUNG_PERSON).fill_null(False)
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     too_old = pl.col("event_date") < oldest
     rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
@@ -157,6 +185,10 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
                                       "when first seen")))
         .when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
+        .when(young_person & (pl.col("over_school_age") == False))  # noqa: E712 (null: no date of birth)
+        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(UNDER_SCHOOL_AGE)))
+        .when(~young_person & pl.col("over_school_age").fill_null(False) & pl.col("young_person_named"))
+        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(ADULT_NAMED)))
         .when(pl.col("opted_out").fill_null(False))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(OPTED_OUT)))
         .when(pl.col("channel").is_null())
@@ -275,7 +307,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         unreachable = unreached.read_unreached(conn, since=oldest)
         planned = read_planned_keys(conn).join(unreachable.drop("id"), on=list(KEY), how="anti")
         found, already_planned = plan_rows(events, snap["contacts"], settings, as_of=as_of, go_live=go_live.day,
-                                           planned=planned)
+                                           planned=planned, people=snap["people"])
         # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height

@@ -107,3 +107,21 @@ def test_polars_forms_agree_across_the_whole_date_range(rows):
 def test_age_expr_birthdays(born, on, age):
     df = pl.DataFrame({"b": [born] * 3, "o": [on, on, None]})
     assert df.select(cal.age_expr(pl.col("b"), pl.col("o")))[:, 0].to_list() == [age, age, None]
+
+
+@pytest.mark.parametrize("born, leaves", [
+    (date(2009, 8, 31), date(2025, 6, 27)),  # 16 on the last day of the school year
+    (date(2009, 9, 1), date(2026, 6, 26)),  # 16 on the first day of the next one
+    (date(2009, 7, 15), date(2025, 6, 27)),  # 16 in the summer holidays: leaves in June, aged 15
+    (date(2012, 1, 1), date(2028, 6, 30)),  # June 30 itself a Friday
+])
+def test_school_leaving_date_is_the_last_friday_in_june_of_the_school_year_of_the_sixteenth_birthday(born, leaves):
+    assert cal.school_leaving_date(born) == leaves and leaves.weekday() == 4
+    assert pl.select(cal.school_leaving_date_expr(pl.lit(born))).item() == leaves
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dates(min_value=date(1950, 1, 1), max_value=date(2030, 12, 31)), min_size=1, max_size=50))
+def test_school_leaving_date_expr_agrees_with_the_scalar_form(born):
+    got = pl.DataFrame({"born": born}).select(cal.school_leaving_date_expr(pl.col("born"))).to_series().to_list()
+    assert got == [cal.school_leaving_date(b) for b in born]

@@ -84,8 +84,8 @@ def caseload() -> tuple[dict, list]:
         "contacts": [
             {"contact_id": "C1", "person_id": "P1", "role": "parent_carer", "name": "Carol Smith",
              "email": "carol@example.org", "opted_out": False},
-            {"contact_id": "C2", "person_id": "P1", "role": "young_person", "name": "Alice Smith",
-             "email": "alice@example.org"},
+            {"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "name": "Bill Smith",
+             "email": "bill@example.org"},
             {"contact_id": "C3", "person_id": "P1", "role": "parent_carer", "name": "Dan Smith",
              "email": "dan@example.org", "opted_out": True},
             {"contact_id": "C4", "person_id": "P2", "role": "parent_carer", "name": "Eve Jones",

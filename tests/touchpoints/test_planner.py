@@ -24,7 +24,7 @@ def test_plan_records_each_recipient_with_its_verdict(stored_caseload):
     counts = plan_touchpoints(stored_caseload, tp_settings(), as_of=AS_OF)
     box = _outbox(stored_caseload)
     assert box[("request_received", "R1", D("2025-03-10"), "C1")] == ("pending", None)
-    assert box[("request_received", "R1", D("2025-03-10"), "C2")] == ("pending", None)  # young person
+    assert box[("request_received", "R1", D("2025-03-10"), "C2")] == ("pending", None)  # the second parent carer
     assert box[("request_received", "R1", D("2025-03-10"), "C3")] == ("skipped", "opted out")
     assert box[("draft_plan_issued", "R3", D("2025-03-05"), "C4")] == ("skipped", "no valid email address")
     assert box[("decision_to_assess", "R2", D("2024-11-01"), "C1")][0] == "suppressed"

@@ -1,0 +1,64 @@
+"""Who is told (docs/touchpoints.md, Who is told): the parent carer, or the young person once over
+compulsory school age where the records name them as a contact."""
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import plan_touchpoints
+from ehcp_monitor.touchpoints.planner import ADULT_NAMED, UNDER_SCHOOL_AGE
+from tests.touchpoints.conftest import AS_OF, D, store_case, tp_settings
+
+# AS_OF is 2025-03-14: a child born on 1 September 2008 left compulsory school age on 27 June 2025
+# (not yet); one born on 31 August 2008 on 28 June 2024.
+UNDER, OVER = D("2008-09-01"), D("2008-08-31")
+
+
+def family(born: date, *roles: str) -> tuple[dict, list]:
+    frames = {
+        "people": [{"person_id": "P1", "date_of_birth": born, "forename": "Ria", "surname": "Khan"}],
+        "requests": [{"request_id": "R1", "person_id": "P1", "received_date": D("2025-03-10"),
+                      "request_outcome": "A"}],
+        "contacts": [{"contact_id": f"C{n}", "person_id": "P1", "role": role, "name": f"Contact {n}",
+                      "email": f"c{n}@example.org"} for n, role in enumerate(roles, 1)],
+    }
+    return frames, []
+
+
+def told(engine) -> dict[str, tuple]:
+    with engine.connect() as conn:
+        return {r.contact_id: (r.status, r.reason) for r in conn.execute(
+            select(Touchpoint.contact_id, Touchpoint.status, Touchpoint.reason)
+            .where(Touchpoint.stage == "request_received"))}
+
+
+@pytest.mark.parametrize("born, roles, expected", [
+    # Under compulsory school age: the parent carer, never the child.
+    (UNDER, ("parent_carer", "young_person"), {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}),
+    # Over it and named: the young person, not their parent carer.
+    (OVER, ("parent_carer", "young_person"), {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}),
+    # Over it, not named: the parent carer.
+    (OVER, ("parent_carer",), {"C1": ("pending", None)}),
+])
+def test_the_parent_carer_or_the_young_person_over_school_age_is_told(engine, born, roles, expected):
+    store_case(engine, *family(born, *roles))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == expected
+
+
+def test_a_young_person_passing_school_age_is_told_from_then_on(engine):
+    frames, results = family(UNDER, "parent_carer", "young_person")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    # After 27 June 2025, a new request: the young person is told, the parent carer is not.
+    frames["requests"].append({"request_id": "R2", "person_id": "P1", "received_date": D("2025-07-01"),
+                               "request_outcome": "A"})
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-07-01"))
+    with engine.connect() as conn:
+        r2 = {r.contact_id: r.status for r in conn.execute(
+            select(Touchpoint.contact_id, Touchpoint.status).where(Touchpoint.case_ref == "R2",
+                                                                   Touchpoint.stage == "request_received"))}
+    assert r2 == {"C1": "skipped", "C2": "pending"}
