@@ -44,24 +44,26 @@ def not_news(rows: pl.DataFrame, planned: pl.DataFrame, told: pl.DataFrame) -> p
     outcome, when `planned` (the outbox's keys) has that decision for the contact or `rows` has
     it with an outcome; with one, when `told` (outbox rows: key and status) shows it was sent with
     none."""
-    told_unknown = _of_stages(told).filter(pl.col("status").is_in(TOLD) & _unknown()).select(CONTACT_DECISION)
     tells = rows.filter(pl.col("stage").is_in(STAGES))
     if tells.is_empty():
         return rows
-    known = tells.filter(~_unknown()).select(CONTACT_DECISION)
-    dropped = pl.concat([
-        tells.filter(_unknown()).join(pl.concat([_of_stages(planned).select(CONTACT_DECISION), known]).unique(),
-                                      on=list(CONTACT_DECISION), how="semi"),
-        tells.filter(~_unknown()).join(told_unknown.unique(), on=list(CONTACT_DECISION), how="semi"),
-    ]).select(*CONTACT_DECISION, "variant")
-    return rows.join(dropped, on=[*CONTACT_DECISION, "variant"], how="anti") if dropped.height else rows
+    unknown, known = tells.filter(_unknown()), tells.filter(~_unknown())
+    on = list(CONTACT_DECISION)
+    dropped = []
+    if unknown.height:  # a semi-join each: `planned` is the whole outbox
+        dropped += [unknown.join(_of_stages(planned), on=on, how="semi"), unknown.join(known, on=on, how="semi")]
+    if known.height:
+        told_unknown = _of_stages(told).filter(pl.col("status").is_in(TOLD) & _unknown())
+        dropped.append(known.join(told_unknown, on=on, how="semi"))
+    gone = pl.concat([d.select(*on, "variant") for d in dropped])
+    return rows.join(gone, on=[*on, "variant"], how="anti") if gone.height else rows
 
 
-def two_outcomes(keys: pl.DataFrame) -> pl.DataFrame:
-    """The decisions this run's events (`keys`) give two or more outcomes: stage, case_ref,
-    event_date and `reason`."""
+def two_outcomes(keys: pl.DataFrame, *, since) -> pl.DataFrame:
+    """The decisions dated `since` or later (older ones are never told) that this run's events
+    (`keys`) give two or more outcomes: stage, case_ref, event_date and `reason`."""
     return (
-        _of_stages(keys).filter(~_unknown())
+        _of_stages(keys).filter(~_unknown() & (pl.col("event_date") >= since))
         .group_by(DECISION).agg(pl.col("variant").unique().sort())
         .filter(pl.col("variant").list.len() > 1)
         .select(*DECISION, reason=pl.concat_str(

@@ -311,7 +311,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height
-        two_outcomes = outcomes.two_outcomes(events.keys)
+        two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
         fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
         waiting_held = outcomes.hold_waiting(conn, compared, two_outcomes)
         sendable = fresh.filter(pl.col("status") == "pending").height
