@@ -77,11 +77,11 @@ def list_outbox(app, status, stage, limit):
     held = held_now(app.engine)
     if held.count:
         click.echo(held.line())
-    click.echo("id\tstage\tcase\tevent_date\tcontact\tstatus\tattempts\tnext_attempt\tsent_at\tnote")
+    click.echo("id\tstage\tcase\tevent_date\toutcome\tcontact\tstatus\tattempts\tnext_attempt\tsent_at\tnote")
     for r in outbox_rows(app.engine, status=status, stage=stage, limit=limit):
         note = r.reason or r.last_error or ""
         click.echo("\t".join(str(v) if v is not None else "" for v in (
-            r.id, words(r.stage, TOUCHPOINT_STAGE_WORDS), r.case_ref, r.event_date, r.contact_id,
+            r.id, words(r.stage, TOUCHPOINT_STAGE_WORDS), r.case_ref, r.event_date, r.variant, r.contact_id,
             words(r.status, OUTBOX_STATUS_WORDS), r.attempts, r.next_attempt_at, r.sent_at, note)))
 
 

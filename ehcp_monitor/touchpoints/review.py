@@ -17,7 +17,7 @@ def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None 
                 limit: int = 100) -> list:
     """Outbox rows, newest first: IDs, stage, dates and outcome (no names or addresses)."""
     query = select(
-        Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.event_date,
+        Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.event_date, Touchpoint.variant,
         Touchpoint.contact_id, Touchpoint.status, Touchpoint.attempts, Touchpoint.next_attempt_at,
         Touchpoint.sent_at, Touchpoint.reason, Touchpoint.last_error,
     ).order_by(Touchpoint.id.desc()).limit(limit)

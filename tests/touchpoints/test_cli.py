@@ -38,6 +38,9 @@ def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
     listed = run(["touchpoints", "list", "--status", "skipped"], tmp_path, db_url, config)
     assert listed.returncode == 0 and "opted out" in listed.stdout
     assert "@" not in listed.stdout  # IDs, never addresses
+    reviews = run(["touchpoints", "list", "--stage", "review_decision"], tmp_path, db_url, config)
+    header, *rows = reviews.stdout.splitlines()[1:]
+    assert header.split("\t")[4] == "outcome" and {r.split("\t")[4] for r in rows} == {"amend"}
 
     shown = run(["touchpoints", "preview", "review_decision", "--case", "R0", "--as-of", "2025-03-14"],
                 tmp_path, db_url, config)
