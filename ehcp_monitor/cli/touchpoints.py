@@ -109,17 +109,22 @@ def preview(app, stage, case_ref, variant, part, as_of):
         click.echo(rendered.html)
 
 
+ONLY_IDS = click.option("--id", "ids", type=click.IntRange(min=1), multiple=True,
+                        help="Only this row (repeat for more; IDs from `touchpoints list --status held`).")
+
+
 @touchpoints.command("release")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
+@ONLY_IDS
 @as_of_option
 @pass_app
-def release_command(app, stage, as_of):
-    """Send a held surge after all: held emails become pending (sent by the next dispatch).
+def release_command(app, stage, ids, as_of):
+    """Send held emails after all: they become pending (sent by the next dispatch).
 
     An email whose event is by now older than max_event_age_days is suppressed instead."""
     from ehcp_monitor.touchpoints.hold import release
 
-    counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc())
+    counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc(), ids=ids)
     _echo_counts(counts)
     if counts["suppressed"]:
         click.echo(f"{counts['suppressed']} held emails were about events older than "
@@ -130,12 +135,13 @@ def release_command(app, stage, as_of):
 
 @touchpoints.command("discard")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
+@ONLY_IDS
 @pass_app
-def discard_command(app, stage):
-    """Never send a held surge: held emails become discarded."""
+def discard_command(app, stage, ids):
+    """Never send held emails: they become discarded."""
     from ehcp_monitor.touchpoints.hold import discard
 
-    _echo_counts(discard(app.engine, stage=stage, now=now_utc()))
+    _echo_counts(discard(app.engine, stage=stage, now=now_utc(), ids=ids))
 
 
 @touchpoints.command("resolve")

@@ -12,6 +12,7 @@ the last 14 planning runs that held nothing, and at least 50.
 import math
 import statistics
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -89,10 +90,12 @@ def held_now(engine: Engine) -> Held:
     return Held(sum(r[1] for r in rows), {r[0]: r[1] for r in rows}, min(r[2] for r in rows))
 
 
-def _held(stage: str | None):
+def _held(stage: str | None, ids: Sequence[int] = ()):
     where = [Touchpoint.status == HELD]
     if stage:
         where.append(Touchpoint.stage == stage)
+    if ids:
+        where.append(Touchpoint.id.in_(list(ids)))
     return where
 
 
@@ -103,15 +106,21 @@ def _update(conn: Connection, where, **values) -> dict[str, int]:
     return dict(sorted(Counter(stages).items()))
 
 
+def _only(ids: Sequence[int]) -> dict:
+    return {"ids": list(ids)} if ids else {}
+
+
 def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
     conn.execute(insert(OperatorAction).values(at=now, action=action, detail=detail))
 
 
-def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: date, now: datetime) -> dict:
-    """Held rows -> pending (sent by the next dispatch). A row whose event is by now older than
-    `max_event_age_days` is suppressed instead: a release never sends stale news."""
+def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: date, now: datetime,
+            ids: Sequence[int] = ()) -> dict:
+    """Held rows (of `stage`, of `ids`, or all) -> pending (sent by the next dispatch). A row whose
+    event is by now older than `max_event_age_days` is suppressed instead: a release never sends
+    stale news."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
-    held = _held(stage)
+    held = _held(stage, ids)
     with engine.begin() as conn:
         stale_where = [*held, Touchpoint.event_date < oldest]
         stale = _update(conn, stale_where, status="suppressed", context={},
@@ -120,18 +129,19 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         released = _update(conn, held, status="pending", reason=None)
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
                   "by_stage": released}
-        _record(conn, "touchpoints_release", now, {"stage": stage, "as_of": as_of.isoformat(), **counts})
+        _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
+                                                   **counts})
     log.info("touchpoints released", stage=stage, counts=counts)
     return counts
 
 
-def discard(engine: Engine, *, stage: str | None, now: datetime) -> dict:
-    """Held rows -> discarded: never sent."""
-    held = _held(stage)
+def discard(engine: Engine, *, stage: str | None, now: datetime, ids: Sequence[int] = ()) -> dict:
+    """Held rows (of `stage`, of `ids`, or all) -> discarded: never sent."""
+    held = _held(stage, ids)
     with engine.begin() as conn:
         by_stage = _update(conn, held, status="discarded", context={},
                            reason="discarded by an operator after a surge was held")
         counts = {"discarded": sum(by_stage.values()), "by_stage": by_stage}
-        _record(conn, "touchpoints_discard", now, {"stage": stage, **counts})
+        _record(conn, "touchpoints_discard", now, {"stage": stage, **_only(ids), **counts})
     log.info("touchpoints discarded", stage=stage, counts=counts)
     return counts

@@ -107,3 +107,24 @@ def test_an_outcome_keyed_before_the_decision_was_sent_replaces_it(engine, tmp_p
     assert [r[:2] for r in review_rows(engine)] == [("", "superseded"), ("amend", "sent")]
     (review,) = told(tmp_path)
     assert "amend" in review.lower()
+
+
+def test_a_person_releases_the_right_outcome_and_discards_the_other_by_id(engine, db_url, tmp_path):
+    from tests.touchpoints.test_cli import run
+
+    frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(Touchpoint.variant, Touchpoint.id)
+                                .where(Touchpoint.stage == "review_decision")).all())
+    config = tmp_path / "config.toml"
+    config.write_text("[touchpoints]\ngo_live = 2000-01-01\n")
+    released = run(["touchpoints", "release", "--id", str(ids["cease"]), "--as-of", "2025-03-14"], tmp_path, db_url,
+                   config)
+    discarded = run(["touchpoints", "discard", "--id", str(ids["amend"])], tmp_path, db_url, config)
+    assert released.returncode == 0 and discarded.returncode == 0, released.stderr + discarded.stderr
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "discarded"), ("cease", "pending")]
+    send(engine, tmp_path)
+    (review,) = told(tmp_path)
+    assert "stop" in review.lower() and "amend" not in review.lower()
