@@ -140,7 +140,7 @@ def discard(engine: Engine, *, stage: str | None, now: datetime, ids: Sequence[i
     held = _held(stage, ids)
     with engine.begin() as conn:
         by_stage = _update(conn, held, status="discarded", context={},
-                           reason="discarded by an operator after a surge was held")
+                           reason="discarded by an operator after it was held")
         counts = {"discarded": sum(by_stage.values()), "by_stage": by_stage}
         _record(conn, "touchpoints_discard", now, {"stage": stage, **_only(ids), **counts})
     log.info("touchpoints discarded", stage=stage, counts=counts)
