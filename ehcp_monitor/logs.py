@@ -22,7 +22,8 @@ ALLOWED_KEYS = frozenset(
         # counts and figures
         "counts", "rows", "rows_read", "rows_loaded", "rows_quarantined", "quarantined_by_code",
         "results", "by_status", "very_late", "sent", "failed", "retry", "unknown", "suppressed",
-        "skipped", "planned", "superseded", "revived", "reached_again", "corrections_held", "attempt", "files",
+        "skipped", "planned", "superseded", "revived", "reached_again", "corrections_held", "two_outcomes_held",
+        "attempt", "files",
         "period", "reason",
         "error", "exit_code",
         "dropped_keys", "path_kind", "database", "lock", "next_run",

@@ -129,6 +129,10 @@ def release_command(app, stage, ids, as_of):
     if counts["suppressed"]:
         click.echo(f"{counts['suppressed']} held emails were about events older than "
                    f"{app.settings.touchpoints.max_event_age_days} days by now: suppressed, never sent")
+    if counts.get("two_outcomes_kept"):
+        click.echo(f"{counts['two_outcomes_kept']} held emails tell an outcome another held email of the same "
+                   "decision contradicts: still held; release the right one and discard the other by --id "
+                   "(`ehcp-monitor touchpoints list --status held`)")
     click.echo("released emails are sent by the next dispatch (`ehcp-monitor touchpoints dispatch`)"
                if counts["released"] else "nothing released")
 

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, bindparam, case, or_, update
 from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
+from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import Events
 from ehcp_monitor.touchpoints.hold import HELD
 
@@ -123,20 +124,27 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
             .select("id", *EVENT, "contact_id", "reason", "_part", "_row"))
 
 
-def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None
-           ) -> dict[str, int]:
+def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None,
+           conflicts: pl.DataFrame | None = None) -> dict[str, int]:
     """Superseded rows whose event is back (`back`) wait again, with their event's facts as the
     records have them now: `pending`; `held` again when they were held (HELD_AGAIN); `held` as a
-    correction when the family was since sent another event of the group. Counts: `pending`,
-    `held_again`, `correction`."""
-    returning = back(rows, events.keys)
+    correction when the family was since sent another event of the group, or for two outcomes of
+    its decision (`conflicts`: outcomes.two_outcomes). A decision with no outcome whose contact
+    has it with one stays superseded (outcomes.not_back). Counts: `pending`, `held_again`,
+    `correction`, `two_outcomes`."""
+    returning = outcomes.not_back(back(rows, events.keys), rows)
     if returning.is_empty():
         return {}
     was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
+    verdicts = hold_corrections(returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8),
+                                                       _was_held=was_held), rows, contacts)
+    if conflicts is not None:
+        verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
     verdicts = (
-        hold_corrections(returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8),
-                                                _was_held=was_held), rows, contacts)
-        .with_columns(kind=pl.when(pl.col("status") == HELD).then(pl.lit("correction"))
+        verdicts
+        .with_columns(kind=pl.when(pl.col("reason").str.starts_with(outcomes.TWO_OUTCOMES).fill_null(False))
+                      .then(pl.lit("two_outcomes"))
+                      .when(pl.col("status") == HELD).then(pl.lit("correction"))
                       .when("_was_held").then(pl.lit("held_again")).otherwise(pl.lit("pending")))
         .with_columns(status=pl.when(pl.col("kind") == "pending").then(pl.lit("pending")).otherwise(pl.lit(HELD)),
                       reason=pl.when(pl.col("kind") == "held_again").then(pl.lit(HELD_AGAIN)).otherwise("reason"))

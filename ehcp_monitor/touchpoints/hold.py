@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, update
+from sqlalchemy.orm import aliased
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
@@ -106,6 +107,15 @@ def _update(conn: Connection, where, **values) -> dict[str, int]:
     return dict(sorted(Counter(stages).items()))
 
 
+def _another_outcome_waits():
+    """A held row whose decision (stage, case, date) has, for the same contact, a row of another
+    outcome (variant) held or waiting (touchpoints/outcomes.py)."""
+    other = aliased(Touchpoint)
+    return exists().where(other.stage == Touchpoint.stage, other.case_ref == Touchpoint.case_ref,
+                          other.event_date == Touchpoint.event_date, other.contact_id == Touchpoint.contact_id,
+                          other.variant != Touchpoint.variant, other.status.in_((HELD, "pending", "retry")))
+
+
 def _only(ids: Sequence[int]) -> dict:
     return {"ids": list(ids)} if ids else {}
 
@@ -126,9 +136,14 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         stale = _update(conn, stale_where, status="suppressed", context={},
                         reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
                                "when released")
-        released = _update(conn, held, status="pending", reason=None)
+        # Two outcomes of one decision for one contact go only by their IDs: released together
+        # they would tell the family both.
+        conflict = _another_outcome_waits()
+        kept = 0 if ids else conn.execute(
+            select(func.count()).select_from(Touchpoint).where(*held, conflict)).scalar_one()
+        released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
-                  "by_stage": released}
+                  **({"two_outcomes_kept": kept} if kept else {}), "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
                                                    **counts})
     log.info("touchpoints released", stage=stage, counts=counts)

@@ -27,6 +27,7 @@ STAGES = ("review_decision",)  # the stages whose message tells an outcome (even
 DECISION = ("stage", "case_ref", "event_date")
 CONTACT_DECISION = (*DECISION, "contact_id")
 UNKNOWN = ""
+TWO_OUTCOMES = "held: the records hold two outcomes for "  # begins the reason of a row so held
 TOLD = ("sent", "unknown", "claimed", "sending")
 WAITING = ("pending", "retry")
 
@@ -59,6 +60,19 @@ def not_news(rows: pl.DataFrame, planned: pl.DataFrame, told: pl.DataFrame) -> p
     return rows.join(gone, on=[*on, "variant"], how="anti") if gone.height else rows
 
 
+def not_back(returning: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`returning` (superseded rows whose event is back: corrections.back) less the decisions
+    with no outcome whose contact has that decision with an outcome sent or waiting (`rows`:
+    corrections.read_rows_to_compare): the outcome keyed, then unreadable for a night, must not
+    bring back the vaguer message."""
+    unknown = returning.filter(pl.col("stage").is_in(STAGES) & _unknown())
+    if unknown.is_empty():
+        return returning
+    known = _of_stages(rows).filter(pl.col("status").is_in((*TOLD, *WAITING, HELD)) & ~_unknown())
+    stay = unknown.join(known, on=list(CONTACT_DECISION), how="semi").select("id")
+    return returning.join(stay, on="id", how="anti")
+
+
 def two_outcomes(keys: pl.DataFrame, *, since) -> pl.DataFrame:
     """The decisions dated `since` or later (older ones are never told) that this run's events
     (`keys`) give two or more outcomes: stage, case_ref, event_date and `reason`."""
@@ -67,7 +81,7 @@ def two_outcomes(keys: pl.DataFrame, *, since) -> pl.DataFrame:
         .group_by(DECISION).agg(pl.col("variant").unique().sort())
         .filter(pl.col("variant").list.len() > 1)
         .select(*DECISION, reason=pl.concat_str(
-            pl.lit("held: the records hold two outcomes for "),
+            pl.lit(TWO_OUTCOMES),
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" ("),
             pl.col("variant").list.join(", "),

@@ -244,12 +244,13 @@ def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
                                                 on=["case_ref", "contact_id"], how="anti")])
 
 
-def held_reason(limit, new_emails: int, corrections: int, held_again: int) -> str:
+def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0) -> str:
     """Why a run held messages, in one line short enough for a job's record (jobs/counts.py)."""
-    if new_emails > limit.limit and not (corrections or held_again):
+    if new_emails > limit.limit and not (corrections or held_again or two_outcomes):
         return limit.message(new_emails)
     parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
     parts += [f"{corrections} at odds with messages already sent"] if corrections else []
+    parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
     parts += [f"{held_again} held messages back"] if held_again else []
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
@@ -298,7 +299,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # what was set aside so waits again when its event is back.
         compared = corrections.read_rows_to_compare(conn, since=oldest)
         contact_ids = snap["contacts"]["contact_id"]
-        revived = corrections.revive(conn, compared, events, contact_ids)
+        two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
+        revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes)
         gone = corrections.gone(compared, events.keys)["id"]
         superseded = corrections.supersede(conn, gone, as_of=as_of)
         # What still waits goes with its facts as they are tonight.
@@ -311,16 +313,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height
-        two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
         fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
-        waiting_held = outcomes.hold_waiting(conn, compared, two_outcomes)
+        fresh_two = fresh.filter(pl.col("status") == HELD).height
+        # Read again: a row revived above is waiting now.
+        waiting_held = outcomes.hold_waiting(conn, corrections.read_rows_to_compare(conn, since=oldest)
+                                             if revived else compared, two_outcomes)
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None)
-        corrections_held = fresh.filter(pl.col("status") == HELD).height + revived.get("correction", 0) + waiting_held
+        fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
+        corrections_held = fresh_corrections + revived.get("correction", 0)
+        two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0))
+        reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0), two_outcomes_held)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         new, reopened = unreached.reached(fresh, unreachable)
@@ -329,9 +335,10 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         fresh = pl.concat([new, reopened.drop("id")])
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
-        held = by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0) + waiting_held
+        held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
+                + revived.get("two_outcomes", 0) + waiting_held)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - corrections_held + revived.get("correction", 0) + waiting_held,
+                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two,
                         baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))
@@ -351,6 +358,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "superseded": superseded,
         "revived": revived.get("pending", 0),
         "corrections_held": corrections_held,
+        "two_outcomes_held": two_outcomes_held,
         "by_stage": by_stage,
         "by_channel": by_channel,
         "go_live": go_live.day.isoformat() if go_live.day else None,
@@ -364,5 +372,6 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
     log.info("touchpoints planned", as_of=str(as_of), planned=counts["planned"],
              suppressed=counts["suppressed"], skipped=counts["skipped"], superseded=superseded,
              revived=counts["revived"], reached_again=reached, corrections_held=corrections_held,
+             two_outcomes_held=two_outcomes_held,
              counts={"held": counts["held"], "baseline": counts["baseline"], "by_stage": by_stage})
     return counts

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
-from tests.touchpoints.conftest import AS_OF, D, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, NOW, D, store_case, tp_settings
 from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, decided_family, send
 
 AMEND = {"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": DECIDED, "outcome": "amend"}
@@ -48,7 +48,9 @@ def test_two_outcomes_for_one_decision_are_both_held(engine, tmp_path):
     frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
     store_case(engine, frames, results)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    assert (counts["held"], counts["corrections_held"]) == (2, 2)
+    assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
+    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check the data, then "
+                                     "`ehcp-monitor touchpoints release` or `discard`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
     send(engine, tmp_path)
     assert told(tmp_path) == []
@@ -62,7 +64,9 @@ def test_a_second_outcome_found_while_the_first_waits_holds_both(engine, tmp_pat
     frames["reviews"].append({**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
     store_case(engine, frames, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    assert (counts["held"], counts["corrections_held"]) == (2, 2)
+    assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
+    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check the data, then "
+                                     "`ehcp-monitor touchpoints release` or `discard`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
 
 
@@ -128,3 +132,43 @@ def test_a_person_releases_the_right_outcome_and_discards_the_other_by_id(engine
     send(engine, tmp_path)
     (review,) = told(tmp_path)
     assert "stop" in review.lower() and "amend" not in review.lower()
+
+
+def test_a_decision_without_outcome_does_not_come_back_after_the_outcome_was_sent(engine, tmp_path):
+    frames, results = reviewed({**AMEND, "outcome": None})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)  # the decision, no outcome yet: waits
+    store_case(engine, with_outcome(frames, "amend"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert [r[:2] for r in review_rows(engine)] == [("", "superseded"), ("amend", "sent")]
+    # The outcome reads as nothing for a night: the vaguer message stays set aside.
+    store_case(engine, frames, results, ingest_id=3)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT + timedelta(days=1))["revived"] == 0
+    assert [r[:2] for r in review_rows(engine)] == [("", "superseded"), ("amend", "sent")]
+
+
+def test_a_message_back_beside_a_second_outcome_is_held_with_it(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)  # amend waits
+    store_case(engine, frames | {"reviews": []}, results, ingest_id=2)  # the review set aside a night
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=1))
+    frames["reviews"].append({**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results, ingest_id=3)  # back, with a second outcome beside it
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=2))
+    assert (counts["two_outcomes_held"], counts["revived"]) == (2, 0)
+    assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
+
+
+def test_releasing_everything_held_keeps_two_outcomes_of_one_decision_held(engine, tmp_path):
+    from ehcp_monitor.touchpoints.hold import release
+
+    frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
+    assert (counts["released"], counts["two_outcomes_kept"]) == (0, 2)
+    assert [r[1] for r in review_rows(engine)] == ["held", "held"]
+    send(engine, tmp_path)
+    assert told(tmp_path) == []
