@@ -8,7 +8,8 @@ working days), so an event seen on a Friday and told on the Monday is kept.
 
 Not counted: events before go-live (`baseline`), events already too old to tell when first seen
 (`suppressed`), messages whose event the records no longer had when they were to be sent
-(`superseded`: a corrected date is not an event), and events whose every contact opted out.
+(`superseded`: a corrected date is not an event), and events whose every contact opted out or is
+not the one to tell (docs/touchpoints.md, Who is told).
 Everything else counts, including an event nobody could be reached about: that is a promise not
 kept.
 
@@ -20,7 +21,7 @@ from datetime import date
 
 import polars as pl
 
-from ehcp_monitor.domain.vocabulary import OPTED_OUT
+from ehcp_monitor.domain.vocabulary import NOT_TO_TELL
 from ehcp_monitor.working_days import LONDON, with_added_working_days
 
 NOT_PROMISED = ("baseline", "suppressed", "superseded")
@@ -41,7 +42,7 @@ def promise_events(outbox: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
     there is still time)."""
     counted = outbox.filter(
         ~pl.col("status").is_in(NOT_PROMISED)
-        & ~((pl.col("status") == "skipped") & (pl.col("reason") == OPTED_OUT)).fill_null(False)
+        & ~((pl.col("status") == "skipped") & pl.col("reason").is_in(NOT_TO_TELL)).fill_null(False)
     )
     events = counted.group_by(EVENT).agg(
         _local_day("planned_at").min().alias("seen"),

@@ -30,7 +30,7 @@ from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.calendar import school_leaving_date_expr
 from ehcp_monitor.domain.canonical import TABLE_ORDER
-from ehcp_monitor.domain.vocabulary import OPTED_OUT
+from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, OPTED_OUT, UNDER_SCHOOL_AGE
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
@@ -52,10 +52,6 @@ ADDRESS_LINES = tuple(f"address_line_{n}" for n in range(1, 6))
 RECIPIENT_COLUMNS = ("contact_id", "person_id", "role", "email", "opted_out", "mobile", *ADDRESS_LINES, "postcode",
                      "preferred_channel")
 YOUNG_PERSON = "young_person"
-# Who is told (docs/touchpoints.md, Who is told): the parent carer, or the young person once over
-# compulsory school age where the records name them as a contact.
-UNDER_SCHOOL_AGE = "young person under compulsory school age: their parent carer is told"
-ADULT_NAMED = "young person over compulsory school age is a named contact: they are told, not their parent carer"
 # What a contact lacks, named in a skipped row's reason, for each channel open to the stage.
 MISSING = {"email": "valid email address", "sms": "UK mobile number", "letter": "postal address"}
 
@@ -152,7 +148,8 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     keep their first verdict). Facts are encoded only for the rows that keep them. `people`
     (person_id, date_of_birth) says who is told: a young person under compulsory school age is
     not, nor the parent carer of one over it whom the records name as a contact (UNDER_SCHOOL_AGE,
-    ADULT_NAMED); without it, every contact is."""
+    ADULT_NAMED), nor anyone while a young person is named and the child's age is unknown
+    (AGE_UNKNOWN); without it, every contact is."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
@@ -185,6 +182,8 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
                                       "when first seen")))
         .when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
+        .when(pl.col("young_person_named").fill_null(False) & pl.col("over_school_age").is_null())
+        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(AGE_UNKNOWN)))
         .when(young_person & (pl.col("over_school_age") == False))  # noqa: E712 (null: no date of birth)
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(UNDER_SCHOOL_AGE)))
         .when(~young_person & pl.col("over_school_age").fill_null(False) & pl.col("young_person_named"))

@@ -8,8 +8,11 @@ while its event is not too old to tell (`max_event_age_days`): every planning ru
 verdict again with the records as they are now, and when the contact can be reached it waits to
 be sent (`pending`, or `held` by the rules any new message obeys), planned afresh: its child and
 facts as the records have them that night (an outcome corrected meanwhile is another event, with
-a row of its own: the variant is in the outbox's key). An opt-out is final: the
-family's choice at the time is kept, whatever they choose later.
+a row of its own: the variant is in the outbox's key). NOT_TO_TELL skips are final: an opt-out
+(the family's choice at the time is kept, whatever they choose later) and who is told by the
+child's age (decided when first planned: a young person passing school age later is not told
+again what their parent carer was told). A row skipped for want of the child's date of birth
+waits for it like any other.
 
 A progress update skipped so does not count as the case's last touch while it stays open
 (events.read_last_touches): the same update is found again and told once the contact is back.
@@ -21,9 +24,9 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, bindparam, update
 
-from ehcp_monitor.db.bulk import read_table
+from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
-from ehcp_monitor.domain.vocabulary import OPTED_OUT
+from ehcp_monitor.domain.vocabulary import NOT_TO_TELL
 
 SKIPPED = "skipped"
 KEY = OUTBOX_KEY
@@ -35,7 +38,7 @@ REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
 def still_open(since: date) -> str:
     """The SQL condition of an outbox row skipped for want of a reachable contact whose event is
     dated `since` or later: planned again by every run."""
-    return (f"status = '{SKIPPED}' AND COALESCE(reason, '') <> '{OPTED_OUT}' "
+    return (f"status = '{SKIPPED}' AND COALESCE(reason, '') NOT IN ({sql_strings(NOT_TO_TELL)}) "
             f"AND event_date >= '{since.isoformat()}'")
 
 

@@ -1,14 +1,14 @@
 """Who is told (docs/touchpoints.md, Who is told): the parent carer, or the young person once over
 compulsory school age where the records name them as a contact."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import select
 
 from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, UNDER_SCHOOL_AGE
 from ehcp_monitor.touchpoints import plan_touchpoints
-from ehcp_monitor.touchpoints.planner import ADULT_NAMED, UNDER_SCHOOL_AGE
 from tests.touchpoints.conftest import AS_OF, D, store_case, tp_settings
 
 # AS_OF is 2025-03-14: a child born on 1 September 2008 left compulsory school age on 27 June 2025
@@ -62,3 +62,39 @@ def test_a_young_person_passing_school_age_is_told_from_then_on(engine):
             select(Touchpoint.contact_id, Touchpoint.status).where(Touchpoint.case_ref == "R2",
                                                                    Touchpoint.stage == "request_received"))}
     assert r2 == {"C1": "skipped", "C2": "pending"}
+
+
+def test_a_young_person_passing_school_age_is_not_told_again_what_their_parent_was_told(engine, tmp_path):
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+
+    frames, results = family(UNDER, "parent_carer", "young_person")
+    frames["requests"][0]["received_date"] = D("2025-06-20")
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path)})
+    plan_touchpoints(engine, settings, as_of=D("2025-06-23"))
+    dispatch_touchpoints(engine, settings, as_of=D("2025-06-23"),
+                         now=datetime(2025, 6, 23, 9, tzinfo=timezone.utc))
+    # Past the leaving date (27 June) while the event is recent: decided when first planned.
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, settings, as_of=D("2025-06-30"))
+    assert told(engine) == {"C1": ("sent", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
+
+
+def test_with_no_date_of_birth_and_a_young_person_named_nobody_is_told_until_it_is_corrected(engine):
+    frames, results = family(OVER, "parent_carer", "young_person")
+    frames["people"][0]["date_of_birth"] = None
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("skipped", AGE_UNKNOWN), "C2": ("skipped", AGE_UNKNOWN)}
+    frames["people"][0]["date_of_birth"] = OVER
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("skipped", AGE_UNKNOWN), "C2": ("pending", None)}
+
+
+def test_with_no_date_of_birth_and_no_young_person_named_the_parent_carer_is_told(engine):
+    frames, results = family(OVER, "parent_carer")
+    frames["people"][0]["date_of_birth"] = None
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("pending", None)}
