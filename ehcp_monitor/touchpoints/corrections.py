@@ -66,10 +66,10 @@ CHUNK = 10_000
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
     """The outbox rows the rules look at (ROW_SCHEMA): every waiting row, and every row the family
     was or may have been sent of a once-per-case stage; of the events dated `since` or later (not
-    yet too old to tell), also the superseded rows and every row sent."""
+    yet too old to tell), also the superseded and discarded rows and every row sent."""
     recent = f"event_date >= '{since.isoformat()}'"
     where = (f"status IN ({sql_strings(WAITING)}) OR "
-             f"(status = '{SUPERSEDED}' AND {recent}) OR "
+             f"(status IN ('{SUPERSEDED}', 'discarded') AND {recent}) OR "
              f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent}))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
 
@@ -136,10 +136,10 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
     if returning.is_empty():
         return {}
     was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
-    verdicts = hold_corrections(returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8),
-                                                       _was_held=was_held), rows, contacts)
-    if conflicts is not None:
+    verdicts = returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8), _was_held=was_held)
+    if conflicts is not None:  # first: a keying error in the records, whatever was sent before
         verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
+    verdicts = hold_corrections(verdicts, rows, contacts)
     verdicts = (
         verdicts
         .with_columns(kind=pl.when(pl.col("reason").str.starts_with(outcomes.TWO_OUTCOMES).fill_null(False))

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ehcp_monitor.config import Settings
@@ -29,6 +29,8 @@ HOLD_RUNS = 14
 HOLD_FACTOR = 3
 HOLD_MINIMUM = 50
 HELD = "held"
+# Begins the reason of a row held for two outcomes of its decision (touchpoints/outcomes.py).
+TWO_OUTCOMES = "held: the records hold two outcomes for "
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,16 @@ def _update(conn: Connection, where, **values) -> dict[str, int]:
 
 
 def _another_outcome_waits():
-    """A held row whose decision (stage, case, date) has, for the same contact, a row of another
-    outcome (variant) held or waiting (touchpoints/outcomes.py)."""
+    """A held row held for two outcomes of its decision, or whose decision (stage, case, date) has,
+    for the same contact, a row of another outcome (variant) held or waiting (touchpoints/outcomes.py).
+    A correction (another outcome sent before) is not: released, it tells the outcome as corrected."""
     other = aliased(Touchpoint)
-    return exists().where(other.stage == Touchpoint.stage, other.case_ref == Touchpoint.case_ref,
-                          other.event_date == Touchpoint.event_date, other.contact_id == Touchpoint.contact_id,
-                          other.variant != Touchpoint.variant, other.status.in_((HELD, "pending", "retry")))
+    return or_(
+        Touchpoint.reason.startswith(TWO_OUTCOMES),
+        exists().where(other.stage == Touchpoint.stage, other.case_ref == Touchpoint.case_ref,
+                       other.event_date == Touchpoint.event_date, other.contact_id == Touchpoint.contact_id,
+                       other.variant != Touchpoint.variant, other.status.in_((HELD, "pending", "retry"))),
+    )
 
 
 def _only(ids: Sequence[int]) -> dict:

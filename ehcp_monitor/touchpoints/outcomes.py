@@ -21,13 +21,12 @@ from sqlalchemy import Connection, bindparam, update
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
-from ehcp_monitor.touchpoints.hold import HELD
+from ehcp_monitor.touchpoints.hold import HELD, TWO_OUTCOMES
 
 STAGES = ("review_decision",)  # the stages whose message tells an outcome (events.py gives the variant)
 DECISION = ("stage", "case_ref", "event_date")
 CONTACT_DECISION = (*DECISION, "contact_id")
 UNKNOWN = ""
-TWO_OUTCOMES = "held: the records hold two outcomes for "  # begins the reason of a row so held
 TOLD = ("sent", "unknown", "claimed", "sending")
 WAITING = ("pending", "retry")
 
@@ -68,7 +67,7 @@ def not_back(returning: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     unknown = returning.filter(pl.col("stage").is_in(STAGES) & _unknown())
     if unknown.is_empty():
         return returning
-    known = _of_stages(rows).filter(pl.col("status").is_in((*TOLD, *WAITING, HELD)) & ~_unknown())
+    known = _of_stages(rows).filter(pl.col("status").is_in((*TOLD, *WAITING, HELD, "discarded")) & ~_unknown())
     stay = unknown.join(known, on=list(CONTACT_DECISION), how="semi").select("id")
     return returning.join(stay, on="id", how="anti")
 

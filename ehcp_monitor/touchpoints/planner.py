@@ -129,13 +129,13 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             .drop("sms_open", "letter_open", "usable_email"))
 
 
-def school_leavers(people: pl.DataFrame, contacts: pl.DataFrame, *, as_of: date) -> pl.DataFrame:
-    """person_id, `over_school_age` (after the school leaving date on `as_of`; null with no date of
-    birth) and `young_person_named` (the records name the young person as a contact)."""
+def school_leavers(people: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
+    """person_id, `school_leaving_date` (null with no date of birth) and `young_person_named` (the
+    records name the young person as a contact)."""
     named = contacts.filter(pl.col("role") == YOUNG_PERSON).select("person_id").unique()
     return people.select(
         "person_id",
-        over_school_age=pl.lit(as_of) > school_leaving_date_expr(pl.col("date_of_birth")),
+        school_leaving_date=school_leaving_date_expr(pl.col("date_of_birth")),
         young_person_named=pl.col("person_id").is_in(named["person_id"].implode()),
     )
 
@@ -146,10 +146,10 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     """One outbox row per event and recipient, with its first verdict and channel, and how many
     of them are left out because their key is in `planned` (what earlier runs planned: those rows
     keep their first verdict). Facts are encoded only for the rows that keep them. `people`
-    (person_id, date_of_birth) says who is told: a young person under compulsory school age is
-    not, nor the parent carer of one over it whom the records name as a contact (UNDER_SCHOOL_AGE,
-    ADULT_NAMED), nor anyone while a young person is named and the child's age is unknown
-    (AGE_UNKNOWN); without it, every contact is."""
+    (person_id, date_of_birth) says who is told, by the child's age on the event's date: a young
+    person under compulsory school age is not, nor the parent carer of one over it whom the
+    records name as a contact (UNDER_SCHOOL_AGE, ADULT_NAMED), nor anyone while a young person is
+    named and the child's age is unknown (AGE_UNKNOWN); without it, every contact is."""
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     recipients = contacts.select(
         [pl.col(c) if c in contacts.columns else pl.lit(None, pl.Utf8).alias(c) for c in RECIPIENT_COLUMNS])
@@ -165,8 +165,9 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
         recipients, on=["person_id", "contact_id"], how="left", maintain_order="left", validate="m:1")
     if people is not None:
-        rows = rows.join(school_leavers(people, recipients, as_of=as_of), on="person_id", how="left",
-                         maintain_order="left")
+        # By the child's age on the event's date: the same verdict whenever the event is planned.
+        rows = (rows.join(school_leavers(people, recipients), on="person_id", how="left", maintain_order="left")
+                .with_columns(over_school_age=pl.col("event_date") > pl.col("school_leaving_date")))
     else:
         rows = rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False))
     young_person = (pl.col("role") == YOUNG_PERSON).fill_null(False)
@@ -328,9 +329,10 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0), two_outcomes_held)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
-        new, reopened = unreached.reached(fresh, unreachable)
+        new, reopened, reasoned = unreached.reached(fresh, unreachable)
         inserted = insert_new(conn, new, planned_at=planned_at)
         reached = unreached.reopen(conn, reopened)
+        unreached.reopen(conn, reasoned)  # still skipped, for tonight's reason
         fresh = pl.concat([new, reopened.drop("id")])
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())

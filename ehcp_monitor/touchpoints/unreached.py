@@ -31,7 +31,8 @@ from ehcp_monitor.domain.vocabulary import NOT_TO_TELL
 SKIPPED = "skipped"
 KEY = OUTBOX_KEY
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
-                                      "event_date": pl.Date, "contact_id": pl.Utf8, "variant": pl.Utf8}
+                                      "event_date": pl.Date, "contact_id": pl.Utf8, "variant": pl.Utf8,
+                                      "reason": pl.Utf8}
 REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
 
 
@@ -47,13 +48,16 @@ def read_unreached(conn: Connection, *, since: date) -> pl.DataFrame:
     return read_table(conn, "touchpoints", ROW_SCHEMA, still_open(since))
 
 
-def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(`rows` new to the outbox, `rows` that reopen a skipped one, with its `id`). A row whose
-    key is an open skipped one and whose verdict today is not REACHED is in neither: it stays as
-    it is."""
-    again = rows.join(unreached, on=list(KEY), how="inner")
-    return (rows.join(unreached, on=list(KEY), how="anti"),
-            again.filter(pl.col("status").is_in(REACHED)))
+def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(`rows` new to the outbox, `rows` that reopen a skipped one, `rows` skipped again for
+    another reason than their open skipped one's), the last two with the skipped row's `id`. A
+    row skipped again for the same reason is in none: it stays as it is. One skipped again for a
+    final reason (NOT_TO_TELL) is closed by taking it."""
+    again = rows.join(unreached.select("id", *KEY, pl.col("reason").alias("_was")), on=list(KEY), how="inner")
+    other_reason = (pl.col("status") == SKIPPED) & (pl.col("reason") != pl.col("_was").fill_null(""))
+    return (rows.join(unreached.select(KEY), on=list(KEY), how="anti"),
+            again.filter(pl.col("status").is_in(REACHED)).drop("_was"),
+            again.filter(other_reason).drop("_was"))
 
 
 # What a reopened row takes from this run's planning: the event as the records have it now (its

@@ -172,3 +172,20 @@ def test_releasing_everything_held_keeps_two_outcomes_of_one_decision_held(engin
     assert [r[1] for r in review_rows(engine)] == ["held", "held"]
     send(engine, tmp_path)
     assert told(tmp_path) == []
+
+
+def test_a_two_outcome_hold_left_after_the_right_one_went_is_not_released_with_the_rest(engine, tmp_path):
+    from ehcp_monitor.touchpoints.hold import release
+
+    frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.connect() as conn:
+        ids = dict(conn.execute(select(Touchpoint.variant, Touchpoint.id)
+                                .where(Touchpoint.stage == "review_decision")).all())
+    release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW, ids=[ids["cease"]])
+    send(engine, tmp_path)
+    # The other outcome was not discarded: releasing everything later still keeps it.
+    counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
+    assert (counts["released"], counts["two_outcomes_kept"]) == (0, 1)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "held"), ("cease", "sent")]

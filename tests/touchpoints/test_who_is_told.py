@@ -89,7 +89,7 @@ def test_with_no_date_of_birth_and_a_young_person_named_nobody_is_told_until_it_
     frames["people"][0]["date_of_birth"] = OVER
     store_case(engine, frames, results, ingest_id=2)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    assert told(engine) == {"C1": ("skipped", AGE_UNKNOWN), "C2": ("pending", None)}
+    assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
 
 
 def test_with_no_date_of_birth_and_no_young_person_named_the_parent_carer_is_told(engine):
@@ -98,3 +98,31 @@ def test_with_no_date_of_birth_and_no_young_person_named_the_parent_carer_is_tol
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert told(engine) == {"C1": ("pending", None)}
+
+
+def test_who_is_told_goes_by_the_age_on_the_events_date_whenever_it_is_planned(engine):
+    # The event is before the leaving date (27 June); its parent carer cannot be reached until after it.
+    frames, results = family(UNDER, "parent_carer", "young_person")
+    frames["requests"][0]["received_date"] = D("2025-06-20")
+    frames["contacts"][0]["email"] = None
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-23"))
+    frames["contacts"][0]["email"] = "c1@example.org"
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-30"))
+    assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
+
+
+def test_a_date_of_birth_back_gives_each_row_its_reason_and_closes_the_final_ones(engine):
+    frames, results = family(UNDER, "parent_carer", "young_person")
+    frames["requests"][0]["received_date"] = D("2025-06-20")
+    frames["people"][0]["date_of_birth"] = None
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-23"))
+    frames["people"][0]["date_of_birth"] = UNDER
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-24"))
+    assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
+    store_case(engine, frames, results, ingest_id=3)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-30"))  # past the leaving date: nothing new
+    assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
