@@ -345,63 +345,6 @@ def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_pat
     assert (later["held"], later["pending"]) == (0, 1)
 
 
-def _reviewed_family(outcome: str) -> tuple[dict, list]:
-    """decided_family with a plan reviewed on 3 March, its decision (`outcome`) sent on 12 March."""
-    frames, results = decided_family()
-    frames["plans"] = [{"plan_id": "PL1", "person_id": "P1", "request_id": "R1", "start_date": D("2024-06-01")}]
-    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": DECIDED,
-                          "outcome": outcome}]
-    return frames, results
-
-
-def _outcome_corrected(frames: dict, outcome: str) -> dict:
-    fixed = copy.deepcopy(frames)
-    fixed["reviews"][0]["outcome"] = outcome
-    return fixed
-
-
-def review_rows(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            select(Touchpoint.variant, Touchpoint.status, Touchpoint.reason)
-            .where(Touchpoint.stage == "review_decision").order_by(Touchpoint.id)).all()]
-
-
-def test_a_review_outcome_corrected_on_the_same_date_after_sending_is_held_for_a_person(engine, tmp_path):
-    frames, results = _reviewed_family("amend")
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    assert send(engine, tmp_path)["by_stage"]["review_decision"] == 1
-    # Keyed amend by mistake; the decision, that day, was to cease the plan.
-    store_case(engine, _outcome_corrected(frames, "cease"), results, ingest_id=2)
-    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
-    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (1, 1, 0)
-    assert review_rows(engine) == [
-        ("amend", "sent", None),
-        ("cease", "held", "held as a correction: the family was already sent decision after the review dated "
-                          "2025-03-12 with the outcome amend, and this one tells cease; check the record, then "
-                          "`ehcp-monitor touchpoints release` or `discard`"),
-    ]
-    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
-    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"review_decision": 1}
-    assert [r[:2] for r in review_rows(engine)] == [("amend", "sent"), ("cease", "sent")]
-
-
-def test_a_review_outcome_corrected_on_the_same_date_before_sending_tells_only_the_corrected_one(engine, tmp_path):
-    frames, results = _reviewed_family("amend")
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    store_case(engine, _outcome_corrected(frames, "cease"), results, ingest_id=2)
-    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
-    assert (counts["superseded"], counts["held"]) == (1, 0)
-    assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded"), ("cease", "pending")]
-    send(engine, tmp_path, NEXT, NEXT_NOW)
-    assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded"), ("cease", "sent")]
-    (review,) = [p.read_text() for p in (tmp_path / "outbox").iterdir() if "review" in p.read_text().lower()]
-    assert "amend" not in review.lower()
-
-
 def _moved_to(frames: dict, person: str) -> dict:
     """`frames` with a second child, P2, and their parent carer C2; the request is `person`'s."""
     moved = corrected(frames, person_id=person)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
+from ehcp_monitor.touchpoints.hold import release
 from tests.touchpoints.conftest import AS_OF, NOW, D, store_case, tp_settings
 from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, decided_family, send
 
@@ -34,9 +35,50 @@ def review_rows(engine) -> list[tuple]:
             .where(Touchpoint.stage == "review_decision").order_by(Touchpoint.id)).all()]
 
 
+def ids_by_outcome(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Touchpoint.variant, Touchpoint.id)
+                                 .where(Touchpoint.stage == "review_decision")).all())
+
+
 def told(tmp_path) -> list[str]:
     texts = [p.read_text() for p in (tmp_path / "outbox").iterdir()] if (tmp_path / "outbox").exists() else []
     return [t for t in texts if "review" in t.lower()]
+
+
+def test_a_review_outcome_corrected_on_the_same_date_after_sending_is_held_for_a_person(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"]["review_decision"] == 1
+    # Keyed amend by mistake; the decision, that day, was to cease the plan.
+    store_case(engine, with_outcome(frames, "cease"), results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (1, 1, 0)
+    assert review_rows(engine) == [
+        ("amend", "sent", None),
+        ("cease", "held", "held as a correction: the family was already sent decision after the review dated "
+                          "2025-03-12 with the outcome amend, and this one tells cease; check the record, then "
+                          "`ehcp-monitor touchpoints release` or `discard`"),
+    ]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"review_decision": 1}
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "sent"), ("cease", "sent")]
+
+
+def test_a_review_outcome_corrected_on_the_same_date_before_sending_tells_only_the_corrected_one(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    store_case(engine, with_outcome(frames, "cease"), results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["held"]) == (1, 0)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded"), ("cease", "pending")]
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "superseded"), ("cease", "sent")]
+    (review,) = [p.read_text() for p in (tmp_path / "outbox").iterdir() if "review" in p.read_text().lower()]
+    assert "amend" not in review.lower()
 
 
 TWO = ("held: the records hold two outcomes for decision after the review dated 2025-03-12 (amend, cease); "
@@ -119,9 +161,7 @@ def test_a_person_releases_the_right_outcome_and_discards_the_other_by_id(engine
     frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    with engine.connect() as conn:
-        ids = dict(conn.execute(select(Touchpoint.variant, Touchpoint.id)
-                                .where(Touchpoint.stage == "review_decision")).all())
+    ids = ids_by_outcome(engine)
     config = tmp_path / "config.toml"
     config.write_text("[touchpoints]\ngo_live = 2000-01-01\n")
     released = run(["touchpoints", "release", "--id", str(ids["cease"]), "--as-of", "2025-03-14"], tmp_path, db_url,
@@ -162,8 +202,6 @@ def test_a_message_back_beside_a_second_outcome_is_held_with_it(engine, tmp_path
 
 
 def test_releasing_everything_held_keeps_two_outcomes_of_one_decision_held(engine, tmp_path):
-    from ehcp_monitor.touchpoints.hold import release
-
     frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
@@ -175,14 +213,10 @@ def test_releasing_everything_held_keeps_two_outcomes_of_one_decision_held(engin
 
 
 def test_a_two_outcome_hold_left_after_the_right_one_went_is_not_released_with_the_rest(engine, tmp_path):
-    from ehcp_monitor.touchpoints.hold import release
-
     frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    with engine.connect() as conn:
-        ids = dict(conn.execute(select(Touchpoint.variant, Touchpoint.id)
-                                .where(Touchpoint.stage == "review_decision")).all())
+    ids = ids_by_outcome(engine)
     release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW, ids=[ids["cease"]])
     send(engine, tmp_path)
     # The other outcome was not discarded: releasing everything later still keeps it.

@@ -27,6 +27,14 @@ def family(born: date, *roles: str) -> tuple[dict, list]:
     return frames, []
 
 
+def days_before_leaving() -> tuple[dict, list]:
+    """A parent carer and the young person, of a request received on 20 June 2025: a week before
+    the young person leaves compulsory school age."""
+    frames, results = family(UNDER, "parent_carer", "young_person")
+    frames["requests"][0]["received_date"] = D("2025-06-20")
+    return frames, results
+
+
 def told(engine) -> dict[str, tuple]:
     with engine.connect() as conn:
         return {r.contact_id: (r.status, r.reason) for r in conn.execute(
@@ -67,8 +75,7 @@ def test_a_young_person_passing_school_age_is_told_from_then_on(engine):
 def test_a_young_person_passing_school_age_is_not_told_again_what_their_parent_was_told(engine, tmp_path):
     from ehcp_monitor.touchpoints import dispatch_touchpoints
 
-    frames, results = family(UNDER, "parent_carer", "young_person")
-    frames["requests"][0]["received_date"] = D("2025-06-20")
+    frames, results = days_before_leaving()
     store_case(engine, frames, results)
     settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path)})
     plan_touchpoints(engine, settings, as_of=D("2025-06-23"))
@@ -102,8 +109,7 @@ def test_with_no_date_of_birth_and_no_young_person_named_the_parent_carer_is_tol
 
 def test_who_is_told_goes_by_the_age_on_the_events_date_whenever_it_is_planned(engine):
     # The event is before the leaving date (27 June); its parent carer cannot be reached until after it.
-    frames, results = family(UNDER, "parent_carer", "young_person")
-    frames["requests"][0]["received_date"] = D("2025-06-20")
+    frames, results = days_before_leaving()
     frames["contacts"][0]["email"] = None
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-23"))
@@ -114,8 +120,7 @@ def test_who_is_told_goes_by_the_age_on_the_events_date_whenever_it_is_planned(e
 
 
 def test_a_date_of_birth_back_gives_each_row_its_reason_and_closes_the_final_ones(engine):
-    frames, results = family(UNDER, "parent_carer", "young_person")
-    frames["requests"][0]["received_date"] = D("2025-06-20")
+    frames, results = days_before_leaving()
     frames["people"][0]["date_of_birth"] = None
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-23"))
