@@ -81,13 +81,13 @@ OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "
                    "skipped", "baseline", "held", "discarded", "superseded")
 DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
 OPTED_OUT = "opted out"  # the reason of a row skipped because its contact opted out: final
-# Who is told (docs/touchpoints.md, Who is told): the reasons of a row skipped so. The first two
-# are final, like an opt-out; the third waits for the date of birth.
+# Who is told (docs/touchpoints.md, Who is told): the reasons of a row skipped so. Each follows
+# the records (a date of birth or a contact corrected); only an opt-out is final.
 UNDER_SCHOOL_AGE = "young person under compulsory school age: their parent carer is told"
 ADULT_NAMED = "young person over compulsory school age is a named contact: they are told, not their parent carer"
 AGE_UNKNOWN = ("no date of birth on record, so whether the young person or their parent carer is told cannot "
                "be decided: correct it and the next planning run tells the right one")
-NOT_TO_TELL = (OPTED_OUT, UNDER_SCHOOL_AGE, ADULT_NAMED)  # skipped for good: nobody to tell there
+NOT_TO_TELL = (OPTED_OUT, UNDER_SCHOOL_AGE, ADULT_NAMED)  # nobody to tell there (the promise counts none)
 OUTBOX_STATUS_WORDS = {
     "pending": "Waiting to send", "claimed": "About to send", "sending": "Sending", "sent": "Sent",
     "retry": "To retry", "failed": "Failed", "unknown": "In doubt", "suppressed": "Suppressed (too old)",

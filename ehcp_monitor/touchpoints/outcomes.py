@@ -115,3 +115,18 @@ def hold_waiting(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) 
     # A handful of rows, if any: one statement each, so each says whether it was still waiting.
     return sum(conn.execute(statement, {"row_id": r["id"], "new_reason": r["reason"]}).rowcount
                for r in waiting.iter_rows(named=True))
+
+
+SETTLED = ("held: the records held two outcomes for this decision, and now hold one; check the record, then "
+           "`ehcp-monitor touchpoints release` or `discard`")
+
+
+def settle(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) -> int:
+    """Held rows of `rows` (corrections.read_rows_to_compare) held for two outcomes whose decision
+    the records now give one (`conflicts`: two_outcomes): still held, for a person to check, but
+    with a reason that says so, and released with the rest (hold.release). Returns how many."""
+    held = rows.filter((pl.col("status") == HELD) & pl.col("reason").str.starts_with(TWO_OUTCOMES).fill_null(False))
+    settled = held.join(conflicts, on=list(DECISION), how="anti")
+    statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == HELD)
+                 .values(reason=SETTLED))
+    return sum(conn.execute(statement, {"row_id": r["id"]}).rowcount for r in settled.iter_rows(named=True))

@@ -19,12 +19,12 @@ than the hold limit records them `held` (hold.py) and says so in its counts (`he
 from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
-from sqlalchemy import Connection, DateTime, Engine, bindparam, text
+from sqlalchemy import Connection, DateTime, Engine, bindparam, text, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_table, write_frame
 from ehcp_monitor.db.in_force import reads_results, require_results_as_of
-from ehcp_monitor.db.models import OUTBOX_KEY
+from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
 from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
@@ -140,6 +140,44 @@ def school_leavers(people: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame
     )
 
 
+def with_ages(rows: pl.DataFrame, people: pl.DataFrame | None, contacts: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (person_id, event_date) with `over_school_age` on the event's date (the same answer
+    whenever the event is planned; null with no date of birth) and `young_person_named`."""
+    if people is None:
+        return rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False))
+    return (rows.join(school_leavers(people, contacts), on="person_id", how="left", maintain_order="left")
+            .with_columns(over_school_age=pl.col("event_date") > pl.col("school_leaving_date")))
+
+
+def not_the_one_to_tell() -> pl.Expr:
+    """Why a row's contact (`role`) is not the one to tell (`with_ages`), or null when they are."""
+    young_person = (pl.col("role") == YOUNG_PERSON).fill_null(False)
+    named = pl.col("young_person_named").fill_null(False)
+    return (pl.when(named & pl.col("over_school_age").is_null()).then(pl.lit(AGE_UNKNOWN))
+            .when(young_person & (pl.col("over_school_age") == False))  # noqa: E712 (null: no date of birth)
+            .then(pl.lit(UNDER_SCHOOL_AGE))
+            .when(~young_person & pl.col("over_school_age").fill_null(False) & named).then(pl.lit(ADULT_NAMED)))
+
+
+def skip_waiting_not_to_tell(conn: Connection, rows: pl.DataFrame, people: pl.DataFrame,
+                             contacts: pl.DataFrame) -> int:
+    """Waiting rows of `rows` (corrections.read_rows_to_compare) whose contact is no longer the one
+    to tell (a young person named since, a date of birth corrected) -> skipped, with the reason,
+    if no dispatcher took them since. Returns how many."""
+    waiting = rows.filter(pl.col("status").is_in(corrections.WAITING))
+    if waiting.is_empty():
+        return 0
+    roles = contacts.select("contact_id", pl.col("role") if "role" in contacts.columns else pl.lit(None, pl.Utf8))
+    found = (with_ages(waiting.join(roles, on="contact_id", how="left"), people, contacts)
+             .with_columns(not_told=not_the_one_to_tell()).filter(pl.col("not_told").is_not_null()))
+    statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"),
+                                          Touchpoint.status.in_(corrections.WAITING))
+                 .values(status="skipped", reason=bindparam("new_reason"), next_attempt_at=None))
+    # A handful of rows, if any: one statement each, so each says whether it was still waiting.
+    return sum(conn.execute(statement, {"row_id": r["id"], "new_reason": r["not_told"]}).rowcount
+               for r in found.iter_rows(named=True))
+
+
 def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_of: date,
               go_live: date | None = None, planned: pl.DataFrame | None = None,
               people: pl.DataFrame | None = None) -> tuple[pl.DataFrame, int]:
@@ -164,13 +202,7 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     # contact (validate: a snapshot breaking that key fails here rather than planning twice).
     rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
         recipients, on=["person_id", "contact_id"], how="left", maintain_order="left", validate="m:1")
-    if people is not None:
-        # By the child's age on the event's date: the same verdict whenever the event is planned.
-        rows = (rows.join(school_leavers(people, recipients), on="person_id", how="left", maintain_order="left")
-                .with_columns(over_school_age=pl.col("event_date") > pl.col("school_leaving_date")))
-    else:
-        rows = rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False))
-    young_person = (pl.col("role") == YOUNG_PERSON).fill_null(False)
+    rows = with_ages(rows, people, recipients)
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     too_old = pl.col("event_date") < oldest
     rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
@@ -183,12 +215,8 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
                                       "when first seen")))
         .when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
-        .when(pl.col("young_person_named").fill_null(False) & pl.col("over_school_age").is_null())
-        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(AGE_UNKNOWN)))
-        .when(young_person & (pl.col("over_school_age") == False))  # noqa: E712 (null: no date of birth)
-        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(UNDER_SCHOOL_AGE)))
-        .when(~young_person & pl.col("over_school_age").fill_null(False) & pl.col("young_person_named"))
-        .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(ADULT_NAMED)))
+        .when(not_the_one_to_tell().is_not_null())
+        .then(pl.struct(status=pl.lit("skipped"), reason=not_the_one_to_tell()))
         .when(pl.col("opted_out").fill_null(False))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit(OPTED_OUT)))
         .when(pl.col("channel").is_null())
@@ -251,7 +279,7 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
     parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
     parts += [f"{corrections} at odds with messages already sent"] if corrections else []
     parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
-    parts += [f"{held_again} held messages back"] if held_again else []
+    parts += [f"{held_again} held again (their event came back)"] if held_again else []
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
 
@@ -316,8 +344,10 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
         fresh_two = fresh.filter(pl.col("status") == HELD).height
         # Read again: a row revived above is waiting now.
-        waiting_held = outcomes.hold_waiting(conn, corrections.read_rows_to_compare(conn, since=oldest)
-                                             if revived else compared, two_outcomes)
+        waiting = corrections.read_rows_to_compare(conn, since=oldest) if revived else compared
+        waiting_held = outcomes.hold_waiting(conn, waiting, two_outcomes)
+        outcomes.settle(conn, waiting, two_outcomes)
+        not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None)
@@ -360,6 +390,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "revived": revived.get("pending", 0),
         "corrections_held": corrections_held,
         "two_outcomes_held": two_outcomes_held,
+        # Waiting messages whose contact is no longer the one to tell (docs/touchpoints.md, Who is told).
+        "not_to_tell_now": not_to_tell_now,
         "by_stage": by_stage,
         "by_channel": by_channel,
         "go_live": go_live.day.isoformat() if go_live.day else None,

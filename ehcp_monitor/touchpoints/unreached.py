@@ -8,11 +8,10 @@ while its event is not too old to tell (`max_event_age_days`): every planning ru
 verdict again with the records as they are now, and when the contact can be reached it waits to
 be sent (`pending`, or `held` by the rules any new message obeys), planned afresh: its child and
 facts as the records have them that night (an outcome corrected meanwhile is another event, with
-a row of its own: the variant is in the outbox's key). NOT_TO_TELL skips are final: an opt-out
-(the family's choice at the time is kept, whatever they choose later) and who is told by the
-child's age (decided when first planned: a young person passing school age later is not told
-again what their parent carer was told). A row skipped for want of the child's date of birth
-waits for it like any other.
+a row of its own: the variant is in the outbox's key). An opt-out is final: the family's choice
+at the time is kept, whatever they choose later. A row skipped by who is told (the child's age on
+the event's date) follows the records: a date of birth or a contact corrected gives it tonight's
+verdict, as any other.
 
 A progress update skipped so does not count as the case's last touch while it stays open
 (events.read_last_touches): the same update is found again and told once the contact is back.
@@ -24,9 +23,9 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, bindparam, update
 
-from ehcp_monitor.db.bulk import read_table, sql_strings
+from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
-from ehcp_monitor.domain.vocabulary import NOT_TO_TELL
+from ehcp_monitor.domain.vocabulary import OPTED_OUT
 
 SKIPPED = "skipped"
 KEY = OUTBOX_KEY
@@ -39,7 +38,7 @@ REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
 def still_open(since: date) -> str:
     """The SQL condition of an outbox row skipped for want of a reachable contact whose event is
     dated `since` or later: planned again by every run."""
-    return (f"status = '{SKIPPED}' AND COALESCE(reason, '') NOT IN ({sql_strings(NOT_TO_TELL)}) "
+    return (f"status = '{SKIPPED}' AND COALESCE(reason, '') <> '{OPTED_OUT}' "
             f"AND event_date >= '{since.isoformat()}'")
 
 
@@ -51,8 +50,8 @@ def read_unreached(conn: Connection, *, since: date) -> pl.DataFrame:
 def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(`rows` new to the outbox, `rows` that reopen a skipped one, `rows` skipped again for
     another reason than their open skipped one's), the last two with the skipped row's `id`. A
-    row skipped again for the same reason is in none: it stays as it is. One skipped again for a
-    final reason (NOT_TO_TELL) is closed by taking it."""
+    row skipped again for the same reason is in none: it stays as it is. One skipped again as
+    opted out is closed by taking that reason."""
     again = rows.join(unreached.select("id", *KEY, pl.col("reason").alias("_was")), on=list(KEY), how="inner")
     other_reason = (pl.col("status") == SKIPPED) & (pl.col("reason") != pl.col("_was").fill_null(""))
     return (rows.join(unreached.select(KEY), on=list(KEY), how="anti"),

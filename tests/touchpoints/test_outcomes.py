@@ -223,3 +223,20 @@ def test_a_two_outcome_hold_left_after_the_right_one_went_is_not_released_with_t
     counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
     assert (counts["released"], counts["two_outcomes_kept"]) == (0, 1)
     assert [r[:2] for r in review_rows(engine)] == [("amend", "held"), ("cease", "sent")]
+
+
+def test_two_outcomes_put_right_in_the_records_leave_the_right_one_held_and_releasable(engine, tmp_path):
+    from ehcp_monitor.touchpoints.outcomes import SETTLED
+
+    frames, results = reviewed(AMEND, {**AMEND, "meeting_date": D("2025-03-05"), "outcome": "cease"})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    frames["reviews"] = frames["reviews"][1:]  # cease only
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert [r[1:] for r in review_rows(engine)] == [
+        ("superseded", f"its event is no longer in the records (corrected or removed) when planned again on {AS_OF}"
+                       "; it was held"),
+        ("held", SETTLED)]
+    counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
+    assert counts["released"] == 1 and "two_outcomes_kept" not in counts

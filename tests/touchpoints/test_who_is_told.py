@@ -119,7 +119,7 @@ def test_who_is_told_goes_by_the_age_on_the_events_date_whenever_it_is_planned(e
     assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
 
 
-def test_a_date_of_birth_back_gives_each_row_its_reason_and_closes_the_final_ones(engine):
+def test_a_date_of_birth_back_gives_each_row_its_reason(engine):
     frames, results = days_before_leaving()
     frames["people"][0]["date_of_birth"] = None
     store_case(engine, frames, results)
@@ -131,3 +131,27 @@ def test_a_date_of_birth_back_gives_each_row_its_reason_and_closes_the_final_one
     store_case(engine, frames, results, ingest_id=3)
     plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-30"))  # past the leaving date: nothing new
     assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
+
+
+def test_a_young_person_named_while_their_parents_message_waits_is_told_instead(engine):
+    frames, results = family(OVER, "parent_carer")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("pending", None)}
+    frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "young_person", "name": "Ria Khan",
+                               "email": "ria@example.org"})
+    store_case(engine, frames, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert counts["not_to_tell_now"] == 1
+    assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
+
+
+def test_a_date_of_birth_corrected_gives_the_young_person_their_message(engine):
+    frames, results = family(UNDER, "parent_carer", "young_person")  # keyed a year too late
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
+    frames["people"][0]["date_of_birth"] = OVER
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
