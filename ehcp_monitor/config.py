@@ -209,8 +209,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("touchpoints.child_reference", str, "first_name", "How a message's body names the child: "
             "`first_name` (\"about Sam\"), `initials` (\"about S. T.\") or `none`. Subjects never name anyone.",
             _one_of("first_name", "initials", "none")),
-    Setting("touchpoints.delay_next_steps", str, "We are chasing everyone who has work to do on this step. If it "
-            "is still late, we will write to you again.",
+    Setting("touchpoints.delay_next_steps", str, "We are chasing everyone who has work to do on this step.",
             "What a delay notice says is being done about a late step (one or two sentences)."),
     Setting("touchpoints.sendiass_name", str, "Example SENDIASS", "Name of the local SEND Information, "
             "Advice and Support Service, printed in every message (empty: not printed). The shipped value is an "

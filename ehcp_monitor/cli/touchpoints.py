@@ -9,7 +9,15 @@ import click
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
 from ehcp_monitor.clock import now_utc
 from ehcp_monitor.config import STAGES
-from ehcp_monitor.domain.vocabulary import OUTBOX_STATUS_WORDS, OUTBOX_STATUSES, TOUCHPOINT_STAGE_WORDS, words
+from ehcp_monitor.domain.vocabulary import (
+    CONTACT_ROLES,
+    OUTBOX_STATUS_WORDS,
+    OUTBOX_STATUSES,
+    PARENT_CARER,
+    TOUCHPOINT_STAGE_WORDS,
+    YOUNG_PERSON,
+    words,
+)
 from ehcp_monitor.errors import JobFailed
 
 
@@ -91,14 +99,16 @@ def list_outbox(app, status, stage, limit):
 @click.option("--variant", default=None, help="Outcome variant, e.g. maintain, amend or cease.")
 @click.option("--part", type=click.Choice(["text", "html", "both", "sms"]), default="both", show_default=True,
               help="The email's plain text, its HTML, both, or the text message.")
+@click.option("--to", "role", type=click.Choice(CONTACT_ROLES), default=PARENT_CARER, show_default=True,
+              help="Whom it is written to: a parent carer, or the young person themselves.")
 @as_of_option
 @pass_app
-def preview(app, stage, case_ref, variant, part, as_of):
+def preview(app, stage, case_ref, variant, part, role, as_of):
     """Render one touchpoint of a case for review, as it would be sent."""
     from ehcp_monitor.touchpoints.review import preview as render_preview
 
     rendered = render_preview(app.engine, app.settings, stage, case_ref, as_of=resolve_as_of(as_of),
-                              variant=variant, part=part)
+                              variant=variant, part=part, to_young_person=role == YOUNG_PERSON)
     if part == "sms":
         click.echo(rendered.sms)
         return

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ehcp_monitor.domain.vocabulary import CONTACT_ROLES
+
 OUTCOME_CODES = ("Y", "N", "A", "W", "H")
 ADVICE_TYPES = ("education", "health", "social_care", "educational_psychology", "other")
 REVIEW_OUTCOMES = ("maintain", "amend", "cease")
 TRANSFER_KINDS = ("school", "post16", "post16_other")
-CONTACT_ROLES = ("parent_carer", "young_person")
 CONTACT_CHANNELS = ("email", "sms", "letter")
 PLAN_KINDS = ("draft", "amended")
 RATINGS = ("outstanding", "good", "requires_improvement", "inadequate")

@@ -44,6 +44,11 @@ STAGE_FAMILY_WORDS_20W = {
     DRAFT_COMMENTS: "the draft plan is with you for your comments",
     FINALISING: "we are finishing the final EHC plan",
 }
+# The same, where the message goes to the young person themselves.
+STAGE_YOUNG_PERSON_WORDS_20W = {
+    **STAGE_FAMILY_WORDS_20W,
+    GATHERING_ADVICE: "we are gathering advice from the professionals who know you",
+}
 # Where a breach forecast's days come from (ehcp_monitor/forecast.py).
 FORECAST_SOURCE_WORDS = {"history": "This LA's cases", "default": "Statutory timetable (too few cases)"}
 
@@ -81,6 +86,8 @@ OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "retry", "failed", "
                    "skipped", "baseline", "held", "discarded", "superseded")
 DUE_OUTBOX_STATUSES = ("pending", "retry")  # what a dispatch may send
 OPTED_OUT = "opted out"  # the reason of a row skipped because its contact opted out: final
+# A contact's role (docs/input-formats.md, Canonical extracts): whom a message is written to.
+PARENT_CARER, YOUNG_PERSON = CONTACT_ROLES = ("parent_carer", "young_person")
 # Who is told (docs/touchpoints.md, Who is told): the reasons of a row skipped so. Each follows
 # the records (a date of birth or a contact corrected); only an opt-out is final.
 UNDER_SCHOOL_AGE = "young person under compulsory school age: their parent carer is told"

@@ -15,7 +15,10 @@ is about something that did not happen. Every planning run, before it inserts an
   received, the decision on it, the draft, the final plan or the decision not to issue one) for a
   case whose family was already sent (or may have been sent) a message of the same group about
   another date or outcome is `held` with the reason: a person checks the record, then releases or
-  discards it (hold.py). So is a new message of any stage whose very event (stage, case, date)
+  discards it (hold.py). So is a new message of a recurring stage (RECURRING: a review decision,
+  an amended plan, a review upcoming) when the family was told of one of that case dated within
+  the stage's days and the records no longer have it: the date was most likely corrected, and the family would
+  hear of one decision twice. So is a new message of any stage whose very event (stage, case, date)
   the family was told with another outcome (a review decision corrected from amend to cease: the
   variant is in the outbox's key). A legitimate second event (a second draft, a decision changed on appeal)
   waits for that person too: a wrong message to a family is the worse fault. So is a new message
@@ -25,7 +28,7 @@ is about something that did not happen. Every planning run, before it inserts an
 """
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from sqlalchemy import Connection, bindparam, case, or_, update
@@ -52,11 +55,20 @@ ONCE_PER_CASE = {
     "final_plan_issued": "plan_outcome",
     "decision_not_to_issue": "plan_outcome",
 }
+# Stages a case has again and again, each months apart (a review every 12 months, CFA 2014 s44,
+# or every 3 to 6 for the under-5s, CoP 9.178): a told event of one that left the records, and a
+# new one dated within its stage's days of it, is most likely the same event with its date
+# corrected. A review upcoming leaves the records when the review is held, and the next cycle's
+# comes at least 5 weeks later (3 months, less the notice), so its window is shorter.
+RECURRING = {"review_decision": 90, "amended_plan_issued": 90, "review_upcoming": 28}
+MOVED_WITHIN_DAYS = max(RECURRING.values())
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
                                       "person_id": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8}
 SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
+OVERTAKEN_REASON = ("overtaken by news of the case planned for the same contact on {as_of}: the update would "
+                    "say where things were before it")
 WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
 HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
               "data, then `ehcp-monitor touchpoints release` or `discard`")
@@ -65,12 +77,15 @@ CHUNK = 10_000
 
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
     """The outbox rows the rules look at (ROW_SCHEMA): every waiting row, and every row the family
-    was or may have been sent of a once-per-case stage; of the events dated `since` or later (not
-    yet too old to tell), also the superseded and discarded rows and every row sent."""
+    was or may have been sent of a once-per-case stage, or of a recurring stage dated up to
+    MOVED_WITHIN_DAYS before `since`; of the events dated `since` or later (not yet too old to
+    tell), also the superseded and discarded rows and every row sent."""
     recent = f"event_date >= '{since.isoformat()}'"
+    moved_since = (since - timedelta(days=MOVED_WITHIN_DAYS)).isoformat()
     where = (f"status IN ({sql_strings(WAITING)}) OR "
              f"(status IN ('{SUPERSEDED}', 'discarded') AND {recent}) OR "
-             f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent}))")
+             f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent} OR "
+             f"(stage IN ({sql_strings(RECURRING)}) AND event_date >= '{moved_since}')))")
     return read_table(conn, "touchpoints", ROW_SCHEMA, where)
 
 
@@ -139,7 +154,7 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
     verdicts = returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8), _was_held=was_held)
     if conflicts is not None:  # first: a keying error in the records, whatever was sent before
         verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
-    verdicts = hold_corrections(verdicts, rows, contacts)
+    verdicts = hold_corrections(verdicts, rows, contacts, found=events.keys)
     verdicts = (
         verdicts
         .with_columns(kind=pl.when(pl.col("reason").str.starts_with(outcomes.TWO_OUTCOMES).fill_null(False))
@@ -187,9 +202,10 @@ def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:
     return found.height
 
 
-def supersede(conn: Connection, ids: pl.Series, *, as_of) -> int:
-    """Rows `ids` -> superseded, if they are still waiting (a dispatcher may have taken one since)."""
-    reason = SUPERSEDED_REASON.format(as_of=as_of.isoformat())
+def supersede(conn: Connection, ids: pl.Series, *, as_of, reason: str = SUPERSEDED_REASON) -> int:
+    """Rows `ids` -> superseded, if they are still waiting (a dispatcher may have taken one since),
+    with `reason` ({as_of}: the run's as-of date)."""
+    reason = reason.format(as_of=as_of.isoformat())
     done = 0
     for chunk in _chunks(ids.to_list()):
         done += conn.execute(
@@ -207,22 +223,26 @@ def _chunks(values: list) -> list[list]:
 
 
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
-                     links: pl.DataFrame | None = None) -> pl.DataFrame:
+                     links: pl.DataFrame | None = None, found: pl.DataFrame | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
-    read_rows_to_compare) of another event of the same once-per-case group, or of this very event
-    under a contact ID that `contacts` (the contact IDs in the records) no longer has; or when its
-    contact was last written to about another child (`links`: read_contact_links)."""
+    read_rows_to_compare) of another event of the same once-per-case group; of an event of the
+    same recurring stage that `found` (this run's events: EVENT and person_id) no longer has,
+    dated within that stage's days (RECURRING); of this very event with another outcome, or under a contact
+    ID that `contacts` (the contact IDs in the records) no longer has; or when its contact was
+    last written to about another child (`links`: read_contact_links)."""
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
                        *(["person_id"] if links is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
-    found = [_another_event(pending, told), _another_outcome(pending, told)]
+    each = [_another_event(pending, told), _another_outcome(pending, told)]
+    if found is not None:
+        each.append(_a_moved_event(pending, told, found))
     if contacts is not None:
-        found.append(_under_a_gone_contact(pending, told, contacts))
+        each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
-        found.append(_to_a_relinked_contact(pending, links))
-    reasons = pl.concat(found).unique("_fresh", keep="first", maintain_order=True)
+        each.append(_to_a_relinked_contact(pending, links))
+    reasons = pl.concat(each).unique("_fresh", keep="first", maintain_order=True)
     if reasons.is_empty():
         return fresh
     return (
@@ -277,6 +297,35 @@ def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
             pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" with the outcome "),
             pl.col("told_variant"), pl.lit(", and this one tells "), pl.col("variant"),
             pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+        ))
+    )
+
+
+def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows of a recurring stage whose case's family was told of an event
+    of that stage dated within the stage's days (RECURRING) that the records (`found`) no longer
+    have, about the same child: a review decision's date corrected after it was sent."""
+    fresh = pending.filter(pl.col("stage").is_in(list(RECURRING)))
+    told = told.filter(pl.col("stage").is_in(list(RECURRING))).join(fresh.select("stage", "case_ref").unique(),
+                                                              on=["stage", "case_ref"], how="semi")
+    if fresh.is_empty() or told.is_empty():
+        return pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
+    current = (found.join(told.select("case_ref").unique(), on="case_ref", how="semi")
+               .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null("")).unique())
+    left = told.join(_same_child(told, current).select("id").unique(), on="id", how="anti")
+    return (
+        fresh.join(left.select("stage", "case_ref", pl.col("event_date").alias("told_date")),
+                   on=["stage", "case_ref"])
+        .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days().abs()
+                <= pl.col("stage").replace_strict(RECURRING, return_dtype=pl.Int64))
+        .sort("_fresh", "told_date")
+        .unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held as a correction: the family was already sent "),
+            pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
+            pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
+            pl.lit(", which the records no longer have (a date corrected?); check the record, then "
+                   "`ehcp-monitor touchpoints release` or `discard`"),
         ))
     )
 

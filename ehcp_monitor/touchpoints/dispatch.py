@@ -33,7 +33,7 @@ from sqlalchemy import Engine, and_, case, func, or_, select, update
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import Contact, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.db.results import snapshot_ingest_id
-from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT
+from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT, YOUNG_PERSON
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
@@ -192,7 +192,7 @@ def _rows(engine: Engine, where) -> list:
         select(Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.event_date,
                Touchpoint.variant, Touchpoint.context, Touchpoint.attempts, Touchpoint.channel,
                Touchpoint.person_id, Contact.person_id.label("contact_person_id"),
-               Contact.contact_id.label("found"), Contact.email, Contact.name, Contact.opted_out,
+               Contact.contact_id.label("found"), Contact.email, Contact.name, Contact.role, Contact.opted_out,
                Contact.mobile, *(getattr(Contact, c) for c in ADDRESS_LINES), Contact.postcode)
         .outerjoin(Contact, Contact.contact_id == Touchpoint.contact_id)
         .where(where)
@@ -234,7 +234,8 @@ def _london_day(now: datetime) -> date:
 def compose(row, settings: Settings, now: datetime) -> OutgoingEmail:
     variables = template_variables(
         stage=row.stage, case_ref=row.case_ref, event_date=row.event_date, variant=row.variant,
-        context=row.context, settings=settings, contact_name=row.name, sent_on=_london_day(now),
+        context=row.context, settings=settings, contact_name=row.name, to_young_person=row.role == YOUNG_PERSON,
+        sent_on=_london_day(now),
     )
     rendered = render(row.stage, variables, settings)
     return OutgoingEmail(
@@ -260,7 +261,8 @@ def compose_text(row, settings: Settings, now: datetime) -> OutgoingText:
     stage shows it as ((body))."""
     variables = template_variables(
         stage=row.stage, case_ref=row.case_ref, event_date=row.event_date, variant=row.variant,
-        context=row.context, settings=settings, contact_name=row.name, sent_on=_london_day(now),
+        context=row.context, settings=settings, contact_name=row.name, to_young_person=row.role == YOUNG_PERSON,
+        sent_on=_london_day(now),
     )
     body = render_text(row.stage, variables, settings)
     return OutgoingText(

@@ -73,6 +73,7 @@ class _Case:
     """What every event of a case says besides its own facts: its officer and team, and the child."""
 
     officers: pl.DataFrame  # request_id, case_officer, team
+    plan_officers: pl.DataFrame  # plan_id, plan_officer, plan_team: who holds the plan, and its reviews
     children: pl.DataFrame  # person_id, child_name
 
 
@@ -94,6 +95,8 @@ def child_reference(mode: str) -> pl.Expr:
 def _case(snap: Snapshot, settings: Settings) -> _Case:
     return _Case(
         officers=snap["requests"].select("request_id", "case_officer", "team"),
+        plan_officers=snap["plans"].select("plan_id", pl.col("case_officer").alias("plan_officer"),
+                                           pl.col("team").alias("plan_team")),
         children=snap["people"].select("person_id", child_reference(settings.touchpoints.child_reference))
         .unique("person_id", keep="first"),
     )
@@ -101,17 +104,19 @@ def _case(snap: Snapshot, settings: Settings) -> _Case:
 
 @dataclass(frozen=True)
 class _Part:
-    """One stage's events: the frame they were found in (with `_row`, their place in it) and the
-    names of the facts the message needs."""
+    """One stage's events: the frame they were found in (with `_row`, their place in it, and
+    `_plan_first`: the plan's officer is named before the request's) and the names of the facts
+    the message needs."""
 
     frame: pl.DataFrame
     facts: tuple[str, ...]
 
 
-def _finish(df: pl.DataFrame, stage: str, facts: list[str],
-            variant: pl.Expr | None = None) -> tuple[pl.DataFrame, _Part]:
+def _finish(df: pl.DataFrame, stage: str, facts: list[str], variant: pl.Expr | None = None,
+            plan_first: pl.Expr | bool = False) -> tuple[pl.DataFrame, _Part]:
     """The events' common columns (EVENT_SCHEMA less `context`) with `_row`, and the part that
-    gives each its context when asked (Events.contexts)."""
+    gives each its context when asked (Events.contexts). `plan_first`: the event is about the
+    plan (its reviews), so its holder is the officer named, else the request's."""
     df = df.with_row_index("_row")
     keys = df.select(
         pl.lit(stage).alias("stage"),
@@ -124,7 +129,9 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str],
         (variant.fill_null("") if variant is not None else pl.lit("")).alias("variant"),
         pl.col("_row"),
     )
-    return keys, _Part(df.select("_row", "request_id", "person_id", *facts), tuple(facts))
+    plan_first = plan_first if isinstance(plan_first, pl.Expr) else pl.lit(plan_first)
+    return keys, _Part(df.select("_row", "request_id", "plan_id", "person_id", plan_first.alias("_plan_first"),
+                                 *facts), tuple(facts))
 
 
 def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
@@ -210,15 +217,22 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) ->
             & pl.col("completed_date").is_null()
             & pl.col("status").is_in(["pending", "due_soon", "overdue"])
         )
-        .select("plan_id", "due_date", "anchor_date")
+        .select("plan_id", "due_date", "anchor_date", pl.col("measure").alias("review_measure"))
         .join(plans, on="plan_id")
         .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"))
     )
+    # A cycle whose review meeting is recorded, its decision still to come, is not coming up:
+    # the message would say the family will be invited to a meeting they have had. (Once the
+    # decision is recorded, the check results complete the cycle.)
+    meetings = reviews.filter(pl.col("meeting_date").is_not_null() & pl.col("decision_date").is_null())
+    met = (upcoming.join(meetings.select("plan_id", "meeting_date"), on="plan_id")
+           .filter(pl.col("meeting_date") > pl.col("anchor_date")).select("plan_id", "anchor_date").unique())
+    upcoming = upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
     return [
         _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"],
-                variant=pl.col("outcome")),
-        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"]),
-        _finish(upcoming, "review_upcoming", ["review_due"]),
+                variant=pl.col("outcome"), plan_first=True),
+        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], plan_first=True),
+        _finish(upcoming, "review_upcoming", ["review_due", "review_measure"], plan_first=True),
     ]
 
 
@@ -285,9 +299,11 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         pl.col("plan_id").drop_nulls().first(),
         pl.struct("measure", "item", "due_date", "days_late", "very_late", "expected_date",
                   "expected_from").alias("late_steps"),
+        # Only the plan's steps late (its review, an amendment): the plan's holder is named.
+        pl.col("measure").is_in(PLAN_MEASURES).all().alias("_plan_steps"),
     )
     cases = notice.rename({"notice_date": "event_date"}).join(items, on="case_ref")
-    return _finish(cases, "delay_notice", ["late_steps"])
+    return _finish(cases, "delay_notice", ["late_steps"], plan_first=pl.col("_plan_steps"))
 
 
 def read_last_touches(conn: Connection, *, open_since: date | None = None) -> pl.DataFrame:
@@ -366,6 +382,14 @@ KEY_SCHEMA: dict[str, pl.DataType] = {
     **{c: t for c, t in EVENT_SCHEMA.items() if c != "context"}, "_part": pl.UInt32, "_row": pl.UInt32}
 
 
+def _named(columns: tuple[str, str]) -> pl.Expr:
+    """The request's officer (or team) and the plan's, in the order the event names them
+    (`_plan_first`), the first one recorded: a plan with no request names its own holder."""
+    request, plan = (pl.col(c) for c in columns)
+    return (pl.when("_plan_first").then(pl.coalesce(plan, request)).otherwise(pl.coalesce(request, plan))
+            .alias(columns[0]))
+
+
 @dataclass(frozen=True)
 class Events:
     """Every event found, without its facts (`keys`: EVENT_SCHEMA less `context`, in the order
@@ -384,9 +408,11 @@ class Events:
         wanted = rows.select("_part", "_row").unique()
         return pl.concat([
             part.frame.join(wanted.filter(pl.col("_part") == n).select("_row"), on="_row", how="semi")
-            # request_id and person_id are their tables' keys: one officer and one child an event.
+            # request_id, plan_id and person_id are their tables' keys: one officer and one child an event.
             .join(self.case.officers, on="request_id", how="left", validate="m:1")
+            .join(self.case.plan_officers, on="plan_id", how="left", validate="m:1")
             .join(self.case.children, on="person_id", how="left", validate="m:1")
+            .with_columns(_named(("case_officer", "plan_officer")), _named(("team", "plan_team")))
             .select(pl.lit(n, pl.UInt32).alias("_part"), pl.col("_row").cast(pl.UInt32),
                     pl.struct(*part.facts, "case_officer", "team", "child_name").struct.json_encode().alias("context"))
             for n, part in enumerate(self.parts)

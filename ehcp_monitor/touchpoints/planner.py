@@ -30,7 +30,7 @@ from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.calendar import school_leaving_date_expr
 from ehcp_monitor.domain.canonical import TABLE_ORDER
-from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, OPTED_OUT, UNDER_SCHOOL_AGE
+from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, OPTED_OUT, UNDER_SCHOOL_AGE, YOUNG_PERSON
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
@@ -51,7 +51,6 @@ OUTBOX_COLUMNS = (
 ADDRESS_LINES = tuple(f"address_line_{n}" for n in range(1, 6))
 RECIPIENT_COLUMNS = ("contact_id", "person_id", "role", "email", "opted_out", "mobile", *ADDRESS_LINES, "postcode",
                      "preferred_channel")
-YOUNG_PERSON = "young_person"
 # What a contact lacks, named in a skipped row's reason, for each channel open to the stage.
 MISSING = {"email": "valid email address", "sms": "UK mobile number", "letter": "postal address"}
 
@@ -60,7 +59,8 @@ MISSING = {"email": "valid email address", "sms": "UK mobile number", "letter": 
 # review cycles, and every overdue statutory clock.
 RESULTS_USED = {
     "measures": ("DECIDE_6W", "FINAL_20W"),
-    "open_measures": ("REVIEW_12M", "REVIEW_EY"),
+    # The open advice clocks: a progress update's next date may be an advice's (events.py).
+    "open_measures": ("REVIEW_12M", "REVIEW_EY", "ADVICE_6W"),
     "overdue_kind": "statutory",
 }
 KEY = OUTBOX_KEY
@@ -272,6 +272,16 @@ def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
                                                 on=["case_ref", "contact_id"], how="anti")])
 
 
+def overtaken_updates(rows: pl.DataFrame, fresh: pl.DataFrame) -> pl.Series:
+    """The ids of the progress updates still waiting in the outbox (`rows`:
+    corrections.read_rows_to_compare) to a contact this run tells of a stage event of the same
+    case (`fresh`): planned on Saturday, the update would go on Monday beside the draft plan's
+    message, still saying the plan is being written (without_coinciding_updates, a night later)."""
+    news = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
+    return (rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.WAITING))
+            .join(news.select("case_ref", "contact_id").unique(), on=["case_ref", "contact_id"], how="semi")["id"])
+
+
 def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0) -> str:
     """Why a run held messages, in one line short enough for a job's record (jobs/counts.py)."""
     if new_emails > limit.limit and not (corrections or held_again or two_outcomes):
@@ -342,6 +352,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height
         fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
+        superseded += corrections.supersede(conn, overtaken_updates(compared, fresh), as_of=as_of,
+                                            reason=corrections.OVERTAKEN_REASON)
         fresh_two = fresh.filter(pl.col("status") == HELD).height
         # Read again: a row revived above is waiting now.
         waiting = corrections.read_rows_to_compare(conn, since=oldest) if revived else compared
@@ -350,7 +362,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
-                                             links=corrections.read_contact_links(conn) if sendable else None)
+                                             links=corrections.read_contact_links(conn) if sendable else None,
+                                             found=events.keys)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         corrections_held = fresh_corrections + revived.get("correction", 0)
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held

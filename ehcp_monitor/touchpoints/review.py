@@ -30,8 +30,9 @@ def outbox_rows(engine: Engine, *, status: str | None = None, stage: str | None 
 
 
 def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as_of: date,
-            variant: str | None = None, part: str = "both") -> "Rendered":
-    """Render the latest `stage` event of a case as it would be sent (to "parent or carer")."""
+            variant: str | None = None, part: str = "both", to_young_person: bool = False) -> "Rendered":
+    """Render the latest `stage` event of a case as it would be sent (to "parent or carer", or
+    to the young person themselves)."""
     # The events and the templates (polars, Jinja2) only here: `touchpoints list` starts without them.
     import polars as pl
 
@@ -54,6 +55,7 @@ def preview(engine: Engine, settings: Settings, stage: str, case_ref: str, *, as
     variables = template_variables(
         stage=stage, case_ref=case_ref, event_date=event["event_date"],
         variant=variant or event["variant"], context=event["context"], settings=settings,
+        to_young_person=to_young_person, sent_on=as_of,
     )
     if part == "sms":  # rendered only when asked for: a broken text override cannot fail an email preview
         return Rendered(subject="", text="", html="", sms=render_text(stage, variables, settings))

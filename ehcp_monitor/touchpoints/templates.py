@@ -19,7 +19,7 @@ import jinja2
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.domain.measures import MEASURES
-from ehcp_monitor.domain.vocabulary import STAGE_FAMILY_WORDS_20W
+from ehcp_monitor.domain.vocabulary import STAGE_FAMILY_WORDS_20W, STAGE_YOUNG_PERSON_WORDS_20W
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGES as STAGES
 from ehcp_monitor.paths import templates_dir
 
@@ -64,18 +64,33 @@ def _environment(override_dir: str) -> jinja2.Environment:
     env.filters["long_date"] = long_date
     env.filters["measure_words"] = lambda code: MEASURE_WORDS.get(code, code)
     env.filters["advice_words"] = lambda code: ADVICE_WORDS.get(code, code)
-    env.filters["stage_words"] = lambda code: STAGE_FAMILY_WORDS_20W.get(code, "")
+    env.filters["stage_words"] = lambda code, to_young_person=False: (
+        STAGE_YOUNG_PERSON_WORDS_20W if to_young_person else STAGE_FAMILY_WORDS_20W).get(code, "")
+    env.tests["passed"] = _passed
     return env
+
+
+@jinja2.pass_context
+def _passed(context, value) -> bool:
+    """`{% if final_due is passed %}`: the date is before the day the message goes (`sent_on`), so
+    it cannot be written as a date still ahead. False with no date or no sending day."""
+    sent_on = context.get("sent_on")
+    if not value or not sent_on:
+        return False
+    return date.fromisoformat(str(value)[:10]) < date.fromisoformat(str(sent_on)[:10])
 
 
 def template_variables(*, stage: str, case_ref: str, event_date, variant: str | None,
                        context: dict | str, settings: Settings, contact_name: str | None = None,
-                       sent_on: date | None = None) -> dict:
+                       to_young_person: bool = False, sent_on: date | None = None) -> dict:
     """Everything a template may use (docs/touchpoints.md lists them).
 
+    `to_young_person`: the message goes to the young person themselves (their contact's role),
+    so it speaks to them, not to a parent about them.
     `sent_on`: the day the message goes out. A delay notice's expected date worked out when it was
     planned and no longer ahead of that day (the message waited for the sending window, was held or
-    retried) is left out, never shown as a date already past.
+    retried) is left out, never shown as a date already past; the templates test the other dates
+    against it (`is passed`): a deadline already gone is told as gone.
     """
     facts = json.loads(context) if isinstance(context, str) else dict(context or {})
     if sent_on is not None and facts.get("late_steps"):
@@ -88,6 +103,8 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "event_date": event_date,
         "variant": variant,
         "contact_name": contact_name,
+        "to_young_person": to_young_person,
+        "sent_on": sent_on.isoformat() if sent_on else None,
         "case_officer": facts.get("case_officer"),
         "team": facts.get("team"),
         "la_name": settings.la.name,

@@ -51,6 +51,9 @@ def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
                 "--part", "sms"], tmp_path, db_url, config)
     assert text.returncode == 0 and text.stdout.startswith("About Alice: After the review of EHC plan R0")
     assert "Subject" not in text.stdout and "Free advice: Example SENDIASS 01234 567899." in text.stdout
+    to_them = run(["touchpoints", "preview", "review_decision", "--case", "R0", "--as-of", "2025-03-14",
+                   "--part", "text", "--to", "young_person"], tmp_path, db_url, config)
+    assert to_them.returncode == 0 and "Hello," in to_them.stdout and "Alice" not in to_them.stdout
 
     missing = run(["touchpoints", "preview", "final_plan_issued", "--case", "R1"], tmp_path, db_url, config)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr

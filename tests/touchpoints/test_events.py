@@ -112,6 +112,17 @@ def test_review_upcoming_uses_the_notice_setting_and_skips_completed_cycles():
     assert ev.filter(pl.col("stage") == "review_upcoming")["event_date"].to_list() == [D("2025-04-01")]
 
 
+def test_a_review_whose_meeting_is_recorded_is_no_longer_coming_up():
+    frames, results = caseload()  # PL1's cycle from 2024-05-01, due 2025-05-01: told 56 days before
+    assert _keys(_events(frames, results, as_of=D("2025-03-06"))) >= {("review_upcoming", "R0", D("2025-03-06"))}
+    # The meeting held on 3 March, the decision to come: no "we will invite you to a meeting".
+    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03")}]
+    assert "review_upcoming" not in {k[0] for k in _keys(_events(frames, results, as_of=D("2025-03-06")))}
+    # A meeting before the cycle's anchor (the last cycle's, its decision not keyed) does not count.
+    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2024-04-20")}]
+    assert ("review_upcoming", "R0", D("2025-03-06")) in _keys(_events(frames, results, as_of=D("2025-03-06")))
+
+
 def test_plan_without_a_request_uses_its_plan_id_as_case_reference():
     frames, results = caseload()
     frames["plans"].append({"plan_id": "PL9", "person_id": "P2", "start_date": D("2024-01-01")})
@@ -209,3 +220,25 @@ def test_the_facts_of_some_events_are_those_of_the_same_events_found_with_all():
     for start in range(every.height):
         some = found.keys.slice(start, 3).reverse()
         assert found.frame(some).to_dicts() == every.slice(start, 3).reverse().to_dicts()
+
+
+def test_a_plans_events_name_who_holds_the_plan_and_the_requests_name_the_requests_officer():
+    frames, results = caseload()
+    (r0,) = [r for r in frames["requests"] if r["request_id"] == "R0"]  # the request PL1 came from
+    r0 |= {"case_officer": "Jo Officer", "team": "North"}
+    frames["plans"][0] |= {"case_officer": "Pat Holder", "team": None}
+    frames["plans"].append({"plan_id": "PL9", "person_id": "P2", "request_id": None, "start_date": D("2024-03-20"),
+                            "case_officer": "Lee Own", "team": "South"})
+    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": D("2025-03-10"),
+                          "outcome": "maintain"},
+                         {"plan_id": "PL9", "meeting_date": D("2025-03-03"), "decision_date": D("2025-03-11"),
+                          "outcome": "maintain"}]
+    named = {(r["stage"], r["case_ref"]): json.loads(r["context"])
+             for r in _events(frames, results).iter_rows(named=True)}
+    # The plan's holder, and the request's team where the plan has none.
+    assert (named["review_decision", "R0"]["case_officer"], named["review_decision", "R0"]["team"]) == (
+        "Pat Holder", "North")
+    # A plan with no request on record names its own holder.
+    assert (named["review_decision", "PL9"]["case_officer"], named["review_decision", "PL9"]["team"]) == (
+        "Lee Own", "South")
+    assert named["request_received", "R1"]["case_officer"] == "Jo Officer"

@@ -115,7 +115,8 @@ def test_a_late_final_plan_is_said_to_be_late():
 
 def _progress_rows(engine):
     with engine.connect() as conn:
-        return conn.execute(select(Touchpoint.event_date, Touchpoint.status, Touchpoint.planned_as_of)
+        return conn.execute(select(Touchpoint.event_date, Touchpoint.status, Touchpoint.planned_as_of,
+                                   Touchpoint.reason)
                             .where(Touchpoint.stage == "progress_update").order_by(Touchpoint.id)).all()
 
 
@@ -150,6 +151,8 @@ def test_a_planned_update_is_sent_with_the_child_named_in_the_body_only(engine, 
     msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
     text = msg.get_body(("plain",)).get_content()
     assert "This message is about S. T." in text and "Right now, we are gathering advice" in text
+    # The next date is the open advice's (the planner reads the open advice clocks for it).
+    assert "The next date the law sets is Monday 31 March 2025" in text
     assert "Sam" not in text and "S. T." not in msg["Subject"] and "Harbourside SENDIASS" in text
 
 
@@ -213,3 +216,25 @@ def test_a_waiting_update_about_a_request_moved_to_another_child_is_not_sent(eng
         rows = conn.execute(select(Touchpoint.contact_id, Touchpoint.status)
                             .where(Touchpoint.stage == "progress_update").order_by(Touchpoint.id)).all()
     assert rows[0] == ("C1", "superseded") and ("C1", "pending") not in rows
+
+
+def test_a_waiting_update_gives_way_to_news_planned_the_next_night(engine, tmp_path):
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+    from ehcp_monitor.touchpoints.corrections import OVERTAKEN_REASON
+
+    frames, results = family()
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path)})
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    dispatch_touchpoints(engine, settings, as_of=DECIDED, now=NOW.replace(month=2, day=14))
+    # Friday 28 February: 14 days of silence, an update planned ("we are gathering advice"), not yet sent.
+    assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {"progress_update": 1}
+    # Saturday: the draft plan is recorded. Its message goes on Monday, and the update must not go beside it.
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-01")}]
+    store_case(engine, frames, results, ingest_id=2)
+    counts = plan_touchpoints(engine, settings, as_of=D("2025-03-01"))
+    assert counts["by_stage"] == {"draft_plan_issued": 1} and counts["superseded"] == 1
+    assert [(r.status, r.reason) for r in _progress_rows(engine)] == [
+        ("superseded", OVERTAKEN_REASON.format(as_of="2025-03-01"))]
+    sent = dispatch_touchpoints(engine, settings, as_of=D("2025-03-03"), now=NOW.replace(day=3))
+    assert sent["by_stage"] == {"draft_plan_issued": 1}

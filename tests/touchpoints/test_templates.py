@@ -8,7 +8,7 @@ import pytest
 
 from ehcp_monitor import config
 from ehcp_monitor.config import STAGES
-from ehcp_monitor.touchpoints.templates import long_date, render, template_variables
+from ehcp_monitor.touchpoints.templates import long_date, render, render_text, template_variables
 
 FACTS = {
     "received_date": "2025-01-06", "decision_due": "2025-02-17", "decision_date": "2025-02-10",
@@ -22,10 +22,10 @@ FACTS = {
 }
 
 
-def _vars(stage, variant=None, settings=None, **extra):
+def _vars(stage, variant=None, settings=None, to_young_person=False, **extra):
     return template_variables(stage=stage, case_ref="R-123", event_date=date(2025, 3, 1), variant=variant,
                               context={**FACTS, **extra}, settings=settings or config.defaults(),
-                              contact_name="Carol Smith")
+                              contact_name="Carol Smith", to_young_person=to_young_person)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -118,6 +118,35 @@ def test_the_body_names_the_child_as_the_la_chooses_and_the_subject_never(mode, 
         else:
             assert "This message is about" not in out.text + out.html
         assert "Sam" not in out.subject and "S. T." not in out.subject and "Taylor" not in out.subject
+
+
+# Phrases that speak to a parent about the child: never in a message to the young person.
+ABOUT_THE_CHILD = ("parent or carer", "This message is about", "the child or young person", "About Sam")
+
+
+@pytest.mark.parametrize("stage, variant", VARIANTS)
+def test_a_young_person_is_spoken_to_not_about(stage, variant):
+    settings = config.defaults()
+    to_parent = _vars(stage, variant)
+    to_them = {**_vars(stage, variant, to_young_person=True), "contact_name": None}
+    for variables in (to_them, {**to_them, "contact_name": "Sam Taylor"}):
+        out = render(stage, variables, settings)
+        every_part = out.text + out.html + render_text(stage, variables, settings)
+        assert not [p for p in ABOUT_THE_CHILD if p in every_part], stage
+    greeting = render(stage, to_them, settings).text.splitlines()[0]
+    assert greeting == "Hello,"
+    assert render(stage, {**to_parent, "contact_name": None}, settings).text.startswith("Dear parent or carer,")
+    assert "This message is about Sam." in render(stage, to_parent, settings).text
+
+
+@pytest.mark.parametrize("stage, words", [
+    ("decision_to_assess", "We will also ask for your views."),
+    ("review_upcoming", "ask for your views, at least 2 weeks before it."),
+    ("decision_not_to_issue", "how your school, college or setting can support you."),
+])
+def test_what_a_young_person_is_told_of_their_own_views_and_support(stage, words):
+    out = render(stage, _vars(stage, to_young_person=True), config.defaults())
+    assert words in " ".join(out.text.split()) and words in " ".join(out.html.split())
 
 
 def test_a_row_planned_before_the_child_was_named_still_renders():
@@ -243,3 +272,71 @@ def test_a_delay_notice_sent_on_or_after_its_expected_date_leaves_the_date_out()
     earlier = template_variables(stage="delay_notice", case_ref="R1", event_date=date(2025, 5, 31), variant=None,
                                  context=facts, settings=settings, sent_on=date(2025, 5, 31))
     assert "Sunday 1 June 2025" in render("delay_notice", earlier, settings).text
+
+
+def _sent_on(stage, sent_on, **facts):
+    variables = template_variables(stage=stage, case_ref="R-123", event_date=date(2025, 3, 1), variant=None,
+                                   context={**FACTS, **facts}, settings=config.defaults(), sent_on=sent_on)
+    out = render(stage, variables, config.defaults())
+    return " ".join(out.text.split()), " ".join(out.html.split()), render_text(stage, variables, config.defaults())
+
+
+def test_a_final_plan_due_date_passed_by_the_day_the_decision_goes_is_not_told_as_ahead():
+    # FACTS: the final plan due Monday 26 May 2025.
+    for part in _sent_on("decision_to_assess", date(2025, 5, 26))[:2]:
+        assert "the final plan must be issued by Monday 26 May 2025" in part.replace("<strong>", "").replace(
+            "</strong>", "")
+    text, html, sms = _sent_on("decision_to_assess", date(2025, 5, 27))
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert "should have been issued by Monday 26 May 2025" in part and "must be issued" not in part
+        assert "We are sorry that it is late." in part
+    assert "Final plan due" not in sms
+    assert "Final plan due by 26 May 2025" in _sent_on("decision_to_assess", date(2025, 5, 20))[2]
+
+
+def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
+    # FACTS: comments by Monday 17 March 2025.
+    text, html, sms = _sent_on("draft_plan_issued", date(2025, 3, 17))
+    assert "You have until Monday 17 March 2025" in text and "Your views by 17 March 2025" in sms
+    text, html, sms = _sent_on("draft_plan_issued", date(2025, 3, 18))
+    for part in (text, html):
+        assert "The 15 days for your comments ended on Monday 17 March 2025" in part
+        assert "You have until" not in part and "What you can do by" not in part
+    assert "ended 17 March 2025: call us now" in sms
+
+
+def test_a_progress_update_never_names_a_date_passed_by_the_day_it_goes():
+    # FACTS: next date Monday 26 May 2025 (the final plan, not late when planned).
+    text, html, sms = _sent_on("progress_update", date(2025, 5, 26))
+    assert "The next date the law sets is Monday 26 May 2025" in text and "26 May 2025" in sms
+    text, html, sms = _sent_on("progress_update", date(2025, 5, 27), next_date="2025-05-26")
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert "The next date the law sets" not in part
+        assert "The final plan was due by Monday 26 May 2025, and it is late. We are sorry." in part
+    assert "the final plan is late, sorry" in sms
+    # An advice date passed, the plan not yet due: the update names no date.
+    text, html, sms = _sent_on("progress_update", date(2025, 4, 2), next_date="2025-04-01",
+                               next_measure="ADVICE_6W")
+    assert "The next date the law sets" not in text + html and "we are working on it" in sms
+
+
+def test_a_late_final_plan_is_regretted_without_claiming_a_delay_notice_was_sent():
+    for part in _sent_on("progress_update", date(2025, 6, 2), final_late=True)[:2]:
+        assert "it is late. We are sorry." in part and "written to you about the delay" not in part
+
+
+def test_an_under_five_review_should_be_held_by_its_date_and_is_not_annual():
+    text, html, sms = _sent_on("review_upcoming", date(2025, 5, 1), review_measure="REVIEW_EY")
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert "should be reviewed by Sunday 1 June 2025" in part and "must be reviewed" not in part
+    assert "The review of the EHC plan" in sms and "annual" not in sms
+    text, html, sms = _sent_on("review_upcoming", date(2025, 5, 1), review_measure="REVIEW_12M")
+    assert "must be reviewed by Sunday 1 June 2025" in text and "The annual review" in sms
+    # A row planned before the measure was among its facts reads as the yearly review.
+    assert "must be reviewed by" in _sent_on("review_upcoming", date(2025, 5, 1))[0]
+
+
+@pytest.mark.parametrize("variant", ["maintain", "cease"])
+def test_a_text_of_a_review_decision_the_family_can_appeal_says_so(variant):
+    variables = _vars("review_decision", variant)
+    assert "You can appeal." in render_text("review_decision", variables, config.defaults())

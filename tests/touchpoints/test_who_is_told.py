@@ -155,3 +155,22 @@ def test_a_date_of_birth_corrected_gives_the_young_person_their_message(engine):
     store_case(engine, frames, results, ingest_id=2)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
+
+
+def test_a_young_person_is_written_to_as_themselves(engine, tmp_path):
+    import email
+    from email import policy
+
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+
+    frames, results = family(OVER, "parent_carer", "young_person")
+    frames["contacts"][1]["name"] = None  # no name to greet them by
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path)})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=datetime(2025, 3, 14, 9, tzinfo=timezone.utc))[
+        "sent"] == 1
+    (sent,) = [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in tmp_path.glob("*.eml")]
+    text = sent.get_body(("plain",)).get_content()
+    assert sent["To"] == "c2@example.org" and text.startswith("Hello,\n")
+    assert "parent or carer" not in text and "This message is about" not in text and "Ria" not in text

@@ -1,0 +1,154 @@
+"""A review decision or amended plan whose date is corrected after the family was told of it
+(touchpoints/corrections.py, RECURRING; docs/touchpoints.md, When the records change)."""
+
+import email
+from datetime import datetime, timedelta, timezone
+from email import policy
+
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.touchpoints import plan_touchpoints
+from ehcp_monitor.touchpoints.hold import release
+from tests.touchpoints.conftest import AS_OF, D, result, store_case, tp_settings
+from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, send
+from tests.touchpoints.test_outcomes import AMEND, review_rows, reviewed, told
+
+MOVED = ("held as a correction: the family was already sent decision after the review dated 2025-03-12, which "
+         "the records no longer have (a date corrected?); check the record, then "
+         "`ehcp-monitor touchpoints release` or `discard`")
+AUTUMN = D("2025-09-10")  # a Wednesday, half a year on
+AUTUMN_NOW = datetime(2025, 9, 10, 9, 0, tzinfo=timezone.utc)
+
+
+def dated(review: dict, **changes) -> dict:
+    return {**review, **changes}
+
+
+def amended_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Touchpoint.event_date, Touchpoint.status, Touchpoint.reason)
+            .where(Touchpoint.stage == "amended_plan_issued").order_by(Touchpoint.id)).all()]
+
+
+def test_a_review_decision_dated_again_after_sending_is_held_for_a_person(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"]["review_decision"] == 1
+    # The decision was keyed a day early: the family must not hear of it twice.
+    store_case(engine, frames | {"reviews": [dated(AMEND, decision_date=DECIDED + timedelta(days=1))]}, results,
+               ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (1, 1, 0)
+    assert review_rows(engine) == [("amend", "sent", None), ("amend", "held", MOVED)]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+    # A person who finds the first message was wrong in a way that matters sends the second.
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"review_decision": 1}
+
+
+def test_a_review_decision_dated_again_with_another_outcome_after_sending_is_held(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, frames | {"reviews": [dated(AMEND, decision_date=D("2025-03-13"), outcome="cease")]},
+               results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["corrections_held"], counts["pending"]) == (1, 0)
+    assert review_rows(engine) == [("amend", "sent", None), ("cease", "held", MOVED)]
+
+
+def test_a_review_decision_dated_again_before_sending_tells_only_the_corrected_date(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)  # waits for Monday
+    store_case(engine, frames | {"reviews": [dated(AMEND, decision_date=D("2025-03-13"))]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["superseded"], counts["pending"], counts["held"]) == (1, 1, 0)
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    (review,) = told(tmp_path)
+    text = email.message_from_string(review, policy=policy.default).get_body(("plain",)).get_content()
+    assert "13 March 2025" in text and "12 March 2025" not in text
+
+
+def test_an_early_review_decided_while_the_last_is_still_in_the_records_is_told(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # An early review (circumstances changed) decided seven weeks on: two decisions, both real.
+    early = dated(AMEND, meeting_date=D("2025-04-25"), decision_date=D("2025-04-30"), outcome="maintain")
+    store_case(engine, frames | {"reviews": [AMEND, early]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-30"))
+    assert (counts["pending"], counts["held"]) == (1, 0)
+
+
+def test_the_next_review_decision_is_told_when_the_records_keep_only_the_latest(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # An extract that carries only each plan's latest review: the March decision has left it.
+    autumn = dated(AMEND, meeting_date=D("2025-09-01"), decision_date=D("2025-09-09"), outcome="maintain")
+    store_case(engine, frames | {"reviews": [autumn]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AUTUMN)
+    assert (counts["pending"], counts["held"]) == (1, 0)
+    assert send(engine, tmp_path, AUTUMN, AUTUMN_NOW)["by_stage"] == {"review_decision": 1}
+
+
+def test_an_amended_plan_dated_again_after_sending_is_held_for_a_person(engine, tmp_path):
+    issued = dated(AMEND, amended_final_date=D("2025-03-13"))
+    frames, results = reviewed(issued)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"]["amended_plan_issued"] == 1
+    store_case(engine, frames | {"reviews": [dated(issued, amended_final_date=D("2025-03-14"))]}, results,
+               ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert counts["corrections_held"] == 1
+    assert amended_rows(engine) == [
+        (D("2025-03-13"), "sent", None),
+        (D("2025-03-14"), "held", "held as a correction: the family was already sent amended plan issued dated "
+                                  "2025-03-13, which the records no longer have (a date corrected?); check the "
+                                  "record, then `ehcp-monitor touchpoints release` or `discard`"),
+    ]
+
+
+def _review_due(due, status="pending", completed=None) -> dict:
+    return result("REVIEW_12M", request_id="R1", plan_id="PL1", anchor=due - timedelta(days=365), due=due,
+                  completed=completed, status=status)
+
+
+def upcoming_rows(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(Touchpoint.event_date, Touchpoint.status)
+            .where(Touchpoint.stage == "review_upcoming").order_by(Touchpoint.id)).all()]
+
+
+def test_a_review_due_date_corrected_after_the_family_was_told_it_is_coming_is_held(engine, tmp_path):
+    frames, results = reviewed()
+    # Due 9 May: told 56 days before, on 14 March.
+    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"]["review_upcoming"] == 1
+    # The last review's date was corrected: the review is due 24 May, and the family would hear of it twice.
+    store_case(engine, frames, [*results, _review_due(D("2025-05-24"))], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-03-29"))
+    assert counts["corrections_held"] == 1
+    assert upcoming_rows(engine) == [(D("2025-03-14"), "sent"), (D("2025-03-29"), "held")]
+
+
+def test_the_next_cycles_review_upcoming_is_told(engine, tmp_path):
+    frames, results = reviewed()
+    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # Reviewed on 2 May; the next review due in a year (the check results say so), told 56 days before.
+    done = _review_due(D("2025-05-09"), status="met", completed=D("2025-05-02"))
+    store_case(engine, frames, [*results, done, _review_due(D("2026-05-02"))], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-03-09"))
+    assert (counts["pending"], counts["held"]) == (1, 0)
