@@ -231,9 +231,13 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     dated within that stage's days (RECURRING); of this very event with another outcome, or under a contact
     ID that `contacts` (the contact IDs in the records) no longer has; or when its contact was
     last written to about another child (`links`: read_contact_links)."""
+    # The review's meeting, from the facts where the row has them (a new row does; a row coming
+    # back is given its facts after this): it tells a new review from a re-dated one.
+    meeting = (pl.col("context").str.json_path_match("$.meeting_date").str.to_date(strict=False)
+               if "context" in fresh.columns else pl.lit(None, pl.Date))
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
-                       *(["person_id"] if links is not None else [])))
+                       meeting.alias("meeting_date"), *(["person_id"] if links is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
     if found is not None:
@@ -304,7 +308,9 @@ def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
 def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending rows of a recurring stage whose case's family was told of an event
     of that stage dated within the stage's days (RECURRING) that the records (`found`) no longer
-    have, about the same child: a review decision's date corrected after it was sent."""
+    have, about the same child: a review decision's date corrected after it was sent. Not when
+    the new row's review meeting came after the told event: that is the next review (in an
+    extract that keeps only each plan's latest, the last one leaves the records)."""
     fresh = pending.filter(pl.col("stage").is_in(list(RECURRING)))
     told = told.filter(pl.col("stage").is_in(list(RECURRING))).join(fresh.select("stage", "case_ref").unique(),
                                                               on=["stage", "case_ref"], how="semi")
@@ -317,7 +323,8 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
         fresh.join(left.select("stage", "case_ref", pl.col("event_date").alias("told_date")),
                    on=["stage", "case_ref"])
         .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days().abs()
-                <= pl.col("stage").replace_strict(RECURRING, return_dtype=pl.Int64))
+                <= pl.col("stage").replace_strict(RECURRING, return_dtype=pl.Int64),
+                ~(pl.col("meeting_date") > pl.col("told_date")).fill_null(False))
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(

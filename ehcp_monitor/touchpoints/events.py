@@ -200,7 +200,8 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
     ]
 
 
-def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) -> list[tuple[pl.DataFrame, _Part]]:
+def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
+                   as_of: date) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     reviews = snap["reviews"].join(plans, on="plan_id")
     decisions = reviews.filter(pl.col("decision_date").is_not_null()).with_columns(
@@ -221,10 +222,11 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings) ->
         .join(plans, on="plan_id")
         .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"))
     )
-    # A cycle whose review meeting is recorded, its decision still to come, is not coming up:
-    # the message would say the family will be invited to a meeting they have had. (Once the
-    # decision is recorded, the check results complete the cycle.)
-    meetings = reviews.filter(pl.col("meeting_date").is_not_null() & pl.col("decision_date").is_null())
+    # A cycle whose review meeting was held (by the as-of date: a meeting booked ahead is still to
+    # come), its decision still to come, is not coming up: the message would say the family will
+    # be invited to a meeting they have had. (Once the decision is recorded, the check results
+    # complete the cycle.)
+    meetings = reviews.filter((pl.col("meeting_date") <= as_of) & pl.col("decision_date").is_null())
     met = (upcoming.join(meetings.select("plan_id", "meeting_date"), on="plan_id")
            .filter(pl.col("meeting_date") > pl.col("anchor_date")).select("plan_id", "anchor_date").unique())
     upcoming = upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
@@ -435,7 +437,7 @@ def find_all(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of
     """
     found = [
         *_request_events(snap, results),
-        *_review_events(snap, results, settings),
+        *_review_events(snap, results, settings, as_of),
         _delay_events(snap, results, settings, as_of),
     ]
 

@@ -413,7 +413,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
     if counts["held"]:
         counts["held_reason"] = reason
     if superseded:
-        log.warning("touchpoints superseded: waiting messages whose event the records no longer have",
+        log.warning("touchpoints superseded: waiting messages set aside (their event gone from the records, "
+                    "or overtaken by news of the case)",
                     superseded=superseded)
     log.info("touchpoints planned", as_of=str(as_of), planned=counts["planned"],
              suppressed=counts["suppressed"], skipped=counts["skipped"], superseded=superseded,

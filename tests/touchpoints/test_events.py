@@ -118,6 +118,9 @@ def test_a_review_whose_meeting_is_recorded_is_no_longer_coming_up():
     # The meeting held on 3 March, the decision to come: no "we will invite you to a meeting".
     frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-03-03")}]
     assert "review_upcoming" not in {k[0] for k in _keys(_events(frames, results, as_of=D("2025-03-06")))}
+    # A meeting booked ahead is still to come: the review is coming up.
+    frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2025-04-20")}]
+    assert ("review_upcoming", "R0", D("2025-03-06")) in _keys(_events(frames, results, as_of=D("2025-03-06")))
     # A meeting before the cycle's anchor (the last cycle's, its decision not keyed) does not count.
     frames["reviews"] = [{"plan_id": "PL1", "meeting_date": D("2024-04-20")}]
     assert ("review_upcoming", "R0", D("2025-03-06")) in _keys(_events(frames, results, as_of=D("2025-03-06")))

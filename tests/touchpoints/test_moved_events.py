@@ -99,6 +99,19 @@ def test_the_next_review_decision_is_told_when_the_records_keep_only_the_latest(
     assert send(engine, tmp_path, AUTUMN, AUTUMN_NOW)["by_stage"] == {"review_decision": 1}
 
 
+def test_a_review_held_soon_after_the_last_is_told_when_the_records_keep_only_the_latest(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # A child under 5 reviewed every 3 months, in an extract of each plan's latest review: the
+    # next decision, 60 days on, replaces the last. Its meeting came after it: a new review.
+    spring = dated(AMEND, meeting_date=D("2025-05-06"), decision_date=D("2025-05-11"), outcome="maintain")
+    store_case(engine, frames | {"reviews": [spring]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-12"))
+    assert (counts["pending"], counts["held"]) == (1, 0)
+
+
 def test_an_amended_plan_dated_again_after_sending_is_held_for_a_person(engine, tmp_path):
     issued = dated(AMEND, amended_final_date=D("2025-03-13"))
     frames, results = reviewed(issued)

@@ -1,7 +1,7 @@
 """The Notify transport against a local HTTP server that checks what GOV.UK Notify checks."""
 
 import contextlib
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -116,13 +116,14 @@ WORST = {
 }
 # Stages whose text cannot fit one 160-character message at the worst case, with that length
 # (docs/touchpoints.md, Text messages): each still fits two (306).
-OVER_160 = {"decision_not_to_assess": 180, "decision_not_to_issue": 164, "decision_to_assess": 197}
+OVER_160 = {"decision_not_to_assess": 180, "decision_not_to_issue": 164, "decision_to_assess": 197,
+            "draft_plan_issued": 172}  # the views' due date passed by the day it goes
 # GSM 03.38 basic characters: anything else makes a text Unicode, and one message holds 70.
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
 
 
-def _sms(stage, variant, *, case_ref, team_phone, date_value):
+def _sms(stage, variant, *, case_ref, team_phone, date_value, sent_on=None):
     from ehcp_monitor.touchpoints.templates import _environment, template_variables
 
     settings = tp_settings().replace(**{"touchpoints.team_phone": team_phone})
@@ -133,7 +134,7 @@ def _sms(stage, variant, *, case_ref, team_phone, date_value):
               "late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": date_value, "days_late": 300,
                               "very_late": True}]}
     variables = template_variables(stage=stage, case_ref=case_ref, event_date=date_value, variant=variant,
-                                   context=facts, settings=settings, contact_name="C" * 200)
+                                   context=facts, settings=settings, contact_name="C" * 200, sent_on=sent_on)
     text = _environment(settings.touchpoints.template_dir).get_template(f"sms/{stage}.txt.j2").render(variables)
     return " ".join(text.split())  # a text is one paragraph
 
@@ -160,6 +161,10 @@ def test_each_stage_has_a_short_text(stage, variant, record_property):
     assert len(typical) <= 160
     assert len(worst) <= OVER_160.get(stage, 160)
     assert len(worst) <= 306  # two messages at most
+    # Sent after every date in it (a deadline told as passed): the same limits.
+    late = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
+                date_value=WORST["date"], sent_on=date(2026, 12, 1))
+    assert len(late) <= OVER_160.get(stage, 160) and set(late) <= GSM and "{" not in late
 
 
 @pytest.mark.parametrize("stage, variant", list(_sms_cases()))

@@ -133,10 +133,10 @@ def test_a_young_person_is_spoken_to_not_about(stage, variant):
         out = render(stage, variables, settings)
         every_part = out.text + out.html + render_text(stage, variables, settings)
         assert not [p for p in ABOUT_THE_CHILD if p in every_part], stage
-    greeting = render(stage, to_them, settings).text.splitlines()[0]
-    assert greeting == "Hello,"
-    assert render(stage, {**to_parent, "contact_name": None}, settings).text.startswith("Dear parent or carer,")
-    assert "This message is about Sam." in render(stage, to_parent, settings).text
+    # The greeting, then a blank line, in a text email and a letter alike.
+    assert render(stage, to_them, settings).text.startswith("Hello,\n\n")
+    assert render(stage, {**to_parent, "contact_name": None}, settings).text.startswith("Dear parent or carer,\n\n")
+    assert render(stage, to_parent, settings).text.startswith("Dear Carol Smith,\n\nThis message is about Sam.\n")
 
 
 @pytest.mark.parametrize("stage, words", [
@@ -302,7 +302,7 @@ def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
     for part in (text, html):
         assert "The 15 days for your comments ended on Monday 17 March 2025" in part
         assert "You have until" not in part and "What you can do by" not in part
-    assert "ended 17 March 2025: call us now" in sms
+    assert "Views were due 17 March 2025: call us now." in sms
 
 
 def test_a_progress_update_never_names_a_date_passed_by_the_day_it_goes():
@@ -318,6 +318,9 @@ def test_a_progress_update_never_names_a_date_passed_by_the_day_it_goes():
     text, html, sms = _sent_on("progress_update", date(2025, 4, 2), next_date="2025-04-01",
                                next_measure="ADVICE_6W")
     assert "The next date the law sets" not in text + html and "we are working on it" in sms
+    for part in (text, html):
+        assert "WHAT HAPPENS NEXT We are working on the next step" in part.replace(
+            '<h2 style="font-size: 22px; margin: 30px 0 10px;">What happens next</h2> <p>', "WHAT HAPPENS NEXT ")
 
 
 def test_a_late_final_plan_is_regretted_without_claiming_a_delay_notice_was_sent():
