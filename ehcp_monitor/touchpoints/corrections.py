@@ -17,14 +17,15 @@ is about something that did not happen. Every planning run, before it inserts an
   another date or outcome is `held` with the reason: a person checks the record, then releases or
   discards it (hold.py). So is a new message of a recurring stage (RECURRING: a review decision,
   an amended plan, a review upcoming) when the family was told of one of that case dated within
-  the stage's days and the records no longer have it: the date was most likely corrected, and the family would
-  hear of one decision twice. So is a new message of any stage whose very event (stage, case, date)
-  the family was told with another outcome (a review decision corrected from amend to cease: the
-  variant is in the outbox's key). A legitimate second event (a second draft, a decision changed on appeal)
-  waits for that person too: a wrong message to a family is the worse fault. So is a new message
-  of any stage whose very event the family was sent under a contact ID the records no longer
-  have (a contact re-keyed by the case system would otherwise get it twice), and one to a contact
-  last written to about another child (a contact linked to the wrong child).
+  MOVED_WITHIN_DAYS, whose review began before it, and the records no longer have it: the date
+  was most likely corrected, and the family would hear of one decision twice. So is a new
+  message of any stage whose very event (stage, case, date) the family was told with another
+  outcome (a review decision corrected from amend to cease: the variant is in the outbox's key).
+  A legitimate second event (a second draft, a decision changed on appeal) waits for that
+  person too: a wrong message to a family is the worse fault. So is a new message of any stage
+  whose very event the family was sent under a contact ID the records no longer have (a contact
+  re-keyed by the case system would otherwise get it twice), and one to a contact last written
+  to about another child (a contact linked to the wrong child).
 """
 
 import json
@@ -57,11 +58,12 @@ ONCE_PER_CASE = {
 }
 # Stages a case has again and again, each months apart (a review every 12 months, CFA 2014 s44,
 # or every 3 to 6 for the under-5s, CoP 9.178): a told event of one that left the records, and a
-# new one dated within its stage's days of it, is most likely the same event with its date
-# corrected. A review upcoming leaves the records when the review is held, and the next cycle's
-# comes at least 5 weeks later (3 months, less the notice), so its window is shorter.
-RECURRING = {"review_decision": 90, "amended_plan_issued": 90, "review_upcoming": 28}
-MOVED_WITHIN_DAYS = max(RECURRING.values())
+# new one dated within MOVED_WITHIN_DAYS of it, is most likely the same event with its date
+# corrected, unless the new one's review began after the told event (the fact named here: the
+# meeting of a decision or amended plan; the start of a review upcoming's cycle, the last review).
+RECURRING = {"review_decision": "meeting_date", "amended_plan_issued": "meeting_date",
+             "review_upcoming": "cycle_from"}
+MOVED_WITHIN_DAYS = 90
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
@@ -228,16 +230,18 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group; of an event of the
     same recurring stage that `found` (this run's events: EVENT and person_id) no longer has,
-    dated within that stage's days (RECURRING); of this very event with another outcome, or under a contact
-    ID that `contacts` (the contact IDs in the records) no longer has; or when its contact was
-    last written to about another child (`links`: read_contact_links)."""
-    # The review's meeting, from the facts where the row has them (a new row does; a row coming
-    # back is given its facts after this): it tells a new review from a re-dated one.
-    meeting = (pl.col("context").str.json_path_match("$.meeting_date").str.to_date(strict=False)
-               if "context" in fresh.columns else pl.lit(None, pl.Date))
+    dated within MOVED_WITHIN_DAYS, whose review began before it (RECURRING); of this very event
+    with another outcome, or under a contact ID that `contacts` (the contact IDs in the records)
+    no longer has; or when its contact was last written to about another child (`links`:
+    read_contact_links)."""
+    # When the row's review began (RECURRING), from the facts where the row has them (a new row
+    # does; a row coming back is given its facts after this): a new review from a re-dated one.
+    began = (pl.coalesce(*(pl.col("context").str.json_path_match(f"$.{fact}")
+                           for fact in sorted(set(RECURRING.values())))).str.to_date(strict=False)
+             if "context" in fresh.columns else pl.lit(None, pl.Date))
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
-                       meeting.alias("meeting_date"), *(["person_id"] if links is not None else [])))
+                       began.alias("review_began"), *(["person_id"] if links is not None else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
     if found is not None:
@@ -307,10 +311,11 @@ def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
 
 def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending rows of a recurring stage whose case's family was told of an event
-    of that stage dated within the stage's days (RECURRING) that the records (`found`) no longer
-    have, about the same child: a review decision's date corrected after it was sent. Not when
-    the new row's review meeting came after the told event: that is the next review (in an
-    extract that keeps only each plan's latest, the last one leaves the records)."""
+    of that stage dated within MOVED_WITHIN_DAYS that the records (`found`) no longer have, about
+    the same child: a review decision's date corrected after it was sent. Not when the new
+    row's review began after the told event (RECURRING: its meeting, or its cycle's start): that
+    is the next review (in an extract that keeps only each plan's latest, the last one leaves
+    the records; a review upcoming's leaves them once the review is held)."""
     fresh = pending.filter(pl.col("stage").is_in(list(RECURRING)))
     told = told.filter(pl.col("stage").is_in(list(RECURRING))).join(fresh.select("stage", "case_ref").unique(),
                                                               on=["stage", "case_ref"], how="semi")
@@ -322,9 +327,8 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
     return (
         fresh.join(left.select("stage", "case_ref", pl.col("event_date").alias("told_date")),
                    on=["stage", "case_ref"])
-        .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days().abs()
-                <= pl.col("stage").replace_strict(RECURRING, return_dtype=pl.Int64),
-                ~(pl.col("meeting_date") > pl.col("told_date")).fill_null(False))
+        .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days().abs() <= MOVED_WITHIN_DAYS,
+                ~(pl.col("review_began") > pl.col("told_date")).fill_null(False))
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(

@@ -275,11 +275,12 @@ def compose_text(row, settings: Settings, now: datetime) -> OutgoingText:
 
 def compose_letter(row, settings: Settings, now: datetime) -> OutgoingLetter:
     """The stage's plain-text email body as a letter: Notify's template shows ((subject)) and ((body));
-    Notify adds the address block from the address lines."""
+    Notify adds the address block from the address lines, the contact's name first (an envelope
+    addressed to no one may not reach the right person in a shared house)."""
     email = compose(row, settings, now)
     lines, postcode = _address(row)
     return OutgoingLetter(
-        address_lines=tuple(line for line in lines if line and line.strip()),
+        address_lines=tuple(line for line in (row.name, *lines) if line and line.strip()),
         postcode=postcode or "",
         template_id=settings.touchpoints.notify_letter_templates.get(row.stage),
         personalisation=_personalisation(row, settings, email.text, email.subject),

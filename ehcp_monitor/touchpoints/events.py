@@ -60,6 +60,15 @@ WITHHELD_STAGES = {
 }
 
 
+def _next_review(results: pl.DataFrame) -> pl.DataFrame:
+    """plan_id, next_review_measure: the measure of each plan's open review cycle (REVIEW_12M,
+    or REVIEW_EY while the child is under 5), so a message says how often the plan is reviewed."""
+    return (results.filter(pl.col("measure").is_in(REVIEW_MEASURES) & pl.col("completed_date").is_null()
+                           & pl.col("status").is_in(list(OPEN_STATUSES)))
+            .sort("anchor_date").group_by("plan_id")
+            .agg(pl.col("measure").last().alias("next_review_measure")))
+
+
 def _due(results: pl.DataFrame, measure: str, name: str) -> pl.DataFrame:
     return (
         results.filter(pl.col("measure") == measure)
@@ -183,6 +192,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
     issued = (
         assessed.filter(pl.col("assessment_outcome") == "Y")
         .join(plan_of_request, on="request_id", how="left")
+        .join(_next_review(results), on="plan_id", how="left")
         .with_columns(pl.col("event_date").alias("issue_date"))
     )
     not_issued = (
@@ -195,7 +205,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
                 ["received_date", "decision_date", "final_due", "advice_types"]),
         _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"]),
         _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"]),
-        _finish(issued, "final_plan_issued", ["received_date", "issue_date"]),
+        _finish(issued, "final_plan_issued", ["received_date", "issue_date", "next_review_measure"]),
         _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"]),
     ]
 
@@ -204,9 +214,9 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
                    as_of: date) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     reviews = snap["reviews"].join(plans, on="plan_id")
-    decisions = reviews.filter(pl.col("decision_date").is_not_null()).with_columns(
-        pl.col("decision_date").alias("event_date"),
-    )
+    decisions = (reviews.filter(pl.col("decision_date").is_not_null())
+                 .join(_next_review(results), on="plan_id", how="left")
+                 .with_columns(pl.col("decision_date").alias("event_date")))
     amended = reviews.filter(pl.col("amended_final_date").is_not_null()).with_columns(
         pl.col("amended_final_date").alias("event_date"),
         pl.col("amended_final_date").alias("issue_date"),
@@ -220,7 +230,10 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         )
         .select("plan_id", "due_date", "anchor_date", pl.col("measure").alias("review_measure"))
         .join(plans, on="plan_id")
-        .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"))
+        .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"),
+                      # When the cycle began (the last review, or the plan's start): tells a
+                      # review re-dated by a correction from the next cycle's (corrections.py).
+                      pl.col("anchor_date").alias("cycle_from"))
     )
     # A cycle whose review meeting was held (by the as-of date: a meeting booked ahead is still to
     # come), its decision still to come, is not coming up: the message would say the family will
@@ -231,10 +244,10 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
            .filter(pl.col("meeting_date") > pl.col("anchor_date")).select("plan_id", "anchor_date").unique())
     upcoming = upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
     return [
-        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome"],
+        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome", "next_review_measure"],
                 variant=pl.col("outcome"), plan_first=True),
         _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], plan_first=True),
-        _finish(upcoming, "review_upcoming", ["review_due", "review_measure"], plan_first=True),
+        _finish(upcoming, "review_upcoming", ["review_due", "review_measure", "cycle_from"], plan_first=True),
     ]
 
 

@@ -259,13 +259,17 @@ def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) ->
     return inserted
 
 
-def without_coinciding_updates(fresh: pl.DataFrame) -> pl.DataFrame:
+def without_coinciding_updates(fresh: pl.DataFrame, waiting: pl.DataFrame | None = None) -> pl.DataFrame:
     """`fresh` less the progress updates to contacts that this run also tells of a stage event of
     the same case: they hear the news, not a second message saying where things are. A contact
     the stage message cannot reach (no channel open to that stage) keeps the update. The stage
     message is the case's last touch from tomorrow, so the update is not found again
-    (docs/touchpoints.md, Progress updates)."""
+    (docs/touchpoints.md, Progress updates). Nor while a message of the case still waits to go
+    to the contact (`waiting`: outbox rows pending, retry or held): it goes first, and the two
+    would arrive together."""
     told = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
+    if waiting is not None:
+        told = pl.concat([told.select("case_ref", "contact_id"), waiting.select("case_ref", "contact_id")])
     update = pl.col("stage") == "progress_update"
     return pl.concat([fresh.filter(~update),
                       fresh.filter(update).join(told.select("case_ref", "contact_id").unique(),
@@ -351,7 +355,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height
-        fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows), two_outcomes)
+        still_waiting = compared.filter(pl.col("status").is_in(corrections.WAITING)
+                                        & ~pl.col("id").is_in(gone.implode()))
+        fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows, still_waiting), two_outcomes)
         superseded += corrections.supersede(conn, overtaken_updates(compared, fresh), as_of=as_of,
                                             reason=corrections.OVERTAKEN_REASON)
         fresh_two = fresh.filter(pl.col("status") == HELD).height

@@ -111,6 +111,7 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "team_email": tp.team_email,
         "team_phone": tp.team_phone,
         "delay_repeat_days": tp.delay_repeat_days,
+        "early_years_review_months": settings.rules.early_years_review_months,
         # Rows planned before the child was named carry no `child_name`: they name no one.
         "child_name": facts.get("child_name"),
         "update_every_days": tp.update_every_days,

@@ -101,8 +101,9 @@ def test_a_contact_with_only_an_address_gets_a_letter(engine, channels):
     assert notify.problems == [] and notify.kinds == ["letter"] and smtp.received == []
     [body] = notify.accepted
     p = body["personalisation"]
-    assert (p["address_line_1"], p["address_line_2"], p["address_line_3"], p["address_line_4"]) == (
-        "Flat 2", "10 High Street", "Exampletown", "EX1 2AB")  # the postcode is the last line
+    # The contact's name first, the postcode last.
+    assert [p.get(f"address_line_{n}") for n in range(1, 7)] == [
+        "Carol Smith", "Flat 2", "10 High Street", "Exampletown", "EX1 2AB", None]
     assert body["template_id"] == LETTER_TEMPLATE and "R1" in p["subject"]
     assert "decide whether to carry out an assessment" in p["body"]  # the plain-text email body
     [row] = _rows(engine)

@@ -165,3 +165,28 @@ def test_the_next_cycles_review_upcoming_is_told(engine, tmp_path):
     store_case(engine, frames, [*results, done, _review_due(D("2026-05-02"))], ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-03-09"))
     assert (counts["pending"], counts["held"]) == (1, 0)
+
+
+def test_a_review_due_date_moved_two_months_by_a_correction_is_held(engine, tmp_path):
+    frames, results = reviewed()
+    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # The last review's date was two months out: the same cycle, due 8 July.
+    store_case(engine, frames, [*results, _review_due(D("2025-07-08"))], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-13"))
+    assert counts["corrections_held"] == 1
+
+
+def test_an_under_fives_next_review_upcoming_weeks_after_the_last_is_told(engine, tmp_path):
+    frames, results = reviewed()
+    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # Reviewed on 1 April, the next review due 3 months on (told 56 days before: 6 May, 53 days
+    # after the last message). Its cycle began after that message: a new review, told.
+    done = _review_due(D("2025-05-09"), status="met", completed=D("2025-04-01"))
+    following = {**_review_due(D("2025-07-01")), "measure": "REVIEW_EY", "anchor_date": D("2025-04-01")}
+    store_case(engine, frames, [*results, done, following], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-06"))
+    assert (counts["pending"], counts["held"]) == (1, 0)

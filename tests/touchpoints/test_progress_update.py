@@ -5,7 +5,7 @@ import json
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ehcp_monitor import config
 from ehcp_monitor.db.models import Touchpoint
@@ -113,6 +113,13 @@ def test_a_late_final_plan_is_said_to_be_late():
 # --- on a real store (SQLite and PostgreSQL) ----------------------------------------------------
 
 
+def _told(engine) -> None:
+    """Every waiting message sent, as the nightly dispatch would (an update is not planned while
+    a message of the case still waits to go)."""
+    with engine.begin() as conn:
+        conn.execute(update(Touchpoint).where(Touchpoint.status == "pending").values(status="sent"))
+
+
 def _progress_rows(engine):
     with engine.connect() as conn:
         return conn.execute(select(Touchpoint.event_date, Touchpoint.status, Touchpoint.planned_as_of,
@@ -124,16 +131,19 @@ def test_planning_sends_one_update_per_period_and_never_twice_on_a_day(engine):
     store_case(engine, *family())
     settings = tp_settings()
     plan_touchpoints(engine, settings, as_of=DECIDED)  # the decision to assess is told that day
+    _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-02-27"))["by_stage"] == {}  # 13 days
     assert _progress_rows(engine) == []
     counts = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # 14 days
     assert counts["by_stage"] == {"progress_update": 1}
     again = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # a re-run the same day
     assert again["planned"] == 0 and again["by_stage"] == {}
+    assert [(r.event_date, r.status) for r in _progress_rows(engine)] == [(D("2025-02-28"), "pending")]
+    _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
     assert [(r.event_date, r.status) for r in _progress_rows(engine)] == [
-        (D("2025-02-28"), "pending"), (D("2025-03-14"), "pending")]
+        (D("2025-02-28"), "sent"), (D("2025-03-14"), "pending")]
 
 
 
@@ -163,8 +173,11 @@ def test_a_message_about_anything_else_restarts_the_wait(engine):
     store_case(engine, frames, results)
     settings = tp_settings()
     plan_touchpoints(engine, settings, as_of=DECIDED)
+    _told(engine)
     plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # update 1
+    _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-05"))["by_stage"] == {"draft_plan_issued": 1}
+    _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-19"))["by_stage"] == {"progress_update": 1}
 
@@ -176,6 +189,7 @@ def test_an_update_never_goes_with_a_stage_message_of_the_same_run(engine):
     settings = tp_settings()
     first = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))
     assert first["by_stage"] == {"decision_to_assess": 1} and _progress_rows(engine) == []
+    _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
@@ -200,6 +214,7 @@ def test_a_waiting_update_about_a_request_moved_to_another_child_is_not_sent(eng
     store_case(engine, *family())
     settings = tp_settings()
     plan_touchpoints(engine, settings, as_of=DECIDED)
+    _told(engine)
     plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # the update waits for C1
     assert [r.status for r in _progress_rows(engine)] == ["pending"]
     # The request was another child's: put right before the update went.
@@ -211,7 +226,7 @@ def test_a_waiting_update_about_a_request_moved_to_another_child_is_not_sent(eng
                                "email": "lee@example.org"})
     store_case(engine, frames, [{**r, "person_id": "P2"} for r in results], ingest_id=2)
     counts = plan_touchpoints(engine, settings, as_of=D("2025-02-28"))
-    assert counts["superseded"] == 2  # the update and the decision, both waiting for C1
+    assert counts["superseded"] == 1  # the update waiting for C1 (the decision was sent)
     with engine.connect() as conn:
         rows = conn.execute(select(Touchpoint.contact_id, Touchpoint.status)
                             .where(Touchpoint.stage == "progress_update").order_by(Touchpoint.id)).all()
@@ -238,3 +253,14 @@ def test_a_waiting_update_gives_way_to_news_planned_the_next_night(engine, tmp_p
         ("superseded", OVERTAKEN_REASON.format(as_of="2025-03-01"))]
     sent = dispatch_touchpoints(engine, settings, as_of=D("2025-03-03"), now=NOW.replace(day=3))
     assert sent["by_stage"] == {"draft_plan_issued": 1}
+
+
+def test_no_update_is_planned_while_a_message_of_the_case_waits_for_the_contact(engine):
+    frames, results = family()
+    store_case(engine, frames, results)
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)  # the decision to assess waits: nothing is sent
+    # 14 days on, the decision is still waiting: it goes first, not beside an update.
+    assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {}
+    _told(engine)
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}

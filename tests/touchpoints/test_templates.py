@@ -343,3 +343,16 @@ def test_an_under_five_review_should_be_held_by_its_date_and_is_not_annual():
 def test_a_text_of_a_review_decision_the_family_can_appeal_says_so(variant):
     variables = _vars("review_decision", variant)
     assert "You can appeal." in render_text("review_decision", variables, config.defaults())
+
+
+def test_an_under_fives_plan_is_said_to_be_reviewed_as_often_as_the_la_reviews_it():
+    settings = config.defaults().replace(**{"rules.early_years_review_months": 4})
+    for stage, variant, yearly, under_five in (
+        ("final_plan_issued", None, "The plan will be reviewed at least every 12 months, and we will write",
+         "and while the child is under 5 we aim to review it every 4 months."),
+        ("review_decision", "maintain", "the next review will be within 12 months.",
+         "the next review should be within 4 months, as for every child under 5."),
+    ):
+        for measure, words in (("REVIEW_12M", yearly), ("REVIEW_EY", under_five), (None, yearly)):
+            out = render(stage, _vars(stage, variant, settings, next_review_measure=measure), settings)
+            assert words in " ".join(out.text.split()) and words in " ".join(out.html.split())
