@@ -126,6 +126,17 @@ def _only(ids: Sequence[int]) -> dict:
     return {"ids": list(ids)} if ids else {}
 
 
+def _not_held(conn: Connection, ids: Sequence[int]) -> dict:
+    """Of the `ids` an operator named, those not held, with their status: `{"not_held": {id:
+    status}}`, so the command says why nothing happened to them (empty when all are held)."""
+    if not ids:
+        return {}
+    found: dict[int, str] = {row.id: row.status for row in conn.execute(
+        select(Touchpoint.id, Touchpoint.status).where(Touchpoint.id.in_(list(ids))))}
+    not_held = {i: found.get(i, "not in the outbox") for i in ids if found.get(i) != HELD}
+    return {"not_held": not_held} if not_held else {}
+
+
 def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
     conn.execute(insert(OperatorAction).values(at=now, action=action, detail=detail))
 
@@ -138,6 +149,7 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     held = _held(stage, ids)
     with engine.begin() as conn:
+        not_held = _not_held(conn, ids)
         stale_where = [*held, Touchpoint.event_date < oldest]
         stale = _update(conn, stale_where, status="suppressed", context={},
                         reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
@@ -149,7 +161,7 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             select(func.count()).select_from(Touchpoint).where(*held, conflict)).scalar_one()
         released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
-                  **({"two_outcomes_kept": kept} if kept else {}), "by_stage": released}
+                  **({"two_outcomes_kept": kept} if kept else {}), **not_held, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
                                                    **counts})
     log.info("touchpoints released", stage=stage, counts=counts)
@@ -160,9 +172,10 @@ def discard(engine: Engine, *, stage: str | None, now: datetime, ids: Sequence[i
     """Held rows (of `stage`, of `ids`, or all) -> discarded: never sent."""
     held = _held(stage, ids)
     with engine.begin() as conn:
+        not_held = _not_held(conn, ids)
         by_stage = _update(conn, held, status="discarded", context={},
                            reason="discarded by an operator after it was held")
-        counts = {"discarded": sum(by_stage.values()), "by_stage": by_stage}
+        counts = {"discarded": sum(by_stage.values()), **not_held, "by_stage": by_stage}
         _record(conn, "touchpoints_discard", now, {"stage": stage, **_only(ids), **counts})
     log.info("touchpoints discarded", stage=stage, counts=counts)
     return counts

@@ -172,6 +172,12 @@ def test_a_person_releases_the_right_outcome_and_discards_the_other_by_id(engine
     send(engine, tmp_path)
     (review,) = told(tmp_path)
     assert "stop" in review.lower() and "amend" not in review.lower()
+    # An ID named again, or one that is not in the outbox: the command says why nothing happened.
+    again = run(["touchpoints", "release", "--id", str(ids["cease"]), "--id", "999", "--as-of", "2025-03-14"],
+                tmp_path, db_url, config)
+    assert again.returncode == 0, again.stderr
+    assert f"not_held:\n  {ids['cease']}: sent\n  999: not in the outbox\n" in again.stdout
+    assert "nothing released" in again.stdout
 
 
 def test_a_decision_without_outcome_does_not_come_back_after_the_outcome_was_sent(engine, tmp_path):
