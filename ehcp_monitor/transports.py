@@ -280,6 +280,17 @@ def normalise_postcode(value: str | None) -> str | None:
     return f"{found.group(1)} {found.group(2)}" if found else None
 
 
+# Notify refuses a letter whose address line starts with one of these (its PostalAddress rules).
+LETTER_LINE_REFUSED_START = tuple('@()=[]"\\/,<>~')
+
+
+def addressee(name: str | None) -> str | None:
+    """The contact's name as a letter's first address line, or None when there is none that Notify
+    would accept ("(Mrs) Carol Smith" would sink the whole letter: it goes unnamed instead)."""
+    name = (name or "").strip()
+    return name if name and not name.startswith(LETTER_LINE_REFUSED_START) else None
+
+
 def letter_address(lines: Sequence[str | None], postcode: str | None) -> tuple[str, ...] | None:
     """The address as Notify prints it: the non-blank lines, then the postcode as the last line.
     None when it cannot be posted (Notify needs at least 3 lines, at most 7, a UK postcode last)."""

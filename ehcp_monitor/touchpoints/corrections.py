@@ -59,10 +59,10 @@ ONCE_PER_CASE = {
 # Stages a case has again and again, each months apart (a review every 12 months, CFA 2014 s44,
 # or every 3 to 6 for the under-5s, CoP 9.178): a told event of one that left the records, and a
 # new one dated within MOVED_WITHIN_DAYS of it, is most likely the same event with its date
-# corrected, unless the new one's review began after the told event (the fact named here: the
-# meeting of a decision or amended plan; the start of a review upcoming's cycle, the last review).
-RECURRING = {"review_decision": "meeting_date", "amended_plan_issued": "meeting_date",
-             "review_upcoming": "cycle_from"}
+# corrected, unless the new one's review began after the told event (its `review_began` fact,
+# events.py: the start of a review upcoming's cycle, the last review; the meeting of a decision
+# or amended plan where the plan's reviews are only its latest, so the last left the records).
+RECURRING = ("review_decision", "amended_plan_issued", "review_upcoming")
 MOVED_WITHIN_DAYS = 90
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
@@ -236,8 +236,7 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     read_contact_links)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
-    began = (pl.coalesce(*(pl.col("context").str.json_path_match(f"$.{fact}")
-                           for fact in sorted(set(RECURRING.values())))).str.to_date(strict=False)
+    began = (pl.col("context").str.json_path_match("$.review_began").str.to_date(strict=False)
              if "context" in fresh.columns else pl.lit(None, pl.Date))
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",

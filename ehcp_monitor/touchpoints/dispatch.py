@@ -52,6 +52,7 @@ from ehcp_monitor.transports import (
     PermanentSendError,
     TransientSendError,
     Transport,
+    addressee,
     letter_address,
     letter_transport_for,
     normalise_uk_mobile,
@@ -280,7 +281,7 @@ def compose_letter(row, settings: Settings, now: datetime) -> OutgoingLetter:
     email = compose(row, settings, now)
     lines, postcode = _address(row)
     return OutgoingLetter(
-        address_lines=tuple(line for line in (row.name, *lines) if line and line.strip()),
+        address_lines=tuple(line for line in (addressee(row.name), *lines) if line and line.strip()),
         postcode=postcode or "",
         template_id=settings.touchpoints.notify_letter_templates.get(row.stage),
         personalisation=_personalisation(row, settings, email.text, email.subject),

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, sql_strings
 from ehcp_monitor.db.snapshot import Snapshot
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
@@ -213,7 +214,11 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
 def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
                    as_of: date) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
-    reviews = snap["reviews"].join(plans, on="plan_id")
+    # Where the plan's reviews are only its latest (SEN2), the last review leaves the records when
+    # the next is keyed: the meeting says which review a decision is of (corrections.RECURRING).
+    latest_only = snap["plans"].filter(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY)["plan_id"]
+    reviews = snap["reviews"].join(plans, on="plan_id").with_columns(
+        review_began=pl.when(pl.col("plan_id").is_in(latest_only.implode())).then(pl.col("meeting_date")))
     decisions = (reviews.filter(pl.col("decision_date").is_not_null())
                  .join(_next_review(results), on="plan_id", how="left")
                  .with_columns(pl.col("decision_date").alias("event_date")))
@@ -233,7 +238,7 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         .with_columns((pl.col("due_date") - notice).alias("event_date"), pl.col("due_date").alias("review_due"),
                       # When the cycle began (the last review, or the plan's start): tells a
                       # review re-dated by a correction from the next cycle's (corrections.py).
-                      pl.col("anchor_date").alias("cycle_from"))
+                      pl.col("anchor_date").alias("review_began"))
     )
     # A cycle whose review meeting was held (by the as-of date: a meeting booked ahead is still to
     # come), its decision still to come, is not coming up: the message would say the family will
@@ -244,10 +249,11 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
            .filter(pl.col("meeting_date") > pl.col("anchor_date")).select("plan_id", "anchor_date").unique())
     upcoming = upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
     return [
-        _finish(decisions, "review_decision", ["meeting_date", "decision_date", "outcome", "next_review_measure"],
+        _finish(decisions, "review_decision",
+                ["meeting_date", "decision_date", "outcome", "next_review_measure", "review_began"],
                 variant=pl.col("outcome"), plan_first=True),
-        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date"], plan_first=True),
-        _finish(upcoming, "review_upcoming", ["review_due", "review_measure", "cycle_from"], plan_first=True),
+        _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date", "review_began"], plan_first=True),
+        _finish(upcoming, "review_upcoming", ["review_due", "review_measure", "review_began"], plan_first=True),
     ]
 
 

@@ -104,10 +104,18 @@ def test_a_contact_with_only_an_address_gets_a_letter(engine, channels):
     # The contact's name first, the postcode last.
     assert [p.get(f"address_line_{n}") for n in range(1, 7)] == [
         "Carol Smith", "Flat 2", "10 High Street", "Exampletown", "EX1 2AB", None]
+
     assert body["template_id"] == LETTER_TEMPLATE and "R1" in p["subject"]
     assert "decide whether to carry out an assessment" in p["body"]  # the plain-text email body
     [row] = _rows(engine)
     assert (row.channel, row.status, row.transport) == ("letter", "sent", "notify-letter")
+
+
+def test_a_name_notify_would_refuse_on_a_letter_leaves_it_unnamed():
+    from ehcp_monitor.transports import addressee
+
+    assert [addressee(n) for n in ("(Mrs) Carol Smith", ' "Carol"', "/", "  ", None, " Carol Smith ")] == [
+        None, None, None, None, None, "Carol Smith"]
 
 
 def test_email_comes_first_unless_another_channel_is_preferred(engine, channels):

@@ -104,12 +104,26 @@ def test_a_review_held_soon_after_the_last_is_told_when_the_records_keep_only_th
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     send(engine, tmp_path)
-    # A child under 5 reviewed every 3 months, in an extract of each plan's latest review: the
-    # next decision, 60 days on, replaces the last. Its meeting came after it: a new review.
+    # A child under 5 reviewed every 3 months, in an extract of each plan's latest review (SEN2):
+    # the next decision, 60 days on, replaces the last. Its meeting came after it: a new review.
     spring = dated(AMEND, meeting_date=D("2025-05-06"), decision_date=D("2025-05-11"), outcome="maintain")
-    store_case(engine, frames | {"reviews": [spring]}, results, ingest_id=2)
+    latest_only = [{**frames["plans"][0], "review_history": "latest_only"}]
+    store_case(engine, frames | {"reviews": [spring], "plans": latest_only}, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-12"))
     assert (counts["pending"], counts["held"]) == (1, 0)
+
+
+def test_a_whole_review_keyed_a_month_out_is_held_where_the_records_keep_every_review(engine, tmp_path):
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # Meeting and decision both a month out. With every review in the records, a next review
+    # would leave the last one there: this one is the same review, re-dated.
+    moved = dated(AMEND, meeting_date=D("2025-04-03"), decision_date=D("2025-04-12"))
+    store_case(engine, frames | {"reviews": [moved]}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-14"))
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
 
 
 def test_an_amended_plan_dated_again_after_sending_is_held_for_a_person(engine, tmp_path):

@@ -264,3 +264,13 @@ def test_no_update_is_planned_while_a_message_of_the_case_waits_for_the_contact(
     assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {}
     _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}
+
+
+def test_a_message_held_for_a_person_does_not_stop_the_updates(engine):
+    frames, results = family()
+    store_case(engine, frames, results)
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    with engine.begin() as conn:  # the decision held (a surge, a correction) for a person to check
+        conn.execute(update(Touchpoint).where(Touchpoint.stage == "decision_to_assess").values(status="held"))
+    assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {"progress_update": 1}
