@@ -147,7 +147,6 @@ def release_command(app, stage, ids, as_of):
                if counts["released"] else "nothing released")
 
 
-
 @touchpoints.command("discard")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
 @ONLY_IDS

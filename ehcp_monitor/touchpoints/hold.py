@@ -115,7 +115,8 @@ def _another_outcome_waits():
     A correction (another outcome sent before) is not: released, it tells the outcome as corrected."""
     other = aliased(Touchpoint)
     return or_(
-        Touchpoint.reason.startswith(TWO_OUTCOMES),
+        # coalesce: a held row with no reason is not one (NULL would leave it out of a release).
+        func.coalesce(Touchpoint.reason, "").startswith(TWO_OUTCOMES),
         exists().where(other.stage == Touchpoint.stage, other.case_ref == Touchpoint.case_ref,
                        other.event_date == Touchpoint.event_date, other.contact_id == Touchpoint.contact_id,
                        other.variant != Touchpoint.variant, other.status.in_((HELD, "pending", "retry"))),

@@ -264,9 +264,9 @@ def without_coinciding_updates(fresh: pl.DataFrame, waiting: pl.DataFrame | None
     the same case: they hear the news, not a second message saying where things are. A contact
     the stage message cannot reach (no channel open to that stage) keeps the update. The stage
     message is the case's last touch from tomorrow, so the update is not found again
-    (docs/touchpoints.md, Progress updates). Nor while a message of the case is still due to go
-    to the contact (`waiting`: outbox rows pending or retry; sending stopped for a while): it goes
-    first, and the two would arrive together."""
+    (docs/touchpoints.md, Progress updates). Nor while a message of the case still waits to go
+    to the contact (`waiting`: outbox rows pending or retry, when sending stopped for a while: it
+    goes first, and the two would arrive together; or held, for a person to check)."""
     told = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
     if waiting is not None:
         told = pl.concat([told.select("case_ref", "contact_id"), waiting.select("case_ref", "contact_id")])
@@ -355,9 +355,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # A decision's outcome told once, whatever order the records arrive in (outcomes.py).
         rows = outcomes.not_news(found, planned, compared)
         already_planned += found.height - rows.height
-        # Due to go (not held: a held row may wait for a person for weeks, the family meanwhile
-        # owed their updates).
-        still_waiting = compared.filter(pl.col("status").is_in(["pending", "retry"])
+        # Held too: while a person checks a held message of the case, its records are in doubt,
+        # and an update could tell the family what the held message says, or contradict it.
+        still_waiting = compared.filter(pl.col("status").is_in(corrections.WAITING)
                                         & ~pl.col("id").is_in(gone.implode()))
         fresh = outcomes.hold_two_outcomes(without_coinciding_updates(rows, still_waiting), two_outcomes)
         superseded += corrections.supersede(conn, overtaken_updates(compared, fresh), as_of=as_of,

@@ -137,6 +137,16 @@ def test_release_by_stage_then_all_and_stale_ones_are_suppressed(engine):
     assert _by_status(engine) == {"pending": 60, "suppressed": 60}
 
 
+def test_a_held_row_without_a_reason_is_released_with_the_rest(engine):
+    from sqlalchemy import update
+
+    store_case(engine, *families(0, 60, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.begin() as conn:  # held by an older version, or by hand, with no reason recorded
+        conn.execute(update(Touchpoint).values(reason=None))
+    assert release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)["released"] == 60
+
+
 def test_discard_sends_nothing_and_is_recorded(engine, tmp_path):
     store_case(engine, *families(0, 60, AS_OF))
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)

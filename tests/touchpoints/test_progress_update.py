@@ -266,11 +266,18 @@ def test_no_update_is_planned_while_a_message_of_the_case_waits_for_the_contact(
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}
 
 
-def test_a_message_held_for_a_person_does_not_stop_the_updates(engine):
+def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engine):
+    from ehcp_monitor.touchpoints.hold import release
+
     frames, results = family()
     store_case(engine, frames, results)
     settings = tp_settings()
     plan_touchpoints(engine, settings, as_of=DECIDED)
-    with engine.begin() as conn:  # the decision held (a surge, a correction) for a person to check
-        conn.execute(update(Touchpoint).where(Touchpoint.stage == "decision_to_assess").values(status="held"))
-    assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {"progress_update": 1}
+    with engine.begin() as conn:  # the decision held (a correction) for a person to check
+        conn.execute(update(Touchpoint).where(Touchpoint.stage == "decision_to_assess")
+                     .values(status="held", reason="held as a correction: ..."))
+    # An update would say "we are gathering advice" before the family is told of the decision.
+    assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {}
+    release(engine, settings, stage=None, as_of=D("2025-02-28"), now=NOW)
+    _told(engine)
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}
