@@ -25,6 +25,20 @@ def dated(review: dict, **changes) -> dict:
     return {**review, **changes}
 
 
+def told_of_a_decision(engine, tmp_path) -> tuple[dict, list]:
+    """The family is sent the review decision of 12 March (meeting 3 March, amend)."""
+    frames, results = reviewed(AMEND)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    return frames, results
+
+
+def latest_only(frames: dict) -> list[dict]:
+    """The plans, with their reviews only the latest (an SEN2 extract)."""
+    return [{**plan, "review_history": "latest_only"} for plan in frames["plans"]]
+
+
 def amended_rows(engine) -> list[tuple]:
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(
@@ -50,10 +64,7 @@ def test_a_review_decision_dated_again_after_sending_is_held_for_a_person(engine
 
 
 def test_a_review_decision_dated_again_with_another_outcome_after_sending_is_held(engine, tmp_path):
-    frames, results = reviewed(AMEND)
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_of_a_decision(engine, tmp_path)
     store_case(engine, frames | {"reviews": [dated(AMEND, decision_date=D("2025-03-13"), outcome="cease")]},
                results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
@@ -75,10 +86,7 @@ def test_a_review_decision_dated_again_before_sending_tells_only_the_corrected_d
 
 
 def test_an_early_review_decided_while_the_last_is_still_in_the_records_is_told(engine, tmp_path):
-    frames, results = reviewed(AMEND)
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_of_a_decision(engine, tmp_path)
     # An early review (circumstances changed) decided seven weeks on: two decisions, both real.
     early = dated(AMEND, meeting_date=D("2025-04-25"), decision_date=D("2025-04-30"), outcome="maintain")
     store_case(engine, frames | {"reviews": [AMEND, early]}, results, ingest_id=2)
@@ -87,37 +95,27 @@ def test_an_early_review_decided_while_the_last_is_still_in_the_records_is_told(
 
 
 def test_the_next_review_decision_is_told_when_the_records_keep_only_the_latest(engine, tmp_path):
-    frames, results = reviewed(AMEND)
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_of_a_decision(engine, tmp_path)
     # An extract that carries only each plan's latest review: the March decision has left it.
     autumn = dated(AMEND, meeting_date=D("2025-09-01"), decision_date=D("2025-09-09"), outcome="maintain")
-    store_case(engine, frames | {"reviews": [autumn]}, results, ingest_id=2)
+    store_case(engine, frames | {"reviews": [autumn], "plans": latest_only(frames)}, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AUTUMN)
     assert (counts["pending"], counts["held"]) == (1, 0)
     assert send(engine, tmp_path, AUTUMN, AUTUMN_NOW)["by_stage"] == {"review_decision": 1}
 
 
 def test_a_review_held_soon_after_the_last_is_told_when_the_records_keep_only_the_latest(engine, tmp_path):
-    frames, results = reviewed(AMEND)
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_of_a_decision(engine, tmp_path)
     # A child under 5 reviewed every 3 months, in an extract of each plan's latest review (SEN2):
     # the next decision, 60 days on, replaces the last. Its meeting came after it: a new review.
     spring = dated(AMEND, meeting_date=D("2025-05-06"), decision_date=D("2025-05-11"), outcome="maintain")
-    latest_only = [{**frames["plans"][0], "review_history": "latest_only"}]
-    store_case(engine, frames | {"reviews": [spring], "plans": latest_only}, results, ingest_id=2)
+    store_case(engine, frames | {"reviews": [spring], "plans": latest_only(frames)}, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-12"))
     assert (counts["pending"], counts["held"]) == (1, 0)
 
 
 def test_a_whole_review_keyed_a_month_out_is_held_where_the_records_keep_every_review(engine, tmp_path):
-    frames, results = reviewed(AMEND)
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_of_a_decision(engine, tmp_path)
     # Meeting and decision both a month out. With every review in the records, a next review
     # would leave the last one there: this one is the same review, re-dated.
     moved = dated(AMEND, meeting_date=D("2025-04-03"), decision_date=D("2025-04-12"))
@@ -156,12 +154,17 @@ def upcoming_rows(engine) -> list[tuple]:
             .where(Touchpoint.stage == "review_upcoming").order_by(Touchpoint.id)).all()]
 
 
-def test_a_review_due_date_corrected_after_the_family_was_told_it_is_coming_is_held(engine, tmp_path):
+def told_a_review_is_coming(engine, tmp_path) -> tuple[dict, list]:
+    """The family is sent, on 14 March, that the review due 9 May is coming (56 days before)."""
     frames, results = reviewed()
-    # Due 9 May: told 56 days before, on 14 March.
     store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert send(engine, tmp_path)["by_stage"]["review_upcoming"] == 1
+    return frames, results
+
+
+def test_a_review_due_date_corrected_after_the_family_was_told_it_is_coming_is_held(engine, tmp_path):
+    frames, results = told_a_review_is_coming(engine, tmp_path)
     # The last review's date was corrected: the review is due 24 May, and the family would hear of it twice.
     store_case(engine, frames, [*results, _review_due(D("2025-05-24"))], ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-03-29"))
@@ -170,10 +173,7 @@ def test_a_review_due_date_corrected_after_the_family_was_told_it_is_coming_is_h
 
 
 def test_the_next_cycles_review_upcoming_is_told(engine, tmp_path):
-    frames, results = reviewed()
-    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_a_review_is_coming(engine, tmp_path)
     # Reviewed on 2 May; the next review due in a year (the check results say so), told 56 days before.
     done = _review_due(D("2025-05-09"), status="met", completed=D("2025-05-02"))
     store_case(engine, frames, [*results, done, _review_due(D("2026-05-02"))], ingest_id=2)
@@ -182,10 +182,7 @@ def test_the_next_cycles_review_upcoming_is_told(engine, tmp_path):
 
 
 def test_a_review_due_date_moved_two_months_by_a_correction_is_held(engine, tmp_path):
-    frames, results = reviewed()
-    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_a_review_is_coming(engine, tmp_path)
     # The last review's date was two months out: the same cycle, due 8 July.
     store_case(engine, frames, [*results, _review_due(D("2025-07-08"))], ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-13"))
@@ -193,10 +190,7 @@ def test_a_review_due_date_moved_two_months_by_a_correction_is_held(engine, tmp_
 
 
 def test_an_under_fives_next_review_upcoming_weeks_after_the_last_is_told(engine, tmp_path):
-    frames, results = reviewed()
-    store_case(engine, frames, [*results, _review_due(D("2025-05-09"))])
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
+    frames, results = told_a_review_is_coming(engine, tmp_path)
     # Reviewed on 1 April, the next review due 3 months on (told 56 days before: 6 May, 53 days
     # after the last message). Its cycle began after that message: a new review, told.
     done = _review_due(D("2025-05-09"), status="met", completed=D("2025-04-01"))
