@@ -64,11 +64,16 @@ ONCE_PER_CASE = {
 # or amended plan where the plan's reviews are only its latest, so the last left the records).
 RECURRING = ("review_decision", "amended_plan_issued", "review_upcoming")
 MOVED_WITHIN_DAYS = 90
+# A next review's meeting comes weeks after the last decision at the least; a meeting days after
+# it is the same review with both dates corrected.
+NEXT_MEETING_AFTER_DAYS = 28
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
                                       "person_id": pl.Utf8, "status": pl.Utf8, "reason": pl.Utf8}
 SUPERSEDED_REASON = "its event is no longer in the records (corrected or removed) when planned again on {as_of}"
+CLOSED_REASON = ("its request is no longer an open 20-week request (plan issued, assessment ended or withdrawn, "
+                 "or the request gone from the records) when planned again on {as_of}")
 OVERTAKEN_REASON = ("overtaken by news of the case planned for the same contact on {as_of}: the update would "
                     "say where things were before it")
 WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
@@ -327,7 +332,9 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
         fresh.join(left.select("stage", "case_ref", pl.col("event_date").alias("told_date")),
                    on=["stage", "case_ref"])
         .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days().abs() <= MOVED_WITHIN_DAYS,
-                ~(pl.col("review_began") > pl.col("told_date")).fill_null(False))
+                ~(pl.col("review_began") > pl.col("told_date") + pl.duration(days=pl.when(
+                    pl.col("stage") == "review_upcoming").then(0).otherwise(NEXT_MEETING_AFTER_DAYS)))
+                .fill_null(False))
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(

@@ -127,14 +127,23 @@ def _only(ids: Sequence[int]) -> dict:
     return {"ids": list(ids)} if ids else {}
 
 
-def _not_held(conn: Connection, ids: Sequence[int]) -> dict:
-    """Of the `ids` an operator named, those not held, with their status: `{"not_held": {id:
-    status}}`, so the command says why nothing happened to them (empty when all are held)."""
+def _not_held(conn: Connection, ids: Sequence[int], stage: str | None) -> dict:
+    """Of the `ids` an operator named, those not held (of `stage`, when given), with their status:
+    `{"not_held": {id: status}}`, so the command says why nothing happened to them (empty when
+    all are held)."""
     if not ids:
         return {}
-    found: dict[int, str] = {row.id: row.status for row in conn.execute(
-        select(Touchpoint.id, Touchpoint.status).where(Touchpoint.id.in_(list(ids))))}
-    not_held = {i: found.get(i, "not in the outbox") for i in ids if found.get(i) != HELD}
+    found = {row.id: row for row in conn.execute(
+        select(Touchpoint.id, Touchpoint.status, Touchpoint.stage).where(Touchpoint.id.in_(list(ids))))}
+    not_held = {}
+    for i in ids:
+        row = found.get(i)
+        if row is None:
+            not_held[i] = "not in the outbox"
+        elif row.status != HELD:
+            not_held[i] = row.status
+        elif stage and row.stage != stage:
+            not_held[i] = f"held, but a {row.stage} (not {stage})"
     return {"not_held": not_held} if not_held else {}
 
 
@@ -150,7 +159,7 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     held = _held(stage, ids)
     with engine.begin() as conn:
-        not_held = _not_held(conn, ids)
+        not_held = _not_held(conn, ids, stage)
         stale_where = [*held, Touchpoint.event_date < oldest]
         stale = _update(conn, stale_where, status="suppressed", context={},
                         reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
@@ -173,7 +182,7 @@ def discard(engine: Engine, *, stage: str | None, now: datetime, ids: Sequence[i
     """Held rows (of `stage`, of `ids`, or all) -> discarded: never sent."""
     held = _held(stage, ids)
     with engine.begin() as conn:
-        not_held = _not_held(conn, ids)
+        not_held = _not_held(conn, ids, stage)
         by_stage = _update(conn, held, status="discarded", context={},
                            reason="discarded by an operator after it was held")
         counts = {"discarded": sum(by_stage.values()), **not_held, "by_stage": by_stage}

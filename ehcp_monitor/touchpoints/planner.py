@@ -30,7 +30,14 @@ from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
 from ehcp_monitor.domain.calendar import school_leaving_date_expr
 from ehcp_monitor.domain.canonical import TABLE_ORDER
-from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, OPTED_OUT, UNDER_SCHOOL_AGE, YOUNG_PERSON
+from ehcp_monitor.domain.vocabulary import (
+    ADULT_NAMED,
+    AGE_UNKNOWN,
+    OPEN_STATUSES,
+    OPTED_OUT,
+    UNDER_SCHOOL_AGE,
+    YOUNG_PERSON,
+)
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
@@ -276,6 +283,18 @@ def without_coinciding_updates(fresh: pl.DataFrame, waiting: pl.DataFrame | None
                                                 on=["case_ref", "contact_id"], how="anti")])
 
 
+def closed_updates(rows: pl.DataFrame, results: pl.DataFrame) -> pl.Series:
+    """The ids of the progress updates still waiting in the outbox (`rows`:
+    corrections.read_rows_to_compare) whose request is no longer an open 20-week request in
+    tonight's results (its final plan issued, the assessment withdrawn or ended, the request gone
+    from the records): planned on Saturday, the update would go on Monday saying the assessment
+    goes on."""
+    open_20w = results.filter((pl.col("measure") == "FINAL_20W") & pl.col("completed_date").is_null()
+                              & pl.col("status").is_in(list(OPEN_STATUSES)))["request_id"]
+    return rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.WAITING)
+                       & ~pl.col("case_ref").is_in(open_20w.implode()))["id"]
+
+
 def overtaken_updates(rows: pl.DataFrame, fresh: pl.DataFrame) -> pl.Series:
     """The ids of the progress updates still waiting in the outbox (`rows`:
     corrections.read_rows_to_compare) to a contact this run tells of a stage event of the same
@@ -345,6 +364,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes)
         gone = corrections.gone(compared, events.keys)["id"]
         superseded = corrections.supersede(conn, gone, as_of=as_of)
+        closed = closed_updates(compared, results)
+        superseded += corrections.supersede(conn, closed, as_of=as_of, reason=corrections.CLOSED_REASON)
+        gone = pl.concat([gone, closed])
         # What still waits goes with its facts as they are tonight.
         corrections.refresh(conn, compared.filter(~pl.col("id").is_in(gone.implode())), events)
         # A message skipped for want of a reachable contact is planned again (unreached.py).

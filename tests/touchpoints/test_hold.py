@@ -147,6 +147,16 @@ def test_a_held_row_without_a_reason_is_released_with_the_rest(engine):
     assert release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)["released"] == 60
 
 
+def test_a_named_row_held_under_another_stage_is_listed_not_released(engine):
+    store_case(engine, *families(0, 60, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.connect() as conn:
+        first = conn.execute(select(func.min(Touchpoint.id))).scalar_one()
+    counts = release(engine, tp_settings(), stage="delay_notice", as_of=AS_OF, now=NOW, ids=[first])
+    assert counts["released"] == 0
+    assert counts["not_held"] == {first: "held, but a request_received (not delay_notice)"}
+
+
 def test_discard_sends_nothing_and_is_recorded(engine, tmp_path):
     store_case(engine, *families(0, 60, AS_OF))
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)

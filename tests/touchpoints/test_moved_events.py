@@ -114,6 +114,17 @@ def test_a_review_held_soon_after_the_last_is_told_when_the_records_keep_only_th
     assert (counts["pending"], counts["held"]) == (1, 0)
 
 
+def test_a_review_whose_meeting_and_decision_are_both_re_dated_days_on_is_held_where_reviews_are_latest_only(
+        engine, tmp_path):
+    frames, results = told_of_a_decision(engine, tmp_path)  # meeting 3 March, decision 12 March
+    # Both keyed wrong: the meeting was on 13 March, the decision on 14 March. A next review's
+    # meeting does not come the day after the last decision: the same review, held.
+    moved = dated(AMEND, meeting_date=D("2025-03-13"), decision_date=D("2025-03-14"))
+    store_case(engine, frames | {"reviews": [moved], "plans": latest_only(frames)}, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+
+
 def test_a_whole_review_keyed_a_month_out_is_held_where_the_records_keep_every_review(engine, tmp_path):
     frames, results = told_of_a_decision(engine, tmp_path)
     # Meeting and decision both a month out. With every review in the records, a next review

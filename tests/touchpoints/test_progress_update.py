@@ -281,3 +281,21 @@ def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engi
     release(engine, settings, stage=None, as_of=D("2025-02-28"), now=NOW)
     _told(engine)
     assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}
+
+
+def test_a_waiting_update_is_not_sent_once_its_request_is_no_longer_open(engine):
+    from ehcp_monitor.touchpoints.corrections import CLOSED_REASON
+
+    frames, results = family()
+    store_case(engine, frames, results)
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    _told(engine)
+    plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # Friday: the update waits for Monday
+    # Saturday: the assessment withdrawn (its open 20-week clock closed), or the request gone.
+    closed = [r if r["measure"] != "FINAL_20W" else {**r, "status": "closed"} for r in results]
+    for ingest_id, (snapshot, clocks) in enumerate(((frames, closed), (frames | {"requests": []}, [])), 2):
+        store_case(engine, snapshot, clocks, ingest_id=ingest_id)
+        plan_touchpoints(engine, settings, as_of=D("2025-03-01"))
+    assert [(r.status, r.reason) for r in _progress_rows(engine)] == [
+        ("superseded", CLOSED_REASON.format(as_of="2025-03-01"))]
