@@ -113,6 +113,15 @@ def test_a_late_final_plan_is_said_to_be_late():
 # --- on a real store (SQLite and PostgreSQL) ----------------------------------------------------
 
 
+def decided_and_planned(engine) -> tuple[dict, list, object]:
+    """The family's case stored and planned on the day of the decision to assess (not yet sent)."""
+    frames, results = family()
+    store_case(engine, frames, results)
+    settings = tp_settings()
+    plan_touchpoints(engine, settings, as_of=DECIDED)
+    return frames, results, settings
+
+
 def _told(engine) -> None:
     """Every waiting message sent, as the nightly dispatch would (an update is not planned while
     a message of the case still waits to go)."""
@@ -269,10 +278,7 @@ def test_no_update_is_planned_while_a_message_of_the_case_waits_for_the_contact(
 def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engine):
     from ehcp_monitor.touchpoints.hold import release
 
-    frames, results = family()
-    store_case(engine, frames, results)
-    settings = tp_settings()
-    plan_touchpoints(engine, settings, as_of=DECIDED)
+    frames, results, settings = decided_and_planned(engine)
     with engine.begin() as conn:  # the decision held (a correction) for a person to check
         conn.execute(update(Touchpoint).where(Touchpoint.stage == "decision_to_assess")
                      .values(status="held", reason="held as a correction: ..."))
@@ -286,10 +292,7 @@ def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engi
 def test_a_waiting_update_is_not_sent_once_its_request_is_no_longer_open(engine):
     from ehcp_monitor.touchpoints.corrections import CLOSED_REASON
 
-    frames, results = family()
-    store_case(engine, frames, results)
-    settings = tp_settings()
-    plan_touchpoints(engine, settings, as_of=DECIDED)
+    frames, results, settings = decided_and_planned(engine)
     _told(engine)
     plan_touchpoints(engine, settings, as_of=D("2025-02-28"))  # Friday: the update waits for Monday
     # Saturday: the assessment withdrawn (its open 20-week clock closed), or the request gone.

@@ -27,6 +27,13 @@ def family(born: date, *roles: str) -> tuple[dict, list]:
     return frames, []
 
 
+def planned_again_born(engine, frames: dict, results: list, born: date) -> None:
+    """The child's date of birth corrected to `born` in the next ingest, and planning run again."""
+    frames["people"][0]["date_of_birth"] = born
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+
+
 def days_before_leaving() -> tuple[dict, list]:
     """A parent carer and the young person, of a request received on 20 June 2025: a week before
     the young person leaves compulsory school age."""
@@ -93,9 +100,7 @@ def test_with_no_date_of_birth_and_a_young_person_named_nobody_is_told_until_it_
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert told(engine) == {"C1": ("skipped", AGE_UNKNOWN), "C2": ("skipped", AGE_UNKNOWN)}
-    frames["people"][0]["date_of_birth"] = OVER
-    store_case(engine, frames, results, ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    planned_again_born(engine, frames, results, OVER)
     assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
 
 
@@ -151,9 +156,7 @@ def test_a_date_of_birth_corrected_gives_the_young_person_their_message(engine):
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert told(engine) == {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}
-    frames["people"][0]["date_of_birth"] = OVER
-    store_case(engine, frames, results, ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    planned_again_born(engine, frames, results, OVER)
     assert told(engine) == {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}
 
 
