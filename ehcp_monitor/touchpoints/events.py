@@ -61,6 +61,12 @@ WITHHELD_STAGES = {
 }
 
 
+def open_20_week() -> pl.Expr:
+    """A stored result that is an open 20-week request's clock: what a progress update is about."""
+    return ((pl.col("measure") == "FINAL_20W") & pl.col("completed_date").is_null()
+            & pl.col("status").is_in(list(OPEN_STATUSES)) & pl.col("request_id").is_not_null())
+
+
 def _next_review(results: pl.DataFrame) -> pl.DataFrame:
     """plan_id, next_review_measure: the measure of each plan's open review cycle (REVIEW_12M,
     or REVIEW_EY while the child is under 5), so a message says how often the plan is reviewed."""
@@ -144,7 +150,8 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str], variant: pl.Expr | N
                                  *facts), tuple(facts))
 
 
-def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
+def _request_events(snap: Snapshot, results: pl.DataFrame,
+                    next_review: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
     req = snap["requests"].with_columns(pl.lit(None, pl.Utf8).alias("plan_id"))
     decide_due = _due(results, "DECIDE_6W", "decision_due")
     final_due = _due(results, "FINAL_20W", "final_due")
@@ -193,7 +200,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
     issued = (
         assessed.filter(pl.col("assessment_outcome") == "Y")
         .join(plan_of_request, on="request_id", how="left")
-        .join(_next_review(results), on="plan_id", how="left")
+        .join(next_review, on="plan_id", how="left")
         .with_columns(pl.col("event_date").alias("issue_date"))
     )
     not_issued = (
@@ -211,8 +218,8 @@ def _request_events(snap: Snapshot, results: pl.DataFrame) -> list[tuple[pl.Data
     ]
 
 
-def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
-                   as_of: date) -> list[tuple[pl.DataFrame, _Part]]:
+def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,
+                   next_review: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     # Where the plan's reviews are only its latest (SEN2), the last review leaves the records when
     # the next is keyed: the meeting says which review a decision is of (corrections.RECURRING).
@@ -220,7 +227,7 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
     reviews = snap["reviews"].join(plans, on="plan_id").with_columns(
         review_began=pl.when(pl.col("plan_id").is_in(latest_only.implode())).then(pl.col("meeting_date")))
     decisions = (reviews.filter(pl.col("decision_date").is_not_null())
-                 .join(_next_review(results), on="plan_id", how="left")
+                 .join(next_review, on="plan_id", how="left")
                  .with_columns(pl.col("decision_date").alias("event_date")))
     amended = reviews.filter(pl.col("amended_final_date").is_not_null()).with_columns(
         pl.col("amended_final_date").alias("event_date"),
@@ -351,11 +358,9 @@ def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, 
     every run in the same period finds the same event (the outbox's key makes it once).
     """
     every = settings.touchpoints.update_every_days
-    open_20w = results.filter(
-        (pl.col("measure") == "FINAL_20W") & pl.col("completed_date").is_null()
-        & pl.col("status").is_in(list(OPEN_STATUSES)) & pl.col("request_id").is_not_null()
-    ).select("request_id", pl.col("stage").alias("stage_20w"), pl.col("due_date").alias("final_due"),
-             (pl.col("status") == "overdue").alias("final_late")).unique("request_id", keep="first")
+    open_20w = results.filter(open_20_week()).select(
+        "request_id", pl.col("stage").alias("stage_20w"), pl.col("due_date").alias("final_due"),
+        (pl.col("status") == "overdue").alias("final_late")).unique("request_id", keep="first")
     # The next date the law sets: the earliest open statutory clock of the request not yet passed.
     upcoming = (
         results.filter(
@@ -454,9 +459,10 @@ def find_all(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of
     `touches` (read_last_touches: when each case's family was last sent a message) time the
     progress updates; without it, only the events themselves do.
     """
+    next_review = _next_review(results)
     found = [
-        *_request_events(snap, results),
-        *_review_events(snap, results, settings, as_of),
+        *_request_events(snap, results, next_review),
+        *_review_events(snap, results, settings, as_of, next_review),
         _delay_events(snap, results, settings, as_of),
     ]
 

@@ -33,14 +33,13 @@ from ehcp_monitor.domain.canonical import TABLE_ORDER
 from ehcp_monitor.domain.vocabulary import (
     ADULT_NAMED,
     AGE_UNKNOWN,
-    OPEN_STATUSES,
     OPTED_OUT,
     UNDER_SCHOOL_AGE,
     YOUNG_PERSON,
 )
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
-from ehcp_monitor.touchpoints.events import Events, find_all, read_last_touches
+from ehcp_monitor.touchpoints.events import Events, find_all, open_20_week, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
 from ehcp_monitor.transports import choose_channel
@@ -289,8 +288,7 @@ def closed_updates(rows: pl.DataFrame, results: pl.DataFrame) -> pl.Series:
     tonight's results (its final plan issued, the assessment withdrawn or ended, the request gone
     from the records): planned on Saturday, the update would go on Monday saying the assessment
     goes on."""
-    open_20w = results.filter((pl.col("measure") == "FINAL_20W") & pl.col("completed_date").is_null()
-                              & pl.col("status").is_in(list(OPEN_STATUSES)))["request_id"]
+    open_20w = results.filter(open_20_week())["request_id"]
     return rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.WAITING)
                        & ~pl.col("case_ref").is_in(open_20w.implode()))["id"]
 
