@@ -22,7 +22,9 @@ is about something that did not happen. Every planning run, before it inserts an
   message of any stage whose very event (stage, case, date) the family was told with another
   outcome (a review decision corrected from amend to cease: the variant is in the outbox's key).
   A legitimate second event (a second draft, a decision changed on appeal) waits for that
-  person too: a wrong message to a family is the worse fault. So is a new message of any stage
+  person too: a wrong message to a family is the worse fault. So is a delay notice naming a late
+  step the family was told was done, or a progress update after the final plan was told
+  (DONE_TOLD_BY). So is a new message of any stage
   whose very event the family was sent under a contact ID the records no longer have (a contact
   re-keyed by the case system would otherwise get it twice), and one to a contact last written
   to about another child (a contact linked to the wrong child).
@@ -36,6 +38,7 @@ from sqlalchemy import Connection, bindparam, case, or_, update
 
 from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import Events
@@ -67,6 +70,18 @@ MOVED_WITHIN_DAYS = 90
 # A next review's meeting comes weeks after the last decision at the least; a meeting days after
 # it is the same review with both dates corrected.
 NEXT_MEETING_AFTER_DAYS = 28
+# A late step (a delay notice's `late_steps`) -> the messages that told the family it was done,
+# and whether the told event must be dated on or after the step's start (its due date less the
+# clock's days: a review decision or amended plan of that review, not of an earlier one).
+# A notice saying the step is late, after they were told it was done, is a correction to check.
+DONE_TOLD_BY: dict[str, tuple[tuple[str, ...], bool]] = {
+    "DECIDE_6W": (("decision_to_assess", "decision_not_to_assess"), False),
+    "NOT_ISSUE_16W": (("final_plan_issued", "decision_not_to_issue"), False),
+    "FINAL_20W": (("final_plan_issued", "decision_not_to_issue"), False),
+    "REVIEW_DECISION_4W": (("review_decision",), True),
+    "AMEND_FINAL_8W": (("amended_plan_issued",), True),
+}
+LATE_STEPS = pl.Struct({"late_steps": pl.List(pl.Struct({"measure": pl.Utf8, "due_date": pl.Date}))})
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
@@ -241,13 +256,17 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     read_contact_links)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
+    has_facts = "context" in fresh.columns
     began = (pl.col("context").str.json_path_match("$.review_began").str.to_date(strict=False)
-             if "context" in fresh.columns else pl.lit(None, pl.Date))
+             if has_facts else pl.lit(None, pl.Date))
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
-                       began.alias("review_began"), *(["person_id"] if links is not None else [])))
+                       began.alias("review_began"), *(["person_id"] if links is not None else []),
+                       *(["context"] if has_facts else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
+    if has_facts:
+        each.append(_a_done_step_late(pending, told))
     if found is not None:
         each.append(_a_moved_event(pending, told, found))
     if contacts is not None:
@@ -343,6 +362,44 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
             pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
             pl.lit(", which the records no longer have (a date corrected?); check the record, then "
                    "`ehcp-monitor touchpoints release` or `discard`"),
+        ))
+    )
+
+
+def _a_done_step_late(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending delay notices naming a late step whose family was told it was done
+    (DONE_TOLD_BY), and progress updates (which say the assessment goes on: FINAL_20W open)
+    whose family was told its outcome: the final plan's date removed after the family was sent
+    "your final plan has been issued", and the notice would apologise that it is late."""
+    notices = pending.filter(pl.col("stage") == "delay_notice")
+    updates = pending.filter(pl.col("stage") == "progress_update")
+    if (notices.is_empty() and updates.is_empty()) or told.is_empty():
+        return pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
+    done = pl.DataFrame(
+        [(code, stage, measure(code).days if dated else None)
+         for code, (stages, dated) in DONE_TOLD_BY.items() for stage in stages],
+        schema={"measure": pl.Utf8, "told_stage": pl.Utf8, "step_days": pl.Int64}, orient="row")
+    steps = pl.concat([
+        notices.select("_fresh", "case_ref", pl.col("context").str.json_decode(LATE_STEPS)
+                       .struct.field("late_steps").alias("step"))
+        .explode("step").unnest("step").with_columns(says=pl.concat_str(pl.col("measure"), pl.lit(" is late"))),
+        updates.select("_fresh", "case_ref", measure=pl.lit("FINAL_20W"), due_date=pl.lit(None, pl.Date),
+                       says=pl.lit("the assessment goes on")),
+    ]).join(done, on="measure")
+    told = told.select("case_ref", pl.col("stage").alias("told_stage"), pl.col("event_date").alias("told_date"))
+    return (
+        steps.join(told, on=["case_ref", "told_stage"])
+        .filter(pl.col("step_days").is_null()
+                | (pl.col("told_date") >= pl.col("due_date") - pl.duration(days=pl.col("step_days"))))
+        .sort("_fresh", "told_date")
+        .unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held as a correction: the family was already sent "),
+            pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage"))
+            .str.to_lowercase(),
+            pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"), pl.lit(", and this message says "),
+            pl.col("says"), pl.lit(" (a date removed or an outcome changed?); check the record, then "
+                                   "`ehcp-monitor touchpoints release` or `discard`"),
         ))
     )
 

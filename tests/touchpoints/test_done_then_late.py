@@ -1,0 +1,99 @@
+"""A delay notice for a step the family was told was done (touchpoints/corrections.py,
+DONE_TOLD_BY; docs/touchpoints.md, When the records change): the date that completed it was
+removed or its outcome changed after sending, and the notice would apologise for its lateness."""
+
+from datetime import datetime, timedelta, timezone
+
+from ehcp_monitor.touchpoints import plan_touchpoints
+from tests.touchpoints.conftest import AS_OF, D, result, store_case, tp_settings
+from tests.touchpoints.test_corrections import corrected, decided_family, outbox, send
+from tests.touchpoints.test_outcomes import AMEND, reviewed
+from tests.touchpoints.test_progress_update import family
+
+MAY = D("2025-05-01")  # DECIDE_6W of the 10 March request fell due on 21 April
+MAY_NOW = datetime(2025, 5, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def decision_late(status="overdue") -> list[dict]:
+    return [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"), status=status, days_late=10)]
+
+
+def test_a_decision_removed_after_the_family_was_told_of_it_gives_no_apology_for_its_lateness(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+    # The outcome and its date are cleared in the case system (keyed on the wrong request?).
+    store_case(engine, corrected(frames, request_outcome="A", request_outcome_date=None), decision_late(),
+               ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=MAY)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+    assert outbox(engine, "delay_notice") == [(
+        "delay_notice", D("2025-04-22"), "held",
+        "held as a correction: the family was already sent decision to assess dated 2025-03-12, and this message "
+        "says DECIDE_6W is late (a date removed or an outcome changed?); check the record, then "
+        "`ehcp-monitor touchpoints release` or `discard`")]
+    assert send(engine, tmp_path, MAY, MAY_NOW)["sent"] == 0
+
+
+def test_a_late_decision_the_family_was_never_told_of_is_apologised_for(engine, tmp_path):
+    frames, _ = decided_family()
+    undecided = corrected(frames, request_outcome="A", request_outcome_date=None)
+    store_case(engine, undecided, decision_late())
+    counts = plan_touchpoints(engine, tp_settings(), as_of=MAY)
+    assert (counts["pending"], counts["corrections_held"]) == (1, 0)  # the request itself is too old to tell
+    assert [r[2] for r in outbox(engine, "delay_notice")] == ["pending"]
+
+
+AMENDED = {**AMEND, "amendment_notice_date": D("2025-03-20"), "amended_final_date": D("2025-04-10")}
+AMEND_LATE = result("AMEND_FINAL_8W", plan_id="PL1", due=D("2025-05-15"), status="overdue", days_late=1)
+
+
+def test_an_amended_plan_removed_after_the_family_was_told_it_was_issued_gives_no_apology(engine, tmp_path):
+    frames, results = reviewed(AMENDED)
+    store_case(engine, frames, results)
+    issued = D("2025-04-10")
+    plan_touchpoints(engine, tp_settings(), as_of=issued)
+    assert send(engine, tmp_path, issued, datetime(2025, 4, 10, 9, 0, tzinfo=timezone.utc))["by_stage"][
+        "amended_plan_issued"] == 1
+    frames["reviews"] = [{**AMENDED, "amended_final_date": None}]
+    store_case(engine, frames, [*results, AMEND_LATE], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-16"))
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+    ((_, _, status, reason),) = outbox(engine, "delay_notice")
+    assert status == "held" and "amended plan issued dated 2025-04-10" in reason and "AMEND_FINAL_8W" in reason
+
+
+def test_an_amended_plan_of_an_earlier_review_does_not_hold_this_reviews_delay_notice(engine, tmp_path):
+    frames, results = reviewed(AMENDED)
+    store_case(engine, frames, results)
+    issued = D("2025-04-10")
+    plan_touchpoints(engine, tp_settings(), as_of=issued)
+    send(engine, tmp_path, issued, datetime(2025, 4, 10, 9, 0, tzinfo=timezone.utc))
+    # An early review a month later proposes amendments again; its amended plan is late.
+    early = {"plan_id": "PL1", "meeting_date": D("2025-04-14"), "decision_date": D("2025-04-16"),
+             "outcome": "amend", "amendment_notice_date": D("2025-04-18")}
+    frames["reviews"] = [AMENDED, early]
+    late = result("AMEND_FINAL_8W", plan_id="PL1", due=D("2025-06-13"), status="overdue", days_late=1)
+    store_case(engine, frames, [*results, late], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-14") + timedelta(days=2))
+    assert counts["corrections_held"] == 0
+    assert [r[2] for r in outbox(engine, "delay_notice")] == ["pending"]
+
+
+def test_a_progress_update_after_the_family_was_told_the_final_plan_was_issued_is_held(engine, tmp_path):
+    frames, results = family()
+    issued = {"request_id": "R1", "assessment_outcome": "Y", "assessment_outcome_date": D("2025-03-12")}
+    store_case(engine, frames | {"assessments": [issued]},
+               [results[0], result("FINAL_20W", request_id="R1", due=D("2025-06-09"), completed=D("2025-03-12"),
+                                   status="met")])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"final_plan_issued": 1}
+    # The assessment's outcome is cleared: the request looks open again, the family silent since.
+    store_case(engine, frames, results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=14))
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+    ((_, _, status, reason),) = outbox(engine, "progress_update")
+    assert status == "held" and reason.startswith(
+        "held as a correction: the family was already sent final plan issued dated 2025-03-12, and this message "
+        "says the assessment goes on")
