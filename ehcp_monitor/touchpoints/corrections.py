@@ -41,7 +41,7 @@ from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
-from ehcp_monitor.touchpoints.events import Events
+from ehcp_monitor.touchpoints.events import PLAN_MEASURES, Events
 from ehcp_monitor.touchpoints.hold import HELD
 
 SUPERSEDED = "superseded"
@@ -265,10 +265,13 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
                        *(["context"] if has_facts else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
-    if has_facts:
-        each.append(_a_done_step_late(pending, told))
+    steps = _steps(pending) if has_facts else None
+    if steps is not None:
+        each.append(_a_done_step_late(steps, told))
     if found is not None:
         each.append(_a_moved_event(pending, told, found))
+        if steps is not None:
+            each.append(_after_a_told_event_left(steps, told, found))
     if contacts is not None:
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -366,41 +369,82 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
     )
 
 
-def _a_done_step_late(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending delay notices naming a late step whose family was told it was done
-    (DONE_TOLD_BY), and progress updates (which say the assessment goes on: FINAL_20W open)
-    whose family was told its outcome: the final plan's date removed after the family was sent
-    "your final plan has been issued", and the notice would apologise that it is late."""
+def _steps(pending: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, case_ref, event_date, measure, due_date, says: the steps each pending delay notice
+    names as late (its `late_steps`), and for each progress update the 20-week clock, open."""
     notices = pending.filter(pl.col("stage") == "delay_notice")
     updates = pending.filter(pl.col("stage") == "progress_update")
-    if (notices.is_empty() and updates.is_empty()) or told.is_empty():
-        return pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
+    return pl.concat([
+        notices.select("_fresh", "case_ref", "event_date", pl.col("context").str.json_decode(LATE_STEPS)
+                       .struct.field("late_steps").alias("step"))
+        .explode("step").unnest("step").with_columns(says=pl.concat_str(pl.col("measure"), pl.lit(" is late"))),
+        updates.select("_fresh", "case_ref", "event_date", measure=pl.lit("FINAL_20W"),
+                       due_date=pl.lit(None, pl.Date), says=pl.lit("the assessment goes on")),
+    ])
+
+
+def _told_of() -> pl.Expr:
+    """The start of a reason naming a told row (`told_stage`, `told_date`)."""
+    return pl.concat_str(
+        pl.lit("held as a correction: the family was already sent "),
+        pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage")).str.to_lowercase(),
+        pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"))
+
+
+NO_REASONS = pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
+CHECK_THE_RECORD = "; check the record, then `ehcp-monitor touchpoints release` or `discard`"
+
+
+def _a_done_step_late(steps: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending delay notices naming a late step whose family was told it was done
+    (DONE_TOLD_BY), and progress updates (which say the assessment goes on: FINAL_20W open)
+    whose family was told its outcome (`steps`: _steps): the final plan's date removed after the
+    family was sent "your final plan has been issued", and the notice would apologise that it
+    is late."""
+    if steps.is_empty() or told.is_empty():
+        return NO_REASONS
     done = pl.DataFrame(
         [(code, stage, measure(code).days if dated else None)
          for code, (stages, dated) in DONE_TOLD_BY.items() for stage in stages],
         schema={"measure": pl.Utf8, "told_stage": pl.Utf8, "step_days": pl.Int64}, orient="row")
-    steps = pl.concat([
-        notices.select("_fresh", "case_ref", pl.col("context").str.json_decode(LATE_STEPS)
-                       .struct.field("late_steps").alias("step"))
-        .explode("step").unnest("step").with_columns(says=pl.concat_str(pl.col("measure"), pl.lit(" is late"))),
-        updates.select("_fresh", "case_ref", measure=pl.lit("FINAL_20W"), due_date=pl.lit(None, pl.Date),
-                       says=pl.lit("the assessment goes on")),
-    ]).join(done, on="measure")
     told = told.select("case_ref", pl.col("stage").alias("told_stage"), pl.col("event_date").alias("told_date"))
     return (
-        steps.join(told, on=["case_ref", "told_stage"])
+        steps.join(done, on="measure").join(told, on=["case_ref", "told_stage"])
         .filter(pl.col("step_days").is_null()
                 | (pl.col("told_date") >= pl.col("due_date") - pl.duration(days=pl.col("step_days"))))
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(
-            pl.lit("held as a correction: the family was already sent "),
-            pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage"))
-            .str.to_lowercase(),
-            pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"), pl.lit(", and this message says "),
-            pl.col("says"), pl.lit(" (a date removed or an outcome changed?); check the record, then "
-                                   "`ehcp-monitor touchpoints release` or `discard`"),
-        ))
+            _told_of(), pl.lit(", and this message says "), pl.col("says"),
+            pl.lit(" (a date removed or an outcome changed?)" + CHECK_THE_RECORD)))
+    )
+
+
+def _after_a_told_event_left(steps: pl.DataFrame, told: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending delay notices naming a late step of the request, and progress
+    updates (`steps`: _steps), dated within MOVED_WITHIN_DAYS of a once-per-case event of the
+    case the family was told of and the records (`found`) no longer have, about the same child:
+    its date was corrected (a request received in January, not March) or it was removed, and the
+    message would rest on dates the family was told otherwise (a decision "due by 13 April" now
+    "was due by 16 February"). The corrected once-per-case message is held too, or too old to
+    tell. After MOVED_WITHIN_DAYS the correction is taken as settled."""
+    steps = steps.filter(~pl.col("measure").is_in(PLAN_MEASURES))
+    told = (told.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)))
+            .join(steps.select("case_ref").unique(), on="case_ref", how="semi"))
+    if steps.is_empty() or told.is_empty():
+        return NO_REASONS
+    current = (found.join(told.select("case_ref").unique(), on="case_ref", how="semi")
+               .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null("")).unique())
+    left = told.join(_same_child(told, current).select("id").unique(), on="id", how="anti")
+    return (
+        steps.join(left.select("case_ref", pl.col("stage").alias("told_stage"),
+                               pl.col("event_date").alias("told_date")), on="case_ref")
+        .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days() <= MOVED_WITHIN_DAYS)
+        .sort("_fresh", "told_date")
+        .unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
+                                   "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )
 
 

@@ -97,3 +97,24 @@ def test_a_progress_update_after_the_family_was_told_the_final_plan_was_issued_i
     assert status == "held" and reason.startswith(
         "held as a correction: the family was already sent final plan issued dated 2025-03-12, and this message "
         "says the assessment goes on")
+
+
+def test_a_request_re_dated_by_months_after_the_family_was_told_of_it_holds_the_apology_it_brings(engine, tmp_path):
+    frames, _ = decided_family()
+    received = corrected(frames, request_outcome="A", request_outcome_date=None)
+    store_case(engine, received, [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"), status="pending")])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"request_received": 1}  # "we will decide by 21 April"
+    # The request came in January: the decision "was due by 17 February", the family told otherwise.
+    january = corrected(received, received_date=D("2025-01-06"))
+    late = [result("DECIDE_6W", request_id="R1", due=D("2025-02-17"), status="overdue", days_late=35)]
+    store_case(engine, january, late, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-03-24"))
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+    ((_, _, status, reason),) = [r for r in outbox(engine, "delay_notice") if r[2] != "suppressed"]
+    assert status == "held" and reason.startswith(
+        "held as a correction: the family was already sent request received dated 2025-03-10, which the records "
+        "no longer have (a date corrected or removed?)")
+    # Three months on, the correction is taken as settled: the repeat goes.
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-13"))
+    assert (counts["pending"], counts["corrections_held"]) == (1, 0)
