@@ -21,6 +21,8 @@ is about something that did not happen. Every planning run, before it inserts an
   was most likely corrected, and the family would hear of one decision twice. So is a new
   message of any stage whose very event (stage, case, date) the family was told with another
   outcome (a review decision corrected from amend to cease: the variant is in the outbox's key).
+  So is one whose child's family was told of the group under another case within
+  SAME_EVENT_WITHIN_DAYS (a request re-keyed, or keyed twice).
   A legitimate second event (a second draft, a decision changed on appeal) waits for that
   person too: a wrong message to a family is the worse fault. So is a delay notice naming a late
   step the family was told was done, or a progress update after the final plan was told
@@ -82,6 +84,9 @@ DONE_TOLD_BY: dict[str, tuple[tuple[str, ...], bool]] = {
     "AMEND_FINAL_8W": (("amended_plan_issued",), True),
 }
 LATE_STEPS = pl.Struct({"late_steps": pl.List(pl.Struct({"measure": pl.Utf8, "due_date": pl.Date}))})
+# A child's second request, decision, draft or plan within this many days of the first, under
+# another case, is most likely the same one re-keyed or entered twice.
+SAME_EVENT_WITHIN_DAYS = 28
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
@@ -261,13 +266,17 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
              if has_facts else pl.lit(None, pl.Date))
     pending = (fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
                .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null(""), "contact_id",
-                       began.alias("review_began"), *(["person_id"] if links is not None else []),
+                       began.alias("review_began"), *(["person_id"] if "person_id" in fresh.columns else []),
                        *(["context"] if has_facts else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
+    if "person_id" in pending.columns:
+        each.append(_another_case(pending, told))
     steps = _steps(pending) if has_facts else None
     if steps is not None:
         each.append(_a_done_step_late(steps, told))
+    if has_facts:
+        each.append(_after_a_cease_decision(pending))
     if found is not None:
         each.append(_a_moved_event(pending, told, found))
         if steps is not None:
@@ -311,6 +320,28 @@ def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
             pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
             pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
         ))
+    )
+
+
+def _another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending once-per-case rows whose child's family was told an event of the
+    same group dated within SAME_EVENT_WITHIN_DAYS under another case: the request re-keyed with
+    a new ID, or entered twice, and the family would hear of it again under a new reference."""
+    group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
+    told = told.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)) & pl.col("person_id").is_not_null()).select(
+        group.alias("group"), "person_id", pl.col("case_ref").alias("told_case"),
+        pl.col("stage").alias("told_stage"), pl.col("event_date").alias("told_date"))
+    return (
+        pending.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)) & pl.col("person_id").is_not_null())
+        .with_columns(group.alias("group"))
+        .join(told, on=["group", "person_id"])
+        .filter((pl.col("told_case") != pl.col("case_ref")),
+                (pl.col("event_date") - pl.col("told_date")).dt.total_days().abs() <= SAME_EVENT_WITHIN_DAYS)
+        .sort("_fresh", "told_date")
+        .unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            _told_of(), pl.lit(" under case "), pl.col("told_case"),
+            pl.lit(" (the same request re-keyed, or entered twice?)" + CHECK_THE_RECORD)))
     )
 
 
@@ -446,6 +477,19 @@ def _after_a_told_event_left(steps: pl.DataFrame, told: pl.DataFrame, found: pl.
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                    "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )
+
+
+def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: a pending review upcoming, or delay notice for the plan's steps alone, of
+    a plan whose latest review decided to cease it and that has no cease date (its `cease_decided`
+    fact, events.py): the family was told the plan would stop. Right only if the plan goes on
+    (an appeal against the decision): a person looks."""
+    decided = pl.col("context").str.json_path_match("$.cease_decided")
+    return (pending.filter(pl.col("stage").is_in(["review_upcoming", "delay_notice"]) & decided.is_not_null())
+            .select("_fresh", reason=pl.concat_str(
+                pl.lit("held: the plan's last review decided on "), decided,
+                pl.lit(" to cease it, and no cease date is recorded; release it if the plan goes on (an appeal), "
+                       "else record the cease date and `ehcp-monitor touchpoints discard` it"))))
 
 
 def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: pl.Series) -> pl.DataFrame:

@@ -23,7 +23,13 @@ from ehcp_monitor.db.bulk import read_frame, sql_strings
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
-from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
+from ehcp_monitor.domain.vocabulary import (
+    AWAITING_ADVICE_REQUESTS,
+    DRAFT_COMMENTS,
+    FINALISING,
+    GATHERING_ADVICE,
+    OPEN_STATUSES,
+)
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
 from ehcp_monitor.touchpoints import unreached
 
@@ -74,6 +80,19 @@ def _next_review(results: pl.DataFrame) -> pl.DataFrame:
                            & pl.col("status").is_in(list(OPEN_STATUSES)))
             .sort("anchor_date").group_by("plan_id")
             .agg(pl.col("measure").last().alias("next_review_measure")))
+
+
+def _cease_decided(snap: Snapshot, as_of: date) -> pl.DataFrame:
+    """plan_id, cease_decided: plans with no cease date whose latest review decision (by the
+    as-of date) was to cease them, and its date. A review coming up, or an apology for a late
+    one, would contradict the decision the family was told, unless the plan goes on (an appeal):
+    corrections.py holds them for a person."""
+    open_plans = snap["plans"].filter(pl.col("cease_date").is_null()).select("plan_id")
+    return (snap["reviews"].filter(pl.col("decision_date") <= as_of)
+            .sort("decision_date").group_by("plan_id")
+            .agg(pl.col("outcome").last(), pl.col("decision_date").last().alias("cease_decided"))
+            .filter(pl.col("outcome") == "cease")
+            .join(open_plans, on="plan_id", how="semi").select("plan_id", "cease_decided"))
 
 
 def _due(results: pl.DataFrame, measure: str, name: str) -> pl.DataFrame:
@@ -219,7 +238,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
 
 
 def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,
-                   next_review: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
+                   next_review: pl.DataFrame, cease_decided: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
     plans = snap["plans"].select("plan_id", "person_id", "request_id")
     # Where the plan's reviews are only its latest (SEN2), the last review leaves the records when
     # the next is keyed: the meeting says which review a decision is of (corrections.RECURRING).
@@ -254,13 +273,15 @@ def _review_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as
     meetings = reviews.filter((pl.col("meeting_date") <= as_of) & pl.col("decision_date").is_null())
     met = (upcoming.join(meetings.select("plan_id", "meeting_date"), on="plan_id")
            .filter(pl.col("meeting_date") > pl.col("anchor_date")).select("plan_id", "anchor_date").unique())
-    upcoming = upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
+    upcoming = (upcoming.join(met, on=["plan_id", "anchor_date"], how="anti")
+                .join(cease_decided, on="plan_id", how="left"))
     return [
         _finish(decisions, "review_decision",
                 ["meeting_date", "decision_date", "outcome", "next_review_measure", "review_began"],
                 variant=pl.col("outcome"), plan_first=True),
         _finish(amended, "amended_plan_issued", ["meeting_date", "issue_date", "review_began"], plan_first=True),
-        _finish(upcoming, "review_upcoming", ["review_due", "review_measure", "review_began"], plan_first=True),
+        _finish(upcoming, "review_upcoming", ["review_due", "review_measure", "review_began", "cease_decided"],
+                plan_first=True),
     ]
 
 
@@ -278,7 +299,7 @@ def _forecast_issue(snap: Snapshot, results: pl.DataFrame, as_of: date) -> pl.Da
 
 
 def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
-                  as_of: date) -> tuple[pl.DataFrame, _Part]:
+                  as_of: date, cease_decided: pl.DataFrame) -> tuple[pl.DataFrame, _Part]:
     """At most one notice per case on any run, listing every overdue statutory step of the case.
 
     Each overdue clock fires on its first overdue day (due + 1) and every `delay_repeat_days`
@@ -330,8 +351,11 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         # Only the plan's steps late (its review, an amendment): the plan's holder is named.
         pl.col("measure").is_in(PLAN_MEASURES).all().alias("_plan_steps"),
     )
-    cases = notice.rename({"notice_date": "event_date"}).join(items, on="case_ref")
-    return _finish(cases, "delay_notice", ["late_steps"], plan_first=pl.col("_plan_steps"))
+    cases = (notice.rename({"notice_date": "event_date"}).join(items, on="case_ref")
+             # Only for a notice of the plan's steps alone: its review is late.
+             .join(cease_decided, on="plan_id", how="left")
+             .with_columns(cease_decided=pl.when("_plan_steps").then("cease_decided")))
+    return _finish(cases, "delay_notice", ["late_steps", "cease_decided"], plan_first=pl.col("_plan_steps"))
 
 
 def read_last_touches(conn: Connection, *, open_since: date | None = None) -> pl.DataFrame:
@@ -358,9 +382,22 @@ def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, 
     every run in the same period finds the same event (the outbox's key makes it once).
     """
     every = settings.touchpoints.update_every_days
-    open_20w = results.filter(open_20_week()).select(
-        "request_id", pl.col("stage").alias("stage_20w"), pl.col("due_date").alias("final_due"),
-        (pl.col("status") == "overdue").alias("final_late")).unique("request_id", keep="first")
+    # The rule book ranks the advice stages before the draft (domain.md s4, "Where is it stuck?"):
+    # a draft served while advice is missing or unrecorded stays there on the weekly list. The
+    # family was sent the draft: they are told where the draft is, not that advice is being asked.
+    draft = (snap["drafts"].filter(pl.col("draft_plan_date") <= as_of)
+             .group_by("request_id").agg(pl.col("draft_plan_date").max().alias("_draft")))
+    advice_stage = pl.col("stage_20w").is_in([AWAITING_ADVICE_REQUESTS, GATHERING_ADVICE])
+    open_20w = (
+        results.filter(open_20_week()).select(
+            "request_id", pl.col("stage").alias("stage_20w"), pl.col("due_date").alias("final_due"),
+            (pl.col("status") == "overdue").alias("final_late")).unique("request_id", keep="first")
+        .join(draft, on="request_id", how="left")
+        .with_columns(stage_20w=pl.when(advice_stage & pl.col("_draft").is_not_null()).then(
+            pl.when(pl.lit(as_of) <= pl.col("_draft") + timedelta(days=DRAFT_COMMENT_DAYS - 1))
+            .then(pl.lit(DRAFT_COMMENTS)).otherwise(pl.lit(FINALISING))).otherwise("stage_20w"))
+        .drop("_draft")
+    )
     # The next date the law sets: the earliest open statutory clock of the request not yet passed.
     upcoming = (
         results.filter(
@@ -460,10 +497,11 @@ def find_all(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of
     progress updates; without it, only the events themselves do.
     """
     next_review = _next_review(results)
+    cease_decided = _cease_decided(snap, as_of)
     found = [
         *_request_events(snap, results, next_review),
-        *_review_events(snap, results, settings, as_of, next_review),
-        _delay_events(snap, results, settings, as_of),
+        *_review_events(snap, results, settings, as_of, next_review, cease_decided),
+        _delay_events(snap, results, settings, as_of, cease_decided),
     ]
 
     def keys(n: int, frame: pl.DataFrame) -> pl.DataFrame:

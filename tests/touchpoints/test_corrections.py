@@ -398,3 +398,34 @@ def test_a_waiting_message_goes_with_its_facts_as_they_are_when_planned_again(en
     event_date, status, context = notice()
     assert (event_date, status) == (D("2025-03-11"), "pending")
     assert [s["measure"] for s in context["late_steps"]] == ["ADVICE_6W"]
+
+
+def test_a_request_re_keyed_under_a_new_id_is_held_not_told_again(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+    # The case system re-keys the request: the same child, dates and outcome under R9.
+    rekeyed = corrected(frames, request_id="R9")
+    store_case(engine, rekeyed, [{**results[0], "request_id": "R9"}], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 2)
+    held = [r for r in outbox(engine) if r[2] == "held"]
+    assert [r[3] for r in held] == [
+        f"held as a correction: the family was already sent {words} dated {day} under case R1 (the same request "
+        "re-keyed, or entered twice?); check the record, then `ehcp-monitor touchpoints release` or `discard`"
+        for words, day in (("decision to assess", "2025-03-12"), ("request received", "2025-03-10"))]
+
+
+def test_a_childs_new_request_months_after_the_last_is_told(engine, tmp_path):
+    frames, results = decided_family("N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    # Refused in March, asked again in June: a new request, told as usual.
+    june = D("2025-06-02")
+    again = {"request_id": "R2", "person_id": "P1", "received_date": june, "request_outcome": "A"}
+    store_case(engine, frames | {"requests": [*frames["requests"], again]},
+               [*results, result("DECIDE_6W", request_id="R2", due=D("2025-07-14"), status="pending")], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=june)
+    assert (counts["pending"], counts["corrections_held"]) == (1, 0)

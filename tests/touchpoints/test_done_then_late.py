@@ -1,6 +1,6 @@
-"""A delay notice for a step the family was told was done (touchpoints/corrections.py,
-DONE_TOLD_BY; docs/touchpoints.md, When the records change): the date that completed it was
-removed or its outcome changed after sending, and the notice would apologise for its lateness."""
+"""Messages at odds with what the family was told (touchpoints/corrections.py; docs/touchpoints.md,
+When the records change): an apology for a step they were told was done (DONE_TOLD_BY), one resting
+on a date since corrected, and a review coming up after the decision to cease the plan."""
 
 from datetime import datetime, timedelta, timezone
 
@@ -118,3 +118,35 @@ def test_a_request_re_dated_by_months_after_the_family_was_told_of_it_holds_the_
     # Three months on, the correction is taken as settled: the repeat goes.
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-13"))
     assert (counts["pending"], counts["corrections_held"]) == (1, 0)
+
+
+CEASE = {**AMEND, "outcome": "cease"}
+UPCOMING = D("2026-01-15")  # 56 days before the next review's due date
+
+
+def _review_coming_after(*reviews: dict) -> tuple[dict, list]:
+    frames, results = reviewed(*reviews)
+    anchor = max(r["decision_date"] for r in reviews)
+    due = anchor.replace(year=anchor.year + 1)
+    return frames, [*results, result("REVIEW_12M", plan_id="PL1", anchor=anchor, due=due, status="pending")]
+
+
+def test_a_review_coming_up_after_the_decision_to_cease_the_plan_is_held(engine):
+    frames, results = _review_coming_after(CEASE)
+    store_case(engine, frames, results)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=UPCOMING)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 1)
+    ((_, day, status, reason),) = outbox(engine, "review_upcoming")
+    assert (day, status) == (UPCOMING, "held")
+    assert reason == ("held: the plan's last review decided on 2025-03-12 to cease it, and no cease date is "
+                      "recorded; release it if the plan goes on (an appeal), else record the cease date and "
+                      "`ehcp-monitor touchpoints discard` it")
+
+
+def test_a_review_coming_up_after_the_plan_was_maintained_on_appeal_is_told(engine):
+    maintained = {**AMEND, "meeting_date": D("2025-05-02"), "decision_date": D("2025-05-12"), "outcome": "maintain"}
+    frames, results = _review_coming_after(CEASE, maintained)
+    store_case(engine, frames, results)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-03-17"))
+    assert (counts["pending"], counts["corrections_held"]) == (1, 0)
+    assert [r[2] for r in outbox(engine, "review_upcoming")] == ["pending"]

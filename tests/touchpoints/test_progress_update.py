@@ -302,3 +302,20 @@ def test_a_waiting_update_is_not_sent_once_its_request_is_no_longer_open(engine)
         plan_touchpoints(engine, settings, as_of=D("2025-03-01"))
     assert [(r.status, r.reason) for r in _progress_rows(engine)] == [
         ("superseded", CLOSED_REASON.format(as_of="2025-03-01"))]
+
+
+def test_an_update_after_the_draft_was_served_tells_of_the_draft_not_of_advice():
+    # The rule book ranks the advice stages first: a draft served with advice unrecorded stays in
+    # `gathering_advice` for the weekly list, but the family has had the draft.
+    frames, results = family()
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-10")}]
+    last = D("2025-03-01")
+
+    def stage_told(as_of) -> str:
+        (row,) = _updates(as_of, [("R1", last)], (frames, results)).iter_rows(named=True)
+        return json.loads(row["context"])["stage_20w"]
+
+    assert stage_told(D("2025-03-24")) == "draft_comments"  # the 15 days for comments end that day
+    assert stage_told(D("2025-04-07")) == "finalising"
+    frames.pop("drafts")
+    assert stage_told(D("2025-03-24")) == "gathering_advice"
