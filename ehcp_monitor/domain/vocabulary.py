@@ -91,6 +91,9 @@ PARENT_CARER, YOUNG_PERSON = CONTACT_ROLES = ("parent_carer", "young_person")
 # Who is told (docs/touchpoints.md, Who is told): the reasons of a row skipped so. Each follows
 # the records (a date of birth or a contact corrected); only an opt-out is final.
 UNDER_SCHOOL_AGE = "young person under compulsory school age: their parent carer is told"
+# Nobody is told: a data fault (the contact's role, or the child's date of birth) for the data team.
+UNDER_SCHOOL_AGE_NO_PARENT = ("young person under compulsory school age, and no parent carer recorded: nobody is "
+                              "told; correct the contact's role or the child's date of birth")
 ADULT_NAMED = "young person over compulsory school age is a named contact: they are told, not their parent carer"
 AGE_UNKNOWN = ("no date of birth on record, so whether the young person or their parent carer is told cannot "
                "be decided: correct it and the next planning run tells the right one")

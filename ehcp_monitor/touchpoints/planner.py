@@ -35,6 +35,7 @@ from ehcp_monitor.domain.vocabulary import (
     AGE_UNKNOWN,
     OPTED_OUT,
     UNDER_SCHOOL_AGE,
+    UNDER_SCHOOL_AGE_NO_PARENT,
     YOUNG_PERSON,
 )
 from ehcp_monitor.logs import get_logger
@@ -136,13 +137,16 @@ def choose_channels(rows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 
 def school_leavers(people: pl.DataFrame, contacts: pl.DataFrame) -> pl.DataFrame:
-    """person_id, `school_leaving_date` (null with no date of birth) and `young_person_named` (the
-    records name the young person as a contact)."""
-    named = contacts.filter(pl.col("role") == YOUNG_PERSON).select("person_id").unique()
+    """person_id, `school_leaving_date` (null with no date of birth), `young_person_named` (the
+    records name the young person as a contact) and `other_contact_named` (and someone else)."""
+    young_person = (pl.col("role") == YOUNG_PERSON).fill_null(False)
+    named = contacts.filter(young_person).select("person_id").unique()
+    others = contacts.filter(~young_person).select("person_id").unique()
     return people.select(
         "person_id",
         school_leaving_date=school_leaving_date_expr(pl.col("date_of_birth")),
         young_person_named=pl.col("person_id").is_in(named["person_id"].implode()),
+        other_contact_named=pl.col("person_id").is_in(others["person_id"].implode()),
     )
 
 
@@ -150,7 +154,8 @@ def with_ages(rows: pl.DataFrame, people: pl.DataFrame | None, contacts: pl.Data
     """`rows` (person_id, event_date) with `over_school_age` on the event's date (the same answer
     whenever the event is planned; null with no date of birth) and `young_person_named`."""
     if people is None:
-        return rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False))
+        return rows.with_columns(over_school_age=pl.lit(None, pl.Boolean), young_person_named=pl.lit(False),
+                                 other_contact_named=pl.lit(True))
     return (rows.join(school_leavers(people, contacts), on="person_id", how="left", maintain_order="left")
             .with_columns(over_school_age=pl.col("event_date") > pl.col("school_leaving_date")))
 
@@ -161,7 +166,8 @@ def not_the_one_to_tell() -> pl.Expr:
     named = pl.col("young_person_named").fill_null(False)
     return (pl.when(named & pl.col("over_school_age").is_null()).then(pl.lit(AGE_UNKNOWN))
             .when(young_person & (pl.col("over_school_age") == False))  # noqa: E712 (null: no date of birth)
-            .then(pl.lit(UNDER_SCHOOL_AGE))
+            .then(pl.when(pl.col("other_contact_named").fill_null(True)).then(pl.lit(UNDER_SCHOOL_AGE))
+                  .otherwise(pl.lit(UNDER_SCHOOL_AGE_NO_PARENT)))
             .when(~young_person & pl.col("over_school_age").fill_null(False) & named).then(pl.lit(ADULT_NAMED)))
 
 

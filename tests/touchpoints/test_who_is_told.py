@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ehcp_monitor.db.models import Touchpoint
-from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, UNDER_SCHOOL_AGE
+from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, UNDER_SCHOOL_AGE, UNDER_SCHOOL_AGE_NO_PARENT
 from ehcp_monitor.touchpoints import plan_touchpoints
 from tests.touchpoints.conftest import AS_OF, D, store_case, tp_settings
 
@@ -52,6 +52,8 @@ def told(engine) -> dict[str, tuple]:
 @pytest.mark.parametrize("born, roles, expected", [
     # Under compulsory school age: the parent carer, never the child.
     (UNDER, ("parent_carer", "young_person"), {"C1": ("pending", None), "C2": ("skipped", UNDER_SCHOOL_AGE)}),
+    # Under it and the only contact: a data fault (the role or the date of birth), said as such.
+    (UNDER, ("young_person",), {"C1": ("skipped", UNDER_SCHOOL_AGE_NO_PARENT)}),
     # Over it and named: the young person, not their parent carer.
     (OVER, ("parent_carer", "young_person"), {"C1": ("skipped", ADULT_NAMED), "C2": ("pending", None)}),
     # Over it, not named: the parent carer.
