@@ -126,15 +126,22 @@ ONLY_IDS = click.option("--id", "ids", type=click.IntRange(min=1), multiple=True
 @touchpoints.command("release")
 @click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
 @ONLY_IDS
+@click.option("--as-correction", is_flag=True,
+              help="With --id: each email says it corrects the earlier one the family was sent (a date or "
+                   "outcome that was wrong), and its subject begins \"Correction:\".")
 @as_of_option
 @pass_app
-def release_command(app, stage, ids, as_of):
+def release_command(app, stage, ids, as_correction, as_of):
     """Send held emails after all: they become pending (sent by the next dispatch).
 
     An email whose event is by now older than max_event_age_days is suppressed instead."""
     from ehcp_monitor.touchpoints.hold import release
 
-    counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc(), ids=ids)
+    if as_correction and not ids:
+        raise click.UsageError("--as-correction needs --id: name the emails that correct an earlier one "
+                               "(`ehcp-monitor touchpoints list --status held`)")
+    counts = release(app.engine, app.settings, stage=stage, as_of=resolve_as_of(as_of), now=now_utc(), ids=ids,
+                     as_correction=as_correction)
     _echo_counts(counts)
     if counts["suppressed"]:
         click.echo(f"{counts['suppressed']} held emails were about events older than "

@@ -36,7 +36,7 @@ import json
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, case, or_, update
+from sqlalchemy import Connection, bindparam, case, or_, select, update
 
 from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
@@ -100,6 +100,8 @@ WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it
 HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
               "data, then `ehcp-monitor touchpoints release` or `discard`")
 CHUNK = 10_000
+# Facts a person set on a waiting row (hold.release --as-correction), kept when it takes tonight's.
+KEPT_FACTS = ("corrects",)
 
 
 def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
@@ -219,14 +221,26 @@ def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:
     if found.is_empty():
         return 0
     facts = found.join(events.contexts(found), on=["_part", "_row"], how="left")
+    kept = _kept_facts(conn, found["id"].to_list())
     conn.execute(
         # executemany: no expanding IN, so the statuses are spelt out.
         update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), or_(*(Touchpoint.status == s for s in WAITING)))
         .values(context=bindparam("new_context")),
-        [{"row_id": r["id"], "new_context": json.loads(r["context"])}
+        [{"row_id": r["id"], "new_context": {**json.loads(r["context"]), **kept.get(r["id"], {})}}
          for r in facts.select("id", "context").iter_rows(named=True)],
     )
     return found.height
+
+
+def _kept_facts(conn: Connection, ids: list[int]) -> dict[int, dict]:
+    """The facts of rows `ids` that a person set, not the records (KEPT_FACTS), by row id."""
+    kept = {}
+    for chunk in _chunks(ids):
+        for row in conn.execute(select(Touchpoint.id, Touchpoint.context).where(Touchpoint.id.in_(chunk))):
+            facts = {k: row.context[k] for k in KEPT_FACTS if k in (row.context or {})}
+            if facts:
+                kept[row.id] = facts
+    return kept
 
 
 def supersede(conn: Connection, ids: pl.Series, *, as_of, reason: str = SUPERSEDED_REASON) -> int:

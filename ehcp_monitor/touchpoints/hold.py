@@ -14,7 +14,7 @@ import statistics
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.working_days import LONDON
 
 log = get_logger()
 
@@ -29,6 +30,7 @@ HOLD_RUNS = 14
 HOLD_FACTOR = 3
 HOLD_MINIMUM = 50
 HELD = "held"
+CORRECTED = ("sent", "unknown")  # an earlier message a released correction can correct
 # Begins the reason of a row held for two outcomes of its decision (touchpoints/outcomes.py).
 TWO_OUTCOMES = "held: the records hold two outcomes for "
 
@@ -151,11 +153,47 @@ def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
     conn.execute(insert(OperatorAction).values(at=now, action=action, detail=detail))
 
 
+def _as_corrections(conn: Connection, ids: Sequence[int]) -> dict:
+    """Each released row of `ids` (now pending) records in its facts the earlier message it
+    corrects, `corrects`: {stage, sent_on}, so the family reads that it does (templates): the
+    latest message of its case sent, or maybe sent (CORRECTED), to its contact, of the same
+    once-per-case group or stage when there is one (corrections.ONCE_PER_CASE), else of any.
+    Counts: `as_corrections`, and `no_earlier_message` (ids with none: sent as they are)."""
+    from ehcp_monitor.touchpoints.corrections import ONCE_PER_CASE  # it imports this module
+
+    earlier = aliased(Touchpoint)
+    marked, none = 0, []
+    rows = conn.execute(select(Touchpoint.id, Touchpoint.stage, Touchpoint.case_ref, Touchpoint.contact_id,
+                               Touchpoint.context)
+                        .where(Touchpoint.id.in_(list(ids)), Touchpoint.status == "pending")).all()
+    for row in rows:  # a handful, named by an operator
+        told = conn.execute(
+            select(earlier.stage, earlier.sent_at, earlier.planned_as_of)
+            .where(earlier.case_ref == row.case_ref, earlier.contact_id == row.contact_id,
+                   earlier.status.in_(CORRECTED), earlier.id != row.id).order_by(earlier.id.desc())).all()
+        group = ONCE_PER_CASE.get(row.stage, row.stage)
+        same = [t for t in told if ONCE_PER_CASE.get(t.stage, t.stage) == group]
+        if not told:
+            none.append(row.id)
+            continue
+        last = (same or told)[0]
+        sent = last.sent_at
+        sent_on = (sent.replace(tzinfo=sent.tzinfo or timezone.utc).astimezone(LONDON).date() if sent
+                   else last.planned_as_of)
+        conn.execute(update(Touchpoint).where(Touchpoint.id == row.id).values(
+            context={**(row.context or {}), "corrects": {"stage": last.stage, "sent_on": sent_on.isoformat()}}))
+        marked += 1
+    return {"as_corrections": marked, **({"no_earlier_message": none} if none else {})}
+
+
 def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: date, now: datetime,
-            ids: Sequence[int] = ()) -> dict:
+            ids: Sequence[int] = (), as_correction: bool = False) -> dict:
     """Held rows (of `stage`, of `ids`, or all) -> pending (sent by the next dispatch). A row whose
     event is by now older than `max_event_age_days` is suppressed instead: a release never sends
-    stale news."""
+    stale news. `as_correction` (with `ids` only): each says it corrects the family's earlier
+    message (_as_corrections)."""
+    if as_correction and not ids:
+        raise ValueError("as_correction needs the ids of the rows that correct an earlier message")
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
     held = _held(stage, ids)
     with engine.begin() as conn:
@@ -170,10 +208,11 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         kept = 0 if ids else conn.execute(
             select(func.count()).select_from(Touchpoint).where(*held, conflict)).scalar_one()
         released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
+        corrected = _as_corrections(conn, ids) if as_correction else {}
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
-                  **({"two_outcomes_kept": kept} if kept else {}), **not_held, "by_stage": released}
+                  **({"two_outcomes_kept": kept} if kept else {}), **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
-                                                   **counts})
+                                                   **({"as_correction": True} if as_correction else {}), **counts})
     log.info("touchpoints released", stage=stage, counts=counts)
     return counts
 

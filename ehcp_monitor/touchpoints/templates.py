@@ -114,6 +114,8 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "early_years_review_months": settings.rules.early_years_review_months,
         # Rows planned before the child was named carry no `child_name`: they name no one.
         "child_name": facts.get("child_name"),
+        # Set only on a row a person released as a correction (hold.release).
+        "corrects": facts.get("corrects"),
         "update_every_days": tp.update_every_days,
         "delay_next_steps": tp.delay_next_steps,
         "sendiass_name": tp.sendiass_name,
@@ -136,9 +138,11 @@ def render(stage: str, variables: dict, settings: Settings) -> Rendered:
         raise ValueError(f"unknown stage {stage!r}")
     env = _environment(settings.touchpoints.template_dir)
     subject = env.get_template(f"{stage}.subject.j2").render(variables)
+    # Released by a person as a correction (hold.release): said first, whatever the LA's templates.
+    correction = "Correction: " if variables.get("corrects") else ""
     return Rendered(
         # One line whatever the data holds: a line break in a case reference cannot add a header.
-        subject=" ".join(subject.split()),
+        subject=correction + " ".join(subject.split()),
         text=env.get_template(f"{stage}.txt.j2").render(variables),
         html=env.get_template(f"{stage}.html.j2").render(variables),
     )

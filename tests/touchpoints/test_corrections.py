@@ -327,9 +327,7 @@ def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_pat
     # A keying error for one night, discarded; the link put right: C1's next message is not held.
     frames, results, _ = _told_then_linked_elsewhere(engine, tmp_path)
     assert discard(engine, stage=None, now=NEXT_NOW)["discarded"] == 2
-    back = corrected(frames, request_outcome="A", request_outcome_date=None)  # a new event for C1 about P1
-    back["requests"].append({"request_id": "R3", "person_id": "P1", "received_date": NEXT,
-                             "request_outcome": "A"})
+    back = {**frames, "drafts": [{"request_id": "R1", "draft_plan_date": NEXT}]}  # a new event for C1 about P1
     store_case(engine, back, results, ingest_id=3)
     again = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (again["held"], again["pending"]) == (0, 1)
@@ -429,3 +427,72 @@ def test_a_childs_new_request_months_after_the_last_is_told(engine, tmp_path):
                [*results, result("DECIDE_6W", request_id="R2", due=D("2025-07-14"), status="pending")], ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=june)
     assert (counts["pending"], counts["corrections_held"]) == (1, 0)
+
+
+def _sent_files(tmp_path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in (tmp_path / "outbox").iterdir()}
+
+
+def test_a_correction_released_as_one_says_it_corrects_the_message_sent_before(engine, tmp_path):
+    frames, results = decided_family(outcome="N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    before = set(_sent_files(tmp_path))
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    ((held_id,),) = _ids(engine, "held")
+    counts = release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id], as_correction=True)
+    assert (counts["released"], counts["as_corrections"]) == (1, 1)
+    # Planned again before it goes: the person's word stays with it.
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
+    (new,) = [text for name, text in _sent_files(tmp_path).items() if name not in before]
+    mail = message_from_bytes(new.encode(), policy=default)
+    assert mail["Subject"].startswith("Correction: We will carry out an EHC needs assessment")
+    for part in ("plain", "html"):
+        body = " ".join(mail.get_body((part,)).get_content().split())
+        assert "This message corrects the one we sent you on Friday 14 March 2025" in body
+        assert "We are sorry for the mistake." in body
+
+
+def test_a_release_not_named_as_a_correction_says_nothing_of_one(engine, tmp_path):
+    frames, results = decided_family(outcome="N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    before = set(_sent_files(tmp_path))
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert "as_corrections" not in release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)
+    send(engine, tmp_path, NEXT, NEXT_NOW)
+    (new,) = [text for name, text in _sent_files(tmp_path).items() if name not in before]
+    assert "corrects" not in new and "Correction" not in new
+    with pytest.raises(ValueError, match="needs the ids"):
+        release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, as_correction=True)
+
+
+def _ids(engine, status: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(Touchpoint.id).where(Touchpoint.status == status))]
+
+
+def test_the_command_releases_as_a_correction_only_rows_named_by_id(engine, db_url, tmp_path):
+    from tests.touchpoints.test_cli import run
+
+    frames, results = decided_family(outcome="N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    ((held_id,),) = _ids(engine, "held")
+    config = tmp_path / "config.toml"
+    config.write_text("[touchpoints]\ngo_live = 2000-01-01\n")
+    refused = run(["touchpoints", "release", "--as-correction", "--as-of", "2025-03-17"], tmp_path, db_url, config)
+    assert refused.returncode == 2 and "--as-correction needs --id" in refused.stderr
+    assert _ids(engine, "held") == [(held_id,)]
+    released = run(["touchpoints", "release", "--id", str(held_id), "--as-correction", "--as-of", "2025-03-17"],
+                   tmp_path, db_url, config)
+    assert released.returncode == 0, released.stderr
+    assert "released: 1\n" in released.stdout and "as_corrections: 1\n" in released.stdout

@@ -356,3 +356,19 @@ def test_an_under_fives_plan_is_said_to_be_reviewed_as_often_as_the_la_reviews_i
         for measure, words in (("REVIEW_12M", yearly), ("REVIEW_EY", under_five), (None, yearly)):
             out = render(stage, _vars(stage, variant, settings, next_review_measure=measure), settings)
             assert words in " ".join(out.text.split()) and words in " ".join(out.html.split())
+
+
+def test_a_message_released_as_a_correction_says_so_in_every_part():
+    settings = config.defaults()
+    corrects = {"corrects": {"stage": "decision_not_to_assess", "sent_on": "2025-03-14"}}
+    for facts, said in ((corrects, True), ({}, False)):
+        variables = template_variables(stage="decision_to_assess", case_ref="R1", event_date=date(2025, 3, 12),
+                                       variant=None, settings=settings,
+                                       context={"decision_date": "2025-03-12", "received_date": "2025-03-10",
+                                                "final_due": "2025-07-28", "advice_types": [], **facts})
+        out = render("decision_to_assess", variables, settings)
+        assert out.subject.startswith("Correction: ") is said
+        assert ("This message corrects the one we sent you on Friday 14 March 2025." in out.text) is said
+        assert ("This message corrects the one we sent you on Friday 14 March 2025." in out.html) is said
+        assert render_text("decision_to_assess", variables, settings).startswith(
+            "Correction to our message of 14 March 2025. ") is said
