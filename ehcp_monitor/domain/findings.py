@@ -60,4 +60,9 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
              'or audit dated after the as-of date. The clocks take it as not yet known, so the step counts '
              'as not done until that date (its clock may show overdue): most often a mistyped year. The row '
              'loads as it is.'),
+    "W006": ('Two requests for one child on the same day',
+             'A request received on the same day as another request of the same child (not a historical record): '
+             'most often the same request keyed twice, or re-keyed under a new ID beside the old one. Both load, each '
+             'with its own clocks; messages repeating what the family was told of the first are held '
+             '(docs/touchpoints.md).'),
 }

@@ -382,7 +382,7 @@ def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, 
     every run in the same period finds the same event (the outbox's key makes it once).
     """
     every = settings.touchpoints.update_every_days
-    # The rule book ranks the advice stages before the draft (domain.md s4, "Where is it stuck?"):
+    # The rule book ranks the advice stages before the draft (docs/rules.md, Where a 20-week case is stuck):
     # a draft served while advice is missing or unrecorded stays there on the weekly list. The
     # family was sent the draft: they are told where the draft is, not that advice is being asked.
     draft = (snap["drafts"].filter(pl.col("draft_plan_date") <= as_of)
