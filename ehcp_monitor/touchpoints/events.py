@@ -313,8 +313,18 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
     """
     repeat = settings.touchpoints.delay_repeat_days
     plans = snap["plans"].select("plan_id", pl.col("request_id").alias("plan_request_id"))
+    # Advice still outstanding once the assessment is over (the plan issued, the decision not to
+    # issue one, or not to assess) stays overdue on the weekly list, but an apology for it would
+    # tell the family nothing they can use: the step it was for is done.
+    ended = pl.concat([
+        snap["assessments"].filter(pl.col("assessment_outcome").is_in(["Y", "N"])
+                                   & (pl.col("assessment_outcome_date") <= as_of))["request_id"],
+        snap["requests"].filter((pl.col("request_outcome") == "N")
+                                & (pl.col("request_outcome_date") <= as_of))["request_id"],
+    ])
+    advice_after = (pl.col("measure") == "ADVICE_6W") & pl.col("request_id").is_in(ended.implode())
     late = (
-        results.filter((pl.col("status") == "overdue") & (pl.col("kind") == "statutory"))
+        results.filter((pl.col("status") == "overdue") & (pl.col("kind") == "statutory") & ~advice_after)
         .join(plans, on="plan_id", how="left")
         .with_columns(pl.coalesce("request_id", "plan_request_id").alias("request_id"))
         .with_columns(

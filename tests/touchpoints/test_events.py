@@ -245,3 +245,19 @@ def test_a_plans_events_name_who_holds_the_plan_and_the_requests_name_the_reques
     assert (named["review_decision", "PL9"]["case_officer"], named["review_decision", "PL9"]["team"]) == (
         "Lee Own", "South")
     assert named["request_received", "R1"]["case_officer"] == "Jo Officer"
+
+
+def test_late_advice_is_not_apologised_for_once_the_assessment_is_over():
+    frames, _ = caseload()
+    late = [result("ADVICE_6W", request_id="R2", item="health", due=D("2025-02-01"), status="overdue", days_late=41)]
+
+    def notices(assessments) -> list:
+        ev = _events({**frames, "assessments": assessments}, late, as_of=D("2025-03-14"))
+        return ev.filter(pl.col("stage") == "delay_notice")["case_ref"].to_list()
+
+    assert notices([{"request_id": "R2", "assessment_outcome": "A"}]) == ["R2"]
+    issued = {"request_id": "R2", "assessment_outcome": "Y", "assessment_outcome_date": D("2025-03-10")}
+    assert notices([issued]) == []
+    assert notices([{**issued, "assessment_outcome": "N"}]) == []
+    # An outcome dated after the as-of date is not known yet: the advice is still awaited.
+    assert notices([{**issued, "assessment_outcome_date": D("2025-03-20")}]) == ["R2"]
