@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, sql_strings
+from ehcp_monitor.db.outbox import ISO, utc_text
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
@@ -32,6 +33,7 @@ from ehcp_monitor.domain.vocabulary import (
 )
 from ehcp_monitor.forecast import forecast_20_week, stage_entries
 from ehcp_monitor.touchpoints import unreached
+from ehcp_monitor.working_days import LONDON
 
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "stage": pl.Utf8,
@@ -372,13 +374,18 @@ def read_last_touches(conn: Connection, *, open_since: date | None = None) -> pl
     """Per case: the latest as-of date on which a message to its family was planned (TOLD_STATUSES),
     or a progress update was (whatever became of it), but for an update skipped for want of a
     reachable contact still open to planning (`open_since`: unreached.still_open), which is found
-    again. One aggregate query."""
+    again; or the latest day (in England) one was sent, when later (a message held for a week and
+    then released touches the family the day it goes). One aggregate query."""
     told = sql_strings(TOLD_STATUSES)
     update = "stage = 'progress_update'"
     if open_since is not None:
         update += f" AND NOT ({unreached.still_open(open_since)})"
-    return read_frame(conn, "SELECT case_ref, MAX(planned_as_of) FROM touchpoints "
-                            f"WHERE status IN ({told}) OR ({update}) GROUP BY case_ref", TOUCH_SCHEMA)
+    touches = read_frame(conn, f"SELECT case_ref, MAX(planned_as_of), {utc_text(conn, 'MAX(sent_at)')} "
+                               f"FROM touchpoints WHERE status IN ({told}) OR ({update}) GROUP BY case_ref",
+                         {**TOUCH_SCHEMA, "last_sent": pl.Utf8})
+    sent = (pl.col("last_sent").str.to_datetime(ISO, time_unit="us").dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(LONDON.key).dt.date())
+    return touches.select("case_ref", pl.max_horizontal("last_touch", sent).alias("last_touch"))
 
 
 def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, as_of: date,

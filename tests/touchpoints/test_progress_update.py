@@ -2,7 +2,7 @@
 had no message for `update_every_days` gets one, once per period, from the results and the outbox."""
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
 from sqlalchemy import select, update
@@ -285,8 +285,12 @@ def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engi
     # An update would say "we are gathering advice" before the family is told of the decision.
     assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {}
     release(engine, settings, stage=None, as_of=D("2025-02-28"), now=NOW)
-    _told(engine)
-    assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {"progress_update": 1}
+    with engine.begin() as conn:  # sent that morning: the family has just heard from us
+        conn.execute(update(Touchpoint).where(Touchpoint.status == "pending")
+                     .values(status="sent", sent_at=datetime(2025, 2, 28, 10, 0, tzinfo=timezone.utc)))
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-01"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-13"))["by_stage"] == {}
+    assert plan_touchpoints(engine, settings, as_of=D("2025-03-14"))["by_stage"] == {"progress_update": 1}
 
 
 def test_a_waiting_update_is_not_sent_once_its_request_is_no_longer_open(engine):
