@@ -293,10 +293,12 @@ def addressee(name: str | None) -> str | None:
 
 def letter_address(lines: Sequence[str | None], postcode: str | None) -> tuple[str, ...] | None:
     """The address as Notify prints it: the non-blank lines, then the postcode as the last line.
-    None when it cannot be posted (Notify needs at least 3 lines, at most 7, a UK postcode last)."""
+    None when it cannot be posted (Notify needs at least 3 lines, at most 7, a UK postcode last,
+    and refuses a line starting with LETTER_LINE_REFUSED_START: "(Flat 2)" is a data fault for
+    the data team, not a letter to fail at Notify)."""
     kept = tuple(line.strip() for line in lines if line and line.strip())
     code = normalise_postcode(postcode)
-    if code is None or not 2 <= len(kept) <= 6:
+    if code is None or not 2 <= len(kept) <= 6 or any(line.startswith(LETTER_LINE_REFUSED_START) for line in kept):
         return None
     return (*kept, code)
 
@@ -367,7 +369,8 @@ def _letter_request(letter: OutgoingLetter) -> tuple[dict[str, str], str]:
         raise PermanentSendError("no Notify letter template id for this stage")
     address = letter_address(letter.address_lines, letter.postcode)
     if address is None:
-        raise PermanentSendError("the address cannot be posted (two lines and a UK postcode needed)")
+        raise PermanentSendError("the address cannot be posted (two lines and a UK postcode needed, no line "
+                                 "starting with one of @()=[]\"\\/,<>~)")
     lines = {f"address_line_{n}": line for n, line in enumerate(address, start=1)}
     clash = sorted(k for k in letter.personalisation if k.startswith("address_line_") or k == "postcode")
     if clash:

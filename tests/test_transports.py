@@ -227,6 +227,8 @@ ADDRESS = (("1 Lane", "Town"), "EX1 2AB")
     (None, "01632 960123", ADDRESS, None, "letter"),  # a landline cannot take a text; then letter
     (None, None, (("1 Lane", None), "EX1 2AB"), None, None),  # one line and a postcode: not enough
     (None, None, (("1 Lane", "Town"), "nowhere"), None, None),
+    (None, None, (("(Flat 2) 1 Lane", "Town"), "EX1 2AB"), None, None),  # a line Notify would refuse
+    (None, "07700900123", (("1 Lane", "=Town"), "EX1 2AB"), "letter", "sms"),
     (None, None, None, "email", None),
     ("a@example.org", None, None, "carrier pigeon", "email"),
 ])
