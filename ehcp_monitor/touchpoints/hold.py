@@ -156,7 +156,7 @@ def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
 def _as_corrections(conn: Connection, ids: Sequence[int]) -> dict:
     """Each released row of `ids` (now pending) records in its facts the earlier message it
     corrects, `corrects`: {stage, sent_on}, so the family reads that it does (templates): the
-    latest message of its case sent, or maybe sent (CORRECTED), to its contact, of the same
+    latest message of its case planned before it and sent, or maybe sent (CORRECTED), to its contact, of the same
     once-per-case group or stage when there is one (corrections.ONCE_PER_CASE), else of any.
     Counts: `as_corrections`, and `no_earlier_message` (ids with none: sent as they are)."""
     from ehcp_monitor.touchpoints.corrections import ONCE_PER_CASE  # it imports this module
@@ -170,7 +170,7 @@ def _as_corrections(conn: Connection, ids: Sequence[int]) -> dict:
         told = conn.execute(
             select(earlier.stage, earlier.sent_at, earlier.planned_as_of)
             .where(earlier.case_ref == row.case_ref, earlier.contact_id == row.contact_id,
-                   earlier.status.in_(CORRECTED), earlier.id != row.id).order_by(earlier.id.desc())).all()
+                   earlier.status.in_(CORRECTED), earlier.id < row.id).order_by(earlier.id.desc())).all()
         group = ONCE_PER_CASE.get(row.stage, row.stage)
         same = [t for t in told if ONCE_PER_CASE.get(t.stage, t.stage) == group]
         if not told:
