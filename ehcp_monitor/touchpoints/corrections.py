@@ -44,7 +44,7 @@ from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import PLAN_MEASURES, Events
-from ehcp_monitor.touchpoints.hold import HELD
+from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD
 
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
@@ -96,7 +96,6 @@ CLOSED_REASON = ("its request is no longer an open 20-week request (plan issued,
                  "or the request gone from the records) when planned again on {as_of}")
 OVERTAKEN_REASON = ("overtaken by news of the case planned for the same contact on {as_of}: the update would "
                     "say where things were before it")
-WAS_HELD = "; it was held"  # ends the reason of a row superseded while held: it comes back held
 HELD_AGAIN = ("held again: it was held when its event left the records, and its event is back; check the "
               "data, then `ehcp-monitor touchpoints release` or `discard`")
 CHUNK = 10_000
@@ -286,6 +285,7 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     each = [_another_event(pending, told), _another_outcome(pending, told)]
     if "person_id" in pending.columns:
         each.append(_another_case(pending, told))
+    each.append(_an_event_held_for_another_contact(pending, rows))
     steps = _steps(pending) if has_facts else None
     if steps is not None:
         each.append(_a_done_step_late(steps, told))
@@ -356,6 +356,26 @@ def _another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
         .select("_fresh", reason=pl.concat_str(
             _told_of(), pl.lit(" under case "), pl.col("told_case"),
             pl.lit(" (the same request re-keyed, or entered twice?)" + CHECK_THE_RECORD)))
+    )
+
+
+def _an_event_held_for_another_contact(pending: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose very event (stage, case, date, variant) has a row held
+    (or discarded by a person) for another contact: a contact added to the child while a surge or
+    a correction waits for a person would otherwise be told what the others are not."""
+    kept_back = (rows.filter(pl.col("status").is_in([HELD, "discarded"]))
+                 .with_columns(pl.col("variant").fill_null(""))
+                 .select(*EVENT, pl.col("contact_id").alias("other_contact"), pl.col("status").alias("other_status")))
+    return (
+        pending.join(kept_back, on=list(EVENT))
+        .filter(pl.col("other_contact") != pl.col("contact_id"))
+        .sort("_fresh", "other_status", descending=[False, True])  # held before discarded
+        .unique("_fresh", keep="first")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held: the message of this event to contact "), pl.col("other_contact"),
+            pl.when(pl.col("other_status") == HELD).then(pl.lit(" is held")).otherwise(pl.lit(" was discarded")),
+            pl.lit("; release or discard this one as you did that one (`ehcp-monitor touchpoints release` or "
+                   "`discard`)")))
     )
 
 

@@ -30,6 +30,9 @@ HOLD_RUNS = 14
 HOLD_FACTOR = 3
 HOLD_MINIMUM = 50
 HELD = "held"
+# Ends the reason of a row superseded or skipped while held: when it can be told again, it comes
+# back held (corrections.revive, unreached.reached), never pending without a person's release.
+WAS_HELD = "; it was held"
 CORRECTED = ("sent", "unknown")  # an earlier message a released correction can correct
 # Begins the reason of a row held for two outcomes of its decision (touchpoints/outcomes.py).
 TWO_OUTCOMES = "held: the records hold two outcomes for "

@@ -19,7 +19,7 @@ than the hold limit records them `held` (hold.py) and says so in its counts (`he
 from datetime import date, datetime, time, timedelta, timezone
 
 import polars as pl
-from sqlalchemy import Connection, DateTime, Engine, bindparam, text, update
+from sqlalchemy import Connection, DateTime, Engine, bindparam, case, text, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_table, write_frame
@@ -42,7 +42,7 @@ from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
 from ehcp_monitor.touchpoints.events import Events, find_all, open_20_week, read_last_touches
 from ehcp_monitor.touchpoints.golive import settle_go_live
-from ehcp_monitor.touchpoints.hold import HELD, hold_limit, record_plan_run
+from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD, hold_limit, record_plan_run
 from ehcp_monitor.transports import choose_channel
 from ehcp_monitor.working_days import LONDON
 
@@ -182,9 +182,12 @@ def skip_waiting_not_to_tell(conn: Connection, rows: pl.DataFrame, people: pl.Da
     roles = contacts.select("contact_id", pl.col("role") if "role" in contacts.columns else pl.lit(None, pl.Utf8))
     found = (with_ages(waiting.join(roles, on="contact_id", how="left"), people, contacts)
              .with_columns(not_told=not_the_one_to_tell()).filter(pl.col("not_told").is_not_null()))
+    # A held row keeps that it was held (WAS_HELD): told again later, it comes back held.
     statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"),
                                           Touchpoint.status.in_(corrections.WAITING))
-                 .values(status="skipped", reason=bindparam("new_reason"), next_attempt_at=None))
+                 .values(status="skipped", next_attempt_at=None,
+                         reason=case((Touchpoint.status == HELD, bindparam("new_reason") + WAS_HELD),
+                                     else_=bindparam("new_reason"))))
     # A handful of rows, if any: one statement each, so each says whether it was still waiting.
     return sum(conn.execute(statement, {"row_id": r["id"], "new_reason": r["not_told"]}).rowcount
                for r in found.iter_rows(named=True))
@@ -316,7 +319,7 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
     parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
     parts += [f"{corrections} at odds with messages already sent"] if corrections else []
     parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
-    parts += [f"{held_again} held again (their event came back)"] if held_again else []
+    parts += [f"{held_again} held again (held before, set aside, and back)"] if held_again else []
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
 
@@ -399,11 +402,15 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
+        # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
+        fresh = unreached.held_again(fresh, unreachable)
+        reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height
+        held_again = revived.get("held_again", 0) + reheld
         corrections_held = fresh_corrections + revived.get("correction", 0)
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = held_reason(limit, new_emails, corrections_held, revived.get("held_again", 0), two_outcomes_held)
+        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         new, reopened, reasoned = unreached.reached(fresh, unreachable)
@@ -416,7 +423,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
                 + revived.get("two_outcomes", 0) + waiting_held)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two,
+                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld,
                         baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, bindparam, update
 from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
 from ehcp_monitor.domain.vocabulary import OPTED_OUT
+from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD
 
 SKIPPED = "skipped"
 KEY = OUTBOX_KEY
@@ -33,6 +34,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_re
                                       "event_date": pl.Date, "contact_id": pl.Utf8, "variant": pl.Utf8,
                                       "reason": pl.Utf8}
 REACHED = ("pending", "held")  # the verdicts that reopen a skipped row
+HELD_AGAIN = ("held again: it was held when its contact was set aside (no longer the one to tell, or not "
+              "reachable), and can be told now; check the data, then `ehcp-monitor touchpoints release` or "
+              "`discard`")
 
 
 def still_open(since: date) -> str:
@@ -45,6 +49,26 @@ def still_open(since: date) -> str:
 def read_unreached(conn: Connection, *, since: date) -> pl.DataFrame:
     """The rows still open (`still_open`): id and the outbox key (ROW_SCHEMA)."""
     return read_table(conn, "touchpoints", ROW_SCHEMA, still_open(since))
+
+
+def held_again(rows: pl.DataFrame, unreached: pl.DataFrame) -> pl.DataFrame:
+    """`rows` (this run's, before the surge hold) with those reopening a row skipped while it was
+    held (its reason ends WAS_HELD) `held` again (HELD_AGAIN) when they could be sent: no
+    message a person held goes without their release. Skipped again, they keep that they were
+    held (but an opt-out, which closes them)."""
+    was_held = (unreached.filter(pl.col("reason").str.ends_with(WAS_HELD).fill_null(False))
+                .select(*KEY, pl.lit(True).alias("_was_held")))
+    if was_held.is_empty():
+        return rows
+    flag = pl.col("_was_held").fill_null(False)
+    return (rows.join(was_held, on=list(KEY), how="left", maintain_order="left")
+            .with_columns(
+                status=pl.when(flag & (pl.col("status") == "pending")).then(pl.lit(HELD)).otherwise("status"),
+                reason=pl.when(flag & (pl.col("status") == "pending")).then(pl.lit(HELD_AGAIN))
+                .when(flag & (pl.col("status") == SKIPPED) & (pl.col("reason") != OPTED_OUT))
+                .then(pl.col("reason") + WAS_HELD)
+                .otherwise("reason"))
+            .drop("_was_held"))
 
 
 def reached(rows: pl.DataFrame, unreached: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:

@@ -232,7 +232,7 @@ def test_a_message_held_in_a_surge_comes_back_held_with_its_facts_as_they_are_no
     store_case(engine, corrected(frames, received_date=D("2025-03-09")), results, ingest_id=3)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["revived"], counts["held"], counts["corrections_held"]) == (0, 1, 0)
-    assert counts["held_reason"] == ("held 1 held again (their event came back); check the data, then "
+    assert counts["held_reason"] == ("held 1 held again (held before, set aside, and back); check the data, then "
                                      "`ehcp-monitor touchpoints release` or `discard`")
     with engine.connect() as conn:
         row = conn.execute(select(Touchpoint.status, Touchpoint.reason, Touchpoint.context)

@@ -239,3 +239,31 @@ def test_a_discarded_surge_is_never_sent(engine, db_url, tmp_path, surge):
     # The next night nothing of it comes back: the once key keeps the discarded rows.
     again = cli(["touchpoints", "plan", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
     assert again.returncode == 0 and "pending: 0" in again.stdout and "held: 0" in again.stdout
+
+
+def _second_contact(frames: dict, contact_id: str) -> dict:
+    return {**frames, "contacts": [*frames["contacts"], {"contact_id": contact_id, "person_id": "P1",
+                                                         "role": "parent_carer", "email": f"{contact_id}@example.org"}]}
+
+
+def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(engine, tmp_path):
+    from tests.touchpoints.test_corrections import decided_family, send
+
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 1}), as_of=AS_OF)["held"] == 2
+    # A second parent carer keyed the next night, the surge still held: not told before the first.
+    store_case(engine, _second_contact(frames, "C2"), results, ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 2)
+    with engine.connect() as conn:
+        reasons = set(conn.execute(select(Touchpoint.reason).where(Touchpoint.contact_id == "C2")).scalars())
+    assert reasons == {"held: the message of this event to contact C1 is held; release or discard this one as you "
+                       "did that one (`ehcp-monitor touchpoints release` or `discard`)"}
+    assert send(engine, tmp_path)["sent"] == 0
+    # The person discards them all; a third contact keyed later is not told what was discarded.
+    discard(engine, stage=None, now=NOW)
+    store_case(engine, _second_contact(_second_contact(frames, "C2"), "C3"), results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 2)
+    assert send(engine, tmp_path)["sent"] == 0

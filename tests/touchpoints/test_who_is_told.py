@@ -4,7 +4,7 @@ compulsory school age where the records name them as a contact."""
 from datetime import date, datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import ADULT_NAMED, AGE_UNKNOWN, UNDER_SCHOOL_AGE, UNDER_SCHOOL_AGE_NO_PARENT
@@ -179,3 +179,25 @@ def test_a_young_person_is_written_to_as_themselves(engine, tmp_path):
     text = sent.get_body(("plain",)).get_content()
     assert sent["To"] == "c2@example.org" and text.startswith("Hello,\n")
     assert "parent or carer" not in text and "This message is about" not in text and "Ria" not in text
+
+
+def test_a_held_message_set_aside_for_who_is_told_comes_back_held_not_pending(engine):
+    from ehcp_monitor.touchpoints.hold import WAS_HELD
+    from ehcp_monitor.touchpoints.unreached import HELD_AGAIN
+
+    frames, results = family(OVER, "parent_carer")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.begin() as conn:  # held in a surge
+        conn.execute(update(Touchpoint).values(status="held", reason="surge held: ..."))
+    # The young person keyed as a contact the next night (no address yet): the parent carer's held
+    # message is set aside; keyed by mistake, the contact is removed again the night after.
+    named = {**frames, "contacts": [*frames["contacts"], {"contact_id": "C9", "person_id": "P1",
+                                                          "role": "young_person"}]}
+    store_case(engine, named, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine)["C1"] == ("skipped", ADULT_NAMED + WAS_HELD)
+    store_case(engine, frames, results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert told(engine)["C1"] == ("held", HELD_AGAIN)
+    assert counts["held"] == 1 and "1 held again" in counts["held_reason"]
