@@ -114,7 +114,8 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
     (docs/touchpoints.md, Checked again when sent):
     dated before the go-live in force (a go-live set or moved after they were planned) become
     `baseline`, held ones included; rows still waiting whose event has grown older than
-    `max_event_age_days` (planned on a past as-of date, or retried for days) become `suppressed`."""
+    `max_event_age_days` by `as_of` (the later of the run's as-of date and the day it runs: planned on
+    a past as-of date, or retried for days) become `suppressed`."""
     from ehcp_monitor.touchpoints.golive import read_go_live
 
     cutoff = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
@@ -557,7 +558,9 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     channels = Channels(settings, transport, text_transport, letter_transport)
     counts: Counter = Counter({"sent": 0, "retry": 0, "failed": 0, "unknown": 0, "skipped": 0})
     counts["unknown"] += recover_interrupted(engine, now)
-    counts.update(set_aside_unsendable(engine, settings, as_of))
+    # Stale by the day it goes, not only by the as-of date: a past night run again weeks later
+    # (docs/operations.md, Recovery) must not send what is by now old news.
+    counts.update(set_aside_unsendable(engine, settings, max(as_of, _london_day(now))))
     _check_ready(engine, settings, transport)
     handing = _HandOver(engine, settings, channels, now, current, pause)
     moment = handing.moment

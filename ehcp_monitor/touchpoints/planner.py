@@ -319,7 +319,7 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
     parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
     parts += [f"{corrections} at odds with messages already sent"] if corrections else []
     parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
-    parts += [f"{held_again} held again (held before, set aside, and back)"] if held_again else []
+    parts += [f"{held_again} held again (set aside, then back)"] if held_again else []
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
 

@@ -1,7 +1,7 @@
 """The nightly job end to end on real extracts, and killed in the middle of its ingest and check."""
 
 import signal
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -84,7 +84,9 @@ def test_failed_sends_exit_1_with_one_line_and_keep_the_results(engine, nightly_
         "touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1", **LA_DETAILS,
         "touchpoints.smtp_port": 9, "touchpoints.smtp_security": "none", "touchpoints.max_attempts": 1,
     })
-    outcome = execute_job("nightly", settings, AS_OF, engine=engine)
+    # Sent on the night itself (dispatch sets aside what is stale on the day it runs).
+    outcome = execute_job("nightly", settings, AS_OF, engine=engine,
+                          now=datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc))
     failed = outcome.counts["touchpoints_dispatch"]["failed"]
     assert failed > 0 and (outcome.status, outcome.exit_code) == ("failed", 1)
     assert outcome.error == f"{failed} touchpoint sends failed"

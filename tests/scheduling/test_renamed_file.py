@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.synthetic import generate, write_extract
+from tests.touchpoints.test_cli import STILL_FRESH
 
 FIRST = date(2026, 11, 2)
 
@@ -39,7 +40,9 @@ def test_a_renamed_reviews_file_never_reaches_a_family(engine, db_url, tmp_path)
     config.write_text(f'[source]\nlocation = "{extract}"\n[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
                       f'rate_per_minute = 100000\ngo_live = "{FIRST - timedelta(days=60)}"\n'
                       # The CLI reads the real clock: open the sending window at any hour and day.
-                      'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n',
+                      'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n'
+                      # ... and what it sends today is dated in the past: kept fresh (tests/touchpoints/test_cli.py).
+                      + STILL_FRESH,
                       encoding="utf-8")
 
     # Live for two months already: the first night here finds every apology since then due at once,

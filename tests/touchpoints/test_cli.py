@@ -9,6 +9,18 @@ from tests.touchpoints.conftest import caseload, store_case
 
 # The CLI reads the real clock: tests not about the sending window open it at any hour and day.
 ALWAYS_OPEN = 'send_window_start = "00:00"\nsend_window_end = "24:00"\nsend_on_working_days_only = false\n'
+# Dispatch sets aside what is older than max_event_age_days on the day it runs, and the CLI reads
+# the real clock: a run sending these tests' 2025 rows today keeps them fresh with this.
+STILL_FRESH = "max_event_age_days = 100000\n"
+
+
+def sending_today(config: Path) -> Path:
+    """`config` (whose last table is [touchpoints]) for a dispatch run today of rows dated long ago."""
+    text = config.read_text(encoding="utf-8")
+    assert text.rfind("[touchpoints]") == text.rfind("["), "the last table must be [touchpoints]"
+    fresh = config.with_name("sending-today.toml")
+    fresh.write_text(text + STILL_FRESH, encoding="utf-8")
+    return fresh
 
 
 def run(args, cwd, db_url, config):
@@ -31,7 +43,7 @@ def test_plan_dispatch_list_and_preview(engine, db_url, tmp_path: Path):
     assert dry.returncode == 0 and "would_send: 8" in dry.stdout
     assert not (tmp_path / "outbox").exists()
 
-    sent = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
+    sent = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, sending_today(config))
     assert sent.returncode == 0, sent.stderr
     assert "sent: 8" in sent.stdout and len(list((tmp_path / "outbox").glob("*.eml"))) == 8
 
@@ -65,5 +77,5 @@ def test_dispatch_exits_1_when_sends_fail(one_email, db_url, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text(f'[touchpoints]\noutbox_dir = "{tmp_path / "outbox"}"\n'
                       f'template_dir = "{tmp_path / "templates"}"\ngo_live = "2000-01-01"\n' + ALWAYS_OPEN)
-    out = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, config)
+    out = run(["touchpoints", "dispatch", "--as-of", "2025-03-14"], tmp_path, db_url, sending_today(config))
     assert out.returncode == 1 and "failed: 1" in out.stdout and "Traceback" not in out.stderr

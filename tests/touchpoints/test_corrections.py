@@ -232,7 +232,7 @@ def test_a_message_held_in_a_surge_comes_back_held_with_its_facts_as_they_are_no
     store_case(engine, corrected(frames, received_date=D("2025-03-09")), results, ingest_id=3)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["revived"], counts["held"], counts["corrections_held"]) == (0, 1, 0)
-    assert counts["held_reason"] == ("held 1 held again (held before, set aside, and back); check the data, then "
+    assert counts["held_reason"] == ("held 1 held again (set aside, then back); check the data, then "
                                      "`ehcp-monitor touchpoints release` or `discard`")
     with engine.connect() as conn:
         row = conn.execute(select(Touchpoint.status, Touchpoint.reason, Touchpoint.context)
@@ -267,12 +267,15 @@ def test_a_contact_re_keyed_by_the_case_system_is_not_sent_the_same_message_agai
         reasons = conn.execute(select(Touchpoint.reason).where(Touchpoint.contact_id == "C1-X")).scalars().all()
     assert reasons == ["held: the family was already sent this message under contact C1, no longer in the records "
                        "(re-keyed or replaced?); discard it if it is the same person, else release it"] * 2
-    # A second parent added beside the first is told as usual.
+    # A second parent added beside the first, while the re-keyed contact's messages wait for a
+    # person: held with them (nothing held goes without a release), told once released.
     both = copy.deepcopy(frames)
     both["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer", "email": "dan@example.org"})
     store_case(engine, both, results, ingest_id=3)
     added = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
-    assert (added["pending"], added["corrections_held"]) == (2, 0)
+    assert (added["pending"], added["corrections_held"]) == (0, 2)
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["by_stage"] == {
+        "decision_to_assess": 2, "request_received": 2}
 
 
 def test_a_contact_added_while_one_who_was_sent_the_event_has_gone_is_held_as_they_may_be_the_same(engine, tmp_path):

@@ -2,7 +2,7 @@
 
 import email
 import threading
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from email import policy
 
 import pytest
@@ -222,3 +222,15 @@ def test_a_contact_linked_to_another_child_since_planning_is_not_sent_the_messag
     with one_email.connect() as conn:
         assert conn.execute(select(Touchpoint.status, Touchpoint.reason)).one() == (
             "skipped", "contact no longer linked to this child")
+
+
+def test_a_past_night_dispatched_weeks_later_does_not_send_what_is_by_now_old_news(engine, tmp_path):
+    from tests.touchpoints.conftest import caseload
+
+    store_case(engine, *caseload())
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["pending"] > 0
+    # The night of 14 March re-run on 16 April: its as-of says fresh, the day it goes says stale.
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF,
+                                  now=datetime(2025, 4, 16, 10, 0, tzinfo=timezone.utc))
+    assert counts["sent"] == 0 and counts["suppressed"] > 0

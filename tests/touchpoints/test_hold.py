@@ -14,6 +14,7 @@ from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.hold import discard, hold_limit, release
 from tests.touchpoints.conftest import AS_OF, LIVE_SINCE, NOW, result, store_case, tp_settings
+from tests.touchpoints.test_cli import sending_today
 
 D = date.fromisoformat
 LATER = D("2026-04-01")
@@ -219,7 +220,7 @@ def test_a_surge_in_the_nightly_job_is_held_and_reported(engine, db_url, tmp_pat
 
     released = cli(["touchpoints", "release", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
     assert released.returncode == 0 and f"released: {held}" in released.stdout
-    sent = cli(["touchpoints", "dispatch", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
+    sent = cli(["touchpoints", "dispatch", "--as-of", LATER.isoformat()], tmp_path, db_url, sending_today(config))
     assert sent.returncode == 0 and f"sent: {held}" in sent.stdout
     assert len(list((tmp_path / "outbox").glob("tp-*.eml"))) == held
     assert cli(["health"], tmp_path, db_url, config).stdout.count("emails held") == 0
