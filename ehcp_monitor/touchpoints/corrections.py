@@ -87,6 +87,9 @@ LATE_STEPS = pl.Struct({"late_steps": pl.List(pl.Struct({"measure": pl.Utf8, "du
 # A child's second request, decision, draft or plan within this many days of the first, under
 # another case, is most likely the same one re-keyed or entered twice.
 SAME_EVENT_WITHIN_DAYS = 28
+# A plan whose decision to cease it is this old and still has no cease date goes on (an appeal
+# upheld, most often): its next review's notice and first apologies fall within it, later ones go.
+CEASE_SETTLED_DAYS = 400
 EVENT = ("stage", "case_ref", "event_date", "variant")
 ROW_SCHEMA: dict[str, pl.DataType] = {"id": pl.Int64, "stage": pl.Utf8, "case_ref": pl.Utf8,
                                       "event_date": pl.Date, "variant": pl.Utf8, "contact_id": pl.Utf8,
@@ -164,7 +167,7 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
                .unique([*EVENT, "person_id"], keep="first", maintain_order=True)
                .select(*EVENT, "person_id", "_part", "_row"))
     return (_same_child(superseded, current).unique("id", keep="first", maintain_order=True)
-            .select("id", *EVENT, "contact_id", "reason", "_part", "_row"))
+            .select("id", *EVENT, "contact_id", "person_id", "reason", "_part", "_row"))
 
 
 def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None,
@@ -179,7 +182,9 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
     if returning.is_empty():
         return {}
     was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
-    verdicts = returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8), _was_held=was_held)
+    # With their facts as they are now: the rules that read them (a late step told done) apply.
+    verdicts = (returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8), _was_held=was_held)
+                .join(events.contexts(returning), on=["_part", "_row"], how="left"))
     if conflicts is not None:  # first: a keying error in the records, whatever was sent before
         verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
     verdicts = hold_corrections(verdicts, rows, contacts, found=events.keys)
@@ -191,15 +196,16 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
                       .when("_was_held").then(pl.lit("held_again")).otherwise(pl.lit("pending")))
         .with_columns(status=pl.when(pl.col("kind") == "pending").then(pl.lit("pending")).otherwise(pl.lit(HELD)),
                       reason=pl.when(pl.col("kind") == "held_again").then(pl.lit(HELD_AGAIN)).otherwise("reason"))
-        .join(events.contexts(returning), on=["_part", "_row"], how="left")
     )
+    kept = _kept_facts(conn, verdicts["id"].to_list())
     conn.execute(
         update(Touchpoint)
         .where(Touchpoint.id == bindparam("row_id"), Touchpoint.status == SUPERSEDED)
         .values(status=bindparam("new_status"), reason=bindparam("new_reason"), context=bindparam("new_context"),
                 next_attempt_at=None),
         [{"row_id": r["id"], "new_status": r["status"], "new_reason": r["reason"],
-          "new_context": json.loads(r["context"])} for r in verdicts.iter_rows(named=True)],
+          "new_context": {**json.loads(r["context"]), **kept.get(r["id"], {})}}
+         for r in verdicts.iter_rows(named=True)],
     )
     return dict(verdicts.group_by("kind").len().iter_rows())
 
@@ -286,15 +292,13 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     if "person_id" in pending.columns:
         each.append(_another_case(pending, told))
     each.append(_an_event_held_for_another_contact(pending, rows))
-    steps = _steps(pending) if has_facts else None
-    if steps is not None:
-        each.append(_a_done_step_late(steps, told))
     if has_facts:
         each.append(_after_a_cease_decision(pending))
     if found is not None:
         each.append(_a_moved_event(pending, told, found))
-        if steps is not None:
-            each.append(_after_a_told_event_left(steps, told, found))
+        if has_facts:
+            steps, left = _steps(pending), _left(told, pending, found)
+            each += [_a_done_step_late(steps, left), _after_a_told_event_left(steps, left)]
     if contacts is not None:
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -460,23 +464,41 @@ NO_REASONS = pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
 CHECK_THE_RECORD = "; check the record, then `ehcp-monitor touchpoints release` or `discard`"
 
 
-def _a_done_step_late(steps: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+def _left(told: pl.DataFrame, pending: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """The told rows of `pending`'s cases whose event the records (`found`) no longer have, about
+    the same child (removed, re-dated, its outcome changed): told_stage, case_ref, told_date."""
+    told = told.join(pending.select("case_ref").unique(), on="case_ref", how="semi")
+    current = (found.join(told.select("case_ref").unique(), on="case_ref", how="semi")
+               .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null("")).unique())
+    return (told.join(_same_child(told, current).select("id").unique(), on="id", how="anti")
+            .select(pl.col("stage").alias("told_stage"), "case_ref", pl.col("event_date").alias("told_date")))
+
+
+def _within_moved_days() -> pl.Expr:
+    """The new row (`event_date`) dated within MOVED_WITHIN_DAYS after the told one (`told_date`):
+    after that the correction is taken as settled, and what the records say now is told."""
+    return (pl.col("event_date") - pl.col("told_date")).dt.total_days() <= MOVED_WITHIN_DAYS
+
+
+def _a_done_step_late(steps: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending delay notices naming a late step whose family was told it was done
     (DONE_TOLD_BY), and progress updates (which say the assessment goes on: FINAL_20W open)
-    whose family was told its outcome (`steps`: _steps): the final plan's date removed after the
+    whose family was told its outcome (`steps`: _steps), when that told event has since left the
+    records (`left`: _left) within MOVED_WITHIN_DAYS: the final plan's date removed after the
     family was sent "your final plan has been issued", and the notice would apologise that it
-    is late."""
-    if steps.is_empty() or told.is_empty():
+    is late. (A told event still in the records is another one: the last review's decision, not
+    this one's.)"""
+    if steps.is_empty() or left.is_empty():
         return NO_REASONS
     done = pl.DataFrame(
         [(code, stage, measure(code).days if dated else None)
          for code, (stages, dated) in DONE_TOLD_BY.items() for stage in stages],
         schema={"measure": pl.Utf8, "told_stage": pl.Utf8, "step_days": pl.Int64}, orient="row")
-    told = told.select("case_ref", pl.col("stage").alias("told_stage"), pl.col("event_date").alias("told_date"))
     return (
-        steps.join(done, on="measure").join(told, on=["case_ref", "told_stage"])
+        steps.join(done, on="measure").join(left, on=["case_ref", "told_stage"])
         .filter(pl.col("step_days").is_null()
-                | (pl.col("told_date") >= pl.col("due_date") - pl.duration(days=pl.col("step_days"))))
+                | (pl.col("told_date") >= pl.col("due_date") - pl.duration(days=pl.col("step_days"))),
+                _within_moved_days())
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(
@@ -485,31 +507,26 @@ def _a_done_step_late(steps: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _after_a_told_event_left(steps: pl.DataFrame, told: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending delay notices naming a late step of the request, and progress
-    updates (`steps`: _steps), dated within MOVED_WITHIN_DAYS of a once-per-case event of the
-    case the family was told of and the records (`found`) no longer have, about the same child:
-    its date was corrected (a request received in January, not March) or it was removed, and the
-    message would rest on dates the family was told otherwise (a decision "due by 13 April" now
-    "was due by 16 February"). The corrected once-per-case message is held too, or too old to
-    tell. After MOVED_WITHIN_DAYS the correction is taken as settled."""
+    updates (`steps`: _steps), dated within MOVED_WITHIN_DAYS after a request received the
+    family was told of and the records no longer have (`left`: _left): its date was corrected (a
+    request received in January, not March) or it was removed, and the message would rest on
+    dates the family was told otherwise (a decision "due by 13 April" now "was due by 16
+    February"). The request's received date anchors its clocks; a draft or decision re-dated
+    does not move them. The corrected request received is held too, or too old to tell."""
     steps = steps.filter(~pl.col("measure").is_in(PLAN_MEASURES))
-    told = (told.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)))
-            .join(steps.select("case_ref").unique(), on="case_ref", how="semi"))
-    if steps.is_empty() or told.is_empty():
+    left = left.filter(pl.col("told_stage") == "request_received")
+    if steps.is_empty() or left.is_empty():
         return NO_REASONS
-    current = (found.join(told.select("case_ref").unique(), on="case_ref", how="semi")
-               .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null("")).unique())
-    left = told.join(_same_child(told, current).select("id").unique(), on="id", how="anti")
     return (
-        steps.join(left.select("case_ref", pl.col("stage").alias("told_stage"),
-                               pl.col("event_date").alias("told_date")), on="case_ref")
-        .filter((pl.col("event_date") - pl.col("told_date")).dt.total_days() <= MOVED_WITHIN_DAYS)
+        steps.join(left, on="case_ref")
+        .filter(_within_moved_days())
         .sort("_fresh", "told_date")
         .unique("_fresh", keep="last")
         .select("_fresh", reason=pl.concat_str(
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
-                                   "message rests on the records as they are now" + CHECK_THE_RECORD)))
+                               "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )
 
 
@@ -519,7 +536,9 @@ def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:
     fact, events.py): the family was told the plan would stop. Right only if the plan goes on
     (an appeal against the decision): a person looks."""
     decided = pl.col("context").str.json_path_match("$.cease_decided")
-    return (pending.filter(pl.col("stage").is_in(["review_upcoming", "delay_notice"]) & decided.is_not_null())
+    settled = (pl.col("event_date") - decided.str.to_date(strict=False)).dt.total_days() > CEASE_SETTLED_DAYS
+    return (pending.filter(pl.col("stage").is_in(["review_upcoming", "delay_notice"]) & decided.is_not_null()
+                           & ~settled.fill_null(False))
             .select("_fresh", reason=pl.concat_str(
                 pl.lit("held: the plan's last review decided on "), decided,
                 pl.lit(" to cease it, and no cease date is recorded; release it if the plan goes on (an appeal), "

@@ -159,8 +159,10 @@ def _record(conn: Connection, action: str, now: datetime, detail: dict) -> None:
 def _as_corrections(conn: Connection, ids: Sequence[int]) -> dict:
     """Each released row of `ids` (now pending) records in its facts the earlier message it
     corrects, `corrects`: {stage, sent_on}, so the family reads that it does (templates): the
-    latest message of its case planned before it and sent, or maybe sent (CORRECTED), to its contact, of the same
-    once-per-case group or stage when there is one (corrections.ONCE_PER_CASE), else of any.
+    latest message of its case planned before it and sent, or maybe sent (CORRECTED), to its
+    contact: of the same once-per-case group or stage when there is one (corrections.ONCE_PER_CASE),
+    else of any; for a delay notice or progress update, of a once-per-case stage first (held after
+    the final plan was told, it corrects that message).
     Counts: `as_corrections`, and `no_earlier_message` (ids with none: sent as they are)."""
     from ehcp_monitor.touchpoints.corrections import ONCE_PER_CASE  # it imports this module
 
@@ -179,7 +181,12 @@ def _as_corrections(conn: Connection, ids: Sequence[int]) -> dict:
         if not told:
             none.append(row.id)
             continue
-        last = (same or told)[0]
+        if row.stage in ("delay_notice", "progress_update"):
+            # Held after a step was told done (corrections.DONE_TOLD_BY): it corrects that message.
+            candidates = [t for t in told if t.stage in ONCE_PER_CASE] or same or told
+        else:
+            candidates = same or told
+        last = candidates[0]
         sent = last.sent_at
         sent_on = (sent.replace(tzinfo=sent.tzinfo or timezone.utc).astimezone(LONDON).date() if sent
                    else last.planned_as_of)
@@ -210,8 +217,10 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         conflict = _another_outcome_waits()
         kept = 0 if ids else conn.execute(
             select(func.count()).select_from(Touchpoint).where(*held, conflict)).scalar_one()
+        # Only the rows this release sends: not one already pending, sent or suppressed as stale.
+        releasing = conn.execute(select(Touchpoint.id).where(*held)).scalars().all() if as_correction else []
         released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
-        corrected = _as_corrections(conn, ids) if as_correction else {}
+        corrected = _as_corrections(conn, releasing) if as_correction else {}
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
                   **({"two_outcomes_kept": kept} if kept else {}), **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),

@@ -8,7 +8,7 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
@@ -499,3 +499,35 @@ def test_the_command_releases_as_a_correction_only_rows_named_by_id(engine, db_u
                    tmp_path, db_url, config)
     assert released.returncode == 0, released.stderr
     assert "released: 1\n" in released.stdout and "as_corrections: 1\n" in released.stdout
+
+
+def test_release_as_a_correction_marks_only_what_it_releases_and_the_mark_survives_a_night_set_aside(
+        engine, tmp_path):
+    frames, results = decided_family(outcome="N")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    ((held_id,),) = _ids(engine, "held")
+    # Released plainly first: named again as a correction, it is not held, and is left as it is.
+    release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id])
+    again = release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id], as_correction=True)
+    assert (again["released"], again["as_corrections"], again["not_held"]) == (0, 0, {held_id: "pending"})
+    assert "corrects" not in _context(engine, held_id)
+    # Held again (its outcome unreadable for a night, then back), released as a correction.
+    with engine.begin() as conn:
+        conn.execute(update(Touchpoint).where(Touchpoint.id == held_id).values(status="held"))
+    release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id], as_correction=True)
+    undecided = corrected(frames, request_outcome="A", request_outcome_date=None)
+    store_case(engine, undecided, [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"), status="pending")],
+               ingest_id=3)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)  # set aside
+    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=4)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)  # back
+    assert _context(engine, held_id)["corrects"] == {"stage": "decision_not_to_assess", "sent_on": "2025-03-14"}
+
+
+def _context(engine, row_id: int) -> dict:
+    with engine.connect() as conn:
+        return conn.execute(select(Touchpoint.context).where(Touchpoint.id == row_id)).scalar_one()

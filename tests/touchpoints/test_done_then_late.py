@@ -2,10 +2,15 @@
 When the records change): an apology for a step they were told was done (DONE_TOLD_BY), one resting
 on a date since corrected, and a review coming up after the decision to cease the plan."""
 
-from datetime import datetime, timedelta, timezone
+import copy
+from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
-from tests.touchpoints.conftest import AS_OF, D, result, store_case, tp_settings
+from ehcp_monitor.touchpoints.hold import release
+from tests.touchpoints.conftest import AS_OF, NOW, D, result, store_case, tp_settings
 from tests.touchpoints.test_corrections import corrected, decided_family, outbox, send
 from tests.touchpoints.test_outcomes import AMEND, reviewed
 from tests.touchpoints.test_progress_update import family
@@ -97,6 +102,14 @@ def test_a_progress_update_after_the_family_was_told_the_final_plan_was_issued_i
     assert status == "held" and reason.startswith(
         "held as a correction: the family was already sent final plan issued dated 2025-03-12, and this message "
         "says the assessment goes on")
+    # Released as a correction, it names the message it corrects: the final plan's, not an update.
+    with engine.connect() as conn:
+        row_id = conn.execute(select(Touchpoint.id).where(Touchpoint.stage == "progress_update")).scalar_one()
+    release(engine, tp_settings(), stage=None, as_of=AS_OF + timedelta(days=14), now=NOW, ids=[row_id],
+            as_correction=True)
+    with engine.connect() as conn:
+        facts = conn.execute(select(Touchpoint.context).where(Touchpoint.id == row_id)).scalar_one()
+    assert facts["corrects"] == {"stage": "final_plan_issued", "sent_on": "2025-03-14"}
 
 
 def test_a_request_re_dated_by_months_after_the_family_was_told_of_it_holds_the_apology_it_brings(engine, tmp_path):
@@ -150,3 +163,92 @@ def test_a_review_coming_up_after_the_plan_was_maintained_on_appeal_is_told(engi
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-03-17"))
     assert (counts["pending"], counts["corrections_held"]) == (1, 0)
     assert [r[2] for r in outbox(engine, "review_upcoming")] == ["pending"]
+
+
+def test_a_delay_notice_that_comes_back_after_the_decision_was_told_is_held(engine, tmp_path):
+    frames, _ = decided_family()
+    undecided = corrected(frames, request_outcome="A", request_outcome_date=None)
+    store_case(engine, undecided, decision_late())
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-22"))  # the notice waits
+    # The decision is keyed the next day: the notice is set aside, the decision told.
+    decided = corrected(frames, request_outcome_date=D("2025-04-23"))
+    store_case(engine, decided, [result("DECIDE_6W", request_id="R1", due=D("2025-04-21"),
+                                        completed=D("2025-04-23"), status="late", days_late=2)], ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-23"))
+    assert send(engine, tmp_path, D("2025-04-23"), datetime(2025, 4, 23, 9, 0, tzinfo=timezone.utc))[
+        "by_stage"] == {"decision_to_assess": 1}
+    # Cleared again the day after: the notice's event is back, but the family was told it was done.
+    store_case(engine, undecided, decision_late(), ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-24"))
+    assert (counts["revived"], counts["corrections_held"]) == (0, 1)
+    ((_, _, status, reason),) = outbox(engine, "delay_notice")
+    assert status == "held" and "decision to assess dated 2025-04-23" in reason
+
+
+def _assessing(frames: dict, draft: date | None) -> dict:
+    """`frames` of a request received on 20 January and decided (Y) on 14 February, in assessment."""
+    assessing = copy.deepcopy(frames)
+    assessing["requests"][0].update(received_date=D("2025-01-20"), request_outcome_date=D("2025-02-14"))
+    assessing["assessments"] = [{"request_id": "R1", "assessment_outcome": "A"}]
+    assessing["drafts"] = [{"request_id": "R1", "draft_plan_date": draft}] if draft else []
+    return assessing
+
+
+def _final(status: str, days_late=None) -> list[dict]:
+    return [result("DECIDE_6W", request_id="R1", due=D("2025-03-03"), completed=D("2025-02-14"), status="met"),
+            {**result("FINAL_20W", request_id="R1", due=D("2025-06-09"), status=status, days_late=days_late),
+             "stage": "draft_comments"}]
+
+
+def test_a_draft_re_dated_by_a_day_does_not_hold_a_true_apology_for_the_final_plan(engine, tmp_path):
+    frames, _ = decided_family()
+    store_case(engine, _assessing(frames, D("2025-05-20")), _final("pending"))
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-20"))
+    assert send(engine, tmp_path, D("2025-05-20"), datetime(2025, 5, 20, 9, tzinfo=timezone.utc))["by_stage"] == {
+        "draft_plan_issued": 1}
+    # The draft's date put right (19 May): the final plan's due date (from the request) is unmoved.
+    store_case(engine, _assessing(frames, D("2025-05-19")), _final("overdue", 1), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-10"))
+    assert [r[2] for r in outbox(engine, "delay_notice")] == ["pending"]
+
+
+def test_a_late_review_decision_is_apologised_for_when_the_last_reviews_decision_came_late_too(engine, tmp_path):
+    # Review 1 met on 10 January, its decision sent (late) on 15 April; review 2 met on 12 April.
+    first = {"plan_id": "PL1", "meeting_date": D("2025-01-10"), "decision_date": D("2025-04-15"),
+             "outcome": "maintain"}
+    frames, results = reviewed(first, {"plan_id": "PL1", "meeting_date": D("2025-04-12")})
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-15"))
+    send(engine, tmp_path, D("2025-04-15"), datetime(2025, 4, 15, 9, tzinfo=timezone.utc))
+    late = result("REVIEW_DECISION_4W", plan_id="PL1", anchor=D("2025-04-12"), due=D("2025-05-10"),
+                  status="overdue", days_late=1)
+    store_case(engine, frames, [*results, late], ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-05-12"))
+    assert [r[2] for r in outbox(engine, "delay_notice")] == ["pending"]
+
+
+def test_after_a_plan_outcome_changed_on_appeal_the_apologies_go_once_the_correction_is_settled(engine, tmp_path):
+    frames, _ = decided_family()
+    refused = _assessing(frames, None)
+    refused["assessments"] = [{"request_id": "R1", "assessment_outcome": "N",
+                               "assessment_outcome_date": D("2025-04-01")}]
+    store_case(engine, refused, _final("closed"))
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-04-01"))
+    send(engine, tmp_path, D("2025-04-01"), datetime(2025, 4, 1, 9, tzinfo=timezone.utc))
+    # On appeal the assessment is open again and the final plan overdue: held while it may be a
+    # keying error, told once 90 days have passed since the decision the family was sent.
+    store_case(engine, _assessing(frames, None), _final("overdue", 3), ingest_id=2)
+    assert plan_touchpoints(engine, tp_settings(), as_of=D("2025-06-12"))["corrections_held"] == 1
+    store_case(engine, _assessing(frames, None), _final("overdue", 57), ingest_id=3)
+    later = plan_touchpoints(engine, tp_settings(), as_of=D("2025-08-05"))
+    assert later["corrections_held"] == 0 and later["by_stage"].get("delay_notice") == 1
+
+
+def test_a_review_long_after_the_decision_to_cease_the_plan_is_told(engine):
+    frames, results = _review_coming_after(CEASE)  # cease decided 12 March 2025, next review due 12 March 2026
+    late = result("REVIEW_12M", plan_id="PL1", anchor=D("2025-03-12"), due=D("2026-03-12"), status="overdue",
+                  days_late=57)
+    store_case(engine, frames, [*results[:-1], late])
+    # 8 May 2026, 422 days on: the plan has gone on (an appeal upheld); its late review is apologised for.
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-05-08"))
+    assert (counts["pending"], counts["corrections_held"]) == (1, 0)
