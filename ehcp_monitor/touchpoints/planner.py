@@ -369,7 +369,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         contact_ids = snap["contacts"]["contact_id"]
         two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
         revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes)
-        gone = corrections.gone(compared, events.keys)["id"]
+        # Not a row dated after this run's as-of date: a past night run again (Recovery) finds only
+        # the events of that night, and must not set aside what later nights planned.
+        gone = corrections.gone(compared.filter(pl.col("event_date") <= as_of), events.keys)["id"]
         superseded = corrections.supersede(conn, gone, as_of=as_of)
         closed = closed_updates(compared, results)
         superseded += corrections.supersede(conn, closed, as_of=as_of, reason=corrections.CLOSED_REASON)

@@ -531,3 +531,13 @@ def test_release_as_a_correction_marks_only_what_it_releases_and_the_mark_surviv
 def _context(engine, row_id: int) -> dict:
     with engine.connect() as conn:
         return conn.execute(select(Touchpoint.context).where(Touchpoint.id == row_id)).scalar_one()
+
+
+def test_a_past_night_planned_again_does_not_set_aside_what_later_nights_planned(engine):
+    frames, results = decided_family(decided=D("2025-03-16"))
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)  # the decision of the 16th waits to go
+    # The night of the 14th run again (Recovery): the decision had not happened yet that night.
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert counts["superseded"] == 0
+    assert [r[2] for r in outbox(engine, "decision_to_assess")] == ["pending"]
