@@ -31,7 +31,7 @@ COMMANDS = {
     "demo-data": Lazy("demo_data", "demo_data", "Write a deterministic synthetic caseload (invented people only)."),
     "health": Lazy("health", "health_command",
                    "Exit 1 naming each enabled job whose last success is older than its max_age_hours, or "
-                   "while touchpoint emails are held or in doubt."),
+                   "while touchpoint emails are held or in doubt, or messages failed that can still be told."),
     "ingest": Lazy("data", "ingest",
                    "Load a snapshot from SOURCE: a folder or workbook (canonical or SEN2), or sql:NAME."),
     "init-db": Lazy("data", "init_db", "Create or migrate the store (Alembic upgrade head)."),

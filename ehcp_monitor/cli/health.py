@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from ehcp_monitor.cli.common import pass_app
-from ehcp_monitor.clock import now_utc
+from ehcp_monitor.clock import now_utc, today_in_london
 from ehcp_monitor.errors import JobFailed
 
 
@@ -60,8 +60,9 @@ def _touchpoint_lines(app) -> int:
 @pass_app
 def health_command(app):
     """Exit 1 naming each enabled job whose last success is older than its max_age_hours, or
-    while touchpoint emails are held or in doubt."""
+    while touchpoint emails are held or in doubt, or messages failed that can still be told."""
     from ehcp_monitor.scheduling.health import rows_in_doubt
+    from ehcp_monitor.touchpoints.failed import failed_now
     from ehcp_monitor.touchpoints.hold import held_now
 
     tz, states = _states(app)
@@ -85,5 +86,9 @@ def health_command(app):
     if in_doubt.count:
         click.echo(in_doubt.line())
         problems.append(f"{in_doubt.count} touchpoint emails in doubt")
+    failed = failed_now(app.engine, app.settings, today_in_london())  # a relay down, an address refused
+    if failed.count:
+        click.echo(failed.line())
+        problems.append(f"{failed.count} touchpoint messages failed")
     if problems:
         raise JobFailed(f"health: {'; '.join(problems)}")

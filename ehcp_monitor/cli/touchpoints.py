@@ -7,7 +7,7 @@ planner, the templates and polars), so `--help` and `touchpoints list` start wit
 import click
 
 from ehcp_monitor.cli.common import as_of_option, pass_app, resolve_as_of
-from ehcp_monitor.clock import now_utc
+from ehcp_monitor.clock import now_utc, today_in_london
 from ehcp_monitor.config import STAGES
 from ehcp_monitor.domain.vocabulary import (
     CONTACT_ROLES,
@@ -163,6 +163,23 @@ def discard_command(app, stage, ids):
     from ehcp_monitor.touchpoints.hold import discard
 
     _echo_counts(discard(app.engine, stage=stage, now=now_utc(), ids=ids))
+
+
+@touchpoints.command("retry")
+@click.option("--stage", type=click.Choice(STAGES), default=None, help="Only this stage (default: all).")
+@click.option("--id", "ids", type=click.IntRange(min=1), multiple=True,
+              help="Only this row (repeat for more; IDs from `touchpoints list --status failed`).")
+@pass_app
+def retry_command(app, stage, ids):
+    """Send failed messages again once the cause is fixed (a relay back up, an address put right):
+    they become pending, sent by the next dispatch. Only those whose event is still recent enough
+    to tell (max_event_age_days)."""
+    from ehcp_monitor.touchpoints.failed import retry_failed
+
+    counts = retry_failed(app.engine, app.settings, stage=stage, today=today_in_london(), now=now_utc(), ids=ids)
+    _echo_counts(counts)
+    click.echo("retried messages are sent by the next dispatch (`ehcp-monitor touchpoints dispatch`)"
+               if counts["retried"] else "nothing to retry: no failed message recent enough to tell")
 
 
 @touchpoints.command("resolve")

@@ -72,8 +72,10 @@ class RowsInDoubt:
         return self.unknown + self.interrupted
 
     def line(self) -> str:
+        # An interrupted row is `sending` until the next dispatch records it `unknown`.
         return (f"touchpoints: {self.count} emails in doubt ({self.unknown} unknown, {self.interrupted} "
-                "interrupted while sending): check each, see `ehcp-monitor touchpoints list --status unknown`")
+                "interrupted while sending): check each, see `ehcp-monitor touchpoints list --status unknown`"
+                + (" (and `--status sending`: the next dispatch records those unknown)" if self.interrupted else ""))
 
 
 def rows_in_doubt(engine: Engine, now: datetime) -> RowsInDoubt:

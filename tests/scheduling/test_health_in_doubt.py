@@ -41,6 +41,7 @@ def test_health_says_how_many_are_in_doubt_in_one_line_and_exits_1(engine, tmp_p
     assert result.returncode == 1
     lines = [line for line in result.stdout.splitlines() if "in doubt" in line]
     assert lines == ["touchpoints: 2 emails in doubt (1 unknown, 1 interrupted while sending): check each, "
-                     "see `ehcp-monitor touchpoints list --status unknown`"]
+                     "see `ehcp-monitor touchpoints list --status unknown` (and `--status sending`: the next "
+                     "dispatch records those unknown)"]
     assert "2 touchpoint emails in doubt" in result.stderr and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr

@@ -1,0 +1,74 @@
+"""Failed messages that can still be told (touchpoints/failed.py; docs/touchpoints.md, Failed
+messages): reported by health, sent again by `touchpoints retry` once the cause is fixed."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import OperatorAction, Touchpoint
+from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
+from ehcp_monitor.touchpoints.failed import failed_now, retry_failed
+from tests.touchpoints.conftest import AS_OF, NOW, caseload, free_port, store_case, tp_settings
+
+
+def _statuses(engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Touchpoint.id, Touchpoint.status)).all())
+
+
+def test_messages_failed_while_the_relay_was_down_are_reported_and_sent_again_once_it_is_back(engine, tmp_path):
+    store_case(engine, *caseload())
+    down = tp_settings(**{"touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+                          "touchpoints.smtp_port": free_port(), "touchpoints.smtp_security": "none",
+                          "touchpoints.max_attempts": 1})
+    pending = plan_touchpoints(engine, down, as_of=AS_OF)["pending"]
+    assert dispatch_touchpoints(engine, down, as_of=AS_OF, now=NOW)["failed"] == pending > 0
+    failed = failed_now(engine, down, AS_OF)
+    assert failed.count == pending
+    assert failed.line().startswith(f"touchpoints: {pending} messages failed that can still be told")
+    # Three weeks on, the events are too old to tell: nothing is reported, nothing retried.
+    weeks_on = AS_OF + timedelta(days=21)
+    assert failed_now(engine, down, weeks_on).count == 0
+    assert retry_failed(engine, down, stage=None, today=weeks_on, now=NOW)["retried"] == 0
+    # The relay back the same day: retried, then sent.
+    counts = retry_failed(engine, down, stage=None, today=AS_OF, now=NOW)
+    assert counts["retried"] == pending and set(_statuses(engine).values()) >= {"pending"}
+    back = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    assert dispatch_touchpoints(engine, back, as_of=AS_OF, now=NOW)["sent"] == pending
+    assert failed_now(engine, back, AS_OF).count == 0
+    with engine.connect() as conn:
+        actions = conn.execute(select(OperatorAction.action, OperatorAction.detail)).all()
+    assert [a for a, _ in actions] == ["touchpoints_retry", "touchpoints_retry"]
+    assert actions[1][1]["retried"] == pending
+
+
+def test_retry_by_id_sends_only_that_one(engine):
+    store_case(engine, *caseload())
+    down = tp_settings(**{"touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+                          "touchpoints.smtp_port": free_port(), "touchpoints.smtp_security": "none",
+                          "touchpoints.max_attempts": 1})
+    plan_touchpoints(engine, down, as_of=AS_OF)
+    dispatch_touchpoints(engine, down, as_of=AS_OF, now=NOW)
+    first = min(i for i, s in _statuses(engine).items() if s == "failed")
+    assert retry_failed(engine, down, stage=None, today=AS_OF, now=NOW, ids=[first])["retried"] == 1
+    assert _statuses(engine)[first] == "pending"
+
+
+def test_health_reports_them_and_the_command_retries_them(engine, db_url, tmp_path):
+    from tests.touchpoints.test_cli import STILL_FRESH, run
+
+    store_case(engine, *caseload())
+    down = tp_settings(**{"touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+                          "touchpoints.smtp_port": free_port(), "touchpoints.smtp_security": "none",
+                          "touchpoints.max_attempts": 1})
+    plan_touchpoints(engine, down, as_of=AS_OF)
+    failed = dispatch_touchpoints(engine, down, as_of=AS_OF, now=NOW)["failed"]
+    config = tmp_path / "config.toml"
+    # The CLI reads today's date: these 2025 events are kept recent enough to tell.
+    config.write_text("[touchpoints]\ngo_live = 2000-01-01\n" + STILL_FRESH)
+    health = run(["health"], tmp_path, db_url, config)
+    assert health.returncode == 1 and f"touchpoints: {failed} messages failed that can still be told" in health.stdout
+    assert f"{failed} touchpoint messages failed" in health.stderr
+    retried = run(["touchpoints", "retry"], tmp_path, db_url, config)
+    assert retried.returncode == 0 and f"retried: {failed}\n" in retried.stdout
+    assert "messages failed" not in run(["health"], tmp_path, db_url, config).stdout
