@@ -317,6 +317,12 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     )
 
 
+def _by_latest_told(frame: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
+    """_fresh, reason: one row per new row of `frame` (a join of new rows with told ones), the
+    reason given by the latest told one (`told_date`)."""
+    return frame.sort("_fresh", "told_date").unique("_fresh", keep="last").select("_fresh", reason=reason)
+
+
 def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending once-per-case rows whose family was told another event of the group."""
     group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
@@ -329,15 +335,7 @@ def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
         .join(told, on=["group", "case_ref"])
         .filter((pl.col("told_stage") != pl.col("stage")) | (pl.col("told_date") != pl.col("event_date"))
                 | (pl.col("told_variant") != pl.col("variant")))
-        .sort("_fresh", "told_date")
-        .unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
-            pl.lit("held as a correction: the family was already sent "),
-            pl.col("told_stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("told_stage"))
-            .str.to_lowercase(),
-            pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
-            pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
-        ))
+        .pipe(_by_latest_told, pl.concat_str(_told_of(), pl.lit(CHECK_THE_RECORD)))
     )
 
 
@@ -355,9 +353,7 @@ def _another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
         .join(told, on=["group", "person_id"])
         .filter((pl.col("told_case") != pl.col("case_ref")),
                 (pl.col("event_date") - pl.col("told_date")).dt.total_days().abs() <= SAME_EVENT_WITHIN_DAYS)
-        .sort("_fresh", "told_date")
-        .unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
+        .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(" under case "), pl.col("told_case"),
             pl.lit(" (the same request re-keyed, or entered twice?)" + CHECK_THE_RECORD)))
     )
@@ -426,9 +422,7 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
                 ~(pl.col("review_began") > pl.col("told_date") + pl.duration(days=pl.when(
                     pl.col("stage") == "review_upcoming").then(0).otherwise(NEXT_MEETING_AFTER_DAYS)))
                 .fill_null(False))
-        .sort("_fresh", "told_date")
-        .unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
+        .pipe(_by_latest_told, pl.concat_str(
             pl.lit("held as a correction: the family was already sent "),
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
@@ -499,9 +493,7 @@ def _a_done_step_late(steps: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("step_days").is_null()
                 | (pl.col("told_date") >= pl.col("due_date") - pl.duration(days=pl.col("step_days"))),
                 _within_moved_days())
-        .sort("_fresh", "told_date")
-        .unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
+        .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(", and this message says "), pl.col("says"),
             pl.lit(" (a date removed or an outcome changed?)" + CHECK_THE_RECORD)))
     )
@@ -522,9 +514,7 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame) -> pl.Data
     return (
         steps.join(left, on="case_ref")
         .filter(_within_moved_days())
-        .sort("_fresh", "told_date")
-        .unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
+        .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )

@@ -436,14 +436,20 @@ def _sent_files(tmp_path) -> dict[str, str]:
     return {p.name: p.read_text() for p in (tmp_path / "outbox").iterdir()}
 
 
-def test_a_correction_released_as_one_says_it_corrects_the_message_sent_before(engine, tmp_path):
+def _corrected_to_yes(engine, tmp_path) -> set[str]:
+    """The family sent the decision not to assess (14 March); the next night's records say it was
+    to assess: that message is held as a correction. The names of the files sent so far."""
     frames, results = decided_family(outcome="N")
     store_case(engine, frames, results)
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     send(engine, tmp_path)
-    before = set(_sent_files(tmp_path))
     store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
     plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    return set(_sent_files(tmp_path))
+
+
+def test_a_correction_released_as_one_says_it_corrects_the_message_sent_before(engine, tmp_path):
+    before = _corrected_to_yes(engine, tmp_path)
     ((held_id,),) = _ids(engine, "held")
     counts = release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id], as_correction=True)
     assert (counts["released"], counts["as_corrections"]) == (1, 1)
@@ -460,13 +466,7 @@ def test_a_correction_released_as_one_says_it_corrects_the_message_sent_before(e
 
 
 def test_a_release_not_named_as_a_correction_says_nothing_of_one(engine, tmp_path):
-    frames, results = decided_family(outcome="N")
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
-    before = set(_sent_files(tmp_path))
-    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    before = _corrected_to_yes(engine, tmp_path)
     assert "as_corrections" not in release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)
     send(engine, tmp_path, NEXT, NEXT_NOW)
     (new,) = [text for name, text in _sent_files(tmp_path).items() if name not in before]
@@ -483,12 +483,7 @@ def _ids(engine, status: str) -> list[tuple]:
 def test_the_command_releases_as_a_correction_only_rows_named_by_id(engine, db_url, tmp_path):
     from tests.touchpoints.test_cli import run
 
-    frames, results = decided_family(outcome="N")
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
-    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    _corrected_to_yes(engine, tmp_path)
     ((held_id,),) = _ids(engine, "held")
     config = tmp_path / "config.toml"
     config.write_text("[touchpoints]\ngo_live = 2000-01-01\n")
@@ -504,11 +499,7 @@ def test_the_command_releases_as_a_correction_only_rows_named_by_id(engine, db_u
 def test_release_as_a_correction_marks_only_what_it_releases_and_the_mark_survives_a_night_set_aside(
         engine, tmp_path):
     frames, results = decided_family(outcome="N")
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
-    send(engine, tmp_path)
-    store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
-    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    _corrected_to_yes(engine, tmp_path)
     ((held_id,),) = _ids(engine, "held")
     # Released plainly first: named again as a correction, it is not held, and is left as it is.
     release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[held_id])
