@@ -6,7 +6,7 @@ everything is. Nothing here is special to the demo except the settings it choose
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import click
@@ -15,6 +15,7 @@ from ehcp_monitor import config as config_module
 from ehcp_monitor.config import Settings
 from ehcp_monitor.domain.vocabulary import STATUS_WORDS, TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.errors import JobFailed
+from ehcp_monitor.working_days import LONDON
 
 DEMO_SEED = 2025
 # The demo compares its invented records with one real LA's published figures (DfE), so the pack
@@ -82,8 +83,10 @@ def run_demo(root: Path, *, people: int, as_of: date, echo=click.echo) -> Settin
     echo(f"1. synthetic extract: {people} people, {frames['requests'].height} requests, "
          f"{frames['plans'].height} plans -> {paths.extract}")
 
-    # The same code path as `ehcp-monitor run JOB` and the scheduler.
-    nightly = execute_job("nightly", settings, as_of)
+    # The same code path as `ehcp-monitor run JOB` and the scheduler, run as on the morning of the
+    # as-of day: a demo of a past day sends what was news that day.
+    morning = datetime.combine(as_of, time(9), tzinfo=LONDON).astimezone(timezone.utc)
+    nightly = execute_job("nightly", settings, as_of, now=morning)
     echo(f"2. nightly job (ingest, check, touchpoints): {_outcome(nightly)}")
     _print_nightly(settings, echo)
 

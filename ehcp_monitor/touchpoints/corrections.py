@@ -48,6 +48,11 @@ from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD
 
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
+FAILED = "failed"
+# Set aside when their event leaves the records: what waits, and what failed (an operator may
+# send it again: touchpoints/failed.py) while its event is not too old to tell.
+SET_ASIDE = (*WAITING, FAILED)
+WAS_FAILED = "; it had failed"  # ends the reason of a failed row superseded: it never comes back
 TOLD = ("sent", "unknown", "claimed", "sending")  # sent, or may have been
 LINKED = (*TOLD, "pending", "retry", "failed")  # a contact's rows that show whose they were
 LINK_SCHEMA: dict[str, pl.DataType] = {"contact_id": pl.Utf8, "person_id": pl.Utf8}
@@ -84,6 +89,9 @@ DONE_TOLD_BY: dict[str, tuple[tuple[str, ...], bool]] = {
     "AMEND_FINAL_8W": (("amended_plan_issued",), True),
 }
 LATE_STEPS = pl.Struct({"late_steps": pl.List(pl.Struct({"measure": pl.Utf8, "due_date": pl.Date}))})
+# A received date corrected by this many days or less moves every date the family was told by as
+# much: what follows from it is told as usual.
+RECEIVED_MOVED_DAYS = 7
 # A child's second request, decision, draft or plan within this many days of the first, under
 # another case, is most likely the same one re-keyed or entered twice.
 SAME_EVENT_WITHIN_DAYS = 28
@@ -113,7 +121,7 @@ def read_rows_to_compare(conn: Connection, *, since: date) -> pl.DataFrame:
     tell), also the superseded and discarded rows and every row sent."""
     recent = f"event_date >= '{since.isoformat()}'"
     moved_since = (since - timedelta(days=MOVED_WITHIN_DAYS)).isoformat()
-    where = (f"status IN ({sql_strings(WAITING)}) OR "
+    where = (f"status IN ({sql_strings(WAITING)}) OR (status = '{FAILED}' AND {recent}) OR "
              f"(status IN ('{SUPERSEDED}', 'discarded') AND {recent}) OR "
              f"(status IN ({sql_strings(TOLD)}) AND (stage IN ({sql_strings(ONCE_PER_CASE)}) OR {recent} OR "
              f"(stage IN ({sql_strings(RECURRING)}) AND event_date >= '{moved_since}')))")
@@ -139,7 +147,7 @@ def gone(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """The waiting rows of `rows` (read_rows_to_compare) whose event is not among `found` (the
     events of this run: stage, case_ref, event_date, variant, person_id), or is now about another
     child: their ids."""
-    waiting = rows.filter(pl.col("status").is_in(WAITING))
+    waiting = rows.filter(pl.col("status").is_in(SET_ASIDE))
     # Only the waiting rows' cases: at national scale `found` is millions of events, `waiting` a few.
     current = (found.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")
                .select(*EVENT, "person_id").with_columns(pl.col("variant").fill_null(""))
@@ -161,7 +169,9 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """The superseded rows of `rows` whose event is among `found` (Events.keys) again, about the
     same child (a record set aside for a night, a date put back): id, stage, case_ref, event_date,
     variant, reason, and the event's `_part` and `_row` (for its facts as they are now)."""
-    superseded = rows.filter(pl.col("status") == SUPERSEDED)
+    # A failed row set aside stays so: only an operator sends a failed message again.
+    superseded = rows.filter((pl.col("status") == SUPERSEDED)
+                             & ~pl.col("reason").str.ends_with(WAS_FAILED).fill_null(False))
     current = (found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")
                .with_columns(pl.col("variant").fill_null(""))
                .unique([*EVENT, "person_id"], keep="first", maintain_order=True)
@@ -215,7 +225,7 @@ def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:
     take its facts as the records have them tonight: a delay notice planned on Friday lists the
     steps late on Friday, and the final plan issued on Monday morning is not one of them when it
     goes. Run after `supersede`. Returns how many rows were given their facts."""
-    waiting = rows.filter(pl.col("status").is_in(WAITING) & ~pl.col("stage").is_in(NOT_FOUND_AGAIN))
+    waiting = rows.filter(pl.col("status").is_in(SET_ASIDE) & ~pl.col("stage").is_in(NOT_FOUND_AGAIN))
     if waiting.is_empty():
         return 0
     current = (events.keys.join(waiting.select("case_ref").unique(), on="case_ref", how="semi")
@@ -229,7 +239,8 @@ def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:
     kept = _kept_facts(conn, found["id"].to_list())
     conn.execute(
         # executemany: no expanding IN, so the statuses are spelt out.
-        update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), or_(*(Touchpoint.status == s for s in WAITING)))
+        update(Touchpoint)
+        .where(Touchpoint.id == bindparam("row_id"), or_(*(Touchpoint.status == s for s in SET_ASIDE)))
         .values(context=bindparam("new_context")),
         [{"row_id": r["id"], "new_context": {**json.loads(r["context"]), **kept.get(r["id"], {})}}
          for r in facts.select("id", "context").iter_rows(named=True)],
@@ -256,9 +267,10 @@ def supersede(conn: Connection, ids: pl.Series, *, as_of, reason: str = SUPERSED
     for chunk in _chunks(ids.to_list()):
         done += conn.execute(
             update(Touchpoint)
-            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(WAITING))
+            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(SET_ASIDE))
             .values(status=SUPERSEDED, next_attempt_at=None,
-                    reason=case((Touchpoint.status == HELD, reason + WAS_HELD), else_=reason)),
+                    reason=case((Touchpoint.status == HELD, reason + WAS_HELD),
+                                (Touchpoint.status == FAILED, reason + WAS_FAILED), else_=reason)),
             {"ids": chunk},
         ).rowcount
     return done
@@ -298,7 +310,7 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
         each.append(_a_moved_event(pending, told, found))
         if has_facts:
             steps, left = _steps(pending), _left(told, pending, found)
-            each += [_a_done_step_late(steps, left), _after_a_told_event_left(steps, left)]
+            each += [_a_done_step_late(steps, left), _after_a_told_event_left(steps, left, found)]
     if contacts is not None:
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -499,21 +511,27 @@ def _a_done_step_late(steps: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame) -> pl.DataFrame:
+def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """_fresh, reason: pending delay notices naming a late step of the request, and progress
     updates (`steps`: _steps), dated within MOVED_WITHIN_DAYS after a request received the
     family was told of and the records no longer have (`left`: _left): its date was corrected (a
     request received in January, not March) or it was removed, and the message would rest on
     dates the family was told otherwise (a decision "due by 13 April" now "was due by 16
     February"). The request's received date anchors its clocks; a draft or decision re-dated
-    does not move them. The corrected request received is held too, or too old to tell."""
+    does not move them. The corrected request received is held too, or too old to tell. A date
+    moved by RECEIVED_MOVED_DAYS or less changes the dates told by as much: not held."""
     steps = steps.filter(~pl.col("measure").is_in(PLAN_MEASURES))
     left = left.filter(pl.col("told_stage") == "request_received")
     if steps.is_empty() or left.is_empty():
         return NO_REASONS
+    received_now = (found.filter(pl.col("stage") == "request_received")
+                    .join(left.select("case_ref").unique(), on="case_ref", how="semi")
+                    .group_by("case_ref").agg(pl.col("event_date").max().alias("received_now")))
+    moved = (pl.col("received_now") - pl.col("told_date")).dt.total_days().abs() > RECEIVED_MOVED_DAYS
     return (
         steps.join(left, on="case_ref")
-        .filter(_within_moved_days())
+        .join(received_now, on="case_ref", how="left")
+        .filter(_within_moved_days(), moved.fill_null(True))
         .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                "message rests on the records as they are now" + CHECK_THE_RECORD)))

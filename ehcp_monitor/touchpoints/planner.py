@@ -298,7 +298,7 @@ def closed_updates(rows: pl.DataFrame, results: pl.DataFrame) -> pl.Series:
     from the records): planned on Saturday, the update would go on Monday saying the assessment
     goes on."""
     open_20w = results.filter(open_20_week())["request_id"]
-    return rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.WAITING)
+    return rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.SET_ASIDE)
                        & ~pl.col("case_ref").is_in(open_20w.implode()))["id"]
 
 
@@ -308,7 +308,7 @@ def overtaken_updates(rows: pl.DataFrame, fresh: pl.DataFrame) -> pl.Series:
     case (`fresh`): planned on Saturday, the update would go on Monday beside the draft plan's
     message, still saying the plan is being written (without_coinciding_updates, a night later)."""
     news = fresh.filter((pl.col("stage") != "progress_update") & pl.col("status").is_in(["pending", HELD]))
-    return (rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.WAITING))
+    return (rows.filter((pl.col("stage") == "progress_update") & pl.col("status").is_in(corrections.SET_ASIDE))
             .join(news.select("case_ref", "contact_id").unique(), on=["case_ref", "contact_id"], how="semi")["id"])
 
 

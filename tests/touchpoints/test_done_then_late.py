@@ -252,3 +252,24 @@ def test_a_review_long_after_the_decision_to_cease_the_plan_is_told(engine):
     # 8 May 2026, 422 days on: the plan has gone on (an appeal upheld); its late review is apologised for.
     counts = plan_touchpoints(engine, tp_settings(), as_of=D("2026-05-08"))
     assert (counts["pending"], counts["corrections_held"]) == (1, 0)
+
+
+DECIDED_14_FEB = D("2025-02-14")
+
+
+def test_a_received_date_corrected_by_a_day_holds_nothing(engine, tmp_path):
+    frames, results = family()  # received 20 January, decided 14 February
+    undecided = copy.deepcopy(frames)
+    undecided["requests"][0].update(request_outcome="A", request_outcome_date=None)
+    store_case(engine, undecided, results[1:2])
+    plan_touchpoints(engine, tp_settings(), as_of=D("2025-01-21"))
+    assert send(engine, tmp_path, D("2025-01-21"), datetime(2025, 1, 21, 10, tzinfo=timezone.utc))["by_stage"] == {
+        "request_received": 1}
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=DECIDED_14_FEB)
+    send(engine, tmp_path, DECIDED_14_FEB, datetime(2025, 2, 14, 10, tzinfo=timezone.utc))
+    fixed = copy.deepcopy(frames)
+    fixed["requests"][0]["received_date"] = D("2025-01-21")  # a one-day slip put right
+    store_case(engine, fixed, results, ingest_id=3)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=D("2025-02-28"))
+    assert counts["corrections_held"] == 0 and counts["by_stage"].get("progress_update") == 1

@@ -72,3 +72,56 @@ def test_health_reports_them_and_the_command_retries_them(engine, db_url, tmp_pa
     retried = run(["touchpoints", "retry"], tmp_path, db_url, config)
     assert retried.returncode == 0 and f"retried: {failed}\n" in retried.stdout
     assert "messages failed" not in run(["health"], tmp_path, db_url, config).stdout
+
+
+def _relay_down():
+    return tp_settings(**{"touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+                          "touchpoints.smtp_port": free_port(), "touchpoints.smtp_security": "none",
+                          "touchpoints.max_attempts": 1})
+
+
+def _sent_stages(engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(Touchpoint.stage, Touchpoint.case_ref)
+                                   .where(Touchpoint.status == "sent")).all())
+
+
+def _retry_and_send(engine, tmp_path, day, now) -> None:
+    back = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    retry_failed(engine, back, stage=None, today=day, now=now)
+    dispatch_touchpoints(engine, back, as_of=day, now=now + timedelta(minutes=15))
+
+
+def test_a_failed_message_whose_event_left_the_records_is_set_aside_not_sent_again(engine, tmp_path):
+    from tests.touchpoints.test_corrections import NEXT, NEXT_NOW, corrected, decided_family
+
+    frames, results = decided_family("Y")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, _relay_down(), as_of=AS_OF)
+    dispatch_touchpoints(engine, _relay_down(), as_of=AS_OF, now=NOW)  # both fail
+    # Corrected the next working day: the decision was not to assess. That message goes.
+    store_case(engine, corrected(frames, request_outcome="N"), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    back = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    dispatch_touchpoints(engine, back, as_of=NEXT, now=NEXT_NOW)
+    assert failed_now(engine, back, NEXT).count == 1  # the request received, still true
+    _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert _sent_stages(engine) == [("decision_not_to_assess", "R1"), ("request_received", "R1")]
+    with engine.connect() as conn:
+        (reason,) = conn.execute(select(Touchpoint.reason).where(Touchpoint.stage == "decision_to_assess")).one()
+    assert reason.endswith("; it had failed")
+
+
+def test_a_failed_request_re_keyed_before_it_is_sent_again_is_told_once(engine, tmp_path):
+    from tests.touchpoints.test_corrections import NEXT, NEXT_NOW, corrected, decided_family
+
+    frames, results = decided_family("A", decided=None)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, _relay_down(), as_of=AS_OF)
+    dispatch_touchpoints(engine, _relay_down(), as_of=AS_OF, now=NOW)
+    store_case(engine, corrected(frames, request_id="R2"), [{**results[0], "request_id": "R2"}], ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    back = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    dispatch_touchpoints(engine, back, as_of=NEXT, now=NEXT_NOW)
+    _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert _sent_stages(engine) == [("request_received", "R2")]
