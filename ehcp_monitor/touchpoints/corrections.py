@@ -52,7 +52,9 @@ FAILED = "failed"
 # Set aside when their event leaves the records: what waits, and what failed (an operator may
 # send it again: touchpoints/failed.py) while its event is not too old to tell.
 SET_ASIDE = (*WAITING, FAILED)
-WAS_FAILED = "; it had failed"  # ends the reason of a failed row superseded: it never comes back
+WAS_FAILED = "; it had failed"  # ends the reason of a failed row superseded: it comes back failed
+FAILED_AGAIN = ("failed before its event was set aside for a while; its event is back: `ehcp-monitor touchpoints "
+                "retry` sends it once the cause of the failure is fixed")
 TOLD = ("sent", "unknown", "claimed", "sending")  # sent, or may have been
 LINKED = (*TOLD, "pending", "retry", "failed")  # a contact's rows that show whose they were
 LINK_SCHEMA: dict[str, pl.DataType] = {"contact_id": pl.Utf8, "person_id": pl.Utf8}
@@ -169,9 +171,7 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """The superseded rows of `rows` whose event is among `found` (Events.keys) again, about the
     same child (a record set aside for a night, a date put back): id, stage, case_ref, event_date,
     variant, reason, and the event's `_part` and `_row` (for its facts as they are now)."""
-    # A failed row set aside stays so: only an operator sends a failed message again.
-    superseded = rows.filter((pl.col("status") == SUPERSEDED)
-                             & ~pl.col("reason").str.ends_with(WAS_FAILED).fill_null(False))
+    superseded = rows.filter(pl.col("status") == SUPERSEDED)
     current = (found.join(superseded.select("case_ref").unique(), on="case_ref", how="semi")
                .with_columns(pl.col("variant").fill_null(""))
                .unique([*EVENT, "person_id"], keep="first", maintain_order=True)
@@ -189,8 +189,11 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
     has it with one stays superseded (outcomes.not_back). Counts: `pending`, `held_again`,
     `correction`, `two_outcomes`."""
     returning = outcomes.not_back(back(rows, events.keys), rows)
+    was_failed = pl.col("reason").str.ends_with(WAS_FAILED).fill_null(False)
+    failed_again = _failed_again(conn, returning.filter(was_failed), events)
+    returning = returning.filter(~was_failed)
     if returning.is_empty():
-        return {}
+        return {"failed_again": failed_again} if failed_again else {}
     was_held = pl.col("reason").str.ends_with(WAS_HELD).fill_null(False)
     # With their facts as they are now: the rules that read them (a late step told done) apply.
     verdicts = (returning.with_columns(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8), _was_held=was_held)
@@ -217,7 +220,20 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
           "new_context": {**json.loads(r["context"]), **kept.get(r["id"], {})}}
          for r in verdicts.iter_rows(named=True)],
     )
-    return dict(verdicts.group_by("kind").len().iter_rows())
+    return {**dict(verdicts.group_by("kind").len().iter_rows()), **({"failed_again": failed_again}
+                                                                     if failed_again else {})}
+
+
+def _failed_again(conn: Connection, returning: pl.DataFrame, events: Events) -> int:
+    """Rows of `returning` (`back`) that had failed when set aside -> `failed` again, with their
+    event's facts as they are now: an operator sends them with `touchpoints retry`, as before."""
+    if returning.is_empty():
+        return 0
+    facts = returning.join(events.contexts(returning), on=["_part", "_row"], how="left")
+    return sum(conn.execute(
+        update(Touchpoint).where(Touchpoint.id == r["id"], Touchpoint.status == SUPERSEDED)
+        .values(status=FAILED, reason=FAILED_AGAIN, context=json.loads(r["context"]), next_attempt_at=None)
+    ).rowcount for r in facts.iter_rows(named=True))  # a handful, if any
 
 
 def refresh(conn: Connection, rows: pl.DataFrame, events: Events) -> int:

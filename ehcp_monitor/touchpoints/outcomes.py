@@ -29,6 +29,7 @@ CONTACT_DECISION = (*DECISION, "contact_id")
 UNKNOWN = ""
 TOLD = ("sent", "unknown", "claimed", "sending")
 WAITING = ("pending", "retry")
+HOLDABLE = (*WAITING, "failed")  # what a two-outcome hold applies to: waiting, or failed (a retry would send it)
 
 
 def _of_stages(frame: pl.DataFrame) -> pl.DataFrame:
@@ -109,8 +110,10 @@ def hold_waiting(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) 
     (two_outcomes), each if no dispatcher took it since. Returns how many were held."""
     if conflicts.is_empty():
         return 0
-    waiting = rows.filter(pl.col("status").is_in(WAITING)).select("id", *DECISION).join(conflicts, on=list(DECISION))
-    statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), Touchpoint.status.in_(WAITING))
+    # A failed one too: `touchpoints retry` would otherwise send one of the two.
+    waiting = (rows.filter(pl.col("status").is_in(HOLDABLE)).select("id", *DECISION)
+               .join(conflicts, on=list(DECISION)))
+    statement = (update(Touchpoint).where(Touchpoint.id == bindparam("row_id"), Touchpoint.status.in_(HOLDABLE))
                  .values(status=HELD, reason=bindparam("new_reason"), next_attempt_at=None))
     # A handful of rows, if any: one statement each, so each says whether it was still waiting.
     return sum(conn.execute(statement, {"row_id": r["id"], "new_reason": r["reason"]}).rowcount

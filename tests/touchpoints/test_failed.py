@@ -125,3 +125,38 @@ def test_a_failed_request_re_keyed_before_it_is_sent_again_is_told_once(engine, 
     dispatch_touchpoints(engine, back, as_of=NEXT, now=NEXT_NOW)
     _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
     assert _sent_stages(engine) == [("request_received", "R2")]
+
+
+def test_a_failed_message_whose_event_is_set_aside_for_a_night_comes_back_failed_and_is_sent_on_retry(
+        engine, tmp_path):
+    from ehcp_monitor.touchpoints.corrections import FAILED_AGAIN
+    from tests.touchpoints.test_corrections import NEXT, NEXT_NOW, corrected, decided_family
+
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, _relay_down(), as_of=AS_OF)
+    dispatch_touchpoints(engine, _relay_down(), as_of=AS_OF, now=NOW)  # both fail
+    # Saturday: the decision missing from one night's extract; Monday: back as it was.
+    store_case(engine, corrected(frames, request_outcome="A", request_outcome_date=None), results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF + timedelta(days=1))
+    store_case(engine, frames, results, ingest_id=3)
+    assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["pending"] == 0  # not sent without a retry
+    with engine.connect() as conn:
+        assert conn.execute(select(Touchpoint.status, Touchpoint.reason)
+                            .where(Touchpoint.stage == "decision_to_assess")).one() == ("failed", FAILED_AGAIN)
+    _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert _sent_stages(engine) == [("decision_to_assess", "R1"), ("request_received", "R1")]
+
+
+def test_a_failed_outcome_is_held_with_the_other_when_the_records_hold_two(engine, tmp_path):
+    from tests.touchpoints.test_corrections import NEXT, NEXT_NOW
+    from tests.touchpoints.test_outcomes import AMEND, review_rows, reviewed
+
+    store_case(engine, *reviewed(AMEND))
+    plan_touchpoints(engine, _relay_down(), as_of=AS_OF)
+    dispatch_touchpoints(engine, _relay_down(), as_of=AS_OF, now=NOW)  # amend fails
+    cease = {**AMEND, "meeting_date": AMEND["meeting_date"] + timedelta(days=2), "outcome": "cease"}
+    store_case(engine, *reviewed(AMEND, cease), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
+    assert [r[:2] for r in review_rows(engine)] == [("amend", "held"), ("cease", "held")]
