@@ -15,7 +15,7 @@ from ehcp_monitor import config as config_module
 from ehcp_monitor.config import Settings
 from ehcp_monitor.domain.vocabulary import STATUS_WORDS, TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.working_days import LONDON
+from ehcp_monitor.clock import LONDON
 
 DEMO_SEED = 2025
 # The demo compares its invented records with one real LA's published figures (DfE), so the pack
