@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from ehcp_monitor import config as config_module
+from ehcp_monitor.clock import LONDON
 from ehcp_monitor.config import Settings
 from ehcp_monitor.domain.vocabulary import STATUS_WORDS, TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.errors import JobFailed
-from ehcp_monitor.clock import LONDON
 
 DEMO_SEED = 2025
 # The demo compares its invented records with one real LA's published figures (DfE), so the pack
