@@ -25,6 +25,7 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_table, write_frame
 from ehcp_monitor.db.in_force import reads_results, require_results_as_of
 from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
+from ehcp_monitor.db.outbox import load_if_empty
 from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
@@ -258,8 +259,12 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
 def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) -> int:
     """Insert the rows not already in the outbox (bulk, through a temporary table); returns how many.
 
-    ON CONFLICT DO NOTHING on the once key keeps this right when two planners overlap.
+    ON CONFLICT DO NOTHING on the once key keeps this right when two planners overlap. Into an
+    empty outbox (the go-live night) the rows go straight in (outbox.load_if_empty).
     """
+    loaded = load_if_empty(conn, rows, planned_at=planned_at) if rows.height else None
+    if loaded is not None:
+        return loaded
     cols = ", ".join(OUTBOX_COLUMNS)
     conn.exec_driver_sql("DROP TABLE IF EXISTS touchpoints_new")
     empty = "false" if conn.dialect.name == "postgresql" else "0"

@@ -1,0 +1,81 @@
+"""db.outbox.load_if_empty: the go-live night's rows straight into an empty outbox, on SQLite and
+PostgreSQL, with the outbox's unique key and index back afterwards."""
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.db.outbox import load_if_empty, read_outbox
+from ehcp_monitor.touchpoints.planner import insert_new
+
+PLANNED_AT = datetime(2025, 7, 10, 8, 3, 4, 123456, tzinfo=UTC)
+
+
+def _rows(*specs) -> pl.DataFrame:
+    """(case_ref, status) pairs as new outbox rows of one stage and date."""
+    return pl.DataFrame(
+        {
+            "stage": ["request_received"] * len(specs),
+            "case_ref": [case for case, _ in specs],
+            "event_date": [date(2025, 6, 2)] * len(specs),
+            "contact_id": ["C1"] * len(specs),
+            "person_id": ["P1"] * len(specs),
+            "request_id": [case for case, _ in specs],
+            "plan_id": [None] * len(specs),
+            "variant": [""] * len(specs),
+            "status": [status for _, status in specs],
+            "reason": ["before go-live (2025-07-10)" if status == "baseline" else None for _, status in specs],
+            "attempts": [0] * len(specs),
+            "planned_as_of": [date(2025, 7, 10)] * len(specs),
+            "context": ["{}"] * len(specs),
+            "channel": ["email"] * len(specs),
+        },
+        schema_overrides={"plan_id": pl.Utf8},
+    )
+
+
+def _keys_in_place(engine) -> None:
+    found = inspect(engine)
+    assert "uq_touchpoint_once" in {c["name"] for c in found.get_unique_constraints("touchpoints")}
+    assert "ix_touchpoints_status_next" in {i["name"] for i in found.get_indexes("touchpoints")}
+
+
+def test_rows_go_into_an_empty_outbox_once_each_and_the_keys_come_back(engine):
+    with engine.begin() as conn:
+        loaded = load_if_empty(conn, _rows(("R1", "baseline"), ("R2", "pending"), ("R1", "pending")),
+                               planned_at=PLANNED_AT)
+    assert loaded == 2  # R1 twice: the first kept, as ON CONFLICT DO NOTHING keeps it
+    with engine.connect() as conn:
+        stored = conn.execute(select(Touchpoint.case_ref, Touchpoint.status).order_by(Touchpoint.id)).all()
+        planned = read_outbox(conn)["planned_at"].to_list()
+    assert [tuple(r) for r in stored] == [("R1", "baseline"), ("R2", "pending")]
+    assert planned == [PLANNED_AT.replace(microsecond=0)] * 2  # read_outbox reads whole seconds
+    _keys_in_place(engine)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        duplicate_every_row = text(
+            "INSERT INTO touchpoints (stage, case_ref, event_date, contact_id, variant, status, attempts, "
+            "planned_at, planned_as_of, channel, context) SELECT stage, case_ref, event_date, contact_id, "
+            "variant, status, attempts, planned_at, planned_as_of, channel, context FROM touchpoints")
+        conn.execute(duplicate_every_row)
+
+
+def test_an_outbox_with_rows_is_left_to_the_conflict_check(engine):
+    with engine.begin() as conn:
+        assert insert_new(conn, _rows(("R1", "pending")), planned_at=PLANNED_AT) == 1  # empty: loaded
+    with engine.begin() as conn:
+        assert load_if_empty(conn, _rows(("R2", "pending")), planned_at=PLANNED_AT) is None
+        # The ordinary path: R1 is there already, R2 is new.
+        assert insert_new(conn, _rows(("R1", "baseline"), ("R2", "pending")), planned_at=PLANNED_AT) == 1
+    with engine.connect() as conn:
+        stored = conn.execute(select(Touchpoint.case_ref, Touchpoint.status).order_by(Touchpoint.id)).all()
+        # The time as each path stores it: the same, to the microsecond.
+        times = conn.execute(text("SELECT planned_at FROM touchpoints ORDER BY id")).scalars().all()
+        by_orm = conn.execute(select(Touchpoint.planned_at).order_by(Touchpoint.id)).scalars().all()
+    assert [tuple(r) for r in stored] == [("R1", "pending"), ("R2", "pending")]
+    assert times[0] == times[1]
+    assert {t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in by_orm} == {PLANNED_AT}
+    _keys_in_place(engine)
