@@ -208,10 +208,13 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
             (pl.col("draft_plan_date") + timedelta(days=DRAFT_COMMENT_DAYS - 1)).alias("comments_by"),
         )
     )
+    # Nor is a historical request's assessment outcome news: its dates are information only
+    # (input-format.md section 4), however recent the date the records give it.
     assessed = (
         snap["assessments"]
         .filter(pl.col("assessment_outcome_date").is_not_null())
-        .join(req.select("request_id", "person_id", "received_date"), on="request_id")
+        .join(req.filter(pl.col("request_outcome") != "H").select("request_id", "person_id", "received_date"),
+              on="request_id")
         .with_columns(pl.col("assessment_outcome_date").alias("event_date"))
     )
     plan_of_request = (

@@ -146,6 +146,29 @@ def test_a_historical_request_is_not_announced_as_received():
     assert not events.filter((pl.col("stage") == "request_received") & (pl.col("request_id") != "R9")).is_empty()
 
 
+def test_a_historical_requests_assessment_outcome_is_not_news():
+    frames, results = caseload()
+    # Received in 2019, its plan issued then; the records date the assessment's outcome last week (a
+    # typo, or the day a supplier re-keyed it): no "final plan issued", no "we will not issue".
+    frames["requests"].append({"request_id": "R9", "person_id": "P2", "received_date": D("2019-01-07"),
+                               "request_outcome": "H", "request_outcome_date": None})
+    frames["requests"].append({"request_id": "R8", "person_id": "P2", "received_date": D("2019-03-04"),
+                               "request_outcome": "H", "request_outcome_date": None})
+    frames["assessments"].append({"request_id": "R9", "assessment_outcome": "Y",
+                                  "assessment_outcome_date": AS_OF - timedelta(days=6)})
+    frames["assessments"].append({"request_id": "R8", "assessment_outcome": "N",
+                                  "assessment_outcome_date": AS_OF - timedelta(days=6)})
+    # A current request whose plan was issued the same day is told.
+    frames["requests"].append({"request_id": "R7", "person_id": "P2", "received_date": D("2025-02-03"),
+                               "request_outcome": "Y", "request_outcome_date": D("2025-03-10")})
+    frames["assessments"].append({"request_id": "R7", "assessment_outcome": "Y",
+                                  "assessment_outcome_date": AS_OF - timedelta(days=6)})
+    events = _events(frames, results)
+    assert events.filter(pl.col("request_id").is_in(["R9", "R8"])).is_empty()
+    assert _keys(events.filter(pl.col("request_id") == "R7")) >= {
+        ("final_plan_issued", "R7", AS_OF - timedelta(days=6))}
+
+
 def test_a_request_withdrawn_before_it_was_seen_is_not_announced_as_received():
     frames, results = caseload()
     # Made and withdrawn between two extracts: "we will decide by ..." would be untrue.
