@@ -48,9 +48,9 @@ def summary_lines(result) -> list[str]:
 @click.command()
 @click.argument("source")
 @as_of_option
-@click.option("--accept-missing", "accept_missing", multiple=True, metavar="TABLE",
-              help="Load even though TABLE, which the snapshot in force has rows for, is absent "
-                   "(this ingest only; repeatable).")
+@click.option("--accept-missing", "accept_missing", multiple=True, metavar="TABLE[.COLUMN]",
+              help="Load even though TABLE (or TABLE.COLUMN), which the snapshot in force has rows "
+                   "(values) for, is absent (this ingest only; repeatable).")
 @click.option("--accept-shrink", "accept_shrink", is_flag=True,
               help="Load even though a table shrinks by more than ingest.max_shrink_share (this ingest only).")
 @pass_app

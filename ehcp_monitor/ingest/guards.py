@@ -1,9 +1,11 @@
 """Snapshot guards (docs/input-formats.md, Snapshot guards): a good snapshot is never replaced by a broken one.
 
 Compared with the snapshot in force, a new extract is refused when a table the snapshot holds rows
-for is absent from it (a renamed, moved or forgotten file must never read as "no reviews"), or
-when a table would load more than `ingest.max_shrink_share` fewer rows, or none where it had some.
-An operator overrides one ingest with `--accept-missing TABLE` or `--accept-shrink`; the override
+for is absent from it (a renamed, moved or forgotten file must never read as "no reviews"), when a
+column the snapshot holds values for is absent from the new source's table (a renamed or dropped
+column must never read as "no review decisions"), or when a table would load more than
+`ingest.max_shrink_share` fewer rows, or none where it had some. An operator overrides one ingest
+with `--accept-missing TABLE`, `--accept-missing TABLE.COLUMN` or `--accept-shrink`; the override
 is stored with the ingest (`ingest_runs.overrides`). The first ingest into an empty store has
 nothing to compare with and is not guarded.
 """
@@ -14,7 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo
-from ehcp_monitor.domain.canonical import TABLE_ORDER
+from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.ingest.source import SourceData, Unrecognised, nearest_name
 from ehcp_monitor.logs import get_logger
@@ -30,12 +32,19 @@ def requested_overrides(accept_missing: Iterable[str], accept_shrink: bool) -> d
     """The overrides asked for, as stored with the ingest ({} when none); a table that is not a
     canonical table is bad usage (ConfigError, exit 2)."""
     tables = sorted({t.strip().lower() for t in accept_missing})
-    for table in tables:
+    for name in tables:
+        table, _, column = name.partition(".")
         if table not in TABLE_ORDER:
             near = nearest_name(table, TABLE_ORDER)
             hint = f" (did you mean {near}?)" if near else ""
-            raise ConfigError(f"--accept-missing {table}: not a canonical table{hint}; "
+            raise ConfigError(f"--accept-missing {name}: not a canonical table{hint}; "
                               f"the tables are {', '.join(TABLE_ORDER)}")
+        columns = table_spec(table).column_names
+        if column and column not in columns:
+            near = nearest_name(column, columns)
+            hint = f" (did you mean {table}.{near}?)" if near else ""
+            raise ConfigError(f"--accept-missing {name}: {column} is not a column of table {table}{hint}; "
+                              f"its columns are {', '.join(columns)}")
     if not tables and not accept_shrink:
         return {}
     return {"accept_missing": tables, "accept_shrink": bool(accept_shrink)}
@@ -59,6 +68,39 @@ def rows_in_force(conn: Connection) -> dict[str, int] | None:
         return None
     return {name: conn.execute(select(func.count()).select_from(SNAPSHOT_MODELS[name])).scalar_one()
             for name in TABLE_ORDER if name in present}
+
+
+def values_in_force(conn: Connection, table: str, columns: list[str]) -> dict[str, int]:
+    """Values (not NULL) per column of a table of the snapshot in force: one SELECT for them all."""
+    model = SNAPSHOT_MODELS[table]
+    stored = [c for c in columns if c in model.__table__.c]
+    if not stored:
+        return {}
+    counts = conn.execute(select(*[func.count(model.__table__.c[c]) for c in stored])).one()
+    return dict(zip(stored, counts, strict=True))
+
+
+def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> list[tuple[str, str, int]]:
+    """(table, column, values in force) for each column the snapshot in force holds values for and
+    the new source's table does not have at all. Nothing is counted unless a column is absent."""
+    gone = []
+    for table, rows in before.items():
+        if not rows or table not in data.tables:
+            continue
+        had = data.tables[table].frame.columns
+        absent = [c for c in table_spec(table).column_names if c not in had]
+        if absent:
+            gone += [(table, c, n) for c, n in values_in_force(conn, table, absent).items() if n]
+    return gone
+
+
+def _column_line(table: str, column: str, values: int, data: SourceData) -> str:
+    raw = data.tables[table]
+    unread = f"; columns not read in {raw.source_file}: {', '.join(raw.unknown_columns[:LINE_FILES])}" \
+        if raw.unknown_columns else ""
+    return (f"{table}.{column}: the snapshot in force has {values:,} value{'s' if values != 1 else ''}, the new "
+            f"source's {table} has no {column} column (renamed or left out?){unread}; "
+            f"{HINT} --accept-missing {table}.{column}")
 
 
 def not_recognised(table: str, unrecognised: list[Unrecognised]) -> str:
@@ -92,6 +134,7 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
     accepted = set(requested_overrides(accept_missing, accept_shrink).get("accept_missing", ()))
     with engine.connect() as conn:
         before = rows_in_force(conn)
+        gone = columns_gone(conn, before, data) if before is not None else []
     if before is None:
         return None
     problems = []
@@ -106,6 +149,13 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
                         reason="accept_missing" if after is None else "accept_shrink")
         else:
             problems.append((table, line))
+    for table, column, values in gone:
+        name = f"{table}.{column}"
+        if name in accepted:
+            log.warning("snapshot guard overridden", table=table, column=column, values=values,
+                        reason="accept_missing")
+        else:
+            problems.append((name, _column_line(table, column, values, data)))
     if not problems:
         return None
     line = problems[0][1]

@@ -209,7 +209,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
         )
     )
     # Nor is a historical request's assessment outcome news: its dates are information only
-    # (input-format.md section 4), however recent the date the records give it.
+    # (docs/input-formats.md, Bad input), however recent the date the records give it.
     assessed = (
         snap["assessments"]
         .filter(pl.col("assessment_outcome_date").is_not_null())

@@ -18,7 +18,7 @@ from ehcp_monitor.db.models import IngestRun, SnapshotInfo
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import ConfigError, IngestRefused
 from ehcp_monitor.ingest import run_ingest
-from ehcp_monitor.ingest.guards import rows_in_force
+from ehcp_monitor.ingest.guards import ingest_notes, rows_in_force
 from tests.conftest import SEN2_EXAMPLE
 from tests.ingest.extract import base_tables, write_csv, write_parquet, write_xlsx
 
@@ -133,6 +133,73 @@ def test_a_renamed_sen2_module_is_refused_naming_the_module_file(engine, setting
         "reviews: the snapshot in force has 1 row, the new source has no reviews table; not recognised: "
         "Blade-Export_14-03-2025_activeplan.csv (did you mean Blade-Export_14-03-2025_activeplans.csv?), "
         "notes.txt; to load it anyway: ehcp-monitor ingest SOURCE --accept-missing reviews")
+
+
+# --- a column that is absent -------------------------------------------------------------------
+
+
+def _rewrite_header(path, old, new):
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0].replace(old, new) + "".join(lines[1:]))
+
+
+def test_a_column_gone_from_a_sen2_module_is_refused_naming_it_and_loads_when_accepted(engine, settings, as_of,
+                                                                                     tmp_path):
+    run_ingest(engine, settings, str(SEN2_EXAMPLE), as_of=as_of)
+    export = tmp_path / "sen2"
+    shutil.copytree(SEN2_EXAMPLE, export)
+    # Review decisions read as "none" would be an apology to a family whose review was decided.
+    _rewrite_header(export / "Blade-Export_14-03-2025_activeplans.csv", ",lastreview", ",LastReviewDate")
+    before = _snapshot_ingest(engine)
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    assert str(refused.value) == (
+        "reviews.decision_date: the snapshot in force has 1 value, the new source's reviews has no decision_date "
+        "column (renamed or left out?); columns not read in Blade-Export_14-03-2025_activeplans.csv: "
+        "LastReviewDate; to load it anyway: ehcp-monitor ingest SOURCE --accept-missing reviews.decision_date")
+    assert _snapshot_ingest(engine) == before
+    loaded = run_ingest(engine, settings, str(export), as_of=as_of, accept_missing=("reviews.decision_date",))
+    assert loaded.status == "loaded"
+    assert read_snapshot(engine)["reviews"]["decision_date"].null_count() == read_snapshot(engine)["reviews"].height
+
+
+def test_a_column_gone_from_a_canonical_table_is_refused_and_one_never_filled_may_go(engine, settings, as_of,
+                                                                                   tmp_path):
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    no_officer = {**tables, "requests": [{k: v for k, v in r.items() if k != "case_officer"}
+                                         for r in tables["requests"]]}
+    with pytest.raises(IngestRefused, match=r"^requests\.case_officer: the snapshot in force has 3 values, "
+                                            r"the new source's requests has no case_officer column"):
+        run_ingest(engine, settings, str(write_csv(tmp_path / "b", no_officer)), as_of=as_of)
+    # A column the snapshot holds no value in may come and go.
+    no_source = {**tables, "requests": [{**r, "request_source": ""} for r in tables["requests"]]}
+    run_ingest(engine, settings, str(write_csv(tmp_path / "c", no_source)), as_of=as_of)
+    without = {**tables, "requests": [{k: v for k, v in r.items() if k != "request_source"}
+                                      for r in tables["requests"]]}
+    assert run_ingest(engine, settings, str(write_csv(tmp_path / "d", without)), as_of=as_of).status == "loaded"
+
+
+def test_a_blade_header_with_spaces_or_underscores_is_the_column_it_names(engine, settings, as_of, tmp_path):
+    export = tmp_path / "sen2"
+    shutil.copytree(SEN2_EXAMPLE, export)
+    _rewrite_header(export / "Blade-Export_14-03-2025_activeplans.csv", ",lastreview", ",Last Review")
+    _rewrite_header(export / "Blade-Export_14-03-2025_activeplans.csv", ",reviewmeeting", ",review_meeting")
+    (export / "Blade-Export_14-03-2025_person.csv").write_text(
+        (export / "Blade-Export_14-03-2025_person.csv").read_text().replace(",upnunknown", ",upnunknown,Notes", 1))
+    loaded = run_ingest(engine, settings, str(export), as_of=as_of)
+    reviews = read_snapshot(engine)["reviews"]
+    assert reviews["decision_date"].drop_nulls().to_list() and reviews["meeting_date"].drop_nulls().to_list()
+    # The export's bookkeeping and the SEN2 fields the clocks do not use are not news; another column is.
+    assert ingest_notes(engine, loaded.ingest_id) == [
+        "columns not read (not canonical): Blade-Export_14-03-2025_person.csv: Notes"]
+
+
+def test_an_override_naming_no_column_of_the_table_is_bad_usage(engine, settings, as_of, tmp_path):
+    folder = write_csv(tmp_path / "a", base_tables())
+    with pytest.raises(ConfigError, match=r"^--accept-missing reviews\.decison_date: decison_date is not a column "
+                                          r"of table reviews \(did you mean reviews\.decision_date\?\)"):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("reviews.decison_date",))
 
 
 # --- a table that shrinks ---------------------------------------------------------------------

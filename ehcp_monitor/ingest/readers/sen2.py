@@ -46,6 +46,32 @@ REQUESTS = {"requeststableid": "request_id", "persontableid": "person_id", "rece
 ASSESSMENTS = {"requeststableid": "request_id", "assessmentoutcome": "assessment_outcome",
                "assessmentoutcomedate": "assessment_outcome_date", "week20": "week20",
                "assessmentmediation": "assessment_mediation", "assessmenttribunal": "assessment_tribunal"}
+# Columns read into each table that the export may lack (read as empty on a first ingest; a snapshot
+# guard refuses an extract that drops one the snapshot in force has values for: ingest/guards.py).
+PLAN_COLUMNS = {"ceasedate": "cease_date", "ceasereason": "cease_reason"}
+REVIEW_COLUMNS = {"reviewmeeting": "meeting_date", "lastreview": "decision_date", "reviewoutcome": "outcome",
+                  "reviewdraft": "amendment_notice_date"}
+TRANSFER_COLUMNS = {"phasetransferfinaldate": "final_date"}
+# What a module file holds besides the columns read: the export's own bookkeeping, and the SEN2
+# fields the clocks do not use. Any other column is named in the ingest's notes as not read.
+BOOKKEEPING = re.compile(r"^(?:\w+tableid|nativeid|\w+orderseqcolumn|sourceid)$")
+READ = {
+    "person": tuple(PEOPLE), "requests": tuple(REQUESTS), "assessment": ("assessmenttableid", *ASSESSMENTS),
+    "namedplan": ("namedplantableid", "assessmenttableid", "startdate", *PLAN_COLUMNS),
+    "activeplans": ("requeststableid", *REVIEW_COLUMNS, "phasetransferduedate", *TRANSFER_COLUMNS),
+}
+NOT_USED = {
+    "person": ("sex", "ethnicity", "uniquelearnernumber", "upnunknown"),
+    "requests": ("rya", "exported"),
+    "assessment": ("othermediation", "othertribunal"),
+    "namedplan": ("planres", "planwbp", "planwpb", "pb", "oa", "dp"),
+    "activeplans": ("transferla", "res", "wbp", "wpb"),
+}
+TABLES_OF = {"person": ("people",), "requests": ("requests",), "assessment": ("assessments",),
+             "namedplan": ("plans",), "activeplans": ("reviews", "phase_transfers")}
+# Blade headers are lower case without separators; a header written `Last Review` or
+# `last_review` is read as `lastreview`.
+SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def blade_files(folder: Path) -> dict[str, Path]:
@@ -90,13 +116,27 @@ def unrecognised_beside_export(folder: Path, source: SourceData) -> list[Unrecog
     return unrecognised
 
 
-def _module(files, name, source) -> pl.DataFrame | None:
+def blade_name(header: str) -> str:
+    """A Blade header as the reader names it (DUPLICATED, polars' mark of a name met again, kept)."""
+    base, mark, rest = header.strip().lower().partition(DUPLICATED)
+    return SEPARATORS.sub("", base) + mark + rest
+
+
+def not_read(module: str, df: pl.DataFrame, headers: dict[str, str]) -> tuple[str, ...]:
+    """The module file's columns that are neither read, nor SEN2 fields left unused, nor the
+    export's bookkeeping, as headed in the file."""
+    known = {*READ[module], *NOT_USED[module], LINE, EXTRA_FIELDS}
+    return tuple(headers[c] for c in df.columns if c not in known and not BOOKKEEPING.match(c))
+
+
+def _module(files, name, source, headers: dict[str, dict[str, str]]) -> pl.DataFrame | None:
     if name not in files:
         return None
     # Lines as in the file (a quoted value may span lines); surplus fields counted for V011.
     df = read_text_csv(files[name], name, source.checksums, with_lines=True)
     refuse_control_characters(df.columns, files[name].name)
-    names = {c: c.strip().lower() for c in df.columns if c not in (LINE, EXTRA_FIELDS)}
+    names = {c: blade_name(c) for c in df.columns if c not in (LINE, EXTRA_FIELDS)}
+    headers[name] = {lowered: " ".join(c.split())[:40] for c, lowered in names.items()}
     seen: set[str] = set()
     for lowered in names.values():
         base = lowered.split(DUPLICATED)[0]
@@ -217,9 +257,15 @@ def read_sen2_export(folder: Path, settings) -> SourceData:
     for required in ("person", "requests"):
         if required not in files:
             raise IngestRefused(f"SEN2 export in {folder.name}: the {required} module file is missing")
-    modules = {m: _module(files, m, source) for m in ("person", "requests", "assessment", "namedplan",
-                                                       "activeplans")}
+    headers: dict[str, dict[str, str]] = {}
+    modules = {m: _module(files, m, source, headers) for m in ("person", "requests", "assessment", "namedplan",
+                                                                "activeplans")}
     map_modules(source, modules, {m: p.name for m, p in files.items()}, SEN2_DATE)
+    for module, df in modules.items():
+        unread = not_read(module, df, headers[module]) if df is not None else ()
+        named = [t for t in TABLES_OF[module] if t in source.tables]
+        if unread and named:  # named once, with the module's first table
+            source.tables[named[0]].unknown_columns = unread
     add_side_tables(source, folder, settings)
     source.unrecognised = unrecognised_beside_export(folder, source)
     return source
@@ -231,8 +277,10 @@ def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], fil
     person, requests = modules["person"], modules["requests"]
     assessment, namedplan, active = modules["assessment"], modules["namedplan"], modules["activeplans"]
 
-    def add(name, df, module):
-        source.tables[name] = make_raw_table(name, df, file_names[module], date_formats=(date_format,))
+    def add(name, df, module, optional=None):
+        # A column the module lacks is left out, not read as empty: the snapshot guard sees it is gone.
+        lacking = [dst for src, dst in (optional or {}).items() if src not in modules[module].columns]
+        source.tables[name] = make_raw_table(name, df.drop(lacking), file_names[module], date_formats=(date_format,))
 
     add("people", _pick(person, PEOPLE, "people", file_names["person"]), "person")
     add("requests", _pick(requests, REQUESTS, "requests", file_names["requests"]), "requests")
@@ -242,14 +290,15 @@ def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], fil
         for column in ("namedplantableid", "startdate"):
             if column not in namedplan.columns:
                 raise IngestRefused(f"{file_names['namedplan']}: required column {column} is missing")
-        add("plans", _plans(assessment, requests, namedplan), "namedplan")
+        add("plans", _plans(assessment, requests, namedplan), "namedplan", PLAN_COLUMNS)
     plan_of = _plan_of_request(assessment, namedplan)
     if active is not None:
         if "requeststableid" not in active.columns:  # its reviews would silently read as none
             raise IngestRefused(f"{file_names['activeplans']}: required column requeststableid is missing")
-        add("reviews", _reviews(active, plan_of, date_format), "activeplans")
+        add("reviews", _reviews(active, plan_of, date_format), "activeplans", REVIEW_COLUMNS)
         if "phasetransferduedate" in active.columns:
-            add("phase_transfers", _phase_transfers(active, plan_of, date_format), "activeplans")
+            add("phase_transfers", _phase_transfers(active, plan_of, date_format), "activeplans",
+                TRANSFER_COLUMNS)
 
 
 def add_side_tables(source: SourceData, folder: Path, settings) -> None:
