@@ -261,7 +261,8 @@ def _modules(walk: _Walk) -> dict[str, pl.DataFrame]:
         person.select(pl.int_range(pl.len()).alias(PARENT), pl.col("identity").alias("of_person"),
                       "persontableid"),
         on=PARENT, how="left", maintain_order="left",
-    ).with_columns(ids.request_identity("of_person", "receiveddate", "requestsource").alias("identity"))
+    ).with_columns(
+        ids.request_identity("of_person", "receiveddate", "requestsource", "requestoutcome").alias("identity"))
     requests = requests.with_columns(ids.derive_ids(requests["identity"], "request", key).alias("requeststableid"))
     of_request = requests.select(pl.int_range(pl.len()).alias(PARENT), pl.col("identity").alias("of_request"),
                                  "requeststableid")

@@ -7,12 +7,20 @@ request and plan get the same ID from every file while those fields are unchange
   (names case- and space-folded, so a change of capitals or spacing does not re-key anyone);
 - request: the person's identity and `ReceivedDate`, and `RequestSource` too when the person has
   another request received the same day (two same-day requests from different sources are two
-  requests; from the same source they cannot be told apart);
-- plan: the request's identity and the named plan's `StartDate`.
+  requests; from the same source they cannot be told apart). A missing `ReceivedDate` reads as
+  empty text, so the request still gets an ID and validation reports the missing date itself (V001
+  on a current request, a warning W001 on a historical one). A historical request (`RequestOutcome`
+  H) whose identity another request of the person shares (the same, a missing or a placeholder date)
+  also gets its ordinal among the person's historical requests of that identity, in file order: its
+  dates are information only (docs/input-formats.md, Bad input), so it must not be quarantined for
+  them. That ID is stable while the file lists those requests in the same order;
+- plan: the request's identity and the named plan's `StartDate`, a missing one read as empty text
+  (a historical plan with no start date loads with its reviews, W001).
 
 Two records whose identifying fields are equal get the same ID, and validation quarantines both
-(V004): the data team sees them rather than the monitor guessing which is which. A record whose
-identifying fields are all missing gets no ID (V001).
+(V004): the data team sees them rather than the monitor guessing which is which. That holds for
+people, plans and current (not H) requests. A person whose identifying fields are all missing gets
+no ID (V001), and neither do their requests and plans.
 
 The hash key is secret: `EHCP_ID_KEY` from the environment. A plain or publicly salted hash of a
 UPN or a date of birth could be reversed by trying every candidate (UPNs and birth dates are small
@@ -70,19 +78,29 @@ def person_identity(upn: str, uln: str, surname: str, forename: str, birth: str)
     )
 
 
-def request_identity(person: str, received: str, source: str) -> pl.Expr:
-    """Person and received date; the request source as well only when the person has another request
-    received that day (so a correction of the source does not re-key the usual single request)."""
-    same_day = pl.len().over(pl.col(person), pl.col(received).str.strip_chars()) > 1
-    return pl.when(same_day).then(
+def request_identity(person: str, received: str, source: str, outcome: str) -> pl.Expr:
+    """Person and received date (missing: empty); the request source as well only when the person has
+    another request received that day (so a correction of the source does not re-key the usual single
+    request); and, for a historical request (outcome H) whose identity is shared, its ordinal among the
+    historical requests of that identity in file order (so its dates cannot get it quarantined)."""
+    date = pl.col(received).str.strip_chars().fill_null("")
+    same_day = pl.len().over(pl.col(person), date) > 1
+    identity = pl.when(same_day).then(
         pl.concat_str([child_identity(person, received), pl.col(source).str.strip_chars().fill_null("")],
                       separator=SEP)
     ).otherwise(child_identity(person, received))
+    historical = (_squeezed(outcome).str.to_uppercase() == "H").fill_null(False)
+    shared = pl.len().over(identity) > 1
+    ordinal = historical.cast(pl.Int64).cum_sum().over(identity)
+    return pl.when(historical & shared).then(
+        pl.concat_str([identity, pl.lit("h") + ordinal.cast(pl.Utf8)], separator=SEP)
+    ).otherwise(identity)
 
 
 def child_identity(parent: str, field: str) -> pl.Expr:
-    """A request's (or plan's) identity: its parent's identity and its own date; missing if either is."""
-    return pl.concat_str([pl.col(parent), pl.col(field).str.strip_chars()], separator=SEP)
+    """A request's (or plan's) identity: its parent's identity and its own date, a missing date read as
+    empty text; missing if the parent's is."""
+    return pl.concat_str([pl.col(parent), pl.col(field).str.strip_chars().fill_null("")], separator=SEP)
 
 
 def derive_ids(identities: pl.Series, kind: str, key: bytes) -> pl.Series:

@@ -427,3 +427,80 @@ def test_side_tables_beside_the_xml_are_read_with_the_derived_ids(engine, settin
     assert snap["drafts"].rows() == [(request, date(2024, 12, 20))]
     assert snap["contacts"]["person_id"].to_list() == [ada]
     assert snap["reviews"].height == 1 and set(snap["plans"]["review_history"]) == {"full"}
+
+
+def historical(surname: str, *requests: tuple[str, str, str]) -> str:
+    """A Person of historical requests: (ReceivedDate, RequestOutcome, StartDate) each, each request
+    with an H assessment, its named plan and a review."""
+    parts = [f"""    <Person>
+      <Surname>{surname}</Surname><Forename>Hist</Forename><PersonBirthDate>2011-01-01</PersonBirthDate>
+"""]
+    for received, outcome, start in requests:
+        parts.append(f"""      <Requests>
+        <ReceivedDate>{received}</ReceivedDate><RequestOutcome>{outcome}</RequestOutcome>
+        <Assessment><AssessmentOutcome>H</AssessmentOutcome><NamedPlan><StartDate>{start}</StartDate></NamedPlan>
+        </Assessment>
+        <ActivePlans><ReviewMeeting>2025-02-01</ReviewMeeting><LastReview>2025-02-10</LastReview>
+          <ReviewOutcome>M</ReviewOutcome></ActivePlans>
+      </Requests>
+""")
+    return "".join(parts) + "    </Person>\n"
+
+
+def _loads_in_full(engine, settings, as_of, path) -> dict:
+    """Ingest with the default reject share: everything loads, the historical dates only warn."""
+    result = run_ingest(engine, settings, str(path), as_of=as_of)
+    assert {t: c["quarantined"] for t, c in result.counts.items()} == dict.fromkeys(result.counts, 0)
+    snap = read_snapshot(engine)
+    assert snap["plans"].height == snap["requests"].height - 1  # Ben's second request has no plan
+    assert set(snap["reviews"]["plan_id"]) == set(snap["plans"]["plan_id"])  # every plan with its reviews
+    return result.counts
+
+
+def test_a_historical_request_with_no_received_date_gets_an_id_and_loads(engine, settings, as_of, tmp_path):
+    path = write(tmp_path, xml(ADA, BEN, historical("Hist", ("", "H", "2016-09-01"))))
+    counts = _loads_in_full(engine, settings, as_of, path)
+    assert counts["requests"]["warnings_by_code"] == {"W001": 1}
+    assert None not in [i for ids in _ids(settings, path).values() for i in ids]
+
+
+def test_a_historical_plan_with_no_start_date_gets_an_id_and_loads_with_its_review(engine, settings, as_of,
+                                                                                     tmp_path):
+    path = write(tmp_path, xml(ADA, BEN, historical("Hist", ("2017-05-01", "H", ""))))
+    counts = _loads_in_full(engine, settings, as_of, path)
+    assert counts["plans"]["withheld_by_code"] == {"W001": 1}
+    assert None not in _ids(settings, path)["plans"]
+
+
+def test_historical_requests_sharing_a_placeholder_date_each_get_their_own_id(engine, settings, as_of, tmp_path):
+    # Outcome H in any case and spacing.
+    twins = historical("Hist", ("1900-01-01", "H", "2018-01-01"), ("1900-01-01", " h ", "2019-01-01"))
+    path = write(tmp_path, xml(ADA, BEN, twins))
+    counts = _loads_in_full(engine, settings, as_of, path)
+    assert counts["requests"]["warnings_by_code"] == {"W001": 2, "W002": 2}
+    first = _ids(settings, path)
+    assert len(set(first["requests"])) == 5 and len(set(first["plans"])) == 4
+    # Stable from file to file while they are listed in the same order; a lone one has the plain
+    # identity, which neither twin takes.
+    assert _ids(settings, write(tmp_path / "again", xml(ADA, BEN, twins))) == first
+    alone = historical("Hist", ("1900-01-01", "H", "2018-01-01"))
+    lone = _ids(settings, write(tmp_path / "lone", xml(ADA, BEN, alone)))
+    assert lone["requests"][-1] not in first["requests"]
+
+
+def test_current_requests_of_one_day_are_still_v004_beside_a_historical_one(engine, lenient, as_of, tmp_path):
+    # Two current requests on one day (no source to tell them apart), two with no received date, and
+    # a historical request sharing each identity: the current ones are V004, the historical ones load.
+    person = historical("Same", ("2024-10-01", "Y", ""), ("2024-10-01", "A", ""), ("2024-10-01", "H", "2018-01-01"),
+                        ("", "W", ""), ("", "A", ""), ("", "H", "2019-01-01"))
+    result = run_ingest(engine, lenient, str(write(tmp_path, xml(ADA, person))), as_of=as_of)
+    requests = result.counts["requests"]
+    assert (requests["read"], requests["quarantined"], requests["by_code"]) == (7, 4, {"V001": 2, "V004": 4})
+    v004 = sorted(where(r)[3] for r in quarantine_of(engine, "V004") if r["table_name"] == "requests")
+    first = ADA_LINE + ADA.count("\n") + 2
+    assert v004 == [first, first + 7, first + 21, first + 28]
+    v001 = sorted((where(r)[3], where(r)[5]) for r in quarantine_of(engine, "V001") if r["table_name"] == "requests")
+    assert v001 == [(first + 21, "received_date"), (first + 28, "received_date")]
+    snap = read_snapshot(engine)
+    assert snap["requests"].filter(pl.col("request_outcome") == "H").height == 2
+    assert snap["plans"].height == 3  # Ada's and the two historical ones
