@@ -80,8 +80,13 @@ def blade_files(folder: Path) -> dict[str, Path]:
     for path in folder.iterdir():
         m = BLADE_FILE.match(path.name)
         if m and m.group(4).lower() in MODULES:
-            stamp = f"{m.group(3)}{m.group(2)}{m.group(1)}"
-            found.setdefault(stamp, {})[m.group(4).lower()] = path
+            stamp, module = f"{m.group(3)}{m.group(2)}{m.group(1)}", m.group(4).lower()
+            other = found.setdefault(stamp, {}).get(module)
+            if other is not None:  # names differing only in case: one of them would go unread
+                first, second = sorted([other.name, path.name])
+                raise IngestRefused(f"{folder.name}: more than one file for the {module} module of one export: "
+                                    f"{first} and {second}; keep one")
+            found[stamp][module] = path
     if not found:
         return {}
     if len(found) > 1:
@@ -163,6 +168,25 @@ def _col(df: pl.DataFrame, name: str) -> pl.Expr:
 
 def _sen2_date(expr: pl.Expr, date_format: str) -> pl.Expr:
     return expr.str.strip_chars(" ").str.strptime(pl.Date, date_format, strict=False)
+
+
+def refuse_shared_link(assessment: pl.DataFrame, file_name: str) -> None:
+    """A Blade export's table IDs are unique. An `assessmenttableid` on two assessment rows could
+    link a named plan to either request, and so to another child: the export is refused."""
+    if "assessmenttableid" not in assessment.columns:
+        return
+    ids = pl.col("assessmenttableid").str.strip_chars()
+    shared = assessment.filter(ids.is_not_null() & (ids != "") & ids.is_duplicated())
+    if shared.height:
+        first = shared.row(0, named=True)["assessmenttableid"]
+        lines = shared.filter(pl.col("assessmenttableid") == first)[LINE].to_list()
+        raise IngestRefused(f"{file_name}: assessmenttableid {shown_id(first)} is on {len(lines)} rows (lines "
+                            f"{', '.join(map(str, lines[:5]))}): a named plan linked through it could be another "
+                            "child's; a Blade export's table IDs are unique, so export it again")
+
+
+def shown_id(value: str) -> str:
+    return " ".join(value.split())[:40]
 
 
 def _plan_of_request(assessment: pl.DataFrame | None, namedplan: pl.DataFrame | None) -> pl.DataFrame:
@@ -290,6 +314,8 @@ def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], fil
         for column in ("namedplantableid", "startdate"):
             if column not in namedplan.columns:
                 raise IngestRefused(f"{file_names['namedplan']}: required column {column} is missing")
+        if assessment is not None:
+            refuse_shared_link(assessment, file_names["assessment"])
         add("plans", _plans(assessment, requests, namedplan), "namedplan", PLAN_COLUMNS)
     plan_of = _plan_of_request(assessment, namedplan)
     if active is not None:

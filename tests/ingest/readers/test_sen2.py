@@ -148,3 +148,23 @@ def test_a_module_header_ending_in_a_lone_carriage_return_is_refused(engine, set
     with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_requests.csv: the name of column "
                                             r"\d+ in the header holds a line break"):
         run_ingest(engine, settings, str(export), as_of=as_of)
+
+
+def test_an_assessment_table_id_on_two_rows_is_refused_rather_than_a_plan_given_to_either_child(
+        engine, settings, as_of, export):
+    run_ingest(engine, settings, str(SEN2_EXAMPLE), as_of=as_of)
+    before = read_snapshot(engine).ingest_id
+    _edit(export, "assessment", lambda df: df.with_columns(pl.lit("31").alias("assessmenttableid")))
+    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_assessment.csv: assessmenttableid 31 is on 2 "
+                                            r"rows \(lines 2, 3\): a named plan linked through it could be another "
+                                            "child's; a Blade export's table IDs are unique, so export it again$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine).ingest_id == before
+
+
+def test_two_files_for_one_module_differing_only_in_case_are_refused_naming_both(engine, settings, as_of, export):
+    shutil.copy(export / "Blade-Export_14-03-2025_person.csv", export / "Blade-Export_14-03-2025_Person.csv")
+    with pytest.raises(IngestRefused, match="^sen2: more than one file for the person module of one export: "
+                                            "Blade-Export_14-03-2025_Person.csv and "
+                                            "Blade-Export_14-03-2025_person.csv; keep one$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
