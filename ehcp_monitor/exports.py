@@ -84,6 +84,8 @@ class SheetFormats:
         self.date = workbook.add_format({"num_format": DATE_FORMAT})
         self.decimal = workbook.add_format({"num_format": "0.0"})
         self.quoted = workbook.add_format({"quote_prefix": True})
+        self.quoted_header = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top", "bottom": 1,
+                                                  "quote_prefix": True})
 
 
 def formats_for(workbook: xlsxwriter.Workbook) -> SheetFormats:
@@ -112,6 +114,22 @@ def write_cell(sheet, row: int, col: int, value, formats: SheetFormats) -> None:
             sheet.write_string(row, col, text, formats.quoted)
         else:
             sheet.write_string(row, col, text)
+
+
+def table_columns(labels: list[str], formats: SheetFormats) -> list[dict]:
+    """An Excel table's columns: headers made unique ignoring case, as Excel requires of a table
+    (xlsxwriter drops the whole header row otherwise: two teams "North" and "NORTH"), the second
+    "North (2)"; a header that looks like a formula keeps Excel's quote prefix like any cell."""
+    used: set[str] = set()
+    columns = []
+    for label in labels:
+        header, n = label, 2
+        while header.casefold() in used:
+            header, n = f"{label} ({n})", n + 1
+        used.add(header.casefold())
+        columns.append({"header": header,
+                        "header_format": formats.quoted_header if is_formula_like(header) else formats.header})
+    return columns
 
 
 def write_rows(sheet, df: pl.DataFrame, formats: SheetFormats, first_row: int = 1) -> None:

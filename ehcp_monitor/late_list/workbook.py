@@ -65,7 +65,7 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
     last_row = max(data.height, 1)  # a table needs a data row, even an empty one
     sheet.add_table(0, 0, last_row, len(labels) - 1, {
         "name": table, "style": TABLE_STYLE,
-        "columns": [{"header": label, "header_format": formats.header} for label in labels],
+        "columns": safe_cells.table_columns(labels, formats),
     })
     if mark_column is not None and data.height:
         letter = xl_col_to_name([c for c, _ in columns].index(mark_column))

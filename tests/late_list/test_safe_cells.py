@@ -88,3 +88,22 @@ def test_writing_a_frame_by_column_writes_what_each_cell_would(rows):
                 safe_cells.write_cell(sheet, r, c, value, formats)
 
     assert _cells_back(lambda sheet, formats: safe_cells.write_rows(sheet, df, formats)) == _cells_back(by_cell)
+
+
+def test_a_tables_headers_are_unique_ignoring_case_and_never_a_formula():
+    """The weekly list's trend sheet heads a column per team: two teams "North Team" and "NORTH TEAM"
+    or one called "=Plan Team" must leave the sheet's header row whole and inert."""
+    from ehcp_monitor.late_list.workbook import _table_sheet
+
+    buffer = io.BytesIO()
+    book = safe_cells.new_workbook(buffer)
+    frame = pl.DataFrame({"week": ["w1"], "a": [1], "b": [2], "c": [3], "d": [4]})
+    _table_sheet(book, "Trend", "Trend", frame, [("week", "Week ending"), ("a", "North Team"), ("b", "NORTH TEAM"),
+                                                 ("c", "=Plan Team"), ("d", "North Team (2)")])
+    book.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["Trend"]
+    headers = [cell.value for cell in sheet[1]]
+    assert headers == ["Week ending", "North Team", "NORTH TEAM (2)", "=Plan Team", "North Team (2) (2)"]
+    assert sheet["D1"].data_type == "s" and sheet["D1"].quotePrefix
+    assert [cell.value for cell in sheet[2]] == ["w1", 1, 2, 3, 4]
+    assert [c.name for c in sheet.tables["Trend"].tableColumns] == headers
