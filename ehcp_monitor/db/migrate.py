@@ -47,10 +47,11 @@ def upgrade_head(engine: Engine) -> None:
         config = alembic_config(connection)
         current = set(MigrationContext.configure(connection).get_current_heads())
         pending = current != set(ScriptDirectory.from_config(config).get_heads())
-        if pending:
-            drop_views(connection)  # a migration may alter a table a view reads
+        # A migration may alter a table a view reads: the views go first, and come back with
+        # the privileges granted on them (an analyst's read-only role).
+        grants = drop_views(connection) if pending else []
         command.upgrade(config, "head")
-        ensure_views(connection, force=pending)
+        ensure_views(connection, force=pending, grants=grants)
 
 
 def is_current(engine: Engine) -> bool:

@@ -34,15 +34,22 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def drop_views(conn: Connection) -> None:
+Grant = tuple[str, str, str]  # (view, grantee, privilege)
+
+
+def drop_views(conn: Connection) -> list[Grant]:
+    """Drop every view; returns the PostgreSQL privileges granted on them, for create_views to
+    grant again (a migration drops the views first: db.migrate)."""
+    grants = _grants(conn)
     for name in reversed(VIEWS):
         conn.exec_driver_sql(f'DROP VIEW IF EXISTS "{name}"')
+    return grants
 
 
-def create_views(conn: Connection) -> None:
-    """Drop and create every view (SQLite has no CREATE OR REPLACE VIEW), keeping PostgreSQL grants."""
-    grants = _grants(conn)
-    drop_views(conn)
+def create_views(conn: Connection, grants: list[Grant] | None = None) -> None:
+    """Drop and create every view (SQLite has no CREATE OR REPLACE VIEW), keeping PostgreSQL grants:
+    those on the views there now and `grants` (those of views dropped earlier in the transaction)."""
+    grants = list(dict.fromkeys([*(grants or ()), *drop_views(conn)]))
     for name in VIEWS:
         conn.exec_driver_sql(view_sql(name).strip().rstrip(";"))
     for view, grantee, privilege in grants:
@@ -60,13 +67,13 @@ def views_current(conn: Connection) -> bool:
     return stored == fingerprint() and set(VIEWS) <= set(inspect(conn).get_view_names())
 
 
-def ensure_views(conn: Connection, *, force: bool = False) -> None:
+def ensure_views(conn: Connection, *, force: bool = False, grants: list[Grant] | None = None) -> None:
     """Create the views unless they are all there and made from the current files (or `force`)."""
     if force or not views_current(conn):
-        create_views(conn)
+        create_views(conn, grants)
 
 
-def _grants(conn: Connection) -> list[tuple[str, str, str]]:
+def _grants(conn: Connection) -> list[Grant]:
     """(view, grantee, privilege) granted to others than the owner on the existing views (PostgreSQL)."""
     if conn.dialect.name != "postgresql":
         return []

@@ -132,11 +132,12 @@ def write_xlsx(path: Path, tables: dict[str, list[dict]]) -> Path:
     return path
 
 
-def ingest_csv(engine, settings, folder: Path, tables, as_of):
-    """Write `tables` as a CSV extract and ingest it for real; returns the IngestResult."""
+def ingest_csv(engine, settings, folder: Path, tables, as_of, **options):
+    """Write `tables` as a CSV extract and ingest it for real (`options`: run_ingest's overrides);
+    returns the IngestResult."""
     from ehcp_monitor.ingest import run_ingest
 
-    return run_ingest(engine, settings, str(write_csv(folder, tables)), as_of=as_of)
+    return run_ingest(engine, settings, str(write_csv(folder, tables)), as_of=as_of, **options)
 
 
 def quarantine_of(engine, code: str | None = None) -> list[dict]:
