@@ -237,6 +237,23 @@ CANONICAL_TABLES: dict[str, TableSpec] = {
 
 REQUIRED_TABLES = ("people", "requests")
 
+# Dates that record a step as done: one after the as-of date is W005 (the clocks take it as not yet
+# known), and the touchpoints hold the case's apologies and updates while it is there. Not the
+# dates that may rightly lie ahead: a review meeting booked, a plan's planned cease date, a phase
+# transfer's own and due dates.
+STEP_DONE_DATES = (
+    ("requests", "request_outcome_date", "decision on the request"),
+    ("assessments", "assessment_outcome_date", "assessment outcome"),
+    ("drafts", "draft_plan_date", "draft plan"),
+    ("advice", "requested_date", "advice request"),
+    ("advice", "received_date", "advice received"),
+    ("reviews", "decision_date", "review decision"),
+    ("reviews", "amendment_notice_date", "amendment notice"),
+    ("reviews", "amended_final_date", "amended plan"),
+    ("phase_transfers", "final_date", "plan after the phase transfer"),
+    ("qa_audits", "audit_date", "audit"),
+)
+
 # Load order: parents before children, so references can be checked against what loaded.
 TABLE_ORDER = (
     "people",

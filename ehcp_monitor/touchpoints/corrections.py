@@ -297,7 +297,8 @@ def _chunks(values: list) -> list[list]:
 
 
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
-                     links: pl.DataFrame | None = None, found: pl.DataFrame | None = None) -> pl.DataFrame:
+                     links: pl.DataFrame | None = None, found: pl.DataFrame | None = None,
+                     future: pl.Series | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group; of an event of the
@@ -305,7 +306,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     dated within MOVED_WITHIN_DAYS, whose review began before it (RECURRING); of this very event
     with another outcome, or under a contact ID that `contacts` (the contact IDs in the records)
     no longer has; or when its contact was last written to about another child (`links`:
-    read_contact_links)."""
+    read_contact_links); or when it is an apology or update of a case whose records date a step
+    after today (`future`: events.future_step_cases)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
     has_facts = "context" in fresh.columns
@@ -331,6 +333,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
         each.append(_to_a_relinked_contact(pending, links))
+    if future is not None:
+        each.append(_a_step_dated_ahead(pending, future))
     reasons = pl.concat(each).unique("_fresh", keep="first", maintain_order=True)
     if reasons.is_empty():
         return fresh
@@ -552,6 +556,19 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )
+
+
+# The stages that say a step is still to come, or late.
+STILL_TO_COME = ("delay_notice", "progress_update", "review_upcoming")
+
+
+def _a_step_dated_ahead(pending: pl.DataFrame, future: pl.Series) -> pl.DataFrame:
+    """_fresh, reason: a pending apology, update or review reminder of a case whose records date a
+    step as done after today: a plan issued on 14/04/2025 typed 2099 would be apologised for."""
+    reason = ("held: the records date a step of this case after today (W005: a mistyped year?), so its clock "
+              "reads as not done" + CHECK_THE_RECORD)
+    return (pending.filter(pl.col("stage").is_in(STILL_TO_COME) & pl.col("case_ref").is_in(future.implode()))
+            .select("_fresh", reason=pl.lit(reason)))
 
 
 def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:

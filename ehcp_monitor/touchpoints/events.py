@@ -22,7 +22,7 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_frame, sql_strings
 from ehcp_monitor.db.outbox import ISO, utc_text
 from ehcp_monitor.db.snapshot import Snapshot
-from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY, STEP_DONE_DATES
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 from ehcp_monitor.domain.vocabulary import (
     AWAITING_ADVICE_REQUESTS,
@@ -471,6 +471,22 @@ def _named(columns: tuple[str, str]) -> pl.Expr:
     request, plan = (pl.col(c) for c in columns)
     return (pl.when("_plan_first").then(pl.coalesce(plan, request)).otherwise(pl.coalesce(request, plan))
             .alias(columns[0]))
+
+
+def future_step_cases(snap: Snapshot, as_of: date) -> pl.Series:
+    """The case references whose records date a step as done after `as_of` (W005): the clock
+    reads such a step as not done, so the case's apologies and updates are in doubt (corrections.py)."""
+    plans = snap["plans"].select("plan_id", pl.coalesce("request_id", "plan_id").alias("case_ref"))
+    cases = [pl.Series("case_ref", [], pl.Utf8)]
+    for table, column, _ in STEP_DONE_DATES:
+        if table not in snap.tables:  # a table the planner does not read (qa_audits)
+            continue
+        ahead = snap[table].filter(pl.col(column) > as_of)
+        if "request_id" in ahead.columns:
+            cases.append(ahead["request_id"].alias("case_ref"))
+        elif "plan_id" in ahead.columns:
+            cases.append(ahead.join(plans, on="plan_id")["case_ref"])
+    return pl.concat(cases).drop_nulls().unique()
 
 
 @dataclass(frozen=True)

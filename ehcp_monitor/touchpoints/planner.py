@@ -41,7 +41,13 @@ from ehcp_monitor.domain.vocabulary import (
 )
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import corrections, outcomes, unreached
-from ehcp_monitor.touchpoints.events import Events, find_all, open_20_week, read_last_touches
+from ehcp_monitor.touchpoints.events import (
+    Events,
+    find_all,
+    future_step_cases,
+    open_20_week,
+    read_last_touches,
+)
 from ehcp_monitor.touchpoints.golive import settle_go_live
 from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD, hold_limit, record_plan_run
 from ehcp_monitor.transports import choose_channel
@@ -78,6 +84,8 @@ KEY = OUTBOX_KEY
 SNAPSHOT_USED = {
     **{table: tuple(stored_schema(table)) for table in TABLE_ORDER if table not in ("phase_transfers", "qa_audits")},
     "people": ("person_id", "forename", "surname", "date_of_birth"),
+    # A final plan after a phase transfer dated ahead holds the plan's apologies (future_step_cases).
+    "phase_transfers": ("plan_id", "final_date"),
 }
 
 
@@ -407,7 +415,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
-                                             found=events.keys)
+                                             found=events.keys, future=future_step_cases(snap, as_of))
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
         fresh = unreached.held_again(fresh, unreachable)

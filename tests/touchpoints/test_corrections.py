@@ -14,7 +14,7 @@ from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import RecordsChanged
 from ehcp_monitor.touchpoints.hold import release
-from tests.touchpoints.conftest import AS_OF, NOW, D, result, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, NOW, D, caseload, result, store_case, tp_settings
 
 DECIDED = D("2025-03-12")
 NEXT = AS_OF + timedelta(days=3)  # the Monday: messages go on working days
@@ -532,3 +532,23 @@ def test_a_past_night_planned_again_does_not_set_aside_what_later_nights_planned
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert counts["superseded"] == 0
     assert [r[2] for r in outbox(engine, "decision_to_assess")] == ["pending"]
+
+
+@pytest.mark.parametrize("typed", [None, D("2099-04-14")])
+def test_an_apology_for_a_step_the_records_date_in_the_future_is_held(engine, typed):
+    """A plan issued on 14 April 2025 typed as 2099: the clock reads it as not done (W005), and the
+    family would be told their plan is late."""
+    frames, results = caseload()
+    frames["assessments"][0].update(assessment_outcome="Y" if typed else "A", assessment_outcome_date=typed)
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.connect() as conn:
+        notices = conn.execute(select(Touchpoint.status, Touchpoint.reason).where(
+            Touchpoint.stage == "delay_notice", Touchpoint.case_ref == "R2",
+            Touchpoint.status != "skipped")).all()  # the contacts who are not to be told
+    assert notices
+    if typed is None:
+        assert {status for status, _ in notices} == {"pending"}
+    else:
+        assert {(status, reason.split(",")[0]) for status, reason in notices} == {
+            ("held", "held: the records date a step of this case after today (W005: a mistyped year?)")}

@@ -7,26 +7,14 @@ sign. The row loads as it is; the data team is told.
 
 import polars as pl
 
+from ehcp_monitor.domain.canonical import STEP_DONE_DATES
 from ehcp_monitor.domain.findings import FINDING_CODES
 from ehcp_monitor.ingest.validation.base import Context, issues
 
 CODE = "W005"
 TITLE, DESCRIPTION = FINDING_CODES[CODE]
 
-# Dates that record a step as done. Not those that may rightly lie ahead: a review meeting
-# booked, a plan's planned cease date, a phase transfer's own and due dates (V007 has the start dates).
-DONE = (
-    ("requests", "request_outcome_date", "decision on the request"),
-    ("assessments", "assessment_outcome_date", "assessment outcome"),
-    ("drafts", "draft_plan_date", "draft plan"),
-    ("advice", "requested_date", "advice request"),
-    ("advice", "received_date", "advice received"),
-    ("reviews", "decision_date", "review decision"),
-    ("reviews", "amendment_notice_date", "amendment notice"),
-    ("reviews", "amended_final_date", "amended plan"),
-    ("phase_transfers", "final_date", "plan after the phase transfer"),
-    ("qa_audits", "audit_date", "audit"),
-)
+DONE = STEP_DONE_DATES
 
 
 def find(ctx: Context) -> list[pl.DataFrame]:
