@@ -146,6 +146,9 @@ def release_command(app, stage, ids, as_correction, as_of):
     if counts["suppressed"]:
         click.echo(f"{counts['suppressed']} held emails were about events older than "
                    f"{app.settings.touchpoints.max_event_age_days} days by now: suppressed, never sent")
+    if counts.get("overtaken"):
+        click.echo(f"{counts['overtaken']} held emails were overtaken: the family has been told later news of the "
+                   "case since, so they are discarded, not sent (`touchpoints list --status discarded`)")
     if counts.get("two_outcomes_kept"):
         click.echo(f"{counts['two_outcomes_kept']} held emails tell an outcome another held email of the same "
                    "decision contradicts: still held; release the right one and discard the other by --id "

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import Connection, Engine, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ehcp_monitor.config import Settings
@@ -128,6 +128,36 @@ def _another_outcome_waits():
     )
 
 
+# Where each stage comes in a case's journey: a request's, then each review's. A held message of
+# an earlier stage, released after the same contact was told a later one (the surge held the
+# "request received"; the decision went the next night), would take the family back a step.
+JOURNEY = {"request_received": ("request", 1), "decision_to_assess": ("request", 2),
+           "decision_not_to_assess": ("request", 2), "draft_plan_issued": ("request", 3),
+           "final_plan_issued": ("request", 4), "decision_not_to_issue": ("request", 4),
+           "review_upcoming": ("review", 1), "review_decision": ("review", 2), "amended_plan_issued": ("review", 3)}
+UPDATES = ("delay_notice", "progress_update")
+TOLD_STATUSES = ("sent", "unknown", "claimed", "sending")  # sent, or may have been (corrections.TOLD)
+OVERTAKEN_REASON = "held, then overtaken: the family has been told later news of the case since; not sent"
+
+
+def _overtaken():
+    """A held row whose contact has since been told, of the same case, a later stage of the same
+    journey, or (for a delay notice or progress update) any stage dated after it."""
+    def group(column):
+        return case({stage: g for stage, (g, _) in JOURNEY.items()}, value=column, else_=None)
+
+    def rank(column):
+        return case({stage: n for stage, (_, n) in JOURNEY.items()}, value=column, else_=None)
+
+    told = aliased(Touchpoint)
+    return exists().where(
+        told.case_ref == Touchpoint.case_ref, told.contact_id == Touchpoint.contact_id,
+        told.status.in_(TOLD_STATUSES), told.event_date >= Touchpoint.event_date,
+        or_(and_(group(told.stage) == group(Touchpoint.stage), rank(told.stage) > rank(Touchpoint.stage)),
+            and_(Touchpoint.stage.in_(UPDATES), told.stage.in_(list(JOURNEY)),
+                 told.event_date > Touchpoint.event_date)))
+
+
 def _only(ids: Sequence[int]) -> dict:
     return {"ids": list(ids)} if ids else {}
 
@@ -212,6 +242,8 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         stale = _update(conn, stale_where, status="suppressed", context={},
                         reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
                                "when released")
+        # Never sent, and not superseded (planning would bring a superseded row back: its event is there).
+        overtaken = _update(conn, [*held, _overtaken()], status="discarded", context={}, reason=OVERTAKEN_REASON)
         # Two outcomes of one decision for one contact go only by their IDs: released together
         # they would tell the family both.
         conflict = _another_outcome_waits()
@@ -222,6 +254,7 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
         corrected = _as_corrections(conn, releasing) if as_correction else {}
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
+                  **({"overtaken": sum(overtaken.values())} if overtaken else {}),
                   **({"two_outcomes_kept": kept} if kept else {}), **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
                                                    **({"as_correction": True} if as_correction else {}), **counts})

@@ -268,3 +268,29 @@ def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(eng
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["pending"], counts["corrections_held"]) == (0, 2)
     assert send(engine, tmp_path)["sent"] == 0
+
+
+def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_released(engine, tmp_path):
+    """A surge of new requests held; one request is decided the next day and the family told. Released
+    after that, its "request received, we will decide by ..." would take the family back a step."""
+    frames, results = families(0, 60, AS_OF)
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["held"] == 60
+    nxt = AS_OF + timedelta(days=3)  # the Monday
+    frames["requests"][0].update(request_outcome="Y", request_outcome_date=nxt)
+    results[0] = result("DECIDE_6W", request_id="R0", person_id="P0", due=AS_OF + timedelta(days=42),
+                        completed=nxt, status="met")
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    assert plan_touchpoints(engine, settings, as_of=nxt)["pending"] == 1
+    assert dispatch_touchpoints(engine, settings, as_of=nxt, now=NOW + timedelta(days=3))["sent"] == 1
+
+    counts = release(engine, settings, stage=None, as_of=nxt, now=NOW + timedelta(days=3))
+    assert (counts["released"], counts["overtaken"]) == (59, 1)
+    with engine.connect() as conn:
+        first = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
+                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
+    assert [tuple(r) for r in first] == [
+        ("request_received", "discarded",
+         "held, then overtaken: the family has been told later news of the case since; not sent"),
+        ("decision_to_assess", "sent", None)]
