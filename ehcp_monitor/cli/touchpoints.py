@@ -188,7 +188,8 @@ def retry_command(app, stage, ids):
 @touchpoints.command("resolve")
 @click.argument("touchpoint_id", type=click.IntRange(min=1))
 @click.option("--arrived/--not-arrived", required=True,
-              help="What you found: the family got it (recorded sent), or not (sent again by the next dispatch).")
+              help="What you found: the family got it (recorded sent), or not (sent again after the next "
+                   "planning run, if the records still have its event).")
 @pass_app
 def resolve_command(app, touchpoint_id, arrived):
     """Record what you found about a row in doubt (status unknown), so `health` stops reporting it."""

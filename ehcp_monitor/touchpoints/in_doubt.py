@@ -1,7 +1,8 @@
 """Rows in doubt (`unknown`: dispatch was interrupted while handing one over, or the server did not
 say): only a person can tell whether the family got it. `resolve` records what they found, so
-`health` stops reporting the row: arrived -> `sent`; did not arrive -> `pending`, sent again by the
-next dispatch (unless by then it is before go-live or stale: dispatch checks both)."""
+`health` stops reporting the row: arrived -> `sent`; did not arrive -> `superseded`, which the next
+planning run brings back (`pending`, sent by the dispatch after it) while the records still have its
+event, with every rule a message coming back meets (docs/touchpoints.md, Back again)."""
 
 from datetime import datetime
 
@@ -13,6 +14,10 @@ from ehcp_monitor.logs import get_logger
 
 log = get_logger(__name__)
 
+SUPERSEDED = "superseded"  # corrections.SUPERSEDED, without loading the planner for one command
+NOT_ARRIVED = ("an operator confirmed it did not arrive: the next planning run brings it back while its event is "
+               "in the records")
+
 
 def resolve(engine: Engine, touchpoint_id: int, *, arrived: bool, now: datetime) -> str:
     """The row's new status; a row that is not `unknown` is refused in one line (exit 2)."""
@@ -23,10 +28,13 @@ def resolve(engine: Engine, touchpoint_id: int, *, arrived: bool, now: datetime)
         if status != "unknown":
             raise ConfigError(f"touchpoints resolve: touchpoint #{touchpoint_id} is {status}, not unknown: "
                               "nothing to resolve")
-        new = "sent" if arrived else "pending"
-        found = "arrived" if arrived else "did not arrive"
+        # Not arrived: set aside (superseded) for the next planning run to bring back while the
+        # records still have its event, checked as any message coming back is (corrections.revive).
+        # Sent again at once, it could tell what the records no longer say.
+        new = "sent" if arrived else SUPERSEDED
+        reason = "an operator confirmed it arrived" if arrived else NOT_ARRIVED
         conn.execute(update(Touchpoint).where(Touchpoint.id == touchpoint_id, Touchpoint.status == "unknown")
-                     .values(status=new, next_attempt_at=None, reason=f"an operator confirmed it {found}"))
+                     .values(status=new, next_attempt_at=None, reason=reason))
         conn.execute(insert(OperatorAction).values(at=now, action="touchpoints_resolve",
                                                    detail={"touchpoint_id": touchpoint_id, "arrived": arrived}))
     log.info("touchpoint resolved", touchpoint_id=touchpoint_id, status=new)
