@@ -2,7 +2,7 @@
 say): only a person can tell whether the family got it. `resolve` records what they found, so
 `health` stops reporting the row: arrived -> `sent`; did not arrive -> `superseded`, which the next
 planning run brings back (`pending`, sent by the dispatch after it) while the records still have its
-event, with every rule a message coming back meets (docs/touchpoints.md, Back again)."""
+event, with every rule a message coming back meets (docs/touchpoints.md, When the records change)."""
 
 from datetime import datetime
 
