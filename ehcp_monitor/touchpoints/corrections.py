@@ -319,6 +319,13 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
                        *(["context"] if has_facts else [])))
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
+    # A correction dated too long ago to send, or before go-live, is never sent; but the family
+    # still holds the message it corrects, so a person must hear of it.
+    quiet = (fresh.with_row_index("_fresh").filter(pl.col("status").is_in(NEVER_SENT))
+             .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null("")))
+    if quiet.height and told.height:
+        each += [found.with_columns(reason=pl.col("reason") + TOO_OLD_TO_SEND)
+                 for found in (_another_event(quiet, told), _another_outcome(quiet, told))]
     if "person_id" in pending.columns:
         each.append(_another_case(pending, told))
     each.append(_an_event_held_for_another_contact(pending, rows))
@@ -556,6 +563,12 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                "message rests on the records as they are now" + CHECK_THE_RECORD)))
     )
+
+
+# New rows never to be sent: dated before go-live, or too old when first seen (planner.plan_rows).
+NEVER_SENT = ("baseline", "suppressed")
+TOO_OLD_TO_SEND = (" (this one is dated before go-live or too long ago to send, so a release suppresses it: tell "
+                   "the family by hand, then discard it)")
 
 
 # The stages that say a step is still to come, or late.

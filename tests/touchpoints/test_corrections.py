@@ -93,6 +93,28 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
 
 
+@pytest.mark.parametrize("go_live", [None, "2025-03-01"])
+def test_a_correction_dated_too_long_ago_to_send_is_held_not_recorded_quietly(engine, tmp_path, go_live):
+    """Told "we will assess"; the records now say the decision was not to assess, dated a month
+    back (too old to send, or before go-live): the family still holds the wrong outcome."""
+    settings = tp_settings(**({"touchpoints.go_live": go_live} if go_live else {}))
+    frames, results = decided_family(outcome="Y")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"]["decision_to_assess"] == 1
+
+    store_case(engine, corrected(frames, request_outcome="N", request_outcome_date=D("2025-02-20")), results,
+               ingest_id=2)
+    counts = plan_touchpoints(engine, settings, as_of=NEXT)
+    assert (counts["held"], counts["corrections_held"]) == (1, 1)
+    ((stage, date, status, reason),) = outbox(engine, "decision_not_to_assess")
+    assert (date, status) == (D("2025-02-20"), "held")
+    assert reason.startswith("held as a correction: the family was already sent decision to assess dated 2025-03-12")
+    assert reason.endswith("so a release suppresses it: tell the family by hand, then discard it)")
+    # An old event with nothing told to contradict is recorded as before, quietly.
+    assert {r[2] for r in outbox(engine, "request_received")} == {"sent"}
+
+
 def test_the_same_event_found_again_is_neither_superseded_nor_held(engine, tmp_path):
     frames, results = decided_family()
     store_case(engine, frames, results)
