@@ -149,6 +149,11 @@ def release_command(app, stage, ids, as_correction, as_of):
     if counts.get("overtaken"):
         click.echo(f"{counts['overtaken']} held emails were overtaken: the family has been told later news of the "
                    "case since, so they are discarded, not sent (`touchpoints list --status discarded`)")
+    if counts.get("kept_for_review"):
+        click.echo(f"{counts['kept_for_review']} held emails were held for a reason of their own (a correction of "
+                   "what the family was sent, records in doubt) and stay held: read each reason "
+                   "(`touchpoints list --status held`), then `release --id N` (with `--as-correction` when it "
+                   "corrects the earlier message) or `discard --id N`")
     if counts.get("two_outcomes_kept"):
         click.echo(f"{counts['two_outcomes_kept']} held emails tell an outcome another held email of the same "
                    "decision contradicts: still held; release the right one and discard the other by --id "

@@ -320,12 +320,13 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     told = rows.filter(pl.col("status").is_in(TOLD)).with_columns(pl.col("variant").fill_null(""))
     each = [_another_event(pending, told), _another_outcome(pending, told)]
     # A correction dated too long ago to send, or before go-live, is never sent; but the family
-    # still holds the message it corrects, so a person must hear of it.
+    # still holds the message it corrects (another stage or outcome: not a date put right, which
+    # the next message gives), so a person must hear of it.
     quiet = (fresh.with_row_index("_fresh").filter(pl.col("status").is_in(NEVER_SENT))
              .select("_fresh", "stage", "case_ref", "event_date", pl.col("variant").fill_null("")))
     if quiet.height and told.height:
         each += [found.with_columns(reason=pl.col("reason") + TOO_OLD_TO_SEND)
-                 for found in (_another_event(quiet, told), _another_outcome(quiet, told))]
+                 for found in (_another_event(quiet, told, moved=False), _another_outcome(quiet, told))]
     if "person_id" in pending.columns:
         each.append(_another_case(pending, told))
     each.append(_an_event_held_for_another_contact(pending, rows))
@@ -362,8 +363,9 @@ def _by_latest_told(frame: pl.DataFrame, reason: pl.Expr) -> pl.DataFrame:
     return frame.sort("_fresh", "told_date").unique("_fresh", keep="last").select("_fresh", reason=reason)
 
 
-def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending once-per-case rows whose family was told another event of the group."""
+def _another_event(pending: pl.DataFrame, told: pl.DataFrame, *, moved: bool = True) -> pl.DataFrame:
+    """_fresh, reason: pending once-per-case rows whose family was told another event of the group
+    (`moved`: or the same one on another date)."""
     group = pl.col("stage").replace_strict(ONCE_PER_CASE, default=None)
     told = told.filter(pl.col("stage").is_in(list(ONCE_PER_CASE))).select(
         group.alias("group"), "case_ref", pl.col("stage").alias("told_stage"),
@@ -372,7 +374,8 @@ def _another_event(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
         pending.filter(pl.col("stage").is_in(list(ONCE_PER_CASE)))
         .with_columns(group.alias("group"))
         .join(told, on=["group", "case_ref"])
-        .filter((pl.col("told_stage") != pl.col("stage")) | (pl.col("told_date") != pl.col("event_date"))
+        .filter((pl.col("told_stage") != pl.col("stage"))
+                | ((pl.col("told_date") != pl.col("event_date")) & moved)
                 | (pl.col("told_variant") != pl.col("variant")))
         .pipe(_by_latest_told, pl.concat_str(_told_of(), pl.lit(CHECK_THE_RECORD)))
     )

@@ -158,6 +158,18 @@ def _overtaken():
                  told.event_date > Touchpoint.event_date)))
 
 
+# What a release without IDs lets go: the rows of a surge (a whole night checked at once), and
+# rows held again after being set aside. A row held by a rule of its own (a correction of what the
+# family was sent, records in doubt) needs a person's decision on that row: release it by its ID
+# (`--as-correction` when it corrects the earlier message) or discard it.
+BULK_RELEASABLE = ("surge held", "held again")
+
+
+def _for_review():
+    reason = func.coalesce(Touchpoint.reason, "")
+    return ~or_(reason == "", *[reason.startswith(prefix) for prefix in BULK_RELEASABLE])
+
+
 def _only(ids: Sequence[int]) -> dict:
     return {"ids": list(ids)} if ids else {}
 
@@ -230,8 +242,10 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             ids: Sequence[int] = (), as_correction: bool = False) -> dict:
     """Held rows (of `stage`, of `ids`, or all) -> pending (sent by the next dispatch). A row whose
     event is by now older than `max_event_age_days` is suppressed instead: a release never sends
-    stale news. `as_correction` (with `ids` only): each says it corrects the family's earlier
-    message (_as_corrections)."""
+    stale news; nor one overtaken by later news told to its contact (discarded). Without `ids`,
+    only a surge's rows (and rows held again) go: a row held by a rule of its own is kept
+    (`kept_for_review`) for a person to release by its ID. `as_correction` (with `ids` only): each
+    says it corrects the family's earlier message (_as_corrections)."""
     if as_correction and not ids:
         raise ValueError("as_correction needs the ids of the rows that correct an earlier message")
     oldest = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
@@ -249,13 +263,16 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         conflict = _another_outcome_waits()
         kept = 0 if ids else conn.execute(
             select(func.count()).select_from(Touchpoint).where(*held, conflict)).scalar_one()
+        review = 0 if ids else conn.execute(
+            select(func.count()).select_from(Touchpoint).where(*held, ~conflict, _for_review())).scalar_one()
         # Only the rows this release sends: not one already pending, sent or suppressed as stale.
         releasing = conn.execute(select(Touchpoint.id).where(*held)).scalars().all() if as_correction else []
-        released = _update(conn, held if ids else [*held, ~conflict], status="pending", reason=None)
+        released = _update(conn, held if ids else [*held, ~conflict, ~_for_review()], status="pending", reason=None)
         corrected = _as_corrections(conn, releasing) if as_correction else {}
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
                   **({"overtaken": sum(overtaken.values())} if overtaken else {}),
-                  **({"two_outcomes_kept": kept} if kept else {}), **not_held, **corrected, "by_stage": released}
+                  **({"two_outcomes_kept": kept} if kept else {}), **({"kept_for_review": review} if review else {}),
+                  **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),
                                                    **({"as_correction": True} if as_correction else {}), **counts})
     log.info("touchpoints released", stage=stage, counts=counts)

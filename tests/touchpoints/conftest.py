@@ -185,3 +185,14 @@ def smtp_settings(port, **more):
 @pytest.fixture(autouse=True)
 def no_smtp_login(monkeypatch):
     monkeypatch.delenv("EHCP_SMTP_USERNAME", raising=False)
+
+
+def held_ids(engine) -> list[int]:
+    """The IDs of every held row: a release by ID, as a person releases rows held by a rule."""
+    from sqlalchemy import select
+
+    from ehcp_monitor.db.models import Touchpoint
+
+    with engine.connect() as conn:
+        return conn.execute(select(Touchpoint.id).where(Touchpoint.status == "held")
+                            .order_by(Touchpoint.id)).scalars().all()

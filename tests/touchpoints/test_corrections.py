@@ -14,7 +14,7 @@ from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import RecordsChanged
 from ehcp_monitor.touchpoints.hold import release
-from tests.touchpoints.conftest import AS_OF, NOW, D, caseload, result, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, NOW, D, caseload, held_ids, result, store_case, tp_settings
 
 DECIDED = D("2025-03-12")
 NEXT = AS_OF + timedelta(days=3)  # the Monday: messages go on working days
@@ -89,7 +89,7 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
         "check the record, then `ehcp-monitor touchpoints release` or `discard`")]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
     # A person checked: the corrected message goes.
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
 
 
@@ -136,7 +136,7 @@ def test_a_held_surge_whose_dates_were_wrong_cannot_be_released_after_the_fix(en
     assert [(r[1], r[2]) for r in outbox(engine, "decision_to_assess")] == [
         (DECIDED, "superseded"), (D("2025-03-13"), "pending")]
     # Only the request received (whose event is still in the records) is still held, and released.
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["by_stage"] == {
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["by_stage"] == {
         "request_received": 1}
 
 
@@ -296,7 +296,7 @@ def test_a_contact_re_keyed_by_the_case_system_is_not_sent_the_same_message_agai
     store_case(engine, both, results, ingest_id=3)
     added = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (added["pending"], added["corrections_held"]) == (0, 2)
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["by_stage"] == {
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["by_stage"] == {
         "decision_to_assess": 2, "request_received": 2}
 
 
@@ -360,7 +360,7 @@ def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_pat
     merged, merged_results = _linked_elsewhere(frames, results, decided=NEXT)
     store_case(engine, merged, merged_results, ingest_id=4)
     assert plan_touchpoints(engine, tp_settings(), as_of=NEXT)["held"] == 1  # the decision about P2
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"decision_to_assess": 1}
     merged["requests"].append({"request_id": "R4", "person_id": "P2", "received_date": NEXT, "request_outcome": "A"})
     store_case(engine, merged, merged_results, ingest_id=5)
@@ -489,7 +489,8 @@ def test_a_correction_released_as_one_says_it_corrects_the_message_sent_before(e
 
 def test_a_release_not_named_as_a_correction_says_nothing_of_one(engine, tmp_path):
     before = _corrected_to_yes(engine, tmp_path)
-    assert "as_corrections" not in release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)
+    assert "as_corrections" not in release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW,
+                                           ids=held_ids(engine))
     send(engine, tmp_path, NEXT, NEXT_NOW)
     (new,) = [text for name, text in _sent_files(tmp_path).items() if name not in before]
     assert "corrects" not in new and "Correction" not in new

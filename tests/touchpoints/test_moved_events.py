@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
 from ehcp_monitor.touchpoints.hold import release
-from tests.touchpoints.conftest import AS_OF, D, result, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, D, held_ids, result, store_case, tp_settings
 from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, send
 from tests.touchpoints.test_outcomes import AMEND, review_rows, reviewed, told
 
@@ -59,7 +59,7 @@ def test_a_review_decision_dated_again_after_sending_is_held_for_a_person(engine
     assert review_rows(engine) == [("amend", "sent", None), ("amend", "held", MOVED)]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
     # A person who finds the first message was wrong in a way that matters sends the second.
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"review_decision": 1}
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import plan_touchpoints
 from ehcp_monitor.touchpoints.hold import release
-from tests.touchpoints.conftest import AS_OF, NOW, D, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, NOW, D, held_ids, store_case, tp_settings
 from tests.touchpoints.test_corrections import DECIDED, NEXT, NEXT_NOW, decided_family, send
 
 AMEND = {"plan_id": "PL1", "meeting_date": D("2025-03-03"), "decision_date": DECIDED, "outcome": "amend"}
@@ -62,7 +62,7 @@ def test_a_review_outcome_corrected_on_the_same_date_after_sending_is_held_for_a
                           "`ehcp-monitor touchpoints release` or `discard`"),
     ]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
-    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW)["released"] == 1
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"review_decision": 1}
     assert [r[:2] for r in review_rows(engine)] == [("amend", "sent"), ("cease", "sent")]
 
@@ -244,5 +244,5 @@ def test_two_outcomes_put_right_in_the_records_leave_the_right_one_held_and_rele
         ("superseded", f"its event is no longer in the records (corrected or removed) when planned again on {AS_OF}"
                        "; it was held"),
         ("held", SETTLED)]
-    counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
+    counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW, ids=held_ids(engine))
     assert counts["released"] == 1 and "two_outcomes_kept" not in counts

@@ -14,7 +14,7 @@ from ehcp_monitor.domain.results import RESULT_SCHEMA
 from ehcp_monitor.touchpoints import plan_touchpoints
 from ehcp_monitor.touchpoints.events import TOUCH_SCHEMA, find_events
 from ehcp_monitor.touchpoints.templates import render, template_variables
-from tests.touchpoints.conftest import NOW, result, store_case, tp_settings
+from tests.touchpoints.conftest import NOW, held_ids, result, store_case, tp_settings
 
 D = date.fromisoformat
 DECIDED = D("2025-02-14")
@@ -284,7 +284,7 @@ def test_a_message_held_for_a_person_stops_the_updates_until_it_is_released(engi
                      .values(status="held", reason="held as a correction: ..."))
     # An update would say "we are gathering advice" before the family is told of the decision.
     assert plan_touchpoints(engine, settings, as_of=D("2025-02-28"))["by_stage"] == {}
-    release(engine, settings, stage=None, as_of=D("2025-02-28"), now=NOW)
+    release(engine, settings, stage=None, as_of=D("2025-02-28"), now=NOW, ids=held_ids(engine))
     with engine.begin() as conn:  # sent that morning: the family has just heard from us
         conn.execute(update(Touchpoint).where(Touchpoint.status == "pending")
                      .values(status="sent", sent_at=datetime(2025, 2, 28, 10, 0, tzinfo=timezone.utc)))
