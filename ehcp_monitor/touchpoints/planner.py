@@ -333,6 +333,9 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
     parts += [f"{corrections} at odds with messages already sent"] if corrections else []
     parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
     parts += [f"{held_again} held again (set aside, then back)"] if held_again else []
+    # A row held by a rule of its own goes only by its ID (hold.release).
+    if corrections or two_outcomes:
+        return f"held {', '.join(parts)}; check each, then `ehcp-monitor touchpoints release --id N` or `discard`"
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
 

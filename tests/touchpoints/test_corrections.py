@@ -81,8 +81,8 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
     store_case(engine, corrected(frames, request_outcome="Y"), results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["corrections_held"], counts["pending"], counts["superseded"]) == (1, 1, 0, 0)
-    assert counts["held_reason"] == ("held 1 at odds with messages already sent; check the data, then "
-                                     "`ehcp-monitor touchpoints release` or `discard`")
+    assert counts["held_reason"] == ("held 1 at odds with messages already sent; check each, then "
+                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
     assert outbox(engine, "decision_to_assess") == [(
         "decision_to_assess", DECIDED, "held",
         "held as a correction: the family was already sent decision not to assess dated 2025-03-12; "

@@ -91,8 +91,8 @@ def test_two_outcomes_for_one_decision_are_both_held(engine, tmp_path):
     store_case(engine, frames, results)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
-    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check the data, then "
-                                     "`ehcp-monitor touchpoints release` or `discard`")
+    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check each, then "
+                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
     send(engine, tmp_path)
     assert told(tmp_path) == []
@@ -107,8 +107,8 @@ def test_a_second_outcome_found_while_the_first_waits_holds_both(engine, tmp_pat
     store_case(engine, frames, results, ingest_id=2)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
-    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check the data, then "
-                                     "`ehcp-monitor touchpoints release` or `discard`")
+    assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check each, then "
+                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
 
 
