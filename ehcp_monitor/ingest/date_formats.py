@@ -7,6 +7,8 @@ the column, the form that fits and the setting to change, instead of quarantinin
 line quotes no value (a date of birth is personal data).
 """
 
+from datetime import date
+
 import polars as pl
 
 from ehcp_monitor.domain.canonical import DATE, table_spec
@@ -44,7 +46,9 @@ def _reads(values: pl.Series, fmt: str) -> int:
 
 def _fix(raw: RawTable, settings, fmt: str, columns: list) -> str:
     """How to fix it: the setting, when one form fits the whole extract; else the extract itself."""
-    if settings.source.date_format not in raw.date_formats or fmt not in DECLARABLE:
+    if settings.source.date_format not in raw.date_formats:
+        return own_form(raw)
+    if fmt not in DECLARABLE:
         return "write the dates as yyyy-mm-dd in the extract"
     declared = settings.source.date_format
     # Another column the declared form reads better than this one: the extract mixes forms, and
@@ -58,6 +62,14 @@ def _fix(raw: RawTable, settings, fmt: str, columns: list) -> str:
     return f'set source.date_format = "{fmt}" in the config file'
 
 
+def own_form(raw: RawTable) -> str:
+    """The fix for a source whose reader reads its dates in a form of its own, not the setting's
+    (the SEN2 Blade export: `2022-Sep-28 00:00:00`): the file was changed after it was exported."""
+    example = date(2022, 9, 28).strftime(raw.date_formats[0])
+    return (f"this source's dates are read only as its export writes them ({example}): export it again, "
+            "and do not open and save it in a spreadsheet first")
+
+
 def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFrame], settings) -> str | None:
     """One line naming a date column written in another recognisable form, or None. A handful of
     bad dates are findings at their rows (V002), never a refusal."""
@@ -69,6 +81,8 @@ def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFram
         where = f"{raw.source_file} column {column}: {failing.len():,} of {values.len():,} dates are not in " \
                 f"the declared form {declared}"
         if bool(failing.str.contains(EXCEL_SERIAL).all()):
+            if settings.source.date_format not in raw.date_formats:
+                return f"{where}: they are spreadsheet day numbers; {own_form(raw)}"
             return (f"{where}: they are spreadsheet day numbers; format the column as dates "
                     "(or as text yyyy-mm-dd) before saving the extract")
         fits = [(fmt, label) for fmt, label in DATE_FORMS if fmt not in raw.date_formats and _fits(failing, fmt)]

@@ -168,3 +168,23 @@ def test_two_files_for_one_module_differing_only_in_case_are_refused_naming_both
                                             "Blade-Export_14-03-2025_Person.csv and "
                                             "Blade-Export_14-03-2025_person.csv; keep one$"):
         run_ingest(engine, settings, str(export), as_of=as_of)
+
+
+def test_a_blade_export_re_saved_with_iso_dates_is_told_to_export_again_not_to_write_iso(engine, settings, as_of,
+                                                                                         tmp_path):
+    import re
+
+    from ehcp_monitor.synthetic import generate, write_extract
+
+    write_extract(generate(people=40, seed=3, as_of=as_of), tmp_path / "blade", "sen2", as_of=as_of)
+    months = {m: f"{n:02d}" for n, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+    for path in (tmp_path / "blade").glob("Blade-Export_*.csv"):
+        path.write_text(re.sub(r"(\d{4})-([A-Z][a-z]{2})-(\d{2}) 00:00:00",
+                               lambda m: f"{m[1]}-{months[m[2]]}-{m[3]}", path.read_text()))
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(tmp_path / "blade"), as_of=as_of)
+    message = str(refused.value)
+    assert "read as yyyy-mm-dd" in message and "write the dates as yyyy-mm-dd" not in message
+    assert message.endswith("this source's dates are read only as its export writes them (2022-Sep-28 00:00:00): "
+                            "export it again, and do not open and save it in a spreadsheet first")
