@@ -69,6 +69,11 @@ def local_name(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+def namespace_of(tag) -> str:
+    """"{uri}" of a tag in Clark's notation, or "" for none."""
+    return tag[: tag.index("}") + 1] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
 def shown_name(tag) -> str:
     """An element name fit for a message or log: element names only, never anything long or odd."""
     name = local_name(tag)
@@ -112,8 +117,7 @@ def read_header(path: Path) -> Header:
     if root is None:
         raise IngestRefused(f"{path.name}: not well-formed XML (line 1)")
     tag = root.tag if isinstance(root.tag, str) else ""
-    namespace = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
-    return Header(local_name(tag), namespace, collection)
+    return Header(local_name(tag), namespace_of(tag), collection)
 
 
 def refusal_unless_sen2(path: Path, header: Header) -> None:
@@ -310,10 +314,15 @@ def read_sen2_xml(location: Path, settings) -> SourceData:
     refusal_unless_sen2(path, header)
     source = SourceData(KIND, review_history=REVIEW_HISTORY_LATEST_ONLY)
     walk = _walk(path, header, source)
-    astray = sorted({local_name(t) for t in walk.unknown} & READ_ELEMENTS,
-                    key=lambda n: (RECORDS.index(n) if n in RECORDS else len(RECORDS), n))
+    astray = sorted({t for t in walk.unknown if local_name(t) in READ_ELEMENTS},
+                    key=lambda t: (RECORDS.index(local_name(t)) if local_name(t) in RECORDS else len(RECORDS), t))
     if astray:  # read as unknown, a Person or a date in another namespace would silently go missing
-        raise IngestRefused(f"{path.name}: element {astray[0]} is not in the message's namespace "
+        first = astray[0]
+        if namespace_of(first) == header.namespace:  # the right namespace, in the wrong place
+            raise IngestRefused(f"{path.name}: element {local_name(first)} is out of place (not where the SEN2 "
+                                "layout has it, so it would not be read): put it back under its parent and load it "
+                                "again")
+        raise IngestRefused(f"{path.name}: element {local_name(first)} is not in the message's namespace "
                             f"({header.namespace.strip('{}')[:60] or 'none'}): write every element in that namespace "
                             "and load it again")
     if walk.unknown:

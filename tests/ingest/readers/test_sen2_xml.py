@@ -407,6 +407,21 @@ def test_records_in_another_namespace_than_the_message_are_refused(engine, setti
     assert read_snapshot(engine).ingest_id is None
 
 
+def test_a_record_out_of_place_in_the_messages_namespace_is_refused_as_out_of_place(engine, settings, as_of,
+                                                                                    tmp_path):
+    import re
+
+    plain = xml(ADA, BEN)
+    active = re.search(r"<ActivePlans>.*?</ActivePlans>", plain, flags=re.DOTALL)
+    assert active and "</Assessment>" in plain
+    moved = plain.replace(active.group(0), "", 1).replace("</Assessment>", active.group(0) + "</Assessment>", 1)
+    spaced = moved.replace("<Message>", '<Message xmlns="http://www.example.org/sen2">')
+    for name, text in (("plain", moved), ("spaced", spaced)):
+        with pytest.raises(IngestRefused, match=r"^sen2\.xml: element ActivePlans is out of place \(not where the "
+                                                r"SEN2 layout has it, so it would not be read\)"):
+            run_ingest(engine, settings, str(write(tmp_path / name, text)), as_of=as_of)
+
+
 def test_side_tables_beside_the_xml_are_read_with_the_derived_ids(engine, settings, as_of, tmp_path):
     folder = tmp_path / "return"
     write(folder, xml(ADA, BEN))
