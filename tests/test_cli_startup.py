@@ -99,3 +99,22 @@ def test_a_command_imports_its_own_module_only():
 
 def test_the_groups_are_lazy():
     assert isinstance(cli, LazyGroup) and isinstance(report, LazyGroup)
+
+
+@pytest.mark.parametrize("args", [["health"], ["jobs"], ["touchpoints", "list", "--limit", "1"]], ids=" ".join)
+def test_the_store_reading_commands_load_no_polars(args, tmp_path):
+    """`health` and `jobs` run every few minutes from a monitoring system: they read the store
+    through SQLAlchemy and nothing heavier (bench/startup.py has their times)."""
+    import os
+
+    env = {**os.environ, "EHCP_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"}
+    env.pop("EHCP_CONFIG", None)
+    subprocess.run([sys.executable, "-m", "ehcp_monitor", "init-db"], env=env, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)
+    probe = (f"import sys, json\nfrom ehcp_monitor.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n"
+             "    pass\nprint(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "ehcp_monitor.db.models" in loaded  # it did read the store
+    assert sorted(m for m in loaded if m.split(".")[0] in ("polars", "holidays")) == []

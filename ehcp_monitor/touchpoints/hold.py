@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.working_days import LONDON
+from ehcp_monitor.clock import LONDON
 
 log = get_logger()
 
