@@ -19,10 +19,10 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import Connection, Engine, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from ehcp_monitor.clock import LONDON
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.clock import LONDON
 
 log = get_logger()
 
