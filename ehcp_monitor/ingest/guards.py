@@ -16,7 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo
-from ehcp_monitor.domain.canonical import TABLE_ORDER, table_spec
+from ehcp_monitor.domain.canonical import STEP_DONE_DATES, TABLE_ORDER, table_spec
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.ingest.source import SourceData, Unrecognised, nearest_name
 from ehcp_monitor.logs import get_logger
@@ -80,27 +80,43 @@ def values_in_force(conn: Connection, table: str, columns: list[str]) -> dict[st
     return dict(zip(stored, counts, strict=True))
 
 
-def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> list[tuple[str, str, int]]:
-    """(table, column, values in force) for each column the snapshot in force holds values for and
-    the new source's table does not have at all. Nothing is counted unless a column is absent."""
+# A column of dates that complete clocks, emptied (every value blank) where the snapshot in force
+# has at least this many values, is taken for an export fault, as a column gone is.
+EMPTIED_MIN = 20
+
+
+def _emptied(frame: pl.DataFrame, column: str) -> bool:
+    text = pl.col(column).cast(pl.Utf8).str.strip_chars().str.len_chars()
+    return frame.height > 0 and not frame.select((text > 0).any()).item()
+
+
+def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> list[tuple[str, str, int, bool]]:
+    """(table, column, values in force, emptied) for each column the snapshot in force holds values
+    for that the new source's table does not have at all, or (a column of dates that complete
+    clocks, with at least EMPTIED_MIN values in force) has with every value blank. Nothing is
+    counted unless a column is absent or blank."""
     gone = []
     for table, rows in before.items():
         if not rows or table not in data.tables:
             continue
-        had = data.tables[table].frame.columns
-        absent = [c for c in table_spec(table).column_names if c not in had]
+        frame = data.tables[table].frame
+        absent = [c for c in table_spec(table).column_names if c not in frame.columns]
         if absent:
-            gone += [(table, c, n) for c, n in values_in_force(conn, table, absent).items() if n]
+            gone += [(table, c, n, False) for c, n in values_in_force(conn, table, absent).items() if n]
+        blank = [c for t, c, _ in STEP_DONE_DATES if t == table and c in frame.columns and _emptied(frame, c)]
+        if blank:
+            gone += [(table, c, n, True) for c, n in values_in_force(conn, table, blank).items() if n >= EMPTIED_MIN]
     return gone
 
 
-def _column_line(table: str, column: str, values: int, data: SourceData) -> str:
+def _column_line(table: str, column: str, values: int, emptied: bool, data: SourceData) -> str:
     raw = data.tables[table]
     unread = f"; columns not read in {raw.source_file}: {', '.join(raw.unknown_columns[:LINE_FILES])}" \
-        if raw.unknown_columns else ""
-    return (f"{table}.{column}: the snapshot in force has {values:,} value{'s' if values != 1 else ''}, the new "
-            f"source's {table} has no {column} column (renamed or left out?){unread}; "
-            f"{HINT} --accept-missing {table}.{column}")
+        if raw.unknown_columns and not emptied else ""
+    seen = (f"every {column} of the new source's {table} is blank (emptied by the export?)" if emptied
+            else f"the new source's {table} has no {column} column (renamed or left out?)")
+    return (f"{table}.{column}: the snapshot in force has {values:,} value{'s' if values != 1 else ''}, {seen}"
+            f"{unread}; {HINT} --accept-missing {table}.{column}")
 
 
 def not_recognised(table: str, unrecognised: list[Unrecognised]) -> str:
@@ -149,13 +165,13 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
                         reason="accept_missing" if after is None else "accept_shrink")
         else:
             problems.append((table, line))
-    for table, column, values in gone:
+    for table, column, values, emptied in gone:
         name = f"{table}.{column}"
         if name in accepted:
             log.warning("snapshot guard overridden", table=table, column=column, values=values,
                         reason="accept_missing")
         else:
-            problems.append((name, _column_line(table, column, values, data)))
+            problems.append((name, _column_line(table, column, values, emptied, data)))
     if not problems:
         return None
     line = problems[0][1]

@@ -180,6 +180,28 @@ def test_a_column_gone_from_a_canonical_table_is_refused_and_one_never_filled_ma
     assert run_ingest(engine, settings, str(write_csv(tmp_path / "d", without)), as_of=as_of).status == "loaded"
 
 
+def test_a_column_of_completion_dates_emptied_by_the_export_is_refused(engine, settings, as_of, tmp_path):
+    import polars as pl
+
+    from ehcp_monitor.synthetic import generate, write_extract
+
+    write_extract(generate(people=300, seed=5, as_of=as_of), tmp_path / "a", "csv")
+    run_ingest(engine, settings, str(tmp_path / "a"), as_of=as_of)
+    decided = read_snapshot(engine)["reviews"]["decision_date"].drop_nulls().len()
+    assert decided >= 20
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    reviews = pl.read_csv(tmp_path / "b" / "reviews.csv", infer_schema=False)
+    reviews.with_columns(pl.lit("").alias("decision_date")).write_csv(tmp_path / "b" / "reviews.csv")
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(tmp_path / "b"), as_of=as_of)
+    assert str(refused.value) == (
+        f"reviews.decision_date: the snapshot in force has {decided:,} values, every decision_date of the new "
+        "source's reviews is blank (emptied by the export?); to load it anyway: ehcp-monitor ingest SOURCE "
+        "--accept-missing reviews.decision_date")
+    loaded = run_ingest(engine, settings, str(tmp_path / "b"), as_of=as_of, accept_missing=("reviews.decision_date",))
+    assert loaded.status == "loaded"
+
+
 def test_a_blade_header_with_spaces_or_underscores_is_the_column_it_names(engine, settings, as_of, tmp_path):
     export = tmp_path / "sen2"
     shutil.copytree(SEN2_EXAMPLE, export)
