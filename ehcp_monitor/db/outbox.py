@@ -51,16 +51,18 @@ def load_if_empty(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime)
     its indexes are built once after the load instead of row by row, and no row needs the
     unique key's conflict check. The rows are made unique on the key first, the first of each
     kept, as ON CONFLICT DO NOTHING keeps it. It all happens in the caller's transaction, with
-    other writers kept out (PostgreSQL: the table locked; SQLite: the store's write lock, held
-    from the first change), so the outbox is still empty when the rows go in, and the unique key
-    is back before anyone else reads the table: a failure anywhere rolls the whole run back.
+    other writers kept out (PostgreSQL: the table locked, when no other session has it open, else
+    None and the rows go the usual way; SQLite: the store's write lock, held from the first
+    change), so the outbox is still empty when the rows go in, and the unique key is back before
+    anyone else reads the table: a failure anywhere rolls the whole run back.
     """
     if not _is_empty(conn):
         return None
     table = Touchpoint.__table__
     postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        conn.exec_driver_sql("LOCK TABLE touchpoints IN ACCESS EXCLUSIVE MODE")
+    if postgres and not _locked_at_once(conn):
+        return None  # another session has the outbox open (a second planner): the conflict check it is
+
     # SQLite keeps a table's UNIQUE constraint inside the table's definition: only its other
     # indexes come off.
     unique = [c for c in table.constraints if isinstance(c, UniqueConstraint)] if postgres else []
@@ -78,6 +80,19 @@ def load_if_empty(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime)
     for index in table.indexes:
         conn.execute(CreateIndex(index))
     return loaded
+
+
+def _locked_at_once(conn: Connection) -> bool:
+    """The outbox locked for this transaction alone, if no other session has it open now. Waiting
+    could deadlock: two planners both read the outbox before either asks for the lock."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with conn.begin_nested():  # a refused lock aborts only this savepoint
+            conn.exec_driver_sql("LOCK TABLE touchpoints IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except OperationalError:
+        return False
+    return True
 
 
 def _stored_time(conn: Connection, moment: datetime) -> pl.Expr:

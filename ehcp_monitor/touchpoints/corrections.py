@@ -181,7 +181,7 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
 
 def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None,
-           conflicts: pl.DataFrame | None = None) -> dict[str, int]:
+           conflicts: pl.DataFrame | None = None, future: pl.Series | None = None) -> dict[str, int]:
     """Superseded rows whose event is back (`back`) wait again, with their event's facts as the
     records have them now: `pending`; `held` again when they were held (HELD_AGAIN); `held` as a
     correction when the family was since sent another event of the group, or for two outcomes of
@@ -200,7 +200,9 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
                 .join(events.contexts(returning), on=["_part", "_row"], how="left"))
     if conflicts is not None:  # first: a keying error in the records, whatever was sent before
         verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
-    verdicts = hold_corrections(verdicts, rows, contacts, found=events.keys)
+    # Every rule a new row meets (a row held by one comes back held by it, not merely "held again").
+    verdicts = hold_corrections(verdicts, rows, contacts, links=read_contact_links(conn), found=events.keys,
+                                future=future)
     verdicts = (
         verdicts
         .with_columns(kind=pl.when(pl.col("reason").str.starts_with(outcomes.TWO_OUTCOMES).fill_null(False))
@@ -328,7 +330,7 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
         each += [found.with_columns(reason=pl.col("reason") + TOO_OLD_TO_SEND)
                  for found in (_another_event(quiet, told, moved=False), _another_outcome(quiet, told))]
     if "person_id" in pending.columns:
-        each.append(_another_case(pending, told))
+        each += [_another_case(pending, told), _same_event_another_case(pending, told)]
     each.append(_an_event_held_for_another_contact(pending, rows))
     if has_facts:
         each.append(_after_a_cease_decision(pending))
@@ -398,6 +400,23 @@ def _another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
         .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(" under case "), pl.col("told_case"),
             pl.lit(" (the same request re-keyed, or entered twice?)" + CHECK_THE_RECORD)))
+    )
+
+
+def _same_event_another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows of any stage whose child's family was told the same stage and
+    outcome on the same date under another case: the case re-keyed in the records (an SEN2 XML
+    record whose identifying fields changed), and the family would hear it again."""
+    told = told.filter(pl.col("person_id").is_not_null()).select(
+        "person_id", "stage", "event_date", "variant", pl.col("case_ref").alias("told_case"),
+        pl.col("stage").alias("told_stage"), pl.col("event_date").alias("told_date"))
+    return (
+        pending.filter(pl.col("person_id").is_not_null())
+        .join(told, on=["person_id", "stage", "event_date", "variant"])
+        .filter(pl.col("told_case") != pl.col("case_ref"))
+        .pipe(_by_latest_told, pl.concat_str(
+            _told_of(), pl.lit(" under case "), pl.col("told_case"),
+            pl.lit(" (the case re-keyed in the records?)" + CHECK_THE_RECORD)))
     )
 
 
@@ -578,13 +597,34 @@ TOO_OLD_TO_SEND = (" (this one is dated before go-live or too long ago to send, 
 STILL_TO_COME = ("delay_notice", "progress_update", "review_upcoming")
 
 
+DATED_AHEAD_REASON = ("held: the records date a step of this case after today (W005: a mistyped year?), so its "
+                      "clock reads as not done" + CHECK_THE_RECORD)
+
+
+def _dated_ahead(future: pl.Series) -> pl.Expr:
+    return pl.col("stage").is_in(STILL_TO_COME) & pl.col("case_ref").is_in(future.implode())
+
+
 def _a_step_dated_ahead(pending: pl.DataFrame, future: pl.Series) -> pl.DataFrame:
     """_fresh, reason: a pending apology, update or review reminder of a case whose records date a
     step as done after today: a plan issued on 14/04/2025 typed 2099 would be apologised for."""
-    reason = ("held: the records date a step of this case after today (W005: a mistyped year?), so its clock "
-              "reads as not done" + CHECK_THE_RECORD)
-    return (pending.filter(pl.col("stage").is_in(STILL_TO_COME) & pl.col("case_ref").is_in(future.implode()))
-            .select("_fresh", reason=pl.lit(reason)))
+    return pending.filter(_dated_ahead(future)).select("_fresh", reason=pl.lit(DATED_AHEAD_REASON))
+
+
+def hold_waiting_dated_ahead(conn: Connection, waiting: pl.DataFrame, future: pl.Series) -> int:
+    """Waiting rows (`waiting`: read_rows_to_compare) not yet held, of the stages and cases
+    _a_step_dated_ahead holds when new: an apology planned before the step was recorded (with its
+    year mistyped), waiting to retry, is held too. Returns how many."""
+    ids = waiting.filter(pl.col("status").is_in(["pending", "retry"]) & _dated_ahead(future))["id"]
+    done = 0
+    for chunk in _chunks(ids.to_list()):
+        done += conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(["pending", "retry"]))
+            .values(status=HELD, next_attempt_at=None, reason=DATED_AHEAD_REASON),
+            {"ids": chunk},
+        ).rowcount
+    return done
 
 
 def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:

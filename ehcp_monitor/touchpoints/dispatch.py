@@ -37,6 +37,7 @@ from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT, YOUNG
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
+from ehcp_monitor.touchpoints.corrections import TOO_OLD_TO_SEND
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
 from ehcp_monitor.touchpoints.templates import render, render_text, template_variables
@@ -113,7 +114,8 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
     """Before anything is claimed, rows that may no longer be sent are set aside
     (docs/touchpoints.md, Checked again when sent):
     dated before the go-live in force (a go-live set or moved after they were planned) become
-    `baseline`, held ones included; rows still waiting whose event has grown older than
+    `baseline`, held ones included (but a correction held as too old to send); rows still waiting
+    whose event has grown older than
     `max_event_age_days` by `as_of` (the later of the run's as-of date and the day it runs: planned on
     a past as-of date, or retried for days) become `suppressed`."""
     from ehcp_monitor.touchpoints.golive import read_go_live
@@ -125,7 +127,9 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
         if go_live is not None:
             before = conn.execute(
                 update(Touchpoint)
-                .where(Touchpoint.status.in_((*DUE_STATUSES, "held")), Touchpoint.event_date < go_live)
+                .where(Touchpoint.status.in_((*DUE_STATUSES, "held")), Touchpoint.event_date < go_live,
+                       # held as a correction too old to send: it waits for the person who tells the family
+                       ~func.coalesce(Touchpoint.reason, "").endswith(TOO_OLD_TO_SEND))
                 .values(status="baseline", next_attempt_at=None, reason=f"dated before go-live {go_live.isoformat()}")
             ).rowcount
         stale = conn.execute(

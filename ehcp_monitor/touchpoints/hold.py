@@ -128,13 +128,14 @@ def _another_outcome_waits():
     )
 
 
-# Where each stage comes in a case's journey: a request's, then each review's. A held message of
-# an earlier stage, released after the same contact was told a later one (the surge held the
-# "request received"; the decision went the next night), would take the family back a step.
+# Where each stage comes in a request's journey. A held message of an earlier stage, released
+# after the same contact was told a later one (the surge held the "request received"; the decision
+# went the next night), would take the family back a step. Not the reviews: they recur, and a
+# stage and a date cannot tell this year's review from last year's (a waiting reminder of a review
+# whose meeting is recorded is superseded by planning: docs/touchpoints.md).
 JOURNEY = {"request_received": ("request", 1), "decision_to_assess": ("request", 2),
            "decision_not_to_assess": ("request", 2), "draft_plan_issued": ("request", 3),
-           "final_plan_issued": ("request", 4), "decision_not_to_issue": ("request", 4),
-           "review_upcoming": ("review", 1), "review_decision": ("review", 2), "amended_plan_issued": ("review", 3)}
+           "final_plan_issued": ("request", 4), "decision_not_to_issue": ("request", 4)}
 UPDATES = ("delay_notice", "progress_update")
 TOLD_STATUSES = ("sent", "unknown", "claimed", "sending")  # sent, or may have been (corrections.TOLD)
 OVERTAKEN_REASON = "held, then overtaken: the family has been told later news of the case since; not sent"
@@ -257,7 +258,10 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
                         reason=f"held, then older than {settings.touchpoints.max_event_age_days} days "
                                "when released")
         # Never sent, and not superseded (planning would bring a superseded row back: its event is there).
-        overtaken = _update(conn, [*held, _overtaken()], status="discarded", context={}, reason=OVERTAKEN_REASON)
+        # Only a surge's rows: a row held by a rule of its own is a person's call, whatever came since
+        # (a correction may correct the very news told after it).
+        overtaken = _update(conn, [*held, ~_for_review(), _overtaken()], status="discarded", context={},
+                            reason=OVERTAKEN_REASON)
         # Two outcomes of one decision for one contact go only by their IDs: released together
         # they would tell the family both.
         conflict = _another_outcome_waits()

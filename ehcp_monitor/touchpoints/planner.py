@@ -384,7 +384,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         compared = corrections.read_rows_to_compare(conn, since=oldest)
         contact_ids = snap["contacts"]["contact_id"]
         two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
-        revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes)
+        future = future_step_cases(snap, as_of)
+        revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes, future=future)
         # Not a row dated after this run's as-of date: a past night run again (Recovery) finds only
         # the events of that night, and must not set aside what later nights planned.
         gone = corrections.gone(compared.filter(pl.col("event_date") <= as_of), events.keys)["id"]
@@ -413,18 +414,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # Read again: a row revived above is waiting now.
         waiting = corrections.read_rows_to_compare(conn, since=oldest) if revived else compared
         waiting_held = outcomes.hold_waiting(conn, waiting, two_outcomes)
+        # An apology waiting (to retry, say) when the step it is about was recorded with a mistyped year.
+        waiting_dated = corrections.hold_waiting_dated_ahead(conn, waiting, future)
         outcomes.settle(conn, waiting, two_outcomes)
         not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
-                                             found=events.keys, future=future_step_cases(snap, as_of))
+                                             found=events.keys, future=future)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
         fresh = unreached.held_again(fresh, unreachable)
         reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height
         held_again = revived.get("held_again", 0) + reheld
-        corrections_held = fresh_corrections + revived.get("correction", 0)
+        corrections_held = fresh_corrections + revived.get("correction", 0) + waiting_dated
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
@@ -439,7 +442,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
-                + revived.get("two_outcomes", 0) + waiting_held)
+                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
                         held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld,
                         baseline=by_status.get("baseline", 0),

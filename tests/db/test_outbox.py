@@ -79,3 +79,40 @@ def test_an_outbox_with_rows_is_left_to_the_conflict_check(engine):
     assert times[0] == times[1]
     assert {t.replace(tzinfo=UTC) if t.tzinfo is None else t for t in by_orm} == {PLANNED_AT}
     _keys_in_place(engine)
+
+
+def test_two_planners_on_the_go_live_night_both_finish(engine, monkeypatch):
+    """PostgreSQL: two planning runs on an empty outbox, both having read it before either loads.
+    One takes the direct load; the other, finding the outbox in use, goes the usual way (waiting
+    for the lock would deadlock). The barrier only lines the two up; it changes nothing they do."""
+    import threading
+
+    from ehcp_monitor.touchpoints import plan_touchpoints, planner
+    from tests.touchpoints.conftest import AS_OF, caseload, store_case, tp_settings
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the second planner waits its turn")
+    store_case(engine, *caseload())
+    barrier = threading.Barrier(2, timeout=20)
+    load = planner.load_if_empty
+
+    def lined_up(conn, rows, **kw):
+        barrier.wait()
+        return load(conn, rows, **kw)
+
+    monkeypatch.setattr(planner, "load_if_empty", lined_up)
+    outcome: dict = {}
+
+    def run(name):
+        try:
+            outcome[name] = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["planned"]
+        except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            outcome[name] = type(exc).__name__
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(isinstance(v, int) for v in outcome.values()), outcome
+    assert sum(outcome.values()) > 0 and min(outcome.values()) == 0  # planned once between them

@@ -575,3 +575,63 @@ def test_an_apology_for_a_step_the_records_date_in_the_future_is_held(engine, ty
     else:
         assert {(status, reason.split(",")[0]) for status, reason in notices} == {
             ("held", "held: the records date a step of this case after today (W005: a mistyped year?)")}
+
+
+def test_an_apology_already_waiting_when_a_step_is_recorded_in_the_future_is_held_and_stays_held(engine):
+    """Planned, then waiting (to retry, say) when the final plan is recorded with its year mistyped;
+    and a held one set aside for a night comes back held for the same reason, not merely "held
+    again" (which a release without IDs would let go)."""
+    frames, results = caseload()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+
+    def notices():
+        with engine.connect() as conn:
+            return {(s, r.split(",")[0] if r else r) for s, r in conn.execute(
+                select(Touchpoint.status, Touchpoint.reason).where(
+                    Touchpoint.stage == "delay_notice", Touchpoint.case_ref == "R2", Touchpoint.status != "skipped"))}
+
+    assert notices() == {("pending", None)}
+    frames["assessments"][0].update(assessment_outcome="Y", assessment_outcome_date=D("2099-04-14"))
+    store_case(engine, frames, results, ingest_id=2)
+    held = {("held", "held: the records date a step of this case after today (W005: a mistyped year?)")}
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["corrections_held"] >= 1
+    assert notices() == held
+    # A night without the clock's result (the notice's event gone), then back.
+    store_case(engine, frames, [r for r in results if r["request_id"] != "R2"], ingest_id=3)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert {status for status, _ in notices()} == {"superseded"}
+    store_case(engine, frames, results, ingest_id=4)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert notices() == held
+
+
+def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine, tmp_path):
+    """Told "we will assess" and then of the draft; the decision corrected to "not to assess" is held.
+    A person releases it by its ID: it goes, even though the draft (a later stage) was told after the
+    message it corrects."""
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    frames, results = decided_family(outcome="Y")
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-13")}]
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    store_case(engine, corrected(frames, request_outcome="N"), results, ingest_id=2)
+    plan_touchpoints(engine, settings, as_of=NEXT)
+    ids = held_ids(engine)
+    assert ids
+    counts = release(engine, settings, stage=None, as_of=NEXT, now=NEXT_NOW, ids=ids, as_correction=True)
+    assert counts["released"] == len(ids) and "overtaken" not in counts
+
+
+def test_a_correction_held_as_too_old_to_send_stays_held_through_dispatch(engine, tmp_path):
+    settings = tp_settings(**{"touchpoints.go_live": "2025-03-01", "touchpoints.outbox_dir": str(tmp_path / "out")})
+    frames, results = decided_family(outcome="Y")
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    store_case(engine, corrected(frames, request_outcome="N", request_outcome_date=D("2025-02-20")), results,
+               ingest_id=2)
+    plan_touchpoints(engine, settings, as_of=NEXT)
+    dispatch_touchpoints(engine, settings, as_of=NEXT, now=NEXT_NOW)
+    assert [r[2] for r in outbox(engine, "decision_not_to_assess")] == ["held"]  # for the person to act on
