@@ -62,7 +62,6 @@ def load_if_empty(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime)
     postgres = conn.dialect.name == "postgresql"
     if postgres and not _locked_at_once(conn):
         return None  # another session has the outbox open (a second planner): the conflict check it is
-
     # SQLite keeps a table's UNIQUE constraint inside the table's definition: only its other
     # indexes come off.
     unique = [c for c in table.constraints if isinstance(c, UniqueConstraint)] if postgres else []
