@@ -44,7 +44,7 @@ from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import PLAN_MEASURES, Events
-from ehcp_monitor.touchpoints.hold import HELD, WAS_HELD
+from ehcp_monitor.touchpoints.hold import BY_ITS_ID, HELD, WAS_HELD
 
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
@@ -435,8 +435,7 @@ def _an_event_held_for_another_contact(pending: pl.DataFrame, rows: pl.DataFrame
         .select("_fresh", reason=pl.concat_str(
             pl.lit("held: the message of this event to contact "), pl.col("other_contact"),
             pl.when(pl.col("other_status") == HELD).then(pl.lit(" is held")).otherwise(pl.lit(" was discarded")),
-            pl.lit("; release or discard this one as you did that one (`ehcp-monitor touchpoints release` or "
-                   "`discard`)")))
+            pl.lit(f"; release or discard this one as you did that one ({BY_ITS_ID})")))
     )
 
 
@@ -456,7 +455,7 @@ def _another_outcome(pending: pl.DataFrame, told: pl.DataFrame) -> pl.DataFrame:
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" with the outcome "),
             pl.col("told_variant"), pl.lit(", and this one tells "), pl.col("variant"),
-            pl.lit("; check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+            pl.lit(CHECK_THE_RECORD),
         ))
     )
 
@@ -487,8 +486,7 @@ def _a_moved_event(pending: pl.DataFrame, told: pl.DataFrame, found: pl.DataFram
             pl.lit("held as a correction: the family was already sent "),
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("told_date").dt.to_string("%Y-%m-%d"),
-            pl.lit(", which the records no longer have (a date corrected?); check the record, then "
-                   "`ehcp-monitor touchpoints release` or `discard`"),
+            pl.lit(", which the records no longer have (a date corrected?)" + CHECK_THE_RECORD),
         ))
     )
 
@@ -516,7 +514,7 @@ def _told_of() -> pl.Expr:
 
 
 NO_REASONS = pl.DataFrame(schema={"_fresh": pl.UInt32, "reason": pl.Utf8})
-CHECK_THE_RECORD = "; check the record, then `ehcp-monitor touchpoints release` or `discard`"
+CHECK_THE_RECORD = f"; check the record, then {BY_ITS_ID}"
 
 
 def _left(told: pl.DataFrame, pending: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
@@ -590,7 +588,7 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
 # New rows never to be sent: dated before go-live, or too old when first seen (planner.plan_rows).
 NEVER_SENT = ("baseline", "suppressed")
 TOO_OLD_TO_SEND = (" (this one is dated before go-live or too long ago to send, so a release suppresses it: tell "
-                   "the family by hand, then discard it)")
+                   "the family by hand, then `ehcp-monitor touchpoints discard --id N` it)")
 
 
 # The stages that say a step is still to come, or late.
@@ -638,8 +636,8 @@ def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:
                            & ~settled.fill_null(False))
             .select("_fresh", reason=pl.concat_str(
                 pl.lit("held: the plan's last review decided on "), decided,
-                pl.lit(" to cease it, and no cease date is recorded; release it if the plan goes on (an appeal), "
-                       "else record the cease date and `ehcp-monitor touchpoints discard` it"))))
+                pl.lit(" to cease it, and no cease date is recorded; if the plan goes on (an appeal) "
+                       "`ehcp-monitor touchpoints release --id N`, else record the cease date and `discard --id N`"))))
 
 
 def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: pl.Series) -> pl.DataFrame:
@@ -682,7 +680,6 @@ def _to_a_relinked_contact(pending: pl.DataFrame, links: pl.DataFrame) -> pl.Dat
         .filter(pl.col("other_person") != pl.col("person_id"))
         .select("_fresh", reason=pl.concat_str(
             pl.lit("held: contact "), pl.col("contact_id"), pl.lit(" was written to about another child (person "),
-            pl.col("other_person"), pl.lit(") before; check which child the contact belongs to, then "
-                                           "`ehcp-monitor touchpoints release` or `discard`"),
+            pl.col("other_person"), pl.lit(f") before; check which child the contact belongs to, then {BY_ITS_ID}"),
         ))
     )

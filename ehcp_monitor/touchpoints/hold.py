@@ -34,6 +34,9 @@ HELD = "held"
 # back held (corrections.revive, unreached.reached), never pending without a person's release.
 WAS_HELD = "; it was held"
 CORRECTED = ("sent", "unknown")  # an earlier message a released correction can correct
+# How a row held by a rule of its own is let go or not: by its ID, never by a release or discard of
+# every held row (release keeps such rows held; discard would throw away every held row with it).
+BY_ITS_ID = "`ehcp-monitor touchpoints release --id N` or `discard --id N`"
 # Begins the reason of a row held for two outcomes of its decision (touchpoints/outcomes.py).
 TWO_OUTCOMES = "held: the records hold two outcomes for "
 
@@ -83,8 +86,9 @@ class Held:
     since: date | None = None  # the as-of date of the earliest planning run still held
 
     def line(self) -> str:
-        return (f"touchpoints: {self.count} emails held since {self.since}: check the data, then "
-                "`ehcp-monitor touchpoints release` or `discard`")
+        return (f"touchpoints: {self.count} emails held since {self.since}: read why "
+                "(`ehcp-monitor touchpoints list --status held`); a surge goes by `ehcp-monitor touchpoints "
+                f"release` or `discard`, a row held for a reason of its own by {BY_ITS_ID}")
 
 
 def held_now(engine: Engine) -> Held:
@@ -143,7 +147,9 @@ OVERTAKEN_REASON = "held, then overtaken: the family has been told later news of
 
 def _overtaken():
     """A held row whose contact has since been told, of the same case, a later stage of the same
-    journey, or (for a delay notice or progress update) any stage dated after it."""
+    journey, or (for a delay notice or progress update) any stage dated after it; a held "request
+    received" also once an apology or progress update of its case was sent (both say the request
+    is being dealt with)."""
     def group(column):
         return case({stage: g for stage, (g, _) in JOURNEY.items()}, value=column, else_=None)
 
@@ -156,7 +162,8 @@ def _overtaken():
         told.status.in_(TOLD_STATUSES), told.event_date >= Touchpoint.event_date,
         or_(and_(group(told.stage) == group(Touchpoint.stage), rank(told.stage) > rank(Touchpoint.stage)),
             and_(Touchpoint.stage.in_(UPDATES), told.stage.in_(list(JOURNEY)),
-                 told.event_date > Touchpoint.event_date)))
+                 told.event_date > Touchpoint.event_date),
+            and_(Touchpoint.stage == "request_received", told.stage.in_(UPDATES))))
 
 
 # What a release without IDs lets go: the rows of a surge (a whole night checked at once), and

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, update
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
-from ehcp_monitor.touchpoints.hold import HELD, TWO_OUTCOMES
+from ehcp_monitor.touchpoints.hold import BY_ITS_ID, HELD, TWO_OUTCOMES
 
 STAGES = ("review_decision",)  # the stages whose message tells an outcome (events.py gives the variant)
 DECISION = ("stage", "case_ref", "event_date")
@@ -85,7 +85,7 @@ def two_outcomes(keys: pl.DataFrame, *, since) -> pl.DataFrame:
             pl.col("stage").replace_strict(TOUCHPOINT_STAGE_WORDS, default=pl.col("stage")).str.to_lowercase(),
             pl.lit(" dated "), pl.col("event_date").dt.to_string("%Y-%m-%d"), pl.lit(" ("),
             pl.col("variant").list.join(", "),
-            pl.lit("); check the record, then `ehcp-monitor touchpoints release` or `discard`"),
+            pl.lit(f"); check the record, then {BY_ITS_ID}"),
         ))
     )
 
@@ -120,8 +120,7 @@ def hold_waiting(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) 
                for r in waiting.iter_rows(named=True))
 
 
-SETTLED = ("held: the records held two outcomes for this decision, and now hold one; check the record, then "
-           "`ehcp-monitor touchpoints release` or `discard`")
+SETTLED = f"held: the records held two outcomes for this decision, and now hold one; check the record, then {BY_ITS_ID}"
 
 
 def settle(conn: Connection, rows: pl.DataFrame, conflicts: pl.DataFrame) -> int:

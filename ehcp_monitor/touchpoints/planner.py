@@ -335,7 +335,8 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
     parts += [f"{held_again} held again (set aside, then back)"] if held_again else []
     # A row held by a rule of its own goes only by its ID (hold.release).
     if corrections or two_outcomes:
-        return f"held {', '.join(parts)}; check each, then `ehcp-monitor touchpoints release --id N` or `discard`"
+        # BY_ITS_ID without the program's name: the job's record holds 200 characters.
+        return f"held {', '.join(parts)}; check each, then `touchpoints release --id N` or `discard --id N`"
     return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
 
 

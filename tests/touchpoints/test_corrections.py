@@ -82,11 +82,11 @@ def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(e
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     assert (counts["held"], counts["corrections_held"], counts["pending"], counts["superseded"]) == (1, 1, 0, 0)
     assert counts["held_reason"] == ("held 1 at odds with messages already sent; check each, then "
-                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
+                                     "`touchpoints release --id N` or `discard --id N`")
     assert outbox(engine, "decision_to_assess") == [(
         "decision_to_assess", DECIDED, "held",
         "held as a correction: the family was already sent decision not to assess dated 2025-03-12; "
-        "check the record, then `ehcp-monitor touchpoints release` or `discard`")]
+        "check the record, then `ehcp-monitor touchpoints release --id N` or `discard --id N`")]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
     # A person checked: the corrected message goes.
     assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
@@ -110,7 +110,8 @@ def test_a_correction_dated_too_long_ago_to_send_is_held_not_recorded_quietly(en
     ((stage, date, status, reason),) = outbox(engine, "decision_not_to_assess")
     assert (date, status) == (D("2025-02-20"), "held")
     assert reason.startswith("held as a correction: the family was already sent decision to assess dated 2025-03-12")
-    assert reason.endswith("so a release suppresses it: tell the family by hand, then discard it)")
+    assert reason.endswith("so a release suppresses it: tell the family by hand, then "
+                           "`ehcp-monitor touchpoints discard --id N` it)")
     # An old event with nothing told to contradict is recorded as before, quietly.
     assert {r[2] for r in outbox(engine, "request_received")} == {"sent"}
 
@@ -341,8 +342,8 @@ def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_chi
     held = {r[0]: r[3] for r in outbox(engine) if r[2] == "held"}
     assert held == dict.fromkeys(("decision_to_assess", "request_received"),
                                  "held: contact C1 was written to about another child (person P1) before; check "
-                                 "which child the contact belongs to, then `ehcp-monitor touchpoints release` "
-                                 "or `discard`")
+                                 "which child the contact belongs to, then `ehcp-monitor touchpoints release "
+                                 "--id N` or `discard --id N`")
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
 
 
@@ -436,7 +437,8 @@ def test_a_request_re_keyed_under_a_new_id_is_held_not_told_again(engine, tmp_pa
     held = [r for r in outbox(engine) if r[2] == "held"]
     assert [r[3] for r in held] == [
         f"held as a correction: the family was already sent {words} dated {day} under case R1 (the same request "
-        "re-keyed, or entered twice?); check the record, then `ehcp-monitor touchpoints release` or `discard`"
+        "re-keyed, or entered twice?); check the record, then `ehcp-monitor touchpoints release --id N` or "
+        "`discard --id N`"
         for words, day in (("decision to assess", "2025-03-12"), ("request received", "2025-03-10"))]
 
 

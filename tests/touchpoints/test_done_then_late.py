@@ -37,7 +37,7 @@ def test_a_decision_removed_after_the_family_was_told_of_it_gives_no_apology_for
         "delay_notice", D("2025-04-22"), "held",
         "held as a correction: the family was already sent decision to assess dated 2025-03-12, and this message "
         "says DECIDE_6W is late (a date removed or an outcome changed?); check the record, then "
-        "`ehcp-monitor touchpoints release` or `discard`")]
+        "`ehcp-monitor touchpoints release --id N` or `discard --id N`")]
     assert send(engine, tmp_path, MAY, MAY_NOW)["sent"] == 0
 
 
@@ -152,8 +152,8 @@ def test_a_review_coming_up_after_the_decision_to_cease_the_plan_is_held(engine)
     ((_, day, status, reason),) = outbox(engine, "review_upcoming")
     assert (day, status) == (UPCOMING, "held")
     assert reason == ("held: the plan's last review decided on 2025-03-12 to cease it, and no cease date is "
-                      "recorded; release it if the plan goes on (an appeal), else record the cease date and "
-                      "`ehcp-monitor touchpoints discard` it")
+                      "recorded; if the plan goes on (an appeal) `ehcp-monitor touchpoints release --id N`, else "
+                      "record the cease date and `discard --id N`")
 
 
 def test_a_review_coming_up_after_the_plan_was_maintained_on_appeal_is_told(engine):

@@ -211,7 +211,9 @@ def test_a_surge_in_the_nightly_job_is_held_and_reported(engine, db_url, tmp_pat
 
     health = cli(["health"], tmp_path, db_url, config)
     assert health.returncode == 1 and "Traceback" not in health.stderr
-    assert f"touchpoints: {held} emails held since {LATER.isoformat()}" in health.stdout
+    assert (f"touchpoints: {held} emails held since {LATER.isoformat()}: read why (`ehcp-monitor touchpoints list "
+            "--status held`); a surge goes by `ehcp-monitor touchpoints release` or `discard`, a row held for a "
+            "reason of its own by `ehcp-monitor touchpoints release --id N` or `discard --id N`") in health.stdout
     assert f"{held} touchpoint emails held" in health.stderr
 
     listed = cli(["touchpoints", "list", "--status", "held"], tmp_path, db_url, config)
@@ -260,7 +262,7 @@ def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(eng
     with engine.connect() as conn:
         reasons = set(conn.execute(select(Touchpoint.reason).where(Touchpoint.contact_id == "C2")).scalars())
     assert reasons == {"held: the message of this event to contact C1 is held; release or discard this one as you "
-                       "did that one (`ehcp-monitor touchpoints release` or `discard`)"}
+                       "did that one (`ehcp-monitor touchpoints release --id N` or `discard --id N`)"}
     assert send(engine, tmp_path)["sent"] == 0
     # The person discards them all; a third contact keyed later is not told what was discarded.
     discard(engine, stage=None, now=NOW)
@@ -268,6 +270,32 @@ def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(eng
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["pending"], counts["corrections_held"]) == (0, 2)
     assert send(engine, tmp_path)["sent"] == 0
+
+
+def test_a_held_request_received_is_discarded_once_its_family_was_sent_a_delay_notice(engine, tmp_path):
+    """Events kept for 60 days: a surge held a week; the decision goes late and the family is sent its
+    apology. Released after that, "we have your request, we will decide by ..." would come after
+    "the decision is late"."""
+    frames, results = families(0, 60, AS_OF)
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox"),
+                              "touchpoints.max_event_age_days": 60})
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["held"] == 60
+    late = AS_OF + timedelta(days=45)  # a Monday: sent on working days
+    results[0] = {**results[0], "status": "overdue", "days_late": 3}
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, settings, as_of=late)["pending"] == 1
+    assert dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45))["sent"] == 1
+
+    counts = release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))
+    assert (counts["released"], counts["overtaken"]) == (59, 1)
+    with engine.connect() as conn:
+        first = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
+                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
+    assert [tuple(r) for r in first] == [
+        ("request_received", "discarded",
+         "held, then overtaken: the family has been told later news of the case since; not sent"),
+        ("delay_notice", "sent", None)]
 
 
 def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_released(engine, tmp_path):

@@ -16,7 +16,7 @@ from tests.touchpoints.test_outcomes import AMEND, review_rows, reviewed, told
 
 MOVED = ("held as a correction: the family was already sent decision after the review dated 2025-03-12, which "
          "the records no longer have (a date corrected?); check the record, then "
-         "`ehcp-monitor touchpoints release` or `discard`")
+         "`ehcp-monitor touchpoints release --id N` or `discard --id N`")
 AUTUMN = D("2025-09-10")  # a Wednesday, half a year on
 AUTUMN_NOW = datetime(2025, 9, 10, 9, 0, tzinfo=timezone.utc)
 
@@ -149,7 +149,7 @@ def test_an_amended_plan_dated_again_after_sending_is_held_for_a_person(engine, 
         (D("2025-03-13"), "sent", None),
         (D("2025-03-14"), "held", "held as a correction: the family was already sent amended plan issued dated "
                                   "2025-03-13, which the records no longer have (a date corrected?); check the "
-                                  "record, then `ehcp-monitor touchpoints release` or `discard`"),
+                                  "record, then `ehcp-monitor touchpoints release --id N` or `discard --id N`"),
     ]
 
 

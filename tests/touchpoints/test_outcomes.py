@@ -59,7 +59,7 @@ def test_a_review_outcome_corrected_on_the_same_date_after_sending_is_held_for_a
         ("amend", "sent", None),
         ("cease", "held", "held as a correction: the family was already sent decision after the review dated "
                           "2025-03-12 with the outcome amend, and this one tells cease; check the record, then "
-                          "`ehcp-monitor touchpoints release` or `discard`"),
+                          "`ehcp-monitor touchpoints release --id N` or `discard --id N`"),
     ]
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
     assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
@@ -82,7 +82,7 @@ def test_a_review_outcome_corrected_on_the_same_date_before_sending_tells_only_t
 
 
 TWO = ("held: the records hold two outcomes for decision after the review dated 2025-03-12 (amend, cease); "
-       "check the record, then `ehcp-monitor touchpoints release` or `discard`")
+       "check the record, then `ehcp-monitor touchpoints release --id N` or `discard --id N`")
 
 
 def test_two_outcomes_for_one_decision_are_both_held(engine, tmp_path):
@@ -92,7 +92,7 @@ def test_two_outcomes_for_one_decision_are_both_held(engine, tmp_path):
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
     assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check each, then "
-                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
+                                     "`touchpoints release --id N` or `discard --id N`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
     send(engine, tmp_path)
     assert told(tmp_path) == []
@@ -108,7 +108,7 @@ def test_a_second_outcome_found_while_the_first_waits_holds_both(engine, tmp_pat
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["held"], counts["two_outcomes_held"], counts["corrections_held"]) == (2, 2, 0)
     assert counts["held_reason"] == ("held 2 with two outcomes for one decision; check each, then "
-                                     "`ehcp-monitor touchpoints release --id N` or `discard`")
+                                     "`touchpoints release --id N` or `discard --id N`")
     assert review_rows(engine) == [("amend", "held", TWO), ("cease", "held", TWO)]
 
 
