@@ -12,6 +12,9 @@ command, as a user runs it (a fresh process: start-up, read the snapshot from th
 write the results and the CSV), against a store filled by `run_ingest` from a Parquet extract of
 N people, beside the per-row oracle on the same snapshot read back from that store: the oracle's
 evaluation alone, and with the read and the CSV added. Target: at least 10x faster end to end.
+It also measures the floor: a fresh process that only imports polars and SQLAlchemy and writes the
+same CSV (from a Parquet copy), what any `check --out` in this stack pays before it reads, evaluates
+or stores anything.
 `--people 0` and `--oracle-people 0` skip the other parts.
 """
 
@@ -25,6 +28,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 from _pg import scratch_schema
 
 from ehcp_monitor import config
@@ -118,6 +122,7 @@ def bench_check_out(label: str, url: str, people: int, settings, runs: int) -> N
         cli_s = median(label=f"[{label}] `ehcp-monitor check --out` (fresh process, end to end)", runs=runs,
                        fn=check_out)
         print(f"  CSV {out.stat().st_size / 2**20:.1f} MiB", flush=True)
+        floor_s = floor(tmp, out, runs)
 
         def oracle_path():
             snapshot, read_s = timed(f"[{label}]   oracle: read_snapshot (every column)", lambda: read_snapshot(engine))
@@ -138,6 +143,31 @@ def bench_check_out(label: str, url: str, people: int, settings, runs: int) -> N
           f"alone {eval_s:.2f} s ({eval_s / cli_s:.1f}x), oracle read + evaluate + CSV {path_s:.2f} s "
           f"({path_s / cli_s:.1f}x); target 10x: {'met' if eval_s / cli_s >= 10 else 'MISSED'}; "
           f"identical CSV: {same}", flush=True)
+    print(f"  [{label}] the floor (start, import polars and SQLAlchemy, write the CSV; no store, no evaluation) "
+          f"{floor_s:.2f} s: 10x needs the command under {eval_s / 10:.2f} s, "
+          f"{'below' if floor_s > eval_s / 10 else 'above'} the floor", flush=True)
+
+
+# What any `check --out` in this stack pays before it stores or evaluates anything: a fresh
+# interpreter importing polars and SQLAlchemy, and writing the same rows as CSV (read here from a
+# Parquet copy of the command's CSV, every value as text, which polars reads in a few milliseconds).
+FLOOR = ("import sys, polars as pl, sqlalchemy; "
+         "pl.read_parquet(sys.argv[1]).write_csv(sys.argv[2], quote_style='necessary')")
+
+
+def floor(tmp: Path, out: Path, runs: int) -> float:
+    """Median wall time of FLOOR in fresh processes, its CSV compared with the command's."""
+    rows = tmp / "results.parquet"
+    pl.read_csv(out, infer_schema=False).write_parquet(rows)
+    again = tmp / "floor.csv"
+
+    def write():
+        subprocess.run([sys.executable, "-c", FLOOR, str(rows), str(again)], check=True)
+
+    timed("the floor warm-up", write)
+    seconds = median(label="the floor (fresh process: imports and the CSV)", runs=runs, fn=write)
+    print(f"  the floor's CSV byte for byte the command's: {again.read_bytes() == out.read_bytes()}", flush=True)
+    return seconds
 
 
 def on_store(database: str, fn) -> None:
