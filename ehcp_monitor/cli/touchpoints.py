@@ -167,10 +167,18 @@ def release_command(app, stage, ids, as_correction, as_of):
 @ONLY_IDS
 @pass_app
 def discard_command(app, stage, ids):
-    """Never send held emails: they become discarded."""
+    """Never send held emails: they become discarded.
+
+    Without --id only a surge's: an email held for a reason of its own (a correction of what the
+    family was sent) stays held until named by --id."""
     from ehcp_monitor.touchpoints.hold import discard
 
-    _echo_counts(discard(app.engine, stage=stage, now=now_utc(), ids=ids))
+    counts = discard(app.engine, stage=stage, now=now_utc(), ids=ids)
+    _echo_counts(counts)
+    if counts.get("kept_for_review"):
+        click.echo(f"{counts['kept_for_review']} held emails were held for a reason of their own (a correction of "
+                   "what the family was sent, records in doubt) and stay held: read each reason "
+                   "(`touchpoints list --status held`), then `release --id N` or `discard --id N`")
 
 
 @touchpoints.command("retry")

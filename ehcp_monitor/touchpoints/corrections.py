@@ -652,8 +652,8 @@ def _under_a_gone_contact(pending: pl.DataFrame, told: pl.DataFrame, contacts: p
         .unique("_fresh", keep="first")
         .select("_fresh", reason=pl.concat_str(
             pl.lit("held: the family was already sent this message under contact "), pl.col("told_contact"),
-            pl.lit(", no longer in the records (re-keyed or replaced?); discard it if it is the same person, "
-                   "else release it"),
+            pl.lit(", no longer in the records (re-keyed or replaced?); if it is the same person "
+                   "`ehcp-monitor touchpoints discard --id N`, else `release --id N`"),
         ))
     )
 

@@ -291,13 +291,19 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
 
 
 def discard(engine: Engine, *, stage: str | None, now: datetime, ids: Sequence[int] = ()) -> dict:
-    """Held rows (of `stage`, of `ids`, or all) -> discarded: never sent."""
+    """Held rows (of `stage`, of `ids`, or all) -> discarded: never sent. Without `ids`, only a
+    surge's rows (and rows held again), as a release: a row held by a rule of its own (a correction
+    of what the family was sent) is kept (`kept_for_review`); discarded with the surge, the family
+    would keep the message it corrects."""
     held = _held(stage, ids)
     with engine.begin() as conn:
         not_held = _not_held(conn, ids, stage)
-        by_stage = _update(conn, held, status="discarded", context={},
+        review = 0 if ids else conn.execute(
+            select(func.count()).select_from(Touchpoint).where(*held, _for_review())).scalar_one()
+        by_stage = _update(conn, held if ids else [*held, ~_for_review()], status="discarded", context={},
                            reason="discarded by an operator after it was held")
-        counts = {"discarded": sum(by_stage.values()), **not_held, "by_stage": by_stage}
+        counts = {"discarded": sum(by_stage.values()), **({"kept_for_review": review} if review else {}),
+                  **not_held, "by_stage": by_stage}
         _record(conn, "touchpoints_discard", now, {"stage": stage, **_only(ids), **counts})
     log.info("touchpoints discarded", stage=stage, counts=counts)
     return counts

@@ -289,7 +289,8 @@ def test_a_contact_re_keyed_by_the_case_system_is_not_sent_the_same_message_agai
     with engine.connect() as conn:
         reasons = conn.execute(select(Touchpoint.reason).where(Touchpoint.contact_id == "C1-X")).scalars().all()
     assert reasons == ["held: the family was already sent this message under contact C1, no longer in the records "
-                       "(re-keyed or replaced?); discard it if it is the same person, else release it"] * 2
+                       "(re-keyed or replaced?); if it is the same person `ehcp-monitor touchpoints discard --id N`, "
+                       "else `release --id N`"] * 2
     # A second parent added beside the first, while the re-keyed contact's messages wait for a
     # person: held with them (nothing held goes without a release), told once released.
     both = copy.deepcopy(frames)
@@ -352,7 +353,8 @@ def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_pat
 
     # A keying error for one night, discarded; the link put right: C1's next message is not held.
     frames, results, _ = _told_then_linked_elsewhere(engine, tmp_path)
-    assert discard(engine, stage=None, now=NEXT_NOW)["discarded"] == 2
+    assert discard(engine, stage=None, now=NEXT_NOW)["kept_for_review"] == 2  # only by their IDs
+    assert discard(engine, stage=None, now=NEXT_NOW, ids=held_ids(engine))["discarded"] == 2
     back = {**frames, "drafts": [{"request_id": "R1", "draft_plan_date": NEXT}]}  # a new event for C1 about P1
     store_case(engine, back, results, ingest_id=3)
     again = plan_touchpoints(engine, tp_settings(), as_of=NEXT)

@@ -7,13 +7,13 @@ import sys
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.synthetic import generate, write_extract
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.hold import discard, hold_limit, release
-from tests.touchpoints.conftest import AS_OF, LIVE_SINCE, NOW, result, store_case, tp_settings
+from tests.touchpoints.conftest import AS_OF, LIVE_SINCE, NOW, held_ids, result, store_case, tp_settings
 from tests.touchpoints.test_cli import sending_today
 
 D = date.fromisoformat
@@ -170,6 +170,30 @@ def test_discard_sends_nothing_and_is_recorded(engine, tmp_path):
     assert discard(engine, stage=None, now=NOW)["discarded"] == 0  # nothing left
 
 
+@pytest.mark.parametrize("action", ["release", "discard"])
+def test_without_ids_a_release_or_discard_takes_the_surge_and_keeps_a_correction_held(engine, action):
+    """The surge's line says `release` or `discard`; a correction held beside it (the family was
+    sent the wrong outcome) must not go with it: discarded, the family keeps the wrong message."""
+    store_case(engine, *families(0, 60, AS_OF))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    correction = held_ids(engine)[0]
+    with engine.begin() as conn:  # as corrections.py holds one, beside the surge
+        conn.execute(update(Touchpoint).where(Touchpoint.id == correction).values(
+            reason="held as a correction: the family was already sent decision to assess dated 2025-03-12; "
+                   "check the record, then `ehcp-monitor touchpoints release --id N` or `discard --id N`"))
+    if action == "release":
+        counts = release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW)
+    else:
+        counts = discard(engine, stage=None, now=NOW)
+    done = "released" if action == "release" else "discarded"
+    assert (counts[done], counts["kept_for_review"]) == (59, 1)
+    assert held_ids(engine) == [correction]
+    counts = (release(engine, tp_settings(), stage=None, as_of=AS_OF, now=NOW, ids=[correction])
+              if action == "release" else discard(engine, stage=None, now=NOW, ids=[correction]))
+    assert (counts[done], counts.get("kept_for_review")) == (1, None)
+    assert held_ids(engine) == []
+
+
 # --- the nightly job and the command line ------------------------------------------------------
 
 
@@ -264,8 +288,8 @@ def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(eng
     assert reasons == {"held: the message of this event to contact C1 is held; release or discard this one as you "
                        "did that one (`ehcp-monitor touchpoints release --id N` or `discard --id N`)"}
     assert send(engine, tmp_path)["sent"] == 0
-    # The person discards them all; a third contact keyed later is not told what was discarded.
-    discard(engine, stage=None, now=NOW)
+    # The person discards them; a third contact keyed later is not told what was discarded.
+    discard(engine, stage=None, now=NOW, ids=held_ids(engine))
     store_case(engine, _second_contact(_second_contact(frames, "C2"), "C3"), results, ingest_id=3)
     counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert (counts["pending"], counts["corrections_held"]) == (0, 2)
