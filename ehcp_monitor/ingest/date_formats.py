@@ -71,8 +71,9 @@ def own_form(raw: RawTable) -> str:
 
 
 def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFrame], settings) -> str | None:
-    """One line naming a date column written in another recognisable form, or None. A handful of
-    bad dates are findings at their rows (V002), never a refusal."""
+    """One line naming a date column mostly (over half, 10 or more) not in the declared form: the
+    form it is in when one is recognised, or None. A handful of bad dates are findings at their
+    rows (V002), never a refusal."""
     columns = list(_text_dates(raw_tables, parsed))
     for _, raw, column, values, failing in columns:
         if failing.len() < MIN_FAILING or failing.len() <= MOSTLY * values.len():
@@ -87,7 +88,10 @@ def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFram
                     "(or as text yyyy-mm-dd) before saving the extract")
         fits = [(fmt, label) for fmt, label in DATE_FORMS if fmt not in raw.date_formats and _fits(failing, fmt)]
         if not fits:
-            continue
+            # Loaded, the whole column would be findings and its clocks withheld, the ingest "loaded".
+            fix = (own_form(raw) if settings.source.date_format not in raw.date_formats
+                   else "write the dates as yyyy-mm-dd in the extract")
+            return f"{where}, nor in another form this reader knows (a time of day added?); {fix}"
         fmt, label = fits[0]
         also = [lab for f, lab in fits[1:] if lab.startswith("mm/dd")]
         either = f" (or {also[0]}: no day in the column is above 12, so the data cannot tell)" if also else ""

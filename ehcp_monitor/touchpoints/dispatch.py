@@ -38,6 +38,7 @@ from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.corrections import TOO_OLD_TO_SEND
+from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, overtaken
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
 from ehcp_monitor.touchpoints.templates import render, render_text, template_variables
@@ -73,6 +74,8 @@ CLAIM_LEASE = timedelta(minutes=15)
 SEND_LEASE = timedelta(hours=1)
 CLAIM_BATCH = 10  # rows a claim takes for a transport that is not paced (the file outbox)
 DUE_STATUSES = DUE_OUTBOX_STATUSES
+OVERTAKEN_WHEN_SENT = ("overtaken before it was sent: its contact has been told later news of the case (or, for a "
+                       "request received, is to be sent an apology for its decision); not sent")
 
 
 def _utc(now: datetime) -> datetime:
@@ -110,6 +113,12 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
     return unknown
 
 
+def _overtaken_now():
+    """A waiting row whose contact was told later news of the case, or a "request received" whose
+    apology waits beside it; not one a person released by its ID."""
+    return and_(func.coalesce(Touchpoint.reason, "") != RELEASED_BY_ID, overtaken(apologies_due=DUE_STATUSES))
+
+
 def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dict[str, int]:
     """Before anything is claimed, rows that may no longer be sent are set aside
     (docs/touchpoints.md, Checked again when sent):
@@ -117,7 +126,9 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
     `baseline`, held ones included (but a correction held as too old to send); rows still waiting
     whose event has grown older than
     `max_event_age_days` by `as_of` (the later of the run's as-of date and the day it runs: planned on
-    a past as-of date, or retried for days) become `suppressed`."""
+    a past as-of date, or retried for days) become `suppressed`; rows waiting whose contact was told
+    later news of the case (hold.overtaken: a "request received" retried or sent again after its
+    decision, or beside its apology) become `discarded`, but for rows a person released by ID."""
     from ehcp_monitor.touchpoints.golive import read_go_live
 
     cutoff = as_of - timedelta(days=settings.touchpoints.max_event_age_days)
@@ -138,9 +149,14 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
             .values(status="suppressed", next_attempt_at=None,
                     reason=f"older than {settings.touchpoints.max_event_age_days} days when it was to be sent")
         ).rowcount
-    if before or stale:
-        log.warning("touchpoints set aside before sending", counts={"baseline": before, "suppressed": stale})
-    return {"baseline": before, "suppressed": stale}
+        passed = conn.execute(
+            update(Touchpoint).where(Touchpoint.status.in_(DUE_STATUSES), _overtaken_now())
+            .values(status="discarded", next_attempt_at=None, reason=OVERTAKEN_WHEN_SENT)
+        ).rowcount
+    if before or stale or passed:
+        log.warning("touchpoints set aside before sending",
+                    counts={"baseline": before, "suppressed": stale, "overtaken": passed})
+    return {"baseline": before, "suppressed": stale, **({"overtaken": passed} if passed else {})}
 
 
 def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[str, str]) -> list[int]:
@@ -390,7 +406,7 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
     channels = Channels(settings, DryRunTransport(settings), dry_run=True)
     counts: Counter = Counter()
     by_stage: Counter = Counter()
-    for row in _rows(engine, _due(now)):
+    for row in _rows(engine, and_(_due(now), ~_overtaken_now())):  # set aside by the real run
         problem = _recipient_problem(row)
         if problem:
             counts["skipped"] += 1

@@ -143,13 +143,16 @@ JOURNEY = {"request_received": ("request", 1), "decision_to_assess": ("request",
 UPDATES = ("delay_notice", "progress_update")
 TOLD_STATUSES = ("sent", "unknown", "claimed", "sending")  # sent, or may have been (corrections.TOLD)
 OVERTAKEN_REASON = "held, then overtaken: the family has been told later news of the case since; not sent"
+# Set by a release by ID: a person decided this row goes, whatever news came after it (dispatch).
+RELEASED_BY_ID = "released by an operator by its ID"
 
 
-def _overtaken():
-    """A held row whose contact has since been told, of the same case, a later stage of the same
-    journey, or (for a delay notice or progress update) any stage dated after it; a held "request
-    received" also once an apology or progress update of its case was sent (both say the request
-    is being dealt with)."""
+def overtaken(apologies_due: Sequence[str] = ()):
+    """A row whose contact has been told (sent, or may have been), of the same case, a later stage
+    of the same journey, or (for a delay notice or progress update) any stage dated after it; a
+    "request received" also once an apology or progress update of its case was told or (in
+    `apologies_due`) waits to go: both say the request is being dealt with, and an apology says its
+    decision date, which the "request received" tells as still to come, has passed."""
     def group(column):
         return case({stage: g for stage, (g, _) in JOURNEY.items()}, value=column, else_=None)
 
@@ -158,12 +161,15 @@ def _overtaken():
 
     told = aliased(Touchpoint)
     return exists().where(
-        told.case_ref == Touchpoint.case_ref, told.contact_id == Touchpoint.contact_id,
-        told.status.in_(TOLD_STATUSES), told.event_date >= Touchpoint.event_date,
-        or_(and_(group(told.stage) == group(Touchpoint.stage), rank(told.stage) > rank(Touchpoint.stage)),
-            and_(Touchpoint.stage.in_(UPDATES), told.stage.in_(list(JOURNEY)),
-                 told.event_date > Touchpoint.event_date),
-            and_(Touchpoint.stage == "request_received", told.stage.in_(UPDATES))))
+        # The stages first: SQLite then finds them through the outbox key's index (stage, case_ref, ...).
+        told.stage.in_([*JOURNEY, *UPDATES]), told.case_ref == Touchpoint.case_ref,
+        told.contact_id == Touchpoint.contact_id, told.event_date >= Touchpoint.event_date,
+        or_(and_(told.status.in_(TOLD_STATUSES),
+                 or_(and_(group(told.stage) == group(Touchpoint.stage), rank(told.stage) > rank(Touchpoint.stage)),
+                     and_(Touchpoint.stage.in_(UPDATES), told.stage.in_(list(JOURNEY)),
+                          told.event_date > Touchpoint.event_date))),
+            and_(Touchpoint.stage == "request_received", told.stage.in_(UPDATES),
+                 told.status.in_([*TOLD_STATUSES, *apologies_due]))))
 
 
 # What a release without IDs lets go: the rows of a surge (a whole night checked at once), and
@@ -267,8 +273,8 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
         # Never sent, and not superseded (planning would bring a superseded row back: its event is there).
         # Only a surge's rows: a row held by a rule of its own is a person's call, whatever came since
         # (a correction may correct the very news told after it).
-        overtaken = _update(conn, [*held, ~_for_review(), _overtaken()], status="discarded", context={},
-                            reason=OVERTAKEN_REASON)
+        passed = _update(conn, [*held, ~_for_review(), overtaken()], status="discarded", context={},
+                         reason=OVERTAKEN_REASON)
         # Two outcomes of one decision for one contact go only by their IDs: released together
         # they would tell the family both.
         conflict = _another_outcome_waits()
@@ -278,10 +284,11 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             select(func.count()).select_from(Touchpoint).where(*held, ~conflict, _for_review())).scalar_one()
         # Only the rows this release sends: not one already pending, sent or suppressed as stale.
         releasing = conn.execute(select(Touchpoint.id).where(*held)).scalars().all() if as_correction else []
-        released = _update(conn, held if ids else [*held, ~conflict, ~_for_review()], status="pending", reason=None)
+        released = _update(conn, held if ids else [*held, ~conflict, ~_for_review()], status="pending",
+                           reason=RELEASED_BY_ID if ids else None)
         corrected = _as_corrections(conn, releasing) if as_correction else {}
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
-                  **({"overtaken": sum(overtaken.values())} if overtaken else {}),
+                  **({"overtaken": sum(passed.values())} if passed else {}),
                   **({"two_outcomes_kept": kept} if kept else {}), **({"kept_for_review": review} if review else {}),
                   **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),

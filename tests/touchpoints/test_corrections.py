@@ -626,6 +626,9 @@ def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine,
     assert ids
     counts = release(engine, settings, stage=None, as_of=NEXT, now=NEXT_NOW, ids=ids, as_correction=True)
     assert counts["released"] == len(ids) and "overtaken" not in counts
+    # Nor set aside by dispatch as overtaken by the draft: a person decided it goes.
+    counts = dispatch_touchpoints(engine, settings, as_of=NEXT, now=NEXT_NOW)
+    assert (counts["sent"], counts.get("overtaken")) == (len(ids), None)
 
 
 def test_a_correction_held_as_too_old_to_send_stays_held_through_dispatch(engine, tmp_path):

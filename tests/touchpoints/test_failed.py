@@ -104,9 +104,16 @@ def test_a_failed_message_whose_event_left_the_records_is_set_aside_not_sent_aga
     plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     back = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
     dispatch_touchpoints(engine, back, as_of=NEXT, now=NEXT_NOW)
-    assert failed_now(engine, back, NEXT).count == 1  # the request received, still true
+    assert failed_now(engine, back, NEXT).count == 1  # the request received
+    # Retried after the family was told the decision, "we will decide by ..." would take them back
+    # a step: set aside when dispatch comes to it.
     _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
-    assert _sent_stages(engine) == [("decision_not_to_assess", "R1"), ("request_received", "R1")]
+    assert _sent_stages(engine) == [("decision_not_to_assess", "R1")]
+    with engine.connect() as conn:
+        assert conn.execute(select(Touchpoint.status, Touchpoint.reason)
+                            .where(Touchpoint.stage == "request_received")).one() == (
+            "discarded", "overtaken before it was sent: its contact has been told later news of the case (or, for a "
+                         "request received, is to be sent an apology for its decision); not sent")
     with engine.connect() as conn:
         (reason,) = conn.execute(select(Touchpoint.reason).where(Touchpoint.stage == "decision_to_assess")).one()
     assert reason.endswith("; it had failed")

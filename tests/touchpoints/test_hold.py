@@ -322,6 +322,29 @@ def test_a_held_request_received_is_discarded_once_its_family_was_sent_a_delay_n
         ("delay_notice", "sent", None)]
 
 
+def test_a_request_received_released_beside_its_waiting_apology_is_not_sent(engine, tmp_path):
+    """Released after the night planned the apology but before it went: "we will decide by" a date
+    the apology beside it says has passed."""
+    frames, results = families(0, 60, AS_OF)
+    store_case(engine, frames, results)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox"),
+                              "touchpoints.max_event_age_days": 60})
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["held"] == 60
+    late = AS_OF + timedelta(days=45)  # a Monday
+    results[0] = {**results[0], "status": "overdue", "days_late": 3}
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, settings, as_of=late)["pending"] == 1
+    assert release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))["released"] == 60
+    dry = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45), dry_run=True)
+    assert dry["would_send"] == 60  # the 59 requests and the apology: what the real run sends
+    counts = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45))
+    assert (counts["sent"], counts["overtaken"]) == (60, 1)
+    with engine.connect() as conn:
+        first = conn.execute(select(Touchpoint.stage, Touchpoint.status)
+                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
+    assert [tuple(r) for r in first] == [("request_received", "discarded"), ("delay_notice", "sent")]
+
+
 def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_released(engine, tmp_path):
     """A surge of new requests held; one request is decided the next day and the family told. Released
     after that, its "request received, we will decide by ..." would take the family back a step."""

@@ -294,6 +294,18 @@ def test_a_final_plan_due_date_passed_by_the_day_the_decision_goes_is_not_told_a
     assert "Final plan due by 26 May 2025" in _sent_on("decision_to_assess", date(2025, 5, 20))[2]
 
 
+def test_a_request_received_sent_after_its_decision_date_says_the_decision_is_late():
+    # FACTS: the decision due Monday 17 February 2025.
+    text, html, sms = _sent_on("request_received", date(2025, 2, 17))
+    assert "We will decide whether to carry out an assessment by Monday 17 February 2025" in text
+    assert "Decision by 17 February 2025" in sms
+    text, html, sms = _sent_on("request_received", date(2025, 2, 18))
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert "should have decided whether to carry out an assessment by Monday 17 February 2025" in part
+        assert "We are sorry that it is late." in part and "We will decide whether" not in part
+    assert "Decision was due 17 February 2025: sorry, it is late." in sms and "Decision by" not in sms
+
+
 def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
     # FACTS: comments by Monday 17 March 2025.
     text, html, sms = _sent_on("draft_plan_issued", date(2025, 3, 17))
