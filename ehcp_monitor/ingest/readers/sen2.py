@@ -15,6 +15,7 @@ import polars as pl
 
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_FULL, REVIEW_HISTORY_LATEST_ONLY, table_spec
 from ehcp_monitor.errors import IngestRefused
+from ehcp_monitor.ingest.placeholders import PLACEHOLDER_DATES
 from ehcp_monitor.ingest.readers.canonical import folder_files, read_csv_tables
 from ehcp_monitor.ingest.readers.text import read_text_csv
 from ehcp_monitor.ingest.source import (
@@ -226,7 +227,7 @@ def _plans(assessment, requests, namedplan) -> pl.DataFrame:
 
 def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame, date_format: str) -> pl.DataFrame:
     """One review per active-plans row; two when the latest meeting is later than the latest
-    decision (one decided, one awaiting its decision)."""
+    decision (one decided, one awaiting its decision), neither of them a placeholder date."""
     rows = active.select(
         _col(active, "requeststableid"),
         _col(active, "reviewmeeting").alias("meeting_date"),
@@ -237,7 +238,11 @@ def _reviews(active: pl.DataFrame, plan_of: pl.DataFrame, date_format: str) -> p
     ).join(plan_of, on="requeststableid", how="left", maintain_order="left")
     content = ["meeting_date", "decision_date", "outcome", "amendment_notice_date"]
     rows = rows.filter(pl.any_horizontal([pl.col(c).str.strip_chars(" ").str.len_chars() > 0 for c in content]))
-    later = _sen2_date(pl.col("meeting_date"), date_format) > _sen2_date(pl.col("decision_date"), date_format)
+    # A placeholder date (ingest/placeholders.py) is not a date the LA recorded: it never splits a row.
+    # Blanked later with its own finding, a placeholder decision is a decision on an unknown date (its
+    # clock withheld), not "no decision yet" beside a meeting awaiting one.
+    meeting, decision = (_sen2_date(pl.col(c), date_format) for c in ("meeting_date", "decision_date"))
+    later = (meeting > decision) & ~meeting.is_in(PLACEHOLDER_DATES) & ~decision.is_in(PLACEHOLDER_DATES)
     split = rows.filter(later.fill_null(False))
     decided = split.with_columns(pl.lit(None, pl.Utf8).alias("meeting_date"))
     awaiting = split.with_columns(

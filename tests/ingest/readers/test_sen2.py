@@ -6,6 +6,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from ehcp_monitor.checks.run import run_check
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
@@ -57,6 +58,35 @@ def test_a_meeting_later_than_the_decision_is_two_reviews(engine, settings, as_o
         ("43", None, date(2024, 3, 1), "amend", date(2024, 3, 1), None),
         ("43", date(2025, 2, 20), None, None, None, None),
     ]
+
+
+@pytest.mark.parametrize("placeholder", ["1900-Jan-01 00:00:00", "1899-Dec-30 00:00:00"])
+def test_a_placeholder_decision_is_a_decision_on_an_unknown_date_not_a_meeting_awaiting_one(
+        engine, settings, as_of, export, placeholder):
+    # Plan 43 was reviewed on 2024-10-08 and decided on a date the case system holds as a placeholder.
+    _edit(export, "activeplans", lambda df: df.with_columns(
+        pl.when(pl.col("requeststableid") == "23").then(pl.lit(placeholder)).otherwise(pl.col("lastreview"))
+        .alias("lastreview")))
+    run_ingest(engine, settings, str(export), as_of=as_of)
+    # The decision clock is withheld, never overdue: the family's review was decided.
+    results = run_check(engine, settings, as_of=as_of).frame
+    assert results.filter(pl.col("measure") == "REVIEW_DECISION_4W").rows(named=True) == []
+    # One review, its decision date cleared with its finding: not a decided review beside a meeting
+    # awaiting its decision.
+    assert read_snapshot(engine)["reviews"].rows() == [("43", date(2024, 10, 8), None, "maintain", None, None)]
+    (row,) = quarantine_of(engine)
+    assert where(row) == ("V002", "reviews", ACTIVE, 3, "43", "decision_date")
+    assert row["action"] == "withheld" and "REVIEW_DECISION_4W" in row["measure"].split(",")
+
+
+def test_a_placeholder_meeting_is_not_a_second_review(engine, settings, as_of, export):
+    _edit(export, "activeplans", lambda df: df.with_columns(
+        pl.when(pl.col("requeststableid") == "23").then(pl.lit("9999-Dec-31 00:00:00"))
+        .otherwise(pl.col("reviewmeeting")).alias("reviewmeeting")))
+    run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine)["reviews"].rows() == [("43", None, date(2024, 10, 29), "maintain", None, None)]
+    (row,) = quarantine_of(engine)
+    assert where(row) == ("V002", "reviews", ACTIVE, 3, "43", "meeting_date")
 
 
 def test_an_unmapped_review_outcome_is_recorded_at_its_line_and_never_guessed(engine, settings, as_of, export):

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from ehcp_monitor import logs
+from ehcp_monitor.checks.run import run_check
 from ehcp_monitor.db.snapshot import read_snapshot
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest import run_ingest
@@ -147,6 +148,36 @@ def test_every_element_maps_onto_the_canonical_tables(engine, settings, as_of, t
     }
     assert snap["phase_transfers"].rows() == [
         (ada_plan, "school", date(2026, 2, 15), date(2026, 2, 15), date(2026, 2, 10))]
+
+
+BEN_REVIEW = "<ReviewMeeting>2025-02-20</ReviewMeeting><LastReview>2024-03-01</LastReview>"
+
+
+@pytest.mark.parametrize("placeholder", ["1900-01-01", "1899-12-30"])
+def test_a_placeholder_last_review_is_a_decision_on_an_unknown_date_not_a_meeting_awaiting_one(
+        engine, settings, as_of, tmp_path, placeholder):
+    # Ben's plan reviewed on 2024-10-08, decided on a date held as a placeholder.
+    ben = BEN.replace(BEN_REVIEW, f"<ReviewMeeting>2024-10-08</ReviewMeeting><LastReview>{placeholder}</LastReview>")
+    run_ingest(engine, settings, str(write(tmp_path, xml(ADA, ben))), as_of=as_of)
+    snap = read_snapshot(engine)
+    ben_plan = snap["plans"].sort("start_date")["plan_id"][0]
+    # The decision clock is withheld, never overdue: the family's review was decided.
+    results = run_check(engine, settings, as_of=as_of).frame
+    assert results.filter((pl.col("measure") == "REVIEW_DECISION_4W") & (pl.col("plan_id") == ben_plan)).select(
+        "status", "very_late").rows() == []
+    assert snap["reviews"].filter(pl.col("plan_id") == ben_plan).drop("plan_id", "amended_final_date").rows() == [
+        (date(2024, 10, 8), None, "maintain", None)]
+    (row,) = quarantine_of(engine, "V002")
+    assert (row["table_name"], row["column_name"], row["action"]) == ("reviews", "decision_date", "withheld")
+
+
+def test_a_placeholder_review_meeting_is_not_a_second_review(engine, settings, as_of, tmp_path):
+    ben = BEN.replace(BEN_REVIEW, "<ReviewMeeting>9999-12-31</ReviewMeeting><LastReview>2024-03-01</LastReview>")
+    run_ingest(engine, settings, str(write(tmp_path, xml(ADA, ben))), as_of=as_of)
+    snap = read_snapshot(engine)
+    ben_plan = snap["plans"].sort("start_date")["plan_id"][0]
+    assert snap["reviews"].filter(pl.col("plan_id") == ben_plan).drop("plan_id", "amended_final_date").rows() == [
+        (None, date(2024, 3, 1), "maintain", None)]
 
 
 def test_each_row_keeps_the_line_of_its_element_and_the_file_name(settings, tmp_path):
