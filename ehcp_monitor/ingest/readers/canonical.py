@@ -4,19 +4,30 @@ Parquet and XLSX keep their own types (a date cell is a date); CSV dates are rea
 `settings.source.date_format` only. File and sheet names are matched case-insensitively; two
 files (or sheets) for one table, or a folder mixing CSV and Parquet tables, refuse the ingest.
 Files and sheets not named after a canonical table are not read: the source lists them, each
-with the canonical name it most resembles.
+with the canonical name it most resembles. A workbook with an Excel error cell (`#REF!`, `#N/A`)
+where a value is read is refused: the workbook reader would hand it over as an empty cell.
 """
 
 import hashlib
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
 from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.readers.text import read_text_csv
-from ehcp_monitor.ingest.source import SourceData, Unrecognised, make_raw_table, nearest_name
+from ehcp_monitor.ingest.readers.xlsx_errors import (
+    READER_CODES,
+    ErrorCells,
+    column_index,
+    error_cells,
+    merged,
+    sheet_parts,
+)
+from ehcp_monitor.ingest.source import SourceData, Unrecognised, header_name, make_raw_table, nearest_name
 
 # fastexcel renders a date cell read as text like this; text cells use the configured format.
 XLSX_DATE_CELL = "%Y-%m-%d %H:%M:%S"
@@ -144,6 +155,62 @@ def _sheets_by_table(path: Path, sheets: list[str]) -> dict[str, str]:
     return {name: found[name][0] for name in TABLE_ORDER if name in found}
 
 
+def _read_columns(path: Path, sheet: str, table: str) -> set[int]:
+    """The sheet's columns (0 is A) that the ingest reads as `table`'s, and those with no header
+    (an error cell in the header row leaves its column unnamed, hence unread)."""
+    import fastexcel  # only for a workbook holding error cells; polars imports it on reading one anyway
+
+    canonical = set(CANONICAL_TABLES[table].column_names)
+    columns = fastexcel.read_excel(path).load_sheet(sheet, n_rows=0).available_columns()
+    return {c.absolute_index for c in columns
+            if c.column_name_from == "generated" or header_name(c.name) in canonical}
+
+
+def _error_cells_refusal(where: str, cells: ErrorCells, read: str) -> IngestRefused:
+    """`where`: N cells <read> hold an Excel error (#REF!, ...) instead of a value, the first at C12."""
+    many = cells.count > 1
+    codes = f" ({', '.join(cells.codes)})" if cells.codes else ""
+    return IngestRefused(
+        f"{where}: {cells.count} cell{'s' if many else ''}{read} hold{'' if many else 's'} an Excel error{codes} "
+        f"instead of a value, {'the first at' if cells.count > len(cells.first) else 'at'} "
+        f"{', '.join(cells.refs())}: correct {'them' if many else 'it'} and load again")
+
+
+def refuse_error_cells(path: Path, by_name: dict[str, str]) -> None:
+    """Refuse a workbook whose sheets hold an Excel error cell (`#REF!`, `#N/A`, ...) where a
+    value is read. The reader hands such a cell over as an empty one, so `opted_out` = `#REF!`
+    would read as "not opted out": the error must never read as a blank. Cells of columns the
+    ingest does not read (a helper column of VLOOKUPs) and of sheets it does not read do not count."""
+    try:
+        found = error_cells(path, list(by_name.values()))
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        raise IngestRefused(f"{path.name}: cannot be read as a workbook (its sheets cannot be found in it)") from None
+    for name, sheet in by_name.items():
+        if sheet not in found:
+            continue
+        read = _read_columns(path, sheet, name)
+        cells = merged([c for (letters, _), c in found[sheet].items() if not letters or column_index(letters) in read])
+        if cells.count:
+            raise _error_cells_refusal(f"{path.name}[{sheet}]", cells, " of a column the ingest reads")
+
+
+def _unreadable_for_error_cells(path: Path) -> IngestRefused | None:
+    """Why a workbook the reader could not open is refused, when it holds an error cell the reader
+    does not know (`#SPILL!`, `#GETTING_DATA`), in a sheet read or not: the sheet and its first such
+    cells, rather than "cannot be read"."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            sheets = list(sheet_parts(book))
+        found = error_cells(path, sheets)
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return None
+    for sheet in sheets:
+        unknown = [c for (_, code), c in found.get(sheet, {}).items() if code not in READER_CODES]
+        if unknown:
+            return _error_cells_refusal(f"{path.name}[{sheet}]", merged(unknown), "")
+    return None
+
+
 def read_workbook(path: Path, settings) -> SourceData:
     source = SourceData("xlsx")
     source.checksums[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -154,8 +221,10 @@ def read_workbook(path: Path, settings) -> SourceData:
         sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False,
                                drop_empty_rows=False, drop_empty_cols=False)
     except Exception as exc:  # fastexcel raises its own exception types
-        raise IngestRefused(f"{path.name}: cannot be read as a workbook ({type(exc).__name__})") from None
+        raise _unreadable_for_error_cells(path) or IngestRefused(
+            f"{path.name}: cannot be read as a workbook ({type(exc).__name__})") from None
     by_name = _sheets_by_table(path, list(sheets))
+    refuse_error_cells(path, by_name)
     source.unrecognised = [
         Unrecognised(f"{path.name}[{sheet}]", nearest_name(sheet, TABLE_ORDER))
         for sheet in sheets if sheet.strip().lower() not in TABLE_ORDER
