@@ -51,7 +51,9 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
     "W003": ("Historical record's dates out of order",
              'Dates on a historical record in an order that would be impossible for a new case (for '
              'example a plan transferred in from another LA that started before the request on record '
-             'here, or a request dated after the as-of date). Information only: nothing is withheld.'),
+             'here, or a request dated after the as-of date). Information only: nothing is withheld, but '
+             'for a historical plan starting after the as-of date (a year mistyped), which loads with its '
+             'reviews and has its clocks withheld.'),
     "W004": ('No case officer recorded',
              'An open plan whose case has no case officer (the source records officers for other cases):'
              ' its reviews cannot be allocated in the weekly list.'),

@@ -97,9 +97,11 @@ HISTORICAL_DATES: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {
     ("requests", "request_outcome_date"): {"V002": ("W001", None), "V006": ("W003", None), "V008": ("W001", None)},
     ("assessments", "assessment_outcome_date"): {"V002": ("W001", None), "V006": ("W003", None),
                                                  "V008": ("W001", None)},
-    # A historical plan with no usable start date keeps its row and its reviews; its clocks, which
-    # all need the start, are withheld (the clock engine evaluates only plans that have started).
-    ("plans", "start_date"): {"V001": ("W001", "plan_all"), "V002": ("W001", "plan_all")},
+    # A historical plan with no usable start date, or one after the as-of date (a year mistyped),
+    # keeps its row and its reviews; its clocks, which all need the start, are withheld (the clock
+    # engine evaluates only plans that have started).
+    ("plans", "start_date"): {"V001": ("W001", "plan_all"), "V002": ("W001", "plan_all"),
+                              "V007": ("W003", "plan_all")},
     ("drafts", "draft_plan_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None)},
     ("advice", "requested_date"): {"V001": ("W001", None), "V002": ("W001", None), "V006": ("W003", None)},
 }

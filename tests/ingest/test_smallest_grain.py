@@ -55,6 +55,21 @@ def test_a_historical_record_with_odd_dates_costs_no_plan(engine, settings, as_o
     assert results.filter(pl.col("request_id") == "R9")["measure"].is_in(["DECIDE_6W", "FINAL_20W"]).sum() == 0
 
 
+def test_a_historical_plan_starting_after_the_as_of_date_loads_with_its_reviews_its_clocks_withheld(
+        engine, settings, as_of, tmp_path):
+    """2016 typed 2026: not a reason to quarantine the plan and its reviews (and, in an export of a
+    few plans, refuse the ingest); nor a clock to run from a date that has not come."""
+    tables = _historical(base_tables(), received="2019-06-03", plan_start=f"{as_of.year + 1}-09-20")
+    result = ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
+
+    warned = [r for r in quarantine_of(engine) if r["record_id"] == "PL9" and r["table_name"] == "plans"]
+    assert [(r["code"], r["column_name"], r["action"]) for r in warned] == [("W003", "start_date", "withheld")]
+    assert result.summary["rows_quarantined"] == 0
+    snap = read_snapshot(engine)
+    assert "PL9" in snap["plans"]["plan_id"] and snap["reviews"].filter(pl.col("plan_id") == "PL9").height == 2
+    assert run_check(engine, settings, as_of=as_of).frame.filter(pl.col("plan_id") == "PL9").is_empty()
+
+
 def test_placeholder_dates_are_empty_and_never_a_clock(engine, settings, as_of, tmp_path):
     tables = base_tables()
     tables["advice"][1]["received_date"] = "9999-12-31"  # "not received", written as a date
