@@ -315,6 +315,11 @@ def map_modules(source: SourceData, modules: dict[str, pl.DataFrame | None], fil
     add("requests", _pick(requests, REQUESTS, "requests", file_names["requests"]), "requests")
     if assessment is not None:
         add("assessments", _pick(assessment, ASSESSMENTS, "assessments", file_names["assessment"]), "assessment")
+    if namedplan is not None and namedplan.height and assessment is None:
+        # Each plan reaches its request (and child) only through its assessment: without the module
+        # every plan, and every review, would be quarantined as unlinked, the file never named.
+        raise IngestRefused(f"{file_names['namedplan']}: its plans are linked to their requests through the "
+                            "assessment module, which is not in the export: export it too and load again")
     if namedplan is not None:
         for column in ("namedplantableid", "startdate"):
             if column not in namedplan.columns:

@@ -192,6 +192,18 @@ def test_an_assessment_table_id_on_two_rows_is_refused_rather_than_a_plan_given_
     assert read_snapshot(engine).ingest_id == before
 
 
+def test_named_plans_without_the_assessment_module_are_refused_naming_it(engine, settings, as_of, export):
+    """Not "table plans: 2 of 2 rows quarantined" (every plan unlinked), the missing file unnamed."""
+    run_ingest(engine, settings, str(SEN2_EXAMPLE), as_of=as_of)
+    before = read_snapshot(engine).ingest_id
+    (export / "Blade-Export_14-03-2025_assessment.csv").unlink()
+    with pytest.raises(IngestRefused, match="^Blade-Export_14-03-2025_namedplan.csv: its plans are linked to their "
+                                            "requests through the assessment module, which is not in the export: "
+                                            "export it too and load again$"):
+        run_ingest(engine, settings, str(export), as_of=as_of)
+    assert read_snapshot(engine).ingest_id == before
+
+
 def test_two_files_for_one_module_differing_only_in_case_are_refused_naming_both(engine, settings, as_of, export):
     shutil.copy(export / "Blade-Export_14-03-2025_person.csv", export / "Blade-Export_14-03-2025_Person.csv")
     with pytest.raises(IngestRefused, match="^sen2: more than one file for the person module of one export: "
