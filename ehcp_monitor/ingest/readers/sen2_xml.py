@@ -87,6 +87,10 @@ def _malformed(path: Path, exc: etree.XMLSyntaxError) -> IngestRefused:
         return IngestRefused(f"{path.name}: declares or uses XML entities (a DOCTYPE), which a SEN2 return does "
                              "not: export it without a DTD and load it again")
     line = exc.lineno or (exc.position[0] if exc.position else 0)
+    if "character encoding" in msg or "not proper utf-8" in msg:  # re-saved in another encoding
+        return IngestRefused(f"{path.name}: bytes on line {max(line, 1)} are not in the encoding the file declares "
+                             "(UTF-8 unless its first line says otherwise): export it again, and do not open and "
+                             "save it in an editor first")
     return IngestRefused(f"{path.name}: not well-formed XML (line {max(line, 1)})")
 
 

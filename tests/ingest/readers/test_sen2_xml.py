@@ -297,6 +297,17 @@ MALFORMED = {
 }
 
 
+def test_a_file_re_saved_in_another_encoding_is_refused_naming_the_encoding(engine, settings, as_of, tmp_path):
+    path = tmp_path / "return.xml"
+    path.write_bytes(xml(ADA).replace("Morgan", "Morg\u00e1n").encode("cp1252"))  # declared UTF-8
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(path), as_of=as_of)
+    assert str(refused.value) == (
+        f"return.xml: bytes on line {ADA_LINE + 1} are not in the encoding the file declares (UTF-8 unless its "
+        "first line says otherwise): export it again, and do not open and save it in an editor first")
+    assert "Morg" not in str(refused.value)
+
+
 @pytest.mark.parametrize("case", MALFORMED)
 def test_malformed_xml_is_refused_naming_the_file_and_line_only(engine, settings, as_of, tmp_path, case):
     text, line = MALFORMED[case]
