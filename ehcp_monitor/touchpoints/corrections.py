@@ -587,8 +587,10 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
 
 # New rows never to be sent: dated before go-live, or too old when first seen (planner.plan_rows).
 NEVER_SENT = ("baseline", "suppressed")
-TOO_OLD_TO_SEND = (" (this one is dated before go-live or too long ago to send, so a release suppresses it: tell "
-                   "the family by hand, then `ehcp-monitor touchpoints discard --id N` it)")
+# Dispatch knows such a row by this beginning (its end, the instruction, has changed between versions).
+TOO_OLD_MARK = " (this one is dated before go-live or too long ago to send"
+TOO_OLD_TO_SEND = (TOO_OLD_MARK + ", so a release suppresses it: tell the family by hand, then "
+                   "`ehcp-monitor touchpoints discard --id N` it)")
 
 
 # The stages that say a step is still to come, or late.

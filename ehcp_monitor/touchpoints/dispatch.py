@@ -37,7 +37,7 @@ from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT, YOUNG
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
-from ehcp_monitor.touchpoints.corrections import TOO_OLD_TO_SEND
+from ehcp_monitor.touchpoints.corrections import TOO_OLD_MARK
 from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, overtaken
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
@@ -140,7 +140,7 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
                 update(Touchpoint)
                 .where(Touchpoint.status.in_((*DUE_STATUSES, "held")), Touchpoint.event_date < go_live,
                        # held as a correction too old to send: it waits for the person who tells the family
-                       ~func.coalesce(Touchpoint.reason, "").endswith(TOO_OLD_TO_SEND))
+                       ~func.coalesce(Touchpoint.reason, "").contains(TOO_OLD_MARK))
                 .values(status="baseline", next_attempt_at=None, reason=f"dated before go-live {go_live.isoformat()}")
             ).rowcount
         stale = conn.execute(

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, case, func, insert, select, update
 
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint
 from ehcp_monitor.logs import get_logger
+from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID
 
 log = get_logger(__name__)
 
@@ -59,7 +60,9 @@ def retry_failed(engine: Engine, settings: Settings, *, stage: str | None, today
     with engine.begin() as conn:
         stages = conn.execute(update(Touchpoint).where(*where)
                               .values(status="pending", attempts=0, next_attempt_at=None,
-                                      reason="sent again by an operator after it failed")
+                                      # A row a person released by its ID stays theirs (dispatch).
+                                      reason=case((Touchpoint.reason == RELEASED_BY_ID, RELEASED_BY_ID),
+                                                  else_="sent again by an operator after it failed"))
                               .returning(Touchpoint.stage)).scalars().all()
         by_stage = dict(sorted(Counter(stages).items()))
         counts = {"retried": len(stages), "by_stage": by_stage}

@@ -8,7 +8,7 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
@@ -631,6 +631,26 @@ def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine,
     assert (counts["sent"], counts.get("overtaken")) == (len(ids), None)
 
 
+def test_a_correction_released_by_id_that_failed_is_still_sent_when_retried(engine, tmp_path):
+    from ehcp_monitor.touchpoints.failed import retry_failed
+
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    frames, results = decided_family(outcome="Y")
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-13")}]
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    store_case(engine, corrected(frames, request_outcome="N"), results, ingest_id=2)
+    plan_touchpoints(engine, settings, as_of=NEXT)
+    ids = held_ids(engine)
+    release(engine, settings, stage=None, as_of=NEXT, now=NEXT_NOW, ids=ids, as_correction=True)
+    with engine.begin() as conn:  # the relay refused it for good, as dispatch records a failure
+        conn.execute(update(Touchpoint).where(Touchpoint.id.in_(ids)).values(status="failed", attempts=5))
+    assert retry_failed(engine, settings, stage=None, today=NEXT, now=NEXT_NOW, ids=ids)["retried"] == len(ids)
+    counts = dispatch_touchpoints(engine, settings, as_of=NEXT, now=NEXT_NOW)
+    assert (counts["sent"], counts.get("overtaken")) == (len(ids), None)
+
+
 def test_a_correction_held_as_too_old_to_send_stays_held_through_dispatch(engine, tmp_path):
     settings = tp_settings(**{"touchpoints.go_live": "2025-03-01", "touchpoints.outbox_dir": str(tmp_path / "out")})
     frames, results = decided_family(outcome="Y")
@@ -642,3 +662,11 @@ def test_a_correction_held_as_too_old_to_send_stays_held_through_dispatch(engine
     plan_touchpoints(engine, settings, as_of=NEXT)
     dispatch_touchpoints(engine, settings, as_of=NEXT, now=NEXT_NOW)
     assert [r[2] for r in outbox(engine, "decision_not_to_assess")] == ["held"]  # for the person to act on
+    # Held by an earlier version, whose reason ended in other words: still held.
+    with engine.begin() as conn:
+        conn.execute(update(Touchpoint).where(Touchpoint.stage == "decision_not_to_assess").values(
+            reason=func.replace(Touchpoint.reason, "then `ehcp-monitor touchpoints discard --id N` it)",
+                                "then discard it)")))
+    dispatch_touchpoints(engine, settings, as_of=NEXT, now=NEXT_NOW)
+    ((_, _, status, reason),) = outbox(engine, "decision_not_to_assess")
+    assert status == "held" and reason.endswith("tell the family by hand, then discard it)")

@@ -29,6 +29,7 @@ from ehcp_monitor.ingest.readers.xlsx_errors import (
 )
 from ehcp_monitor.ingest.source import SourceData, Unrecognised, header_name, make_raw_table, nearest_name
 
+HEADER_ROW = 1  # the sheet row of a table's column names: line 1, as a CSV header
 # fastexcel renders a date cell read as text like this; text cells use the configured format.
 XLSX_DATE_CELL = "%Y-%m-%d %H:%M:%S"
 CANONICAL_TABLES_COLUMNS = {c for t in CANONICAL_TABLES.values() for c in t.column_names}
@@ -155,15 +156,15 @@ def _sheets_by_table(path: Path, sheets: list[str]) -> dict[str, str]:
     return {name: found[name][0] for name in TABLE_ORDER if name in found}
 
 
-def _read_columns(path: Path, sheet: str, table: str) -> set[int]:
+def _read_columns(path: Path, sheet: str, table: str) -> tuple[set[int], set[int]]:
     """The sheet's columns (0 is A) that the ingest reads as `table`'s, and those with no header
     (an error cell in the header row leaves its column unnamed, hence unread)."""
     import fastexcel  # only for a workbook holding error cells; polars imports it on reading one anyway
 
     canonical = set(CANONICAL_TABLES[table].column_names)
     columns = fastexcel.read_excel(path).load_sheet(sheet, n_rows=0).available_columns()
-    return {c.absolute_index for c in columns
-            if c.column_name_from == "generated" or header_name(c.name) in canonical}
+    return ({c.absolute_index for c in columns if header_name(c.name) in canonical},
+            {c.absolute_index for c in columns if c.column_name_from == "generated"})
 
 
 def _error_cells_refusal(where: str, cells: ErrorCells, read: str) -> IngestRefused:
@@ -188,8 +189,12 @@ def refuse_error_cells(path: Path, by_name: dict[str, str]) -> None:
     for name, sheet in by_name.items():
         if sheet not in found:
             continue
-        read = _read_columns(path, sheet, name)
-        cells = merged([c for (letters, _), c in found[sheet].items() if not letters or column_index(letters) in read])
+        read, unnamed = _read_columns(path, sheet, name)
+        # A column with no header counts only when its header cell is the error (a helper column
+        # with no heading is not read, whatever it holds); cells are found in sheet order.
+        cells = merged([c for (letters, _), c in found[sheet].items()
+                        if not letters or column_index(letters) in read
+                        or (column_index(letters) in unnamed and c.first and c.first[0][1] == HEADER_ROW)])
         if cells.count:
             raise _error_cells_refusal(f"{path.name}[{sheet}]", cells, " of a column the ingest reads")
 

@@ -138,6 +138,8 @@ def test_error_cells_where_nothing_is_read_do_not_refuse(engine, settings, as_of
     helper = openpyxl.utils.get_column_letter(sheet.max_column + 1)
     sheet[f"{helper}1"] = "lookup"
     sheet[f"{helper}2"] = sheet[f"{helper}3"] = "#N/A"
+    unheaded = openpyxl.utils.get_column_letter(sheet.max_column + 2)  # no heading, an empty column before it
+    sheet[f"{unheaded}3"] = "#N/A"
     notes = workbook.create_sheet("notes")
     notes["A1"], notes["A2"] = "note", "#REF!"
     workbook.save(path)
