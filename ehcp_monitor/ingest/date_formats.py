@@ -90,8 +90,8 @@ def misread_dates(raw_tables: dict[str, RawTable], parsed: dict[str, pl.DataFram
         if not fits:
             # Loaded, the whole column would be findings and its clocks withheld, the ingest "loaded".
             fix = (own_form(raw) if settings.source.date_format not in raw.date_formats
-                   else "write the dates as yyyy-mm-dd in the extract")
-            return f"{where}, nor in another form this reader knows (a time of day added?); {fix}"
+                   else "write the dates as yyyy-mm-dd in the extract, and an empty cell for no date")
+            return f"{where}, nor in another date form this reader knows; {fix}"
         fmt, label = fits[0]
         also = [lab for f, lab in fits[1:] if lab.startswith("mm/dd")]
         either = f" (or {also[0]}: no day in the column is above 12, so the data cannot tell)" if also else ""

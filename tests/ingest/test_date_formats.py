@@ -42,14 +42,18 @@ def test_a_column_in_another_form_is_refused_naming_the_form_and_the_setting(
         "2023-03-01", "2024-09-02", "2024-11-13"]
 
 
-def test_a_column_in_a_form_no_one_names_is_refused_not_loaded_as_findings(engine, settings, as_of, tmp_path):
+@pytest.mark.parametrize("form", [
+    lambda y, m, d: f"{y}-{m}-{d} 00:00",  # a time of day added by a spreadsheet
+    lambda y, m, d: "NULL",  # a database export's text for no date
+])
+def test_a_column_in_a_form_no_one_names_is_refused_not_loaded_as_findings(engine, settings, as_of, tmp_path, form):
     tables = with_more_people({k: v for k, v in base_tables().items() if k in ("people", "requests")})
-    tables = _rewrite(tables, lambda y, m, d: f"{y}-{m}-{d} 00:00")  # a time of day added by a spreadsheet
+    tables = _rewrite(tables, form)
     with pytest.raises(IngestRefused) as refused:
         ingest_csv(engine, settings, tmp_path / "x", tables, as_of)
     assert str(refused.value) == (
         "people.csv column date_of_birth: 15 of 15 dates are not in the declared form %Y-%m-%d, nor in another "
-        "form this reader knows (a time of day added?); write the dates as yyyy-mm-dd in the extract")
+        "date form this reader knows; write the dates as yyyy-mm-dd in the extract, and an empty cell for no date")
     assert read_snapshot(engine).ingest_id is None
 
 
