@@ -610,10 +610,9 @@ def test_an_apology_already_waiting_when_a_step_is_recorded_in_the_future_is_hel
     assert notices() == held
 
 
-def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine, tmp_path):
-    """Told "we will assess" and then of the draft; the decision corrected to "not to assess" is held.
-    A person releases it by its ID: it goes, even though the draft (a later stage) was told after the
-    message it corrects."""
+def _a_decision_corrected_after_the_draft_was_told(engine, tmp_path):
+    """Told "we will assess" and then of the draft; the decision corrected to "not to assess" is
+    held. (settings, the held rows' IDs)"""
     settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
     frames, results = decided_family(outcome="Y")
     frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-13")}]
@@ -624,6 +623,14 @@ def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine,
     plan_touchpoints(engine, settings, as_of=NEXT)
     ids = held_ids(engine)
     assert ids
+    return settings, ids
+
+
+def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine, tmp_path):
+    """Told "we will assess" and then of the draft; the decision corrected to "not to assess" is held.
+    A person releases it by its ID: it goes, even though the draft (a later stage) was told after the
+    message it corrects."""
+    settings, ids = _a_decision_corrected_after_the_draft_was_told(engine, tmp_path)
     counts = release(engine, settings, stage=None, as_of=NEXT, now=NEXT_NOW, ids=ids, as_correction=True)
     assert counts["released"] == len(ids) and "overtaken" not in counts
     # Nor set aside by dispatch as overtaken by the draft: a person decided it goes.
@@ -634,15 +641,7 @@ def test_a_correction_released_by_id_is_sent_whatever_news_came_after_it(engine,
 def test_a_correction_released_by_id_that_failed_is_still_sent_when_retried(engine, tmp_path):
     from ehcp_monitor.touchpoints.failed import retry_failed
 
-    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
-    frames, results = decided_family(outcome="Y")
-    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-13")}]
-    store_case(engine, frames, results)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
-    dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
-    store_case(engine, corrected(frames, request_outcome="N"), results, ingest_id=2)
-    plan_touchpoints(engine, settings, as_of=NEXT)
-    ids = held_ids(engine)
+    settings, ids = _a_decision_corrected_after_the_draft_was_told(engine, tmp_path)
     release(engine, settings, stage=None, as_of=NEXT, now=NEXT_NOW, ids=ids, as_correction=True)
     with engine.begin() as conn:  # the relay refused it for good, as dispatch records a failure
         conn.execute(update(Touchpoint).where(Touchpoint.id.in_(ids)).values(status="failed", attempts=5))

@@ -296,27 +296,38 @@ def test_a_contact_added_while_the_event_is_held_or_discarded_is_not_told_it(eng
     assert send(engine, tmp_path)["sent"] == 0
 
 
-def test_a_held_request_received_is_discarded_once_its_family_was_sent_a_delay_notice(engine, tmp_path):
-    """Events kept for 60 days: a surge held a week; the decision goes late and the family is sent its
-    apology. Released after that, "we have your request, we will decide by ..." would come after
-    "the decision is late"."""
+def _rows_of(engine, case_ref: str) -> list[tuple]:
+    """(stage, status, reason) of the case's outbox rows, in the order planned."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
+                                               .where(Touchpoint.case_ref == case_ref).order_by(Touchpoint.id))]
+
+
+def _surge_held_then_one_decision_late(engine, tmp_path):
+    """60 requests held as a surge (events kept for 60 days); 45 days on, a Monday, R0's decision
+    is late and its apology planned. (settings, that day)"""
     frames, results = families(0, 60, AS_OF)
     store_case(engine, frames, results)
     settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox"),
                               "touchpoints.max_event_age_days": 60})
     assert plan_touchpoints(engine, settings, as_of=AS_OF)["held"] == 60
-    late = AS_OF + timedelta(days=45)  # a Monday: sent on working days
+    late = AS_OF + timedelta(days=45)
     results[0] = {**results[0], "status": "overdue", "days_late": 3}
     store_case(engine, frames, results)
     assert plan_touchpoints(engine, settings, as_of=late)["pending"] == 1
+    return settings, late
+
+
+def test_a_held_request_received_is_discarded_once_its_family_was_sent_a_delay_notice(engine, tmp_path):
+    """Events kept for 60 days: a surge held a week; the decision goes late and the family is sent its
+    apology. Released after that, "we have your request, we will decide by ..." would come after
+    "the decision is late"."""
+    settings, late = _surge_held_then_one_decision_late(engine, tmp_path)
     assert dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45))["sent"] == 1
 
     counts = release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))
     assert (counts["released"], counts["overtaken"]) == (59, 1)
-    with engine.connect() as conn:
-        first = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
-                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
-    assert [tuple(r) for r in first] == [
+    assert _rows_of(engine, "R0") == [
         ("request_received", "discarded",
          "held, then overtaken: the family has been told later news of the case since; not sent"),
         ("delay_notice", "sent", None)]
@@ -325,24 +336,13 @@ def test_a_held_request_received_is_discarded_once_its_family_was_sent_a_delay_n
 def test_a_request_received_released_beside_its_waiting_apology_is_not_sent(engine, tmp_path):
     """Released after the night planned the apology but before it went: "we will decide by" a date
     the apology beside it says has passed."""
-    frames, results = families(0, 60, AS_OF)
-    store_case(engine, frames, results)
-    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox"),
-                              "touchpoints.max_event_age_days": 60})
-    assert plan_touchpoints(engine, settings, as_of=AS_OF)["held"] == 60
-    late = AS_OF + timedelta(days=45)  # a Monday
-    results[0] = {**results[0], "status": "overdue", "days_late": 3}
-    store_case(engine, frames, results)
-    assert plan_touchpoints(engine, settings, as_of=late)["pending"] == 1
+    settings, late = _surge_held_then_one_decision_late(engine, tmp_path)
     assert release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))["released"] == 60
     dry = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45), dry_run=True)
     assert dry["would_send"] == 60  # the 59 requests and the apology: what the real run sends
     counts = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45))
     assert (counts["sent"], counts["overtaken"]) == (60, 1)
-    with engine.connect() as conn:
-        first = conn.execute(select(Touchpoint.stage, Touchpoint.status)
-                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
-    assert [tuple(r) for r in first] == [("request_received", "discarded"), ("delay_notice", "sent")]
+    assert [r[:2] for r in _rows_of(engine, "R0")] == [("request_received", "discarded"), ("delay_notice", "sent")]
 
 
 def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_released(engine, tmp_path):
@@ -362,10 +362,7 @@ def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_r
 
     counts = release(engine, settings, stage=None, as_of=nxt, now=NOW + timedelta(days=3))
     assert (counts["released"], counts["overtaken"]) == (59, 1)
-    with engine.connect() as conn:
-        first = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
-                             .where(Touchpoint.case_ref == "R0").order_by(Touchpoint.id)).all()
-    assert [tuple(r) for r in first] == [
+    assert _rows_of(engine, "R0") == [
         ("request_received", "discarded",
          "held, then overtaken: the family has been told later news of the case since; not sent"),
         ("decision_to_assess", "sent", None)]
