@@ -117,7 +117,8 @@ WORST = {
 # Stages whose text cannot fit one 160-character message at the worst case, with that length
 # (docs/touchpoints.md, Text messages): each still fits two (306).
 OVER_160 = {"decision_not_to_assess": 180, "decision_not_to_issue": 164, "decision_to_assess": 197,
-            "draft_plan_issued": 172}  # the views' due date passed by the day it goes
+            "draft_plan_issued": 172,  # the views' due date passed by the day it goes
+            "request_received": 186}  # the decision's due date passed by the day it goes
 # GSM 03.38 basic characters: anything else makes a text Unicode, and one message holds 70.
 GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
