@@ -8,6 +8,7 @@ return load the same way. Record IDs are derived (sen2_xml_ids.py); each row's `
 line of its element in the file.
 """
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ READ_ELEMENTS = {*RECORDS, *PERSON, *REQUEST, *ASSESSMENT, *NAMED_PLAN, *ACTIVE_
 FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collection", "Year", "ReferenceDate",
                    "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
+# The encoding named by the XML declaration (which can only open the file, after a UTF-8 BOM).
+_DECLARED = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,39})[\"']")
 
 
 @dataclass
@@ -63,6 +66,11 @@ class Header:
     root: str  # the root element's local name
     namespace: str  # "{uri}" or ""
     collection: str | None
+    declared_encoding: str | None = None  # as the XML declaration names it; None: UTF-8 (the default)
+
+    @property
+    def declares_single_byte(self) -> bool:
+        return self.declared_encoding is not None and not self.declared_encoding.lower().startswith("utf")
 
 
 def local_name(tag) -> str:
@@ -101,9 +109,12 @@ def _parser(source, **kwargs):
 
 def read_header(path: Path) -> Header:
     """The root element and the header's collection, reading no further than the header."""
-    root, collection = None, None
+    root, collection, declared = None, None, None
     try:
         with open(path, "rb") as fh:
+            found = _DECLARED.match(fh.read(1024))
+            declared = found.group(1).decode("ascii") if found else None
+            fh.seek(0)
             for event, elem in _parser(fh, events=("start", "end")):
                 name = local_name(elem.tag)
                 if root is None:
@@ -121,7 +132,7 @@ def read_header(path: Path) -> Header:
     if root is None:
         raise IngestRefused(f"{path.name}: not well-formed XML (line 1)")
     tag = root.tag if isinstance(root.tag, str) else ""
-    return Header(local_name(tag), namespace_of(tag), collection)
+    return Header(local_name(tag), namespace_of(tag), collection, declared)
 
 
 def refusal_unless_sen2(path: Path, header: Header) -> None:
@@ -140,15 +151,28 @@ def is_sen2_xml(path: Path) -> bool:
 
 
 class _Hashing:
-    """A binary file that hashes what is read from it, so the checksum costs no second pass."""
+    """A binary file that hashes what is read from it, so the checksum costs no second pass; with
+    `utf8_check`, also whether its bytes, beyond ASCII, are all UTF-8 (`is_utf8_beyond_ascii`)."""
 
-    def __init__(self, fh):
+    def __init__(self, fh, utf8_check: bool = False):
         self.fh, self.sha = fh, hashlib.sha256()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")() if utf8_check else None
+        self._non_ascii = False
 
     def read(self, size=-1):
         data = self.fh.read(size)
         self.sha.update(data)
+        if self._utf8 is not None:
+            self._non_ascii = self._non_ascii or not data.isascii()
+            try:
+                self._utf8.decode(data, final=not data)
+            except UnicodeDecodeError:
+                self._utf8 = None
         return data
+
+    @property
+    def is_utf8_beyond_ascii(self) -> bool:
+        return self._utf8 is not None and self._non_ascii
 
 
 def _slots(record: str, fields: tuple[str, ...], ns: str) -> dict[str, int]:
@@ -219,7 +243,7 @@ def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
     walk = _Walk(header.namespace, path.name)
     try:
         with open(path, "rb") as fh:
-            hashing = _Hashing(fh)
+            hashing = _Hashing(fh, utf8_check=header.declares_single_byte)
             context = _parser(hashing, events=("end",), tag=walk.person_tag)
             for _event, person in context:
                 walk.person(person)
@@ -237,6 +261,10 @@ def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
         raise _malformed(path, exc) from None
     except OSError as exc:
         raise IngestRefused(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    if hashing.is_utf8_beyond_ascii:  # every accented name would read wrongly
+        raise IngestRefused(f"{path.name}: its first line declares the encoding {header.declared_encoding}, but its "
+                            "bytes are UTF-8, so accented names would be misread (an é as Ã©): change the first "
+                            'line to encoding="UTF-8", or export it again, and load it again')
     source.checksums[path.name] = hashing.sha.hexdigest()
     root = context.root
     if root is not None:

@@ -4,7 +4,8 @@ Each ID is a keyed hash (HMAC-SHA256) of the fields that identify the record, so
 request and plan get the same ID from every file while those fields are unchanged:
 
 - person: the UPN; else the unique learner number; else surname, forename and date of birth
-  (names case- and space-folded, so a change of capitals or spacing does not re-key anyone);
+  (names case- and space-folded, so a change of capitals or spacing does not re-key anyone; and
+  invisible format characters, such as a zero-width space, dropped from all of them);
 - request: the person's identity and `ReceivedDate`, and `RequestSource` too when the person has
   another request received the same day (two same-day requests from different sources are two
   requests; from the same source they cannot be told apart). A missing `ReceivedDate` reads as
@@ -59,12 +60,18 @@ def id_key() -> bytes:
     return FALLBACK_KEY
 
 
+# Invisible format characters (zero-width space and joiners, soft hyphen, a stray BOM) pasted into a
+# value: they would re-key the person while the value reads the same.
+_INVISIBLE = r"\p{Cf}+"
+
+
 def _folded(column: str) -> pl.Expr:
-    return pl.col(column).str.to_lowercase().str.replace_all(r"\s+", " ").str.strip_chars()
+    return (pl.col(column).str.replace_all(_INVISIBLE, "").str.to_lowercase().str.replace_all(r"\s+", " ")
+            .str.strip_chars())
 
 
 def _squeezed(column: str) -> pl.Expr:
-    return pl.col(column).str.replace_all(r"\s+", "")
+    return pl.col(column).str.replace_all(r"[\s\p{Cf}]+", "")
 
 
 def person_identity(upn: str, uln: str, surname: str, forename: str, birth: str) -> pl.Expr:

@@ -241,9 +241,11 @@ def test_ids_are_stable_when_other_fields_change(settings, tmp_path):
     changed = (ADA.replace("SY1 1AA", "SY9 9ZZ").replace("<Forename>Ada</Forename>", "<Forename>ADA</Forename>")
                .replace("<RequestOutcome>Y</RequestOutcome>", "<RequestOutcome>N</RequestOutcome>")
                .replace("<CeaseDate></CeaseDate>", "<CeaseDate>2025-03-01</CeaseDate>")
-               .replace("<ReviewMeeting>2025-02-20</ReviewMeeting>", ""))
-    # Ben is found by name and birth date, whatever the case and spacing of his name.
-    ben = BEN.replace("<Surname>Ng</Surname>", "<Surname> NG </Surname>")
+               .replace("<ReviewMeeting>2025-02-20</ReviewMeeting>", "")
+               # Invisible characters pasted in (a zero-width space, a no-break space) re-key no one.
+               .replace("<UPN>A123456789012</UPN>", "<UPN>A12345\u200b6789012\u00a0</UPN>"))
+    # Ben is found by name and birth date, whatever the case, spacing and invisible characters of his name.
+    ben = BEN.replace("<Surname>Ng</Surname>", "<Surname> N\u00adG\u200d </Surname>")
     tomorrow = _ids(settings, write(tmp_path / "tomorrow", xml(ben, changed)))
     assert {k: sorted(v) for k, v in tomorrow.items()} == {k: sorted(v) for k, v in today.items()}
 
@@ -306,6 +308,36 @@ def test_a_file_re_saved_in_another_encoding_is_refused_naming_the_encoding(engi
         f"return.xml: bytes on line {ADA_LINE + 1} are not in the encoding the file declares (UTF-8 unless its "
         "first line says otherwise): export it again, and do not open and save it in an editor first")
     assert "Morg" not in str(refused.value)
+
+
+LATIN_1 = HEAD.replace('encoding="UTF-8"', "encoding='ISO-8859-1'")
+
+
+def test_a_file_declaring_latin_1_whose_bytes_are_utf_8_is_refused(engine, settings, as_of, tmp_path):
+    """Read as it declares, "Morgán" would load as "MorgÃ¡n" and go into the family's emails."""
+    path = tmp_path / "return.xml"
+    path.write_bytes(xml(ADA, head=LATIN_1).replace("Morgan", "Morg\u00e1n").encode("utf-8"))
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(path), as_of=as_of)
+    assert str(refused.value) == (
+        "return.xml: its first line declares the encoding ISO-8859-1, but its bytes are UTF-8, so accented names "
+        'would be misread (an é as Ã©): change the first line to encoding="UTF-8", or export it again, and load '
+        "it again")
+    assert read_snapshot(engine)["people"].height == 0
+
+
+@pytest.mark.parametrize("encoding", ["ISO-8859-1", "windows-1252"])
+def test_a_file_in_the_single_byte_encoding_it_declares_loads_its_names_as_written(engine, settings, as_of,
+                                                                                   tmp_path, encoding):
+    path = tmp_path / "return.xml"
+    text = xml(ADA, head=HEAD.replace('encoding="UTF-8"', f'encoding="{encoding}"'))
+    path.write_bytes(text.replace("Morgan", "Morg\u00e1n").encode(encoding))
+    run_ingest(engine, settings, str(path), as_of=as_of)
+    assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morg\u00e1n"]
+    # Nothing beyond ASCII: read the same whatever it declares.
+    path.write_bytes(xml(ADA, head=LATIN_1).encode("ascii"))
+    run_ingest(engine, settings, str(path), as_of=as_of)
+    assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morgan"]
 
 
 @pytest.mark.parametrize("case", MALFORMED)
