@@ -186,7 +186,11 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
     received = (
         req.filter(~pl.col("request_outcome").is_in(["H", "W"]))
         .join(decide_due, on="request_id", how="left")
-        .with_columns(pl.col("received_date").alias("event_date"))
+        .with_columns(pl.col("received_date").alias("event_date"),
+                      # Keyed late, its decision may go the same night: "we will decide by" would
+                      # arrive beside "we have decided" (the templates then word it neutrally).
+                      (pl.col("request_outcome").is_in(["Y", "N"]) & pl.col("request_outcome_date").is_not_null())
+                      .alias("decided"))
     )
     decided = req.filter(pl.col("request_outcome_date").is_not_null()).with_columns(
         pl.col("request_outcome_date").alias("event_date"),
@@ -232,7 +236,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
         .with_columns(pl.lit(None, pl.Utf8).alias("plan_id"), pl.col("event_date").alias("decision_date"))
     )
     return [
-        _finish(received, "request_received", ["received_date", "decision_due"]),
+        _finish(received, "request_received", ["received_date", "decision_due", "decided"]),
         _finish(to_assess, "decision_to_assess",
                 ["received_date", "decision_date", "final_due", "advice_types"]),
         _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"]),

@@ -325,19 +325,35 @@ def overtaken_updates(rows: pl.DataFrame, fresh: pl.DataFrame) -> pl.Series:
             .join(news.select("case_ref", "contact_id").unique(), on=["case_ref", "contact_id"], how="semi")["id"])
 
 
-def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0) -> str:
-    """Why a run held messages, in one line short enough for a job's record (jobs/counts.py)."""
+# The nightly job's record keeps a text only this long (jobs/counts.py, MAX_TEXT).
+HELD_REASON_MAX = 200
+
+
+def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0,
+                dated_ahead: int = 0) -> str:
+    """Why a run held messages, in one line short enough for a job's record (in brief when every
+    kind of hold comes at once). `dated_ahead`: of the `corrections`, those held because their
+    case's records date a step after today (W005), not because a family was sent something else."""
     if new_emails > limit.limit and not (corrections or held_again or two_outcomes):
         return limit.message(new_emails)
-    parts = [f"{new_emails} new emails (over {limit.limit})"] if new_emails > limit.limit else []
-    parts += [f"{corrections} at odds with messages already sent"] if corrections else []
-    parts += [f"{two_outcomes} with two outcomes for one decision"] if two_outcomes else []
-    parts += [f"{held_again} held again (set aside, then back)"] if held_again else []
+    at_odds = corrections - dated_ahead
     # A row held by a rule of its own goes only by its ID (hold.release).
-    if corrections or two_outcomes:
-        # BY_ITS_ID without the program's name: the job's record holds 200 characters.
-        return f"held {', '.join(parts)}; check each, then `touchpoints release --id N` or `discard --id N`"
-    return f"held {', '.join(parts)}; check the data, then `ehcp-monitor touchpoints release` or `discard`"
+    # BY_ITS_ID without the program's name, for the length.
+    end = ("check each, then `touchpoints release --id N` or `discard --id N`" if corrections or two_outcomes
+           else "check the data, then `ehcp-monitor touchpoints release` or `discard`")
+    kinds = [  # (how many, said in full, said in brief)
+        (new_emails if new_emails > limit.limit else 0, f"new emails (over {limit.limit})", "new emails"),
+        (at_odds, "at odds with messages already sent", "at odds with messages sent"),
+        (dated_ahead, "of cases with a step dated after today (W005)", "dated ahead (W005)"),
+        (two_outcomes, "with two outcomes for one decision", "two outcomes"),
+        (held_again, "held again (set aside, then back)", "held again"),
+    ]
+    for brief in (False, True):
+        parts = [f"{n} {said[brief]}" for n, *said in kinds if n]
+        line = f"held {', '.join(parts)}; {end}"
+        if len(line) <= HELD_REASON_MAX:
+            break
+    return line
 
 
 def start_of_day(as_of: date) -> datetime:
@@ -424,6 +440,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
+        dated_ahead = fresh.filter(pl.col("reason") == corrections.DATED_AHEAD_REASON).height + waiting_dated
         # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
         fresh = unreached.held_again(fresh, unreachable)
         reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height
@@ -432,7 +449,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held)
+        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         new, reopened, reasoned = unreached.reached(fresh, unreachable)

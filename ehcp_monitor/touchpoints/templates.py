@@ -114,6 +114,9 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "early_years_review_months": settings.rules.early_years_review_months,
         # Rows planned before the child was named carry no `child_name`: they name no one.
         "child_name": facts.get("child_name"),
+        # A request received whose decision is in the records (keyed late, the two news the same
+        # night): rows planned before this fact existed carry none.
+        "decided": bool(facts.get("decided")),
         # Set only on a row a person released as a correction (hold.release).
         "corrects": facts.get("corrects"),
         "update_every_days": tp.update_every_days,

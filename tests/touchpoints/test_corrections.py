@@ -71,6 +71,41 @@ def test_a_date_corrected_before_sending_supersedes_the_waiting_message(engine, 
     assert sent["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
 
 
+def _received_text(tmp_path) -> str:
+    """The plain-text part of the one "request received" email sent."""
+    (mail,) = [m for m in (message_from_bytes(p.read_bytes(), policy=default) for p in (tmp_path / "outbox").iterdir())
+               if "received the request" in m.get_body(("plain",)).get_content()]
+    return " ".join(mail.get_body(("plain",)).get_content().split())
+
+
+@pytest.mark.parametrize("decision_keyed", ["with the request", "while its message waited"])
+def test_a_request_received_going_beside_its_decision_does_not_say_we_will_decide(engine, tmp_path,
+                                                                                   decision_keyed):
+    """Keyed late with its decision (or decided while its message waited, sending stopped): both go
+    the same night, and "we will decide by 21 April" must not arrive beside "we have decided"."""
+    frames, results = decided_family()
+    if decision_keyed == "while its message waited":
+        undecided = corrected(frames, request_outcome="A", request_outcome_date=None)
+        store_case(engine, undecided, [{**results[0], "completed": None, "status": "pending"}])
+        assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["pending"] == 1
+    store_case(engine, frames, results, ingest_id=2)
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["pending"] == 1 + (decision_keyed == "with the request")
+    assert send(engine, tmp_path)["by_stage"] == {"decision_to_assess": 1, "request_received": 1}
+    text = _received_text(tmp_path)
+    assert ("The law gives us 6 weeks to decide whether to carry out an assessment: until Monday 21 April 2025. "
+            "If you have not had our decision, your case officer can tell you where things are.") in text
+    assert "We will decide" not in text
+
+
+def test_a_request_received_still_undecided_says_when_we_will_decide(engine, tmp_path):
+    frames, results = decided_family()
+    store_case(engine, corrected(frames, request_outcome="A", request_outcome_date=None),
+               [{**results[0], "completed": None, "status": "pending"}])
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"request_received": 1}
+    assert "We will decide whether to carry out an assessment by Monday 21 April 2025." in _received_text(tmp_path)
+
+
 def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(engine, tmp_path):
     frames, results = decided_family(outcome="N")
     store_case(engine, frames, results)
@@ -273,6 +308,15 @@ def test_why_a_run_held_fits_in_the_nightly_jobs_record():
     longest = held_reason(limit, 9_999_999, 9_999_999, 9_999_999)
     assert longest.startswith("held 9999999 new emails (over 999999), 9999999 at odds with messages already sent")
     assert len(longest) <= MAX_TEXT
+    dated = held_reason(limit, 99, 7, 0, dated_ahead=5)
+    assert dated == ("held 2 at odds with messages already sent, 5 of cases with a step dated after today (W005); "
+                     "check each, then `touchpoints release --id N` or `discard --id N`")
+    # Every kind at once: in brief, still whole.
+    every = held_reason(limit, 9_999_999, 9_999_999, 9_999_999, two_outcomes=9_999_999, dated_ahead=4_999_999)
+    assert every == ("held 9999999 new emails, 5000000 at odds with messages sent, 4999999 dated ahead (W005), "
+                     "9999999 two outcomes, 9999999 held again; check each, then `touchpoints release --id N` "
+                     "or `discard --id N`")
+    assert len(every) <= MAX_TEXT
     assert held_reason(limit, 9_999_999, 0, 0) == limit.message(9_999_999)
 
 
@@ -568,7 +612,7 @@ def test_an_apology_for_a_step_the_records_date_in_the_future_is_held(engine, ty
     frames, results = caseload()
     frames["assessments"][0].update(assessment_outcome="Y" if typed else "A", assessment_outcome_date=typed)
     store_case(engine, frames, results)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     with engine.connect() as conn:
         notices = conn.execute(select(Touchpoint.status, Touchpoint.reason).where(
             Touchpoint.stage == "delay_notice", Touchpoint.case_ref == "R2",
@@ -579,6 +623,10 @@ def test_an_apology_for_a_step_the_records_date_in_the_future_is_held(engine, ty
     else:
         assert {(status, reason.split(",")[0]) for status, reason in notices} == {
             ("held", "held: the records date a step of this case after today (W005: a mistyped year?)")}
+        # The run's line says why: not "at odds with messages already sent" (nothing was sent).
+        assert counts["held_reason"] == (
+            f"held {len(notices)} of cases with a step dated after today (W005); check each, then "
+            "`touchpoints release --id N` or `discard --id N`")
 
 
 def test_an_apology_already_waiting_when_a_step_is_recorded_in_the_future_is_held_and_stays_held(engine):

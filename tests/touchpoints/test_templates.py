@@ -309,6 +309,25 @@ def test_a_request_received_sent_after_its_decision_date_does_not_tell_that_date
     assert "Decision was due 17 February 2025: not had it? Call us." in sms and "Decision by" not in sms
 
 
+@pytest.mark.parametrize("decision_due", ["2025-02-17", None])
+def test_a_request_received_whose_decision_is_recorded_does_not_say_we_will_decide(decision_due):
+    """Keyed late with its decision, the two go the same night: "we will decide by" would arrive
+    beside "we have decided". Worded as the request received past its decision date, claiming
+    neither that a decision was made nor that one is to come."""
+    text, html, sms = _sent_on("request_received", date(2025, 2, 10), decided=True, decision_due=decision_due)
+    until = ": until Monday 17 February 2025" if decision_due else ""
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert (f"The law gives us 6 weeks to decide whether to carry out an assessment{until}. If you have not "
+                "had our decision, your case officer can tell you where things are.") in part
+        assert "We will decide" not in part and "We will write to you with our decision" not in part
+    assert ("Decision due by 17 February 2025: not had it? Call us." if decision_due
+            else "Not had our decision? Call us.") in sms
+    assert "Decision by" not in sms
+    # A row planned before the fact existed reads as before.
+    text, _html, _sms = _sent_on("request_received", date(2025, 2, 10))
+    assert "We will decide whether to carry out an assessment by Monday 17 February 2025" in text
+
+
 def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
     # FACTS: comments by Monday 17 March 2025.
     text, html, sms = _sent_on("draft_plan_issued", date(2025, 3, 17))
