@@ -187,7 +187,7 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
     correction when the family was since sent another event of the group, or for two outcomes of
     its decision (`conflicts`: outcomes.two_outcomes). A decision with no outcome whose contact
     has it with one stays superseded (outcomes.not_back). Counts: `pending`, `held_again`,
-    `correction`, `two_outcomes`."""
+    `correction` (of which `dated_ahead`: held for a step dated after today), `two_outcomes`."""
     returning = outcomes.not_back(back(rows, events.keys), rows)
     was_failed = pl.col("reason").str.ends_with(WAS_FAILED).fill_null(False)
     failed_again = _failed_again(conn, returning.filter(was_failed), events)
@@ -222,8 +222,11 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
           "new_context": {**json.loads(r["context"]), **kept.get(r["id"], {})}}
          for r in verdicts.iter_rows(named=True)],
     )
+    # Of the corrections, those held for a step the records date after today (the run's line says so).
+    dated = verdicts.filter(pl.col("reason") == DATED_AHEAD_REASON).height
     return {**dict(verdicts.group_by("kind").len().iter_rows()), **({"failed_again": failed_again}
-                                                                     if failed_again else {})}
+                                                                     if failed_again else {}),
+            **({"dated_ahead": dated} if dated else {})}
 
 
 def _failed_again(conn: Connection, returning: pl.DataFrame, events: Events) -> int:

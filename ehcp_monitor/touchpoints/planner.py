@@ -440,7 +440,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
-        dated_ahead = fresh.filter(pl.col("reason") == corrections.DATED_AHEAD_REASON).height + waiting_dated
+        dated_ahead = (fresh.filter(pl.col("reason") == corrections.DATED_AHEAD_REASON).height + waiting_dated
+                       + revived.get("dated_ahead", 0))
         # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
         fresh = unreached.held_again(fresh, unreachable)
         reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height

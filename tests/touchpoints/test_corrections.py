@@ -654,8 +654,10 @@ def test_an_apology_already_waiting_when_a_step_is_recorded_in_the_future_is_hel
     plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert {status for status, _ in notices()} == {"superseded"}
     store_case(engine, frames, results, ingest_id=4)
-    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
     assert notices() == held
+    assert "of cases with a step dated after today (W005)" in counts["held_reason"]
+    assert "at odds" not in counts["held_reason"]
 
 
 def _a_decision_corrected_after_the_draft_was_told(engine, tmp_path):

@@ -57,8 +57,9 @@ READ_ELEMENTS = {*RECORDS, *PERSON, *REQUEST, *ASSESSMENT, *NAMED_PLAN, *ACTIVE_
 FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collection", "Year", "ReferenceDate",
                    "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
-# The encoding named by the XML declaration (which can only open the file, after a UTF-8 BOM).
-_DECLARED = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,39})[\"']")
+# The encoding named by the XML declaration, which can only open the file. (After a UTF-8 BOM the
+# parser reads UTF-8 whatever it names.)
+_DECLARED = re.compile(rb"\A<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,39})[\"']")
 
 
 @dataclass
@@ -66,7 +67,7 @@ class Header:
     root: str  # the root element's local name
     namespace: str  # "{uri}" or ""
     collection: str | None
-    declared_encoding: str | None = None  # as the XML declaration names it; None: UTF-8 (the default)
+    declared_encoding: str | None = None  # as the XML declaration names it; None: UTF-8 (none named, or a BOM)
 
     @property
     def declares_single_byte(self) -> bool:

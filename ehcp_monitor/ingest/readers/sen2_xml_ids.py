@@ -76,7 +76,7 @@ def _squeezed(column: str) -> pl.Expr:
 
 def person_identity(upn: str, uln: str, surname: str, forename: str, birth: str) -> pl.Expr:
     """The text that identifies a person (never stored or logged: it holds the UPN or name)."""
-    names = [_folded(surname), _folded(forename), pl.col(birth).str.strip_chars()]
+    names = [_folded(surname), _folded(forename), pl.col(birth).str.replace_all(_INVISIBLE, "").str.strip_chars()]
     return (
         pl.when(pl.col(upn).is_not_null()).then(pl.lit("upn" + SEP) + _squeezed(upn).str.to_uppercase())
         .when(pl.col(uln).is_not_null()).then(pl.lit("uln" + SEP) + _squeezed(uln))

@@ -246,6 +246,7 @@ def test_ids_are_stable_when_other_fields_change(settings, tmp_path):
                .replace("<UPN>A123456789012</UPN>", "<UPN>A12345\u200b6789012\u00a0</UPN>"))
     # Ben is found by name and birth date, whatever the case, spacing and invisible characters of his name.
     ben = BEN.replace("<Surname>Ng</Surname>", "<Surname> N\u00adG\u200d </Surname>")
+    ben = ben.replace("<PersonBirthDate>", "<PersonBirthDate>\u200b")
     tomorrow = _ids(settings, write(tmp_path / "tomorrow", xml(ben, changed)))
     assert {k: sorted(v) for k, v in tomorrow.items()} == {k: sorted(v) for k, v in today.items()}
 
@@ -338,6 +339,10 @@ def test_a_file_in_the_single_byte_encoding_it_declares_loads_its_names_as_writt
     path.write_bytes(xml(ADA, head=LATIN_1).encode("ascii"))
     run_ingest(engine, settings, str(path), as_of=as_of)
     assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morgan"]
+    # After a UTF-8 byte-order mark the file is read as UTF-8, whatever it declares: loaded as written.
+    path.write_bytes(b"\xef\xbb\xbf" + xml(ADA, head=LATIN_1).replace("Morgan", "Morg\u00e1n").encode("utf-8"))
+    run_ingest(engine, settings, str(path), as_of=as_of)
+    assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morg\u00e1n"]
 
 
 @pytest.mark.parametrize("case", MALFORMED)
