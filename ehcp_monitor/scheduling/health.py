@@ -27,10 +27,14 @@ class JobState:
 
 
 def _problem(schedule: JobSchedule, last_success: datetime | None, now: datetime,
-             began: datetime | None = None) -> str | None:
+             began: datetime | None = None, last_run: runs.RunRecord | None = None) -> str | None:
     if not schedule.enabled:
         return None
     if last_success is None:
+        # Run (by hand, or by cron on its own times) and failed every time: broken from the start,
+        # whatever the schedule says of its first run.
+        if last_run is not None and last_run.status == runs.FAILED:
+            return "has never succeeded: its last run failed"
         # Not late before its first scheduled time since the monitor began (and that time's grace).
         first = schedule.next_run(began) if began else None
         if first is not None and now < first + timedelta(hours=schedule.misfire_grace_hours):
@@ -53,7 +57,7 @@ def job_states(engine: Engine, settings: Settings, now: datetime) -> list[JobSta
             next_run=s.next_run(now),
             last_run=last.get(s.job),
             last_success=successes.get(s.job),
-            problem=_problem(s, successes.get(s.job), now, began),
+            problem=_problem(s, successes.get(s.job), now, began, last.get(s.job)),
         )
         for s in job_schedules(settings)
     ]

@@ -334,6 +334,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
                  for found in (_another_event(quiet, told, moved=False), _another_outcome(quiet, told))]
     if "person_id" in pending.columns:
         each += [_another_case(pending, told), _same_event_another_case(pending, told)]
+        if found is not None:
+            each.append(_same_event_to_this_contact_another_child(pending, told, found))
     each.append(_an_event_held_for_another_contact(pending, rows))
     if has_facts:
         each.append(_after_a_cease_decision(pending))
@@ -420,6 +422,29 @@ def _same_event_another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.Da
         .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(" under case "), pl.col("told_case"),
             pl.lit(" (the case re-keyed in the records?)" + CHECK_THE_RECORD)))
+    )
+
+
+def _same_event_to_this_contact_another_child(pending: pl.DataFrame, told: pl.DataFrame,
+                                              found: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending rows whose contact was told this very stage, outcome and date under
+    another case of another child, a child no longer in the records (no event in `found`): an SEN2
+    XML child re-keyed (a corrected UPN, name or birth date gives new person, request and plan IDs)
+    while the contact's ID stayed. Read as "written to about another child", a person would release
+    the family's news a second time. (A child still in the records is another child: _to_a_relinked_contact.)"""
+    gone = pl.col("person_id").is_in(found["person_id"].drop_nulls().unique().implode()).not_()
+    told = told.filter(pl.col("person_id").is_not_null() & gone).select(
+        "contact_id", "stage", "event_date", "variant", pl.col("case_ref").alias("told_case"),
+        pl.col("person_id").alias("told_person"), pl.col("stage").alias("told_stage"),
+        pl.col("event_date").alias("told_date"))
+    return (
+        pending.filter(pl.col("person_id").is_not_null())
+        .join(told, on=["contact_id", "stage", "event_date", "variant"])
+        .filter((pl.col("told_case") != pl.col("case_ref")) & (pl.col("told_person") != pl.col("person_id")))
+        .pipe(_by_latest_told, pl.concat_str(
+            _told_of(), pl.lit(" under case "), pl.col("told_case"), pl.lit(" of person "), pl.col("told_person"),
+            pl.lit(" (the child re-keyed in the records: a corrected UPN, name or birth date?); if it is the same "
+                   "child `ehcp-monitor touchpoints discard --id N`, else `release --id N`")))
     )
 
 

@@ -57,6 +57,21 @@ def test_the_first_run_of_any_job_also_marks_when_the_monitor_began(engine, sett
     assert _problems(engine, settings, NOW + timedelta(days=2))["board_pack"] is None
 
 
+def test_a_job_that_has_only_failed_is_reported_before_its_first_scheduled_time(engine, settings):
+    """Installed with a wrong source folder and run by hand (or by cron) twice: failed both times.
+    `health` must not say it is waiting for its first run."""
+    for n in (1, 2):
+        runs.start_run(engine, job="nightly", run_id=f"r{n}", as_of=AS_OF, now=NOW)
+        runs.finish_run(engine, f"r{n}", status="failed", counts={}, error="source not found", now=NOW)
+    problems = _problems(engine, settings, NOW + timedelta(minutes=5))
+    assert problems["nightly"] == "has never succeeded: its last run failed"
+    assert problems["board_pack"] is None  # the others still wait for their first time
+    # Once it succeeds, an old failure is not a problem.
+    runs.start_run(engine, job="nightly", run_id="r3", as_of=AS_OF, now=NOW + timedelta(minutes=10))
+    runs.finish_run(engine, "r3", status="success", counts={}, error=None, now=NOW + timedelta(minutes=10))
+    assert _problems(engine, settings, NOW + timedelta(minutes=15))["nightly"] is None
+
+
 def test_health_says_a_job_is_waiting_for_its_first_run(engine, tmp_path, cli_env):
     runs.record_service_start(engine, now=datetime.now(timezone.utc))
     cli_env["EHCP_CONFIG"] = str(toml_config(tmp_path / "config.toml", enabled=("board_pack",)))

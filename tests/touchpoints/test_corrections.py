@@ -488,6 +488,29 @@ def test_a_request_re_keyed_under_a_new_id_is_held_not_told_again(engine, tmp_pa
         for words, day in (("decision to assess", "2025-03-12"), ("request received", "2025-03-10"))]
 
 
+def test_a_child_re_keyed_with_the_same_contact_is_held_as_the_same_news_not_as_another_child(engine, tmp_path):
+    """An SEN2 XML child whose UPN was corrected gets new person and request IDs; the contacts side
+    table keeps the case system's contact ID. "Written to about another child" would lead a person
+    to release the family's news again under a second case reference."""
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["sent"] == 2
+    rekeyed = copy.deepcopy(frames)
+    rekeyed["people"][0]["person_id"] = "P-NEW"
+    rekeyed["requests"][0].update(request_id="R-NEW", person_id="P-NEW")
+    rekeyed["contacts"][0]["person_id"] = "P-NEW"
+    store_case(engine, rekeyed, [{**results[0], "request_id": "R-NEW", "person_id": "P-NEW"}], ingest_id=2)
+    counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert (counts["pending"], counts["corrections_held"]) == (0, 2)
+    assert sorted(r[3] for r in outbox(engine) if r[2] == "held") == [
+        f"held as a correction: the family was already sent {words} dated {day} under case R1 of person P1 (the "
+        "child re-keyed in the records: a corrected UPN, name or birth date?); if it is the same child "
+        "`ehcp-monitor touchpoints discard --id N`, else `release --id N`"
+        for words, day in (("decision to assess", "2025-03-12"), ("request received", "2025-03-10"))]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+
+
 def test_a_childs_new_request_months_after_the_last_is_told(engine, tmp_path):
     frames, results = decided_family("N")
     store_case(engine, frames, results)

@@ -57,6 +57,9 @@ READ_ELEMENTS = {*RECORDS, *PERSON, *REQUEST, *ASSESSMENT, *NAMED_PLAN, *ACTIVE_
 FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collection", "Year", "ReferenceDate",
                    "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
+# Labels the WHATWG Encoding standard reads as Windows-1252 (lower case, "_" as "-").
+LATIN_1_LABELS = {"iso-8859-1", "iso8859-1", "iso88591", "iso-ir-100", "latin1", "latin-1", "l1", "cp819",
+                  "ibm819", "csisolatin1", "us-ascii", "ascii", "ansi-x3.4-1968", "cp1252", "x-cp1252"}
 # The encoding named by the XML declaration, which can only open the file. (After a UTF-8 BOM the
 # parser reads UTF-8 whatever it names.)
 _DECLARED = re.compile(rb"\A<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,39})[\"']")
@@ -72,6 +75,20 @@ class Header:
     @property
     def declares_single_byte(self) -> bool:
         return self.declared_encoding is not None and not self.declared_encoding.lower().startswith("utf")
+
+    @property
+    def read_as(self) -> str | None:
+        return read_as(self.declared_encoding)
+
+
+def read_as(declared: str | None) -> str | None:
+    """The encoding to read a file in, where not the one it declares: a file labelled ISO-8859-1
+    (or ASCII) is read as Windows-1252, as browsers do (the WHATWG Encoding standard), since Windows
+    programs write that label over Windows-1252 text: read as labelled, the curly apostrophe of
+    "D’Arcy" (byte 0x92) becomes a control character and the name is cleared (V010)."""
+    if declared and declared.lower().replace("_", "-") in LATIN_1_LABELS:
+        return "windows-1252"
+    return None
 
 
 def local_name(tag) -> str:
@@ -116,7 +133,8 @@ def read_header(path: Path) -> Header:
             found = _DECLARED.match(fh.read(1024))
             declared = found.group(1).decode("ascii") if found else None
             fh.seek(0)
-            for event, elem in _parser(fh, events=("start", "end")):
+            override = read_as(declared)
+            for event, elem in _parser(fh, events=("start", "end"), **({"encoding": override} if override else {})):
                 name = local_name(elem.tag)
                 if root is None:
                     root = elem
@@ -245,7 +263,8 @@ def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
     try:
         with open(path, "rb") as fh:
             hashing = _Hashing(fh, utf8_check=header.declares_single_byte)
-            context = _parser(hashing, events=("end",), tag=walk.person_tag)
+            context = _parser(hashing, events=("end",), tag=walk.person_tag,
+                              **({"encoding": header.read_as} if header.read_as else {}))
             for _event, person in context:
                 walk.person(person)
                 # Free what was read: the Person's subtree, and any sibling before it.

@@ -342,6 +342,21 @@ def test_a_file_in_the_single_byte_encoding_it_declares_loads_its_names_as_writt
     assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morg\u00e1n"]
 
 
+@pytest.mark.parametrize("label", ["ISO-8859-1", "latin1", "us-ascii"])
+def test_a_file_labelled_latin_1_is_read_as_windows_1252_as_windows_programs_write_it(engine, settings, as_of,
+                                                                                      tmp_path, label):
+    """Read as labelled, the curly apostrophe of D’Arcy (byte 0x92) is a control character and the
+    name would be cleared (V010): the child's name gone from the family's emails."""
+    path = tmp_path / "return.xml"
+    text = xml(ADA, head=HEAD.replace('encoding="UTF-8"', f'encoding="{label}"'))
+    path.write_bytes(text.replace("<Forename>Ada", "<Forename>D\u2019Arcy").replace("Morgan", "Morg\u00e1n")
+                     .encode("cp1252"))
+    result = run_ingest(engine, settings, str(path), as_of=as_of)
+    assert result.counts["people"]["by_code"] == {}
+    people = read_snapshot(engine)["people"]
+    assert (people["forename"].to_list(), people["surname"].to_list()) == (["D\u2019Arcy"], ["Morg\u00e1n"])
+
+
 @pytest.mark.parametrize("case", MALFORMED)
 def test_malformed_xml_is_refused_naming_the_file_and_line_only(engine, settings, as_of, tmp_path, case):
     text, line = MALFORMED[case]
