@@ -181,7 +181,8 @@ def back(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
 
 
 def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Series | None = None,
-           conflicts: pl.DataFrame | None = None, future: pl.Series | None = None) -> dict[str, int]:
+           conflicts: pl.DataFrame | None = None, future: pl.Series | None = None,
+           people: pl.Series | None = None) -> dict[str, int]:
     """Superseded rows whose event is back (`back`) wait again, with their event's facts as the
     records have them now: `pending`; `held` again when they were held (HELD_AGAIN); `held` as a
     correction when the family was since sent another event of the group, or for two outcomes of
@@ -202,7 +203,7 @@ def revive(conn: Connection, rows: pl.DataFrame, events: Events, contacts: pl.Se
         verdicts = outcomes.hold_two_outcomes(verdicts, conflicts)
     # Every rule a new row meets (a row held by one comes back held by it, not merely "held again").
     verdicts = hold_corrections(verdicts, rows, contacts, links=read_contact_links(conn), found=events.keys,
-                                future=future)
+                                future=future, people=people)
     verdicts = (
         verdicts
         .with_columns(kind=pl.when(pl.col("reason").str.starts_with(outcomes.TWO_OUTCOMES).fill_null(False))
@@ -303,7 +304,7 @@ def _chunks(values: list) -> list[list]:
 
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
                      links: pl.DataFrame | None = None, found: pl.DataFrame | None = None,
-                     future: pl.Series | None = None) -> pl.DataFrame:
+                     future: pl.Series | None = None, people: pl.Series | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group; of an event of the
@@ -311,7 +312,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     dated within MOVED_WITHIN_DAYS, whose review began before it (RECURRING); of this very event
     with another outcome, or under a contact ID that `contacts` (the contact IDs in the records)
     no longer has; or when its contact was last written to about another child (`links`:
-    read_contact_links); or when it is an apology or update of a case whose records date a step
+    read_contact_links), or told it this very event about a child `people` (the person IDs in the
+    records) no longer has; or when it is an apology or update of a case whose records date a step
     after today (`future`: events.future_step_cases)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
@@ -334,8 +336,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
                  for found in (_another_event(quiet, told, moved=False), _another_outcome(quiet, told))]
     if "person_id" in pending.columns:
         each += [_another_case(pending, told), _same_event_another_case(pending, told)]
-        if found is not None:
-            each.append(_same_event_to_this_contact_another_child(pending, told, found))
+        if people is not None:
+            each.append(_same_event_to_this_contact_another_child(pending, told, people))
     each.append(_an_event_held_for_another_contact(pending, rows))
     if has_facts:
         each.append(_after_a_cease_decision(pending))
@@ -426,13 +428,13 @@ def _same_event_another_case(pending: pl.DataFrame, told: pl.DataFrame) -> pl.Da
 
 
 def _same_event_to_this_contact_another_child(pending: pl.DataFrame, told: pl.DataFrame,
-                                              found: pl.DataFrame) -> pl.DataFrame:
+                                              people: pl.Series) -> pl.DataFrame:
     """_fresh, reason: pending rows whose contact was told this very stage, outcome and date under
-    another case of another child, a child no longer in the records (no event in `found`): an SEN2
+    another case of another child, a child no longer in the records (not in `people`): an SEN2
     XML child re-keyed (a corrected UPN, name or birth date gives new person, request and plan IDs)
     while the contact's ID stayed. Read as "written to about another child", a person would release
     the family's news a second time. (A child still in the records is another child: _to_a_relinked_contact.)"""
-    gone = pl.col("person_id").is_in(found["person_id"].drop_nulls().unique().implode()).not_()
+    gone = pl.col("person_id").is_in(people.drop_nulls().unique().implode()).not_()
     told = told.filter(pl.col("person_id").is_not_null() & gone).select(
         "contact_id", "stage", "event_date", "variant", pl.col("case_ref").alias("told_case"),
         pl.col("person_id").alias("told_person"), pl.col("stage").alias("told_stage"),

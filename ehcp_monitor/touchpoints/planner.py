@@ -402,7 +402,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         contact_ids = snap["contacts"]["contact_id"]
         two_outcomes = outcomes.two_outcomes(events.keys, since=oldest)
         future = future_step_cases(snap, as_of)
-        revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes, future=future)
+        revived = corrections.revive(conn, compared, events, contact_ids, two_outcomes, future=future,
+                                     people=snap["people"]["person_id"])
         # Not a row dated after this run's as-of date: a past night run again (Recovery) finds only
         # the events of that night, and must not set aside what later nights planned.
         gone = corrections.gone(compared.filter(pl.col("event_date") <= as_of), events.keys)["id"]
@@ -438,7 +439,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
-                                             found=events.keys, future=future)
+                                             found=events.keys, future=future, people=snap["people"]["person_id"])
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         dated_ahead = (fresh.filter(pl.col("reason") == corrections.DATED_AHEAD_REASON).height + waiting_dated
                        + revived.get("dated_ahead", 0))

@@ -392,6 +392,23 @@ def test_a_contact_linked_to_another_child_is_held_before_being_told_of_that_chi
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
 
 
+def test_a_contact_moved_to_another_child_while_the_first_has_no_event_left_is_still_another_child(engine,
+                                                                                                   tmp_path):
+    """The first child is still in the records (their request withdrawn): not a re-keyed child,
+    so not "the family was already sent this" (which would lead a person to discard real news)."""
+    frames, results = decided_family()
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    other, other_results = _linked_elsewhere(frames, results)
+    other["requests"][0].update(request_outcome="W")
+    store_case(engine, other, other_results[1:], ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    reasons = {r[3] for r in outbox(engine) if r[2] == "held"}
+    assert reasons == {"held: contact C1 was written to about another child (person P1) before; check which child "
+                       "the contact belongs to, then `ehcp-monitor touchpoints release --id N` or `discard --id N`"}
+
+
 def test_a_link_a_person_discarded_or_released_is_not_held_again(engine, tmp_path):
     from ehcp_monitor.touchpoints.hold import discard
 

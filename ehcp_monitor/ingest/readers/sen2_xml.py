@@ -58,8 +58,9 @@ FRAME_ELEMENTS = {"Message", "Header", "Persons", "CollectionDetails", "Collecti
                    "Source", "SourceLevel", "LEA", "SoftwareCode", "Release", "SerialNo", "DateTime"}
 _SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 # Labels the WHATWG Encoding standard reads as Windows-1252 (lower case, "_" as "-").
-LATIN_1_LABELS = {"iso-8859-1", "iso8859-1", "iso88591", "iso-ir-100", "latin1", "latin-1", "l1", "cp819",
-                  "ibm819", "csisolatin1", "us-ascii", "ascii", "ansi-x3.4-1968", "cp1252", "x-cp1252"}
+WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "iso88591", "iso-ir-100", "latin1", "latin-1", "l1", "cp819",
+                       "ibm819", "csisolatin1", "us-ascii", "ascii", "ansi-x3.4-1968", "cp1252", "x-cp1252",
+                       "windows-1252"}
 # The encoding named by the XML declaration, which can only open the file. (After a UTF-8 BOM the
 # parser reads UTF-8 whatever it names.)
 _DECLARED = re.compile(rb"\A<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,39})[\"']")
@@ -77,18 +78,24 @@ class Header:
         return self.declared_encoding is not None and not self.declared_encoding.lower().startswith("utf")
 
     @property
-    def read_as(self) -> str | None:
-        return read_as(self.declared_encoding)
+    def read_as_windows_1252(self) -> bool:
+        """Labelled Windows-1252, ISO-8859-1 or ASCII: read as Windows-1252, as browsers read it (the WHATWG
+        Encoding standard), since Windows programs write that label over Windows-1252 text. Read as
+        labelled, the curly apostrophe of "D’Arcy" (byte 0x92) would be a control character and the
+        name cleared (V010)."""
+        return is_windows_1252_label(self.declared_encoding)
 
 
-def read_as(declared: str | None) -> str | None:
-    """The encoding to read a file in, where not the one it declares: a file labelled ISO-8859-1
-    (or ASCII) is read as Windows-1252, as browsers do (the WHATWG Encoding standard), since Windows
-    programs write that label over Windows-1252 text: read as labelled, the curly apostrophe of
-    "D’Arcy" (byte 0x92) becomes a control character and the name is cleared (V010)."""
-    if declared and declared.lower().replace("_", "-") in LATIN_1_LABELS:
-        return "windows-1252"
-    return None
+def is_windows_1252_label(declared: str | None) -> bool:
+    return declared is not None and declared.lower().replace("_", "-") in WINDOWS_1252_LABELS
+
+
+def _c1_control(error: UnicodeDecodeError) -> tuple[str, int]:
+    """The five bytes Windows-1252 leaves undefined read as the C1 controls, as WHATWG reads them."""
+    return chr(error.object[error.start]), error.start + 1
+
+
+codecs.register_error("ehcp-monitor-c1-controls", _c1_control)
 
 
 def local_name(tag) -> str:
@@ -133,8 +140,8 @@ def read_header(path: Path) -> Header:
             found = _DECLARED.match(fh.read(1024))
             declared = found.group(1).decode("ascii") if found else None
             fh.seek(0)
-            override = read_as(declared)
-            for event, elem in _parser(fh, events=("start", "end"), **({"encoding": override} if override else {})):
+            source = _Hashing(fh, windows_1252=is_windows_1252_label(declared))
+            for event, elem in _parser(source, events=("start", "end"), **source.parser_encoding):
                 name = local_name(elem.tag)
                 if root is None:
                     root = elem
@@ -171,12 +178,16 @@ def is_sen2_xml(path: Path) -> bool:
 
 class _Hashing:
     """A binary file that hashes what is read from it, so the checksum costs no second pass; with
-    `utf8_check`, also whether its bytes, beyond ASCII, are all UTF-8 (`is_utf8_beyond_ascii`)."""
+    `utf8_check`, also whether its bytes, beyond ASCII, are all UTF-8 (`is_utf8_beyond_ascii`);
+    with `windows_1252`, handing the parser its text as UTF-8 (`parser_encoding`), each byte read
+    as Windows-1252 (one byte, one character: lines keep their numbers)."""
 
-    def __init__(self, fh, utf8_check: bool = False):
+    def __init__(self, fh, utf8_check: bool = False, windows_1252: bool = False):
         self.fh, self.sha = fh, hashlib.sha256()
         self._utf8 = codecs.getincrementaldecoder("utf-8")() if utf8_check else None
         self._non_ascii = False
+        self._windows_1252 = windows_1252
+        self.parser_encoding = {"encoding": "UTF-8"} if windows_1252 else {}
 
     def read(self, size=-1):
         data = self.fh.read(size)
@@ -187,6 +198,8 @@ class _Hashing:
                 self._utf8.decode(data, final=not data)
             except UnicodeDecodeError:
                 self._utf8 = None
+        if self._windows_1252 and not data.isascii():
+            return data.decode("cp1252", errors="ehcp-monitor-c1-controls").encode("utf-8")
         return data
 
     @property
@@ -262,9 +275,8 @@ def _walk(path: Path, header: Header, source: SourceData) -> _Walk:
     walk = _Walk(header.namespace, path.name)
     try:
         with open(path, "rb") as fh:
-            hashing = _Hashing(fh, utf8_check=header.declares_single_byte)
-            context = _parser(hashing, events=("end",), tag=walk.person_tag,
-                              **({"encoding": header.read_as} if header.read_as else {}))
+            hashing = _Hashing(fh, utf8_check=header.declares_single_byte, windows_1252=header.read_as_windows_1252)
+            context = _parser(hashing, events=("end",), tag=walk.person_tag, **hashing.parser_encoding)
             for _event, person in context:
                 walk.person(person)
                 # Free what was read: the Person's subtree, and any sibling before it.

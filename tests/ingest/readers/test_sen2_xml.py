@@ -342,19 +342,31 @@ def test_a_file_in_the_single_byte_encoding_it_declares_loads_its_names_as_writt
     assert read_snapshot(engine)["people"]["surname"].to_list() == ["Morg\u00e1n"]
 
 
-@pytest.mark.parametrize("label", ["ISO-8859-1", "latin1", "us-ascii"])
+@pytest.mark.parametrize("label", ["ISO-8859-1", "latin1", "us-ascii", "windows-1252"])
 def test_a_file_labelled_latin_1_is_read_as_windows_1252_as_windows_programs_write_it(engine, settings, as_of,
                                                                                       tmp_path, label):
     """Read as labelled, the curly apostrophe of D’Arcy (byte 0x92) is a control character and the
-    name would be cleared (V010): the child's name gone from the family's emails."""
+    name would be cleared (V010): the child's name gone from the family's emails. A byte Windows-1252
+    leaves undefined (0x81) is a control character, as browsers read it: it costs its value, never
+    the file."""
     path = tmp_path / "return.xml"
     text = xml(ADA, head=HEAD.replace('encoding="UTF-8"', f'encoding="{label}"'))
     path.write_bytes(text.replace("<Forename>Ada", "<Forename>D\u2019Arcy").replace("Morgan", "Morg\u00e1n")
-                     .encode("cp1252"))
+                     .encode("cp1252").replace(b"SY1 1AA", b"SY1 1AA\x81"))
     result = run_ingest(engine, settings, str(path), as_of=as_of)
-    assert result.counts["people"]["by_code"] == {}
+    assert result.counts["people"]["cleared_by_code"] == {"V010": 1}  # the postcode, cleared
     people = read_snapshot(engine)["people"]
     assert (people["forename"].to_list(), people["surname"].to_list()) == (["D\u2019Arcy"], ["Morg\u00e1n"])
+
+
+@pytest.mark.parametrize("name", ["\u00cdde", "\u0141ukasz", "Morg\u00e1n"])
+def test_utf_8_under_a_latin_1_label_is_refused_as_utf_8_whatever_its_bytes(engine, settings, as_of, tmp_path, name):
+    """Í is C3 8D in UTF-8, Ł C5 81: bytes Windows-1252 leaves undefined. The refusal still names
+    the real fault (the label), not a byte the file's encoding lacks."""
+    path = tmp_path / "return.xml"
+    path.write_bytes(xml(ADA, head=LATIN_1).replace("<Forename>Ada", f"<Forename>{name}").encode("utf-8"))
+    assert refused(engine, settings, as_of, path).startswith(
+        "return.xml: its first line declares the encoding ISO-8859-1, but its bytes are UTF-8")
 
 
 @pytest.mark.parametrize("case", MALFORMED)
