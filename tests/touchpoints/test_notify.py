@@ -124,7 +124,7 @@ GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'
           "¿abcdefghijklmnopqrstuvwxyzäöñüà")
 
 
-def _sms(stage, variant, *, case_ref, team_phone, date_value, sent_on=None):
+def _sms(stage, variant, *, case_ref, team_phone, date_value, sent_on=None, **more):
     from ehcp_monitor.touchpoints.templates import _environment, template_variables
 
     settings = tp_settings().replace(**{"touchpoints.team_phone": team_phone})
@@ -134,6 +134,7 @@ def _sms(stage, variant, *, case_ref, team_phone, date_value, sent_on=None):
               "stage_20w": "awaiting_advice_requests", "next_measure": "FINAL_20W", "final_late": False,
               "late_steps": [{"measure": "FINAL_20W", "item": None, "due_date": date_value, "days_late": 300,
                               "very_late": True}]}
+    facts |= more
     variables = template_variables(stage=stage, case_ref=case_ref, event_date=date_value, variant=variant,
                                    context=facts, settings=settings, contact_name="C" * 200, sent_on=sent_on)
     text = _environment(settings.touchpoints.template_dir).get_template(f"sms/{stage}.txt.j2").render(variables)
@@ -166,6 +167,10 @@ def test_each_stage_has_a_short_text(stage, variant, record_property):
     late = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
                 date_value=WORST["date"], sent_on=date(2026, 12, 1))
     assert len(late) <= OVER_160.get(stage, 160) and set(late) <= GSM and "{" not in late
+    # A request received whose decision is in the records (the neutral wording): the same limits.
+    decided = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
+                   date_value=WORST["date"], decided=True)
+    assert len(decided) <= OVER_160.get(stage, 160) and set(decided) <= GSM and "{" not in decided
 
 
 @pytest.mark.parametrize("stage, variant", list(_sms_cases()))
