@@ -6,6 +6,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from ehcp_monitor.db import bulk
@@ -144,3 +146,11 @@ def test_a_large_write_into_a_temporary_table(engine):
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE advice_new AS SELECT * FROM advice WHERE {empty}")
         bulk.write_frame(conn, "advice_new", _advice(n, with_row_id=True))
         assert conn.exec_driver_sql("SELECT count(*), min(row_id) FROM advice_new").one() == (n, 10**6)
+
+
+@given(st.lists(st.one_of(st.none(), st.dates()), max_size=50))
+def test_iso_dates_are_every_date_formatted_one_by_one(dates):
+    # The lookup over the column's span, and the fallback for a span wider than ISO_LOOKUP_MAX_DAYS.
+    column = pl.Series("d", dates, dtype=pl.Date)
+    assert bulk.iso_dates(column).to_list() == [None if d is None else d.isoformat() for d in dates]
+    assert bulk.iso_dates(column).name == "d"

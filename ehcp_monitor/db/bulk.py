@@ -22,12 +22,28 @@ from ehcp_monitor.db.staging import STAGED as _STAGED
 BATCH_ROWS = 100_000
 
 
+# A date column whose days span more than this is formatted value by value (iso_dates).
+ISO_LOOKUP_MAX_DAYS = 200_000
+
+
+def iso_dates(dates: pl.Series) -> pl.Series:
+    """`dates` as ISO text ("2025-07-10"), nulls kept. A column of millions of dates holds few
+    distinct days: each day of its span is formatted once and looked up, about four times faster
+    than formatting every value (bench/README.md, twelfth session)."""
+    days = dates.to_physical()
+    first, last = days.min(), days.max()
+    if first is None or last - first > ISO_LOOKUP_MAX_DAYS:
+        return dates.dt.strftime("%Y-%m-%d")
+    span = pl.int_range(first, last + 1, dtype=pl.Int32, eager=True).cast(pl.Date).dt.strftime("%Y-%m-%d")
+    return span.gather(days - first).alias(dates.name)
+
+
 def _sqlite_ready(df: pl.DataFrame) -> pl.DataFrame:
     # SQLAlchemy's Date type stores ISO text on SQLite; booleans as 0/1.
     casts = []
     for name, dtype in df.schema.items():
         if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+            casts.append(iso_dates(df.get_column(name)))
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
             casts.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%f"))
         elif dtype == pl.Boolean:

@@ -123,6 +123,7 @@ def test_check_runs_and_the_snapshot_in_force(engine):
     with engine.begin() as conn:
         latest = results.latest_check(conn)
         assert (latest.id, latest.as_of, latest.ingest_id) == (second, D(2025, 3, 21), None)
+        assert results.stored_run_id(conn) == second  # the first run's rows were replaced
         assert results.check_as_of(conn, first) == AS_OF
         conn.execute(insert(SnapshotInfo).values(id=1, ingest_id=3, source_kind="sen2", tables_present=[],
                                                  loaded_at=STARTED))
