@@ -44,7 +44,7 @@ from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import PLAN_MEASURES, Events
-from ehcp_monitor.touchpoints.hold import BY_ITS_ID, HELD, WAS_HELD
+from ehcp_monitor.touchpoints.hold import BULK_RELEASABLE, BY_ITS_ID, HELD, WAS_HELD
 
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
@@ -448,6 +448,42 @@ def _same_event_to_this_contact_another_child(pending: pl.DataFrame, told: pl.Da
             pl.lit(" (the child re-keyed in the records: a corrected UPN, name or birth date?); if it is the same "
                    "child `ehcp-monitor touchpoints discard --id N`, else `release --id N`")))
     )
+
+
+def hold_successors(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`fresh` (new rows) with every pending row held whose case has another row of the same stage
+    to the same contact held in a surge, or held again (`rows`: read_rows_to_compare, read before
+    tonight's supersede). A held delay notice is set aside when the case's next notice comes (a
+    repeat, or another step late); that one tells the same steps, so without this the apology a
+    person was asked to check would go unchecked a night or a few days later. It goes with a
+    release or discard of every held row, as the held one would have. (A row held by a rule of its
+    own needs nothing here: the rules look at every new row, and let it go when they are settled.)"""
+    bulk = pl.lit(None, pl.Utf8)
+    for prefix in BULK_RELEASABLE:
+        bulk = pl.when(pl.col("held_reason").str.starts_with(prefix)).then(pl.lit(prefix)).otherwise(bulk)
+    held = (rows.filter(pl.col("status") == HELD)
+            .select("case_ref", "contact_id", "stage", pl.col("id").alias("held_id"),
+                    pl.col("event_date").alias("held_date"), pl.col("reason").fill_null("").alias("held_reason"))
+            .with_columns(bulk.alias("prefix")).filter(pl.col("prefix").is_not_null()))
+    pending = fresh.with_row_index("_fresh").filter(pl.col("status") == "pending")
+    if held.is_empty() or pending.is_empty():
+        return fresh
+    reasons = (
+        pending.select("_fresh", "case_ref", "contact_id", "stage", "event_date")
+        .join(held, on=["case_ref", "contact_id", "stage"])
+        .filter(pl.col("held_date") != pl.col("event_date"))
+        .sort("_fresh", "held_date").unique("_fresh", keep="last")
+        .select("_fresh", successor=pl.concat_str(
+            "prefix", pl.lit(": another message of this stage to this contact (row "), pl.col("held_id").cast(pl.Utf8),
+            pl.lit(", dated "), pl.col("held_date").cast(pl.Utf8),
+            pl.lit(") is held; check the data, then `ehcp-monitor touchpoints release` or `discard`, as for that one")))
+    )
+    if reasons.is_empty():
+        return fresh
+    return (fresh.with_row_index("_fresh").join(reasons, on="_fresh", how="left", maintain_order="left")
+            .with_columns(status=pl.when(pl.col("successor").is_not_null()).then(pl.lit(HELD)).otherwise("status"),
+                          reason=pl.coalesce("successor", "reason"))
+            .drop("_fresh", "successor"))
 
 
 def _an_event_held_for_another_contact(pending: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:

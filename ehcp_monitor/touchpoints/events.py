@@ -332,8 +332,20 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
                                 & (pl.col("request_outcome_date") <= as_of))["request_id"],
     ])
     advice_after = (pl.col("measure") == "ADVICE_6W") & pl.col("request_id").is_in(ended.implode())
+    # Likewise an amendment whose final amended plan was never recorded, once a later review of the
+    # plan has been decided (by the as-of date): the plan has moved on (kept as it is, amended again,
+    # or to cease), and an apology for the old amendment would contradict what the family was told.
+    overtaken = (
+        results.filter((pl.col("measure") == "AMEND_FINAL_8W") & (pl.col("status") == "overdue"))
+        .select("plan_id", "anchor_date")
+        .join(snap["reviews"].filter(pl.col("decision_date") <= as_of).select("plan_id", "decision_date"),
+              on="plan_id")
+        .filter(pl.col("decision_date") > pl.col("anchor_date"))
+        .select("plan_id", "anchor_date", pl.lit("AMEND_FINAL_8W").alias("measure")).unique()
+    )
     late = (
         results.filter((pl.col("status") == "overdue") & (pl.col("kind") == "statutory") & ~advice_after)
+        .join(overtaken, on=["measure", "plan_id", "anchor_date"], how="anti", maintain_order="left")
         .join(plans, on="plan_id", how="left")
         .with_columns(pl.coalesce("request_id", "plan_request_id").alias("request_id"))
         .with_columns(

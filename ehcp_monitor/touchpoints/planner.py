@@ -330,11 +330,12 @@ HELD_REASON_MAX = 200
 
 
 def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0,
-                dated_ahead: int = 0) -> str:
+                dated_ahead: int = 0, successors: int = 0) -> str:
     """Why a run held messages, in one line short enough for a job's record (in brief when every
     kind of hold comes at once). `dated_ahead`: of the `corrections`, those held because their
-    case's records date a step after today (W005), not because a family was sent something else."""
-    if new_emails > limit.limit and not (corrections or held_again or two_outcomes):
+    case's records date a step after today (W005), not because a family was sent something else.
+    `successors`: held because another message of their stage to their contact is held in a surge."""
+    if new_emails > limit.limit and not (corrections or held_again or two_outcomes or successors):
         return limit.message(new_emails)
     at_odds = corrections - dated_ahead
     # A row held by a rule of its own goes only by its ID (hold.release).
@@ -347,6 +348,7 @@ def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_o
         (dated_ahead, "of cases with a step dated after today (W005)", "dated ahead (W005)"),
         (two_outcomes, "with two outcomes for one decision", "two outcomes"),
         (held_again, "held again (set aside, then back)", "held again"),
+        (successors, "after a held message of their stage", "after a held one"),
     ]
     for brief in (False, True):
         parts = [f"{n} {said[brief]}" for n, *said in kinds if n]
@@ -441,6 +443,9 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future, people=snap["people"]["person_id"])
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
+        # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
+        fresh = corrections.hold_successors(fresh, compared)
+        successors = fresh.filter(pl.col("status") == HELD).height - fresh_two - fresh_corrections
         dated_ahead = (fresh.filter(pl.col("reason") == corrections.DATED_AHEAD_REASON).height + waiting_dated
                        + revived.get("dated_ahead", 0))
         # Skipped while held, and can be told now: held again (unreached.HELD_AGAIN).
@@ -451,7 +456,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead)
+        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead,
+                             successors)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
         new, reopened, reasoned = unreached.reached(fresh, unreachable)
@@ -485,6 +491,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         "revived": revived.get("pending", 0),
         "corrections_held": corrections_held,
         "two_outcomes_held": two_outcomes_held,
+        "successors_held": successors,
         # Waiting messages whose contact is no longer the one to tell (docs/touchpoints.md, Who is told).
         "not_to_tell_now": not_to_tell_now,
         "by_stage": by_stage,

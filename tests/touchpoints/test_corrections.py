@@ -169,11 +169,12 @@ def test_a_held_surge_whose_dates_were_wrong_cannot_be_released_after_the_fix(en
     assert held["held"] == 2
     store_case(engine, corrected(frames, request_outcome_date=D("2025-03-13")), results, ingest_id=2)
     plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    # The decision on its corrected date waits for the person the surge waits for (no one has
+    # looked yet): held as the held one's successor, and released with the request received.
     assert [(r[1], r[2]) for r in outbox(engine, "decision_to_assess")] == [
-        (DECIDED, "superseded"), (D("2025-03-13"), "pending")]
-    # Only the request received (whose event is still in the records) is still held, and released.
+        (DECIDED, "superseded"), (D("2025-03-13"), "held")]
     assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["by_stage"] == {
-        "request_received": 1}
+        "decision_to_assess": 1, "request_received": 1}
 
 
 def test_a_withdrawn_or_vanished_request_is_not_told_but_progress_updates_keep_waiting(engine):
@@ -289,9 +290,10 @@ def test_a_message_held_in_a_surge_comes_back_held_with_its_facts_as_they_are_no
     # Back, with the received date corrected meanwhile.
     store_case(engine, corrected(frames, received_date=D("2025-03-09")), results, ingest_id=3)
     counts = plan_touchpoints(engine, tp_settings(), as_of=NEXT)
-    assert (counts["revived"], counts["held"], counts["corrections_held"]) == (0, 1, 0)
-    assert counts["held_reason"] == ("held 1 held again (set aside, then back); check the data, then "
-                                     "`ehcp-monitor touchpoints release` or `discard`")
+    # The request received on its corrected date follows the held one: held with it.
+    assert (counts["revived"], counts["held"], counts["corrections_held"], counts["successors_held"]) == (0, 2, 0, 1)
+    assert counts["held_reason"] == ("held 1 held again (set aside, then back), 1 after a held message of their "
+                                     "stage; check the data, then `ehcp-monitor touchpoints release` or `discard`")
     with engine.connect() as conn:
         row = conn.execute(select(Touchpoint.status, Touchpoint.reason, Touchpoint.context)
                            .where(Touchpoint.stage == "decision_to_assess")).one()

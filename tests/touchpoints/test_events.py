@@ -284,3 +284,37 @@ def test_late_advice_is_not_apologised_for_once_the_assessment_is_over():
     assert notices([{**issued, "assessment_outcome": "N"}]) == []
     # An outcome dated after the as-of date is not known yet: the advice is still awaited.
     assert notices([{**issued, "assessment_outcome_date": D("2025-03-20")}]) == ["R2"]
+
+
+def test_a_late_amendment_is_not_apologised_for_once_a_later_review_is_decided():
+    # The amended plan of the 2023 review was never recorded; the plan has been reviewed since.
+    frames, _ = caseload()
+    late = [
+        result("AMEND_FINAL_8W", plan_id="PL1", anchor=D("2023-04-03"), due=D("2023-05-29"), status="overdue",
+               days_late=655),
+        result("REVIEW_12M", plan_id="PL1", anchor=D("2024-03-12"), due=D("2025-03-12"), status="overdue",
+               days_late=2),
+    ]
+    amend = {"plan_id": "PL1", "meeting_date": D("2023-03-01"), "decision_date": D("2023-03-20"),
+             "outcome": "amend"}
+
+    def late_steps(reviews) -> list:
+        ev = _events({**frames, "reviews": reviews}, late, as_of=D("2025-03-14"))
+        notices = ev.filter(pl.col("stage") == "delay_notice")
+        return [[s["measure"] for s in json.loads(c)["late_steps"]] for c in notices["context"]]
+
+    assert late_steps([amend]) == [["AMEND_FINAL_8W", "REVIEW_12M"]]
+    for outcome in ("maintain", "amend", "cease"):
+        later = {"plan_id": "PL1", "meeting_date": D("2024-02-20"), "decision_date": D("2024-03-12"),
+                 "outcome": outcome}
+        assert late_steps([amend, later]) == [["REVIEW_12M"]], outcome
+    # A later review decided after the as-of date is not known yet; one decided before the
+    # amendment notice is not later.
+    assert late_steps([amend, {"plan_id": "PL1", "meeting_date": D("2025-03-01"),
+                               "decision_date": D("2025-03-20"), "outcome": "maintain"}]) == [
+        ["AMEND_FINAL_8W", "REVIEW_12M"]]
+    # With nothing else late, no notice at all.
+    later = {"plan_id": "PL1", "meeting_date": D("2024-02-20"), "decision_date": D("2024-03-12"),
+             "outcome": "maintain"}
+    ev = _events({**frames, "reviews": [amend, later]}, late[:1], as_of=D("2025-03-14"))
+    assert ev.filter(pl.col("stage") == "delay_notice").height == 0

@@ -366,3 +366,83 @@ def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_r
         ("request_received", "discarded",
          "held, then overtaken: the family has been told later news of the case since; not sent"),
         ("decision_to_assess", "sent", None)]
+
+
+def _late_twice(received: date, night: date) -> tuple[dict, list]:
+    """Three families, each request's decision late since the day before AS_OF and its health advice
+    due three days later: as of `night`, the advice is late too once that day is past."""
+    frames, _ = families(0, 3, received)
+    decide_due, advice_due = AS_OF - timedelta(days=1), AS_OF + timedelta(days=2)
+    results = []
+    for i in range(3):
+        results += [
+            result("DECIDE_6W", request_id=f"R{i}", person_id=f"P{i}", due=decide_due, status="overdue",
+                   days_late=(night - decide_due).days),
+            result("ADVICE_6W", request_id=f"R{i}", person_id=f"P{i}", item="health", due=advice_due,
+                   status="overdue" if night > advice_due else "pending",
+                   days_late=(night - advice_due).days if night > advice_due else None),
+        ]
+    return frames, results
+
+
+def test_a_held_apologys_next_notice_is_held_with_it_until_a_person_decides(engine, tmp_path):
+    """Night 1 holds three apologies as a surge (a data fault, perhaps); three days on, the advice of
+    each case goes late too, so each case's notice is dated anew and the held one is set aside. The
+    new notice lists the same steps a person was asked to check: it waits for the same decision."""
+    received = AS_OF - timedelta(days=50)
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path / "outbox")})
+    store_case(engine, *_late_twice(received, AS_OF))
+    night1 = plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 2}), as_of=AS_OF)
+    assert (night1["held"], night1["pending"]) == (3, 0)
+
+    night = AS_OF + timedelta(days=3)
+    store_case(engine, *_late_twice(received, night), ingest_id=2)
+    counts = plan_touchpoints(engine, settings, as_of=night)
+    assert (counts["pending"], counts["successors_held"], counts["held"], counts["superseded"]) == (0, 3, 3, 3)
+    assert counts["held_reason"] == ("held 3 after a held message of their stage; check the data, then "
+                                    "`ehcp-monitor touchpoints release` or `discard`")
+    with engine.connect() as conn:
+        rows = conn.execute(select(Touchpoint.id, Touchpoint.event_date, Touchpoint.reason)
+                            .where(Touchpoint.status == "held").order_by(Touchpoint.id)).all()
+    assert [r.event_date for r in rows] == [night] * 3
+    assert all(r.reason.startswith("surge held: another message of this stage to this contact (row ")
+               and f"dated {AS_OF.isoformat()}) is held; check the data" in r.reason for r in rows)
+    assert dispatch_touchpoints(engine, settings, as_of=night, now=NOW + timedelta(days=3))["sent"] == 0
+    # As the surge it follows, it goes with a release of every held row.
+    released = release(engine, settings, stage=None, as_of=night, now=NOW + timedelta(days=3))
+    assert released["released"] == 3
+    assert dispatch_touchpoints(engine, settings, as_of=night, now=NOW + timedelta(days=3))["sent"] == 3
+
+
+def test_a_successor_is_held_only_after_a_surge_or_a_row_held_again():
+    import polars as pl
+
+    from ehcp_monitor.touchpoints.corrections import ROW_SCHEMA, hold_successors
+
+    def row(i, date_, reason, *, stage="delay_notice", contact="C1", status="held"):
+        return {"id": i, "stage": stage, "case_ref": "R1", "event_date": date_, "variant": None,
+                "contact_id": contact, "person_id": "P1", "status": status, "reason": reason}
+
+    rows = pl.DataFrame([row(7, D("2025-03-01"), "surge held: 80 new emails in one run, more than 50"),
+                         row(8, D("2025-03-02"), "held again: it was held when its event left the records"),
+                         row(9, D("2025-03-01"), None, status="sent", contact="C2")], schema=ROW_SCHEMA)
+    fresh = pl.DataFrame([
+        {"stage": "delay_notice", "case_ref": "R1", "event_date": D("2025-03-04"), "variant": None,
+         "contact_id": c, "status": s, "reason": None}
+        for c, s in (("C1", "pending"), ("C2", "pending"), ("C1", "suppressed"))])
+    got = hold_successors(fresh, rows)
+    assert got["status"].to_list() == ["held", "pending", "suppressed"]
+    # The latest held one speaks for it, and its reason begins as that one's (a bulk release takes it).
+    assert got["reason"][0] == ("held again: another message of this stage to this contact (row 8, dated "
+                                "2025-03-02) is held; check the data, then `ehcp-monitor touchpoints release` "
+                                "or `discard`, as for that one")
+    assert hold_successors(fresh, rows.filter(pl.col("id") != 8))["reason"][0].startswith(
+        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) is held")
+    # Dated before the held one (a date corrected back) is held the same.
+    earlier = fresh.with_columns(event_date=pl.lit(D("2025-02-20")))
+    assert hold_successors(earlier, rows)["status"].to_list() == ["held", "pending", "suppressed"]
+    # Not after a row held by a rule of its own (its rules judge the new row), nor another stage.
+    correction = rows.with_columns(reason=pl.lit("held as a correction: the family was already sent ..."))
+    assert hold_successors(fresh, correction)["status"].to_list() == ["pending", "pending", "suppressed"]
+    other = rows.with_columns(stage=pl.lit("progress_update"))
+    assert hold_successors(fresh, other)["status"].to_list() == ["pending", "pending", "suppressed"]
