@@ -406,3 +406,46 @@ def test_a_message_released_as_a_correction_says_so_in_every_part():
         assert ("This message corrects the one we sent you on Friday 14 March 2025." in out.html) is said
         assert render_text("decision_to_assess", variables, settings).startswith(
             "Correction to our message of 14 March 2025. ") is said
+
+
+# One fact at a time that picks a branch of some stage's wording (FACTS give the rest).
+BRANCHES = [
+    {}, {"to_young_person": True}, {"contact_name": None}, {"child_name": None}, {"case_officer": None},
+    {"team": None}, {"corrects": {"stage": "decision_to_assess", "sent_on": "2025-03-14"}}, {"advice_types": []},
+    {"final_due": None}, {"decision_due": None}, {"decided": True}, {"next_review_measure": "REVIEW_EY"},
+    {"review_measure": "REVIEW_EY"}, {"final_late": True}, {"stage_20w": None}, {"next_date": None},
+    {"late_steps": [{"measure": "DECIDE_6W", "item": None, "due_date": "2025-02-17", "days_late": 3,
+                     "very_late": False}]},
+    {"late_steps": [{"measure": "ADVICE_6W", "item": "health", "due_date": "2025-05-01", "days_late": 28,
+                     "very_late": False, "expected_date": "2025-06-12", "expected_from": "default"},
+                    {"measure": "FINAL_20W", "item": None, "due_date": "2025-05-26", "days_late": 3,
+                     "very_late": False, "expected_date": None, "expected_from": "forecast"}]},
+]
+HEADING = re.compile(r"[A-Z][A-Z0-9 ,]*")  # WHAT HAPPENS NEXT; WHAT YOU CAN DO, BY MONDAY 17 MARCH 2025
+
+
+@pytest.mark.parametrize("stage, variant", VARIANTS)
+def test_every_plain_text_keeps_its_headings_and_paragraphs_apart(stage, variant):
+    """The plain text is also a letter's body: a newline eaten by a block tag (trim_blocks) glues a
+    heading to the paragraph above it, or two paragraphs into one."""
+    for signposts in (SIGNPOSTS, {k: "" for k in SIGNPOSTS}):
+        settings = config.defaults().replace(**signposts)
+        # Every date still ahead on the first day, every one passed on the second.
+        for sent_on, branch in [(d, b) for d in (date(2025, 1, 1), date(2025, 12, 31)) for b in BRANCHES]:
+            facts = {k: v for k, v in branch.items() if k not in ("to_young_person", "contact_name")}
+            variables = template_variables(
+                stage=stage, case_ref="R-123", event_date=date(2025, 3, 1), variant=variant,
+                context={**FACTS, **facts}, settings=settings, sent_on=sent_on,
+                contact_name=branch.get("contact_name", "Carol Smith"), to_young_person="to_young_person" in branch)
+            text = render(stage, variables, settings).text
+            lines = text.split("\n")
+            where = f"{stage} {variant} {sent_on} {branch}:\n{text}"
+            assert "\n\n\n" not in text and text.endswith("\n") and lines[1] == "", where
+            for i, line in enumerate(lines):
+                assert not re.search(r"[a-z0-9)][.!?][A-Z]", line), where  # two sentences run together
+                if HEADING.fullmatch(line):
+                    assert lines[i - 1] == "" and lines[i + 1] == "", where
+            # In the body, a line follows another directly only as an item of a list.
+            body = lines[2:lines.index("WHO TO CONTACT")]
+            for above, line in zip(body, body[1:]):
+                assert not (above and line) or line.startswith("- "), where
