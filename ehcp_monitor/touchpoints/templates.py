@@ -18,7 +18,8 @@ from pathlib import Path
 import jinja2
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.domain.measures import MEASURES
+from ehcp_monitor.domain.calendar import add_weeks
+from ehcp_monitor.domain.measures import MEASURES, measure
 from ehcp_monitor.domain.vocabulary import STAGE_FAMILY_WORDS_20W, STAGE_YOUNG_PERSON_WORDS_20W
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGES as STAGES
 from ehcp_monitor.paths import templates_dir
@@ -119,6 +120,9 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "decided": bool(facts.get("decided")),
         # Set only on a row a person released as a correction (hold.release).
         "corrects": facts.get("corrects"),
+        # A decision not to issue a plan is due (NOT_ISSUE_16W): the clock is only in the check
+        # results once that decision is made, so a decision to assess works its date out the same way.
+        "not_issue_due": _weeks_after(facts.get("received_date"), measure("NOT_ISSUE_16W").weeks),
         "update_every_days": tp.update_every_days,
         "delay_next_steps": tp.delay_next_steps,
         "sendiass_name": tp.sendiass_name,
@@ -127,6 +131,12 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "sendiass_url": tp.sendiass_url,
         "local_offer_url": tp.local_offer_url,
     }
+
+
+def _weeks_after(anchor, weeks: int | None) -> str | None:
+    if not anchor or weeks is None:
+        return None
+    return add_weeks(date.fromisoformat(str(anchor)[:10]), weeks).isoformat()
 
 
 def _without_past_expected(step: dict, sent_on: date) -> dict:

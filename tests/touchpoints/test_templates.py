@@ -430,8 +430,9 @@ def test_every_plain_text_keeps_its_headings_and_paragraphs_apart(stage, variant
     heading to the paragraph above it, or two paragraphs into one."""
     for signposts in (SIGNPOSTS, {k: "" for k in SIGNPOSTS}):
         settings = config.defaults().replace(**signposts)
-        # Every date still ahead on the first day, every one passed on the second.
-        for sent_on, branch in [(d, b) for d in (date(2025, 1, 1), date(2025, 12, 31)) for b in BRANCHES]:
+        # Every date still ahead on the first day, some passed on the second, every one on the third.
+        days = (date(2025, 1, 1), date(2025, 5, 1), date(2025, 12, 31))
+        for sent_on, branch in [(d, b) for d in days for b in BRANCHES]:
             facts = {k: v for k, v in branch.items() if k not in ("to_young_person", "contact_name")}
             variables = template_variables(
                 stage=stage, case_ref="R-123", event_date=date(2025, 3, 1), variant=variant,
@@ -449,3 +450,26 @@ def test_every_plain_text_keeps_its_headings_and_paragraphs_apart(stage, variant
             body = lines[2:lines.index("WHO TO CONTACT")]
             for above, line in zip(body, body[1:]):
                 assert not (above and line) or line.startswith("- "), where
+
+
+def test_a_decision_to_assess_after_the_16_weeks_does_not_promise_them_as_ahead():
+    """Received 16 November 2023, decided 8 March 2024: the 16 weeks for a decision not to issue a
+    plan (reg 10(1)) ended on 7 March, the final plan (20 weeks) is still due on 4 April."""
+    facts = {"received_date": "2023-11-16", "decision_date": "2024-03-08", "final_due": "2024-04-04"}
+    text, html, _sms = _sent_on("decision_to_assess", date(2024, 3, 8), **facts)
+    for part in (text, html.replace("<strong>", "").replace("</strong>", "")):
+        assert "the final plan must be issued by Thursday 4 April 2024." in part
+        assert ("If we decide not to issue a plan, the law says we should have told you by Thursday 7 March 2024, "
+                "16 weeks after the request. That date has passed.") in part
+        assert "we must tell you within 16 weeks" not in part
+    # Sent on the 16 weeks' last day, they are still ahead.
+    for part in _sent_on("decision_to_assess", date(2024, 3, 7), **facts)[:2]:
+        assert "If we decide not to issue a plan, we must tell you within 16 weeks of the request." in part
+        assert "That date has passed" not in part
+
+
+@pytest.mark.parametrize("stage", ["decision_to_assess", "draft_plan_issued"])
+def test_a_message_with_no_final_due_date_gives_the_20_weeks(stage):
+    for part in _sent_on(stage, date(2025, 2, 10), final_due=None)[:2]:
+        assert "final plan must be issued within 20 weeks of the request." in part.replace(
+            "<strong>", "").replace("</strong>", "")
