@@ -93,7 +93,8 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
     retried) is left out, never shown as a date already past; the templates test the other dates
     against it (`is passed`): a deadline already gone is told as gone.
     """
-    facts = json.loads(context) if isinstance(context, str) else dict(context or {})
+    facts = without_bidi_controls(json.loads(context) if isinstance(context, str) else dict(context or {}))
+    case_ref, contact_name, variant = (without_bidi_controls(v) for v in (case_ref, contact_name, variant))
     if sent_on is not None and facts.get("late_steps"):
         facts["late_steps"] = [_without_past_expected(step, sent_on) for step in facts["late_steps"]]
     tp = settings.touchpoints
@@ -131,6 +132,22 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         "sendiass_url": tp.sendiass_url,
         "local_offer_url": tp.local_offer_url,
     }
+
+
+# Embedding, override and isolate controls, and the bare direction marks: one left open in a name
+# shows what follows it (a phone number) reversed on screen. No name or reference needs them.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def without_bidi_controls(value):
+    """Record-sourced text for a message, without bidirectional controls (in lists and dicts too)."""
+    if isinstance(value, str):
+        return value.translate(BIDI_CONTROLS)
+    if isinstance(value, list):
+        return [without_bidi_controls(v) for v in value]
+    if isinstance(value, dict):
+        return {k: without_bidi_controls(v) for k, v in value.items()}
+    return value
 
 
 def _weeks_after(anchor, weeks: int | None) -> str | None:

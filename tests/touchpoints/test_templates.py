@@ -2,6 +2,7 @@
 
 import re
 from datetime import date
+from itertools import pairwise
 
 import jinja2
 import pytest
@@ -448,7 +449,7 @@ def test_every_plain_text_keeps_its_headings_and_paragraphs_apart(stage, variant
                     assert lines[i - 1] == "" and lines[i + 1] == "", where
             # In the body, a line follows another directly only as an item of a list.
             body = lines[2:lines.index("WHO TO CONTACT")]
-            for above, line in zip(body, body[1:]):
+            for above, line in pairwise(body):
                 assert not (above and line) or line.startswith("- "), where
 
 
@@ -473,3 +474,25 @@ def test_a_message_with_no_final_due_date_gives_the_20_weeks(stage):
     for part in _sent_on(stage, date(2025, 2, 10), final_due=None)[:2]:
         assert "final plan must be issued within 20 weeks of the request." in part.replace(
             "<strong>", "").replace("</strong>", "")
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+@pytest.mark.parametrize("stage, variant", VARIANTS)
+def test_bidirectional_controls_in_the_records_never_reach_a_message(stage, variant):
+    """An override left open in a name ("Your case officer is \\u202eJo Smith") shows whatever
+    follows it reversed on screen: the team's phone number."""
+    settings = config.defaults()
+    late = [{**FACTS["late_steps"][0], "measure": "ADVICE_6W", "item": "\u202ehealth"}]
+    variables = template_variables(
+        stage=stage, case_ref="R-\u2067123\u2069", event_date=date(2025, 3, 1), variant=variant, settings=settings,
+        context={**FACTS, "child_name": "\u202eSam", "case_officer": "\u202eJo \u202dSmith\u202c",
+                 "team": "North\u200f", "late_steps": late},
+        contact_name="\u2066Carol\u2069 Smith\u202b", sent_on=date(2025, 3, 1))
+    out = render(stage, variables, settings)
+    sms = render_text(stage, variables, settings)
+    every_part = out.subject + out.text + out.html + sms
+    assert not [c for c in BIDI_CONTROLS if c in every_part]
+    assert "Your case officer is Jo Smith (North)." in out.text and "Your case officer is Jo Smith (North)." in out.html
+    assert "Dear Carol Smith," in out.text and "About Sam: " in sms and "R-123" in out.subject
