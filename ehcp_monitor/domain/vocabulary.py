@@ -35,6 +35,10 @@ STAGE_WORDS_20W = {
     DRAFT_COMMENTS: "Draft with the family for comments",
     FINALISING: "Finalising the plan",
 }
+# Told a family for DRAFTING where the source lacks the `drafts` or `advice` table: the rule book
+# puts the case there for want of the table, and the draft may have gone to them already. Not a
+# stage of the rule book (the weekly list keeps DRAFTING), only of a progress update's facts.
+ASSESSING = "assessing"
 # What a family reads for each stage (the `progress_update` touchpoint, docs/touchpoints.md).
 STAGE_FAMILY_WORDS_20W = {
     AWAITING_DECISION: "we are deciding whether to carry out an EHC needs assessment",
@@ -43,6 +47,7 @@ STAGE_FAMILY_WORDS_20W = {
     DRAFTING: "we are writing the draft EHC plan",
     DRAFT_COMMENTS: "the draft plan is with you for your comments",
     FINALISING: "we are finishing the final EHC plan",
+    ASSESSING: "we are carrying out the EHC needs assessment and working towards the final EHC plan",
 }
 # The same, where the message goes to the young person themselves.
 STAGE_YOUNG_PERSON_WORDS_20W = {

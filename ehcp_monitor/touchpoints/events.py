@@ -25,8 +25,10 @@ from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY, STEP_DONE_DATES
 from ehcp_monitor.domain.measures import DRAFT_COMMENT_DAYS
 from ehcp_monitor.domain.vocabulary import (
+    ASSESSING,
     AWAITING_ADVICE_REQUESTS,
     DRAFT_COMMENTS,
+    DRAFTING,
     FINALISING,
     GATHERING_ADVICE,
     OPEN_STATUSES,
@@ -171,8 +173,8 @@ def _finish(df: pl.DataFrame, stage: str, facts: list[str], variant: pl.Expr | N
                                  *facts), tuple(facts))
 
 
-def _request_events(snap: Snapshot, results: pl.DataFrame,
-                    next_review: pl.DataFrame) -> list[tuple[pl.DataFrame, _Part]]:
+def _request_events(snap: Snapshot, results: pl.DataFrame, next_review: pl.DataFrame,
+                    as_of: date) -> list[tuple[pl.DataFrame, _Part]]:
     req = snap["requests"].with_columns(pl.lit(None, pl.Utf8).alias("plan_id"))
     decide_due = _due(results, "DECIDE_6W", "decision_due")
     final_due = _due(results, "FINAL_20W", "final_due")
@@ -202,10 +204,21 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
         .join(advice, on="request_id", how="left")
     )
     not_to_assess = decided.filter(pl.col("request_outcome") == "N")
+    # The assessment's end in the records by the as-of date: a draft keyed late (or the final plan
+    # keyed while its message waited) goes beside it, and must not invite comments on a plan
+    # already final (the templates then say what has happened since).
+    date_by = pl.col("assessment_outcome_date") <= as_of
+    final_outcome = (
+        snap["assessments"].group_by("request_id").agg(
+            pl.when((pl.col("assessment_outcome") == "Y") & date_by).then(pl.lit("issued"))
+            .when((pl.col("assessment_outcome") == "N") & date_by.fill_null(True)).then(pl.lit("not_issued"))
+            .drop_nulls().first().alias("final_outcome"))
+    )
     drafts = (
         snap["drafts"].join(req.filter(pl.col("request_outcome") != "H").select("request_id", "person_id", "plan_id"),
                             on="request_id")
         .join(final_due, on="request_id", how="left")
+        .join(final_outcome, on="request_id", how="left")
         .with_columns(
             pl.col("draft_plan_date").alias("event_date"),
             pl.col("draft_plan_date").alias("draft_date"),
@@ -240,7 +253,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame,
         _finish(to_assess, "decision_to_assess",
                 ["received_date", "decision_date", "final_due", "advice_types"]),
         _finish(not_to_assess, "decision_not_to_assess", ["received_date", "decision_date"]),
-        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due"]),
+        _finish(drafts, "draft_plan_issued", ["draft_date", "comments_by", "final_due", "final_outcome"]),
         _finish(issued, "final_plan_issued", ["received_date", "issue_date", "next_review_measure"]),
         _finish(not_issued, "decision_not_to_issue", ["received_date", "decision_date"]),
     ]
@@ -434,6 +447,11 @@ def _progress_events(snap: Snapshot, results: pl.DataFrame, settings: Settings, 
             .then(pl.lit(DRAFT_COMMENTS)).otherwise(pl.lit(FINALISING))).otherwise("stage_20w"))
         .drop("_draft")
     )
+    # Without the drafts (or advice) table the rule book puts a case at DRAFTING for want of it:
+    # the draft may be with the family already, or advice still out. They are told no more than is known.
+    if not {"drafts", "advice"} <= snap.tables_present:
+        open_20w = open_20w.with_columns(stage_20w=pl.when(pl.col("stage_20w") == DRAFTING)
+                                         .then(pl.lit(ASSESSING)).otherwise("stage_20w"))
     # The next date the law sets: the earliest open statutory clock of the request not yet passed.
     upcoming = (
         results.filter(
@@ -551,7 +569,7 @@ def find_all(snap: Snapshot, results: pl.DataFrame, settings: Settings, *, as_of
     next_review = _next_review(results)
     cease_decided = _cease_decided(snap, as_of)
     found = [
-        *_request_events(snap, results, next_review),
+        *_request_events(snap, results, next_review, as_of),
         *_review_events(snap, results, settings, as_of, next_review, cease_decided),
         _delay_events(snap, results, settings, as_of, cease_decided),
     ]

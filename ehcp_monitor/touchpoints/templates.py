@@ -119,6 +119,9 @@ def template_variables(*, stage: str, case_ref: str, event_date, variant: str | 
         # A request received whose decision is in the records (keyed late, the two news the same
         # night): rows planned before this fact existed carry none.
         "decided": bool(facts.get("decided")),
+        # A draft whose final plan (or decision not to issue one) is in the records: "issued" or
+        # "not_issued"; none on rows planned before this fact existed.
+        "final_outcome": facts.get("final_outcome"),
         # Set only on a row a person released as a correction (hold.release).
         "corrects": facts.get("corrects"),
         # A decision not to issue a plan is due (NOT_ISSUE_16W): the clock is only in the check

@@ -106,6 +106,61 @@ def test_a_request_received_still_undecided_says_when_we_will_decide(engine, tmp
     assert "We will decide whether to carry out an assessment by Monday 21 April 2025." in _received_text(tmp_path)
 
 
+def drafted_family(outcome: str = "Y") -> tuple[dict, list]:
+    """A request decided in December, its draft dated 3 March keyed late, its assessment ended
+    (`outcome`: Y the final plan issued, N not to issue, A still open) on 12 March."""
+    ended = D("2025-03-12")
+    frames, _ = decided_family(decided=D("2024-12-02"))
+    frames["requests"][0]["received_date"] = D("2024-11-01")
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-03")}]
+    frames["assessments"] = [{"request_id": "R1", "assessment_outcome": outcome,
+                              "assessment_outcome_date": ended if outcome != "A" else None}]
+    done = outcome != "A"
+    return frames, [
+        result("DECIDE_6W", request_id="R1", due=D("2024-12-13"), completed=D("2024-12-02"), status="met"),
+        result("FINAL_20W", request_id="R1", due=D("2025-03-21"), completed=ended if outcome == "Y" else None,
+               status="met" if outcome == "Y" else "closed" if done else "pending"),
+    ]
+
+
+def _draft_parts(tmp_path) -> tuple[str, str]:
+    """The plain-text and HTML parts of the one draft plan email sent."""
+    (mail,) = [m for m in (message_from_bytes(p.read_bytes(), policy=default) for p in (tmp_path / "outbox").iterdir())
+               if "We sent you the draft" in m.get_body(("plain",)).get_content()]
+    return tuple(" ".join(mail.get_body((part,)).get_content().split()) for part in ("plain", "html"))
+
+
+@pytest.mark.parametrize("outcome, told", [("Y", "we have issued the final EHC plan"),
+                                           ("N", "we have decided not to issue an EHC plan")])
+@pytest.mark.parametrize("ended_keyed", ["with the draft", "while its message waited"])
+def test_a_draft_going_beside_the_final_plan_does_not_invite_comments(engine, tmp_path, outcome, told,
+                                                                      ended_keyed):
+    """A draft keyed late goes the same night as the final plan (or the decision not to issue one):
+    "you have until 17 March to comment; the final plan must be issued by 21 March" must not arrive
+    beside "we issued the final plan on 12 March"."""
+    frames, results = drafted_family(outcome)
+    if ended_keyed == "while its message waited":
+        store_case(engine, *drafted_family("A"))
+        assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["by_stage"] == {"draft_plan_issued": 1}
+    store_case(engine, frames, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    ended = "final_plan_issued" if outcome == "Y" else "decision_not_to_issue"
+    assert send(engine, tmp_path)["by_stage"] == {"draft_plan_issued": 1, ended: 1}
+    for part in _draft_parts(tmp_path):
+        assert "We sent you the draft education, health and care (EHC) plan on Monday 3 March 2025." in part
+        assert f"Since then, {told}" in part and "contact your case officer" in part
+        for ahead in ("17 March", "21 March", "tell us your comments", "You have until", "must be issued"):
+            assert ahead not in part
+
+
+def test_a_draft_whose_assessment_is_still_open_invites_comments(engine, tmp_path):
+    store_case(engine, *drafted_family("A"))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == {"draft_plan_issued": 1}
+    text, _html = _draft_parts(tmp_path)
+    assert "You have until Monday 17 March 2025" in text and "Since then" not in text
+
+
 def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(engine, tmp_path):
     frames, results = decided_family(outcome="N")
     store_case(engine, frames, results)

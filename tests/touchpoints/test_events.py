@@ -318,3 +318,21 @@ def test_a_late_amendment_is_not_apologised_for_once_a_later_review_is_decided()
              "outcome": "maintain"}
     ev = _events({**frames, "reviews": [amend, later]}, late[:1], as_of=D("2025-03-14"))
     assert ev.filter(pl.col("stage") == "delay_notice").height == 0
+
+
+def test_a_drafts_facts_say_whether_the_assessment_has_ended_by_the_as_of_date():
+    """`final_outcome`: the final plan issued (Y dated by the as-of date) or the decision not to issue
+    one (N); none while the assessment is open or its end is dated after the as-of date."""
+    def told(outcome, dated):
+        frames = {"people": [{"person_id": "P1", "date_of_birth": D("2015-06-01")}],
+                  "requests": [{"request_id": "R1", "person_id": "P1", "received_date": D("2024-11-01"),
+                                "request_outcome": "Y", "request_outcome_date": D("2024-12-02")}],
+                  "drafts": [{"request_id": "R1", "draft_plan_date": D("2025-03-03")}],
+                  "assessments": [{"request_id": "R1", "assessment_outcome": outcome,
+                                   "assessment_outcome_date": dated}]}
+        (facts,) = _events(frames, []).filter(pl.col("stage") == "draft_plan_issued")["context"]
+        return json.loads(facts)["final_outcome"]
+
+    assert told("Y", AS_OF) == "issued" and told("N", AS_OF) == "not_issued" and told("N", None) == "not_issued"
+    assert told("A", None) is None and told("Y", None) is None
+    assert told("Y", AS_OF + timedelta(days=1)) is None and told("N", AS_OF + timedelta(days=1)) is None

@@ -171,6 +171,11 @@ def test_each_stage_has_a_short_text(stage, variant, record_property):
     decided = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
                    date_value=WORST["date"], decided=True)
     assert len(decided) <= OVER_160.get(stage, 160) and set(decided) <= GSM and "{" not in decided
+    # A draft whose final plan, or the decision not to issue one, is in the records: the same limits.
+    for final_outcome in ("issued", "not_issued"):
+        ended = _sms(stage, variant, case_ref=WORST["case_ref"], team_phone=WORST["team_phone"],
+                     date_value=WORST["date"], sent_on=date(2026, 12, 1), final_outcome=final_outcome)
+        assert len(ended) <= OVER_160.get(stage, 160) and set(ended) <= GSM and "{" not in ended
 
 
 @pytest.mark.parametrize("stage, variant", list(_sms_cases()))

@@ -5,6 +5,7 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
+import pytest
 from sqlalchemy import select, update
 
 from ehcp_monitor import config
@@ -323,3 +324,67 @@ def test_an_update_after_the_draft_was_served_tells_of_the_draft_not_of_advice()
     assert stage_told(D("2025-04-07")) == "finalising"
     frames.pop("drafts")
     assert stage_told(D("2025-03-24")) == "gathering_advice"
+
+
+def _drafting(tables: set[str]) -> tuple[dict, list]:
+    """The family's case at DRAFTING in the check results (its advice in), the source holding
+    `tables` of advice and drafts."""
+    frames, results = family()
+    frames["advice"][0]["received_date"] = D("2025-03-05")
+    frames = {n: rows for n, rows in frames.items() if n != "advice" or "advice" in tables}
+    if "drafts" in tables:
+        frames["drafts"] = []
+    results[1] = {**results[1], "stage": "drafting"}
+    results[2] = {**results[2], "completed_date": D("2025-03-05"), "status": "met"}
+    return frames, results
+
+
+def _rendered(context: str, to_young_person: bool = False) -> list[str]:
+    from ehcp_monitor.touchpoints.templates import render_text
+
+    settings = config.defaults()
+    variables = template_variables(stage="progress_update", case_ref="R1", event_date=D("2025-03-28"),
+                                   variant=None, context=context, settings=settings, to_young_person=to_young_person)
+    out = render("progress_update", variables, settings)
+    return [out.text, out.html, render_text("progress_update", variables, settings)]
+
+
+@pytest.mark.parametrize("tables", [{"advice"}, {"drafts"}, set()], ids=["no drafts", "no advice", "neither"])
+@pytest.mark.parametrize("to_young_person", [False, True])
+def test_a_stage_known_only_for_want_of_a_table_is_not_told_as_writing_the_draft(tables, to_young_person):
+    """Without the drafts table (every SEN2-only LA) the rule book puts an open case at DRAFTING from
+    the day after the decision, the draft sent or not; without the advice table, advice is never
+    known to be out. The weekly list keeps the stage; the family is told only what is known."""
+    (row,) = _updates(D("2025-03-28"), frames_results=_drafting(tables)).iter_rows(named=True)
+    assert json.loads(row["context"])["stage_20w"] == "assessing"
+    text, html, sms = _rendered(row["context"], to_young_person)
+    for part in (text, html):
+        assert ("Right now, we are carrying out the EHC needs assessment and working towards the final EHC plan."
+                in " ".join(part.split()))
+    for part in (text, html, sms):
+        assert "writing the draft" not in part and "draft" not in part.lower()
+
+
+def test_with_both_tables_drafting_is_known_and_told():
+    (row,) = _updates(D("2025-03-28"), frames_results=_drafting({"advice", "drafts"})).iter_rows(named=True)
+    assert json.loads(row["context"])["stage_20w"] == "drafting"
+    assert "Right now, we are writing the draft EHC plan." in _rendered(row["context"])[0]
+
+
+def test_a_sen2_only_store_sends_no_update_saying_we_are_writing_the_draft(engine, tmp_path):
+    """Through the store: the tables the source had are kept with the snapshot, so the planner
+    knows the stage was inferred; the email sent says neither."""
+    from email import message_from_bytes, policy
+
+    from ehcp_monitor.touchpoints import dispatch_touchpoints
+
+    store_case(engine, *_drafting({"advice"}))
+    settings = tp_settings(**{"touchpoints.outbox_dir": str(tmp_path)})
+    plan_touchpoints(engine, settings, as_of=D("2025-03-28"))
+    assert dispatch_touchpoints(engine, settings, as_of=D("2025-03-28"), now=NOW)["sent"] == 1
+    (eml,) = tmp_path.glob("tp-*.eml")
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    for part in ("plain", "html"):
+        body = " ".join(msg.get_body((part,)).get_content().split())
+        assert "we are carrying out the EHC needs assessment and working towards the final EHC plan" in body
+        assert "writing the draft" not in body

@@ -340,6 +340,40 @@ def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
     assert "Views were due 17 March 2025: call us now." in sms
 
 
+@pytest.mark.parametrize("final_outcome, told, sms_told", [
+    ("issued", "Since then, we have issued the final EHC plan", "Final plan since issued: not had it? Call us."),
+    ("not_issued", "Since then, we have decided not to issue an EHC plan",
+     "We later decided not to issue a plan. Call us.")])
+@pytest.mark.parametrize("sent_on", [date(2025, 3, 10), date(2025, 6, 2)])
+def test_a_draft_whose_final_plan_is_in_the_records_neither_invites_comments_nor_gives_deadlines(
+        final_outcome, told, sms_told, sent_on):
+    """Keyed late, the draft goes the same night as the final plan (or the decision not to issue
+    one): no comment window, no final plan deadline, ahead or passed; what has happened since."""
+    text, html, sms = _sent_on("draft_plan_issued", sent_on, final_outcome=final_outcome)
+    for part in (text, html):
+        assert "We sent you the draft education, health and care (EHC) plan on Monday 3 March 2025." in part
+        assert told in part and "contact your case officer" in part
+        for said in ("17 March 2025", "26 May 2025", "comments", "must be issued", "should have been issued"):
+            assert said not in part
+    assert "Draft plan sent 3 March 2025, ref R-123. " + sms_told in sms
+    assert "views" not in sms.lower() and "17 March" not in sms
+    # A row planned before the fact existed reads as before.
+    assert "You have until Monday 17 March 2025" in _sent_on("draft_plan_issued", date(2025, 3, 10))[0]
+
+
+@pytest.mark.parametrize("to_young_person", [False, True])
+def test_a_stage_inferred_for_want_of_a_table_is_told_in_neutral_words(to_young_person):
+    """`assessing` (events: DRAFTING inferred without the drafts or advice table): never "writing
+    the draft", which the family may have had for weeks."""
+    settings = config.defaults()
+    out = render("progress_update", _vars("progress_update", stage_20w="assessing",
+                                           to_young_person=to_young_person), settings)
+    for part in (out.text, out.html):
+        assert ("Right now, we are carrying out the EHC needs assessment and working towards the final EHC plan."
+                in " ".join(part.split()))
+        assert "draft" not in part
+
+
 def test_a_progress_update_never_names_a_date_passed_by_the_day_it_goes():
     # FACTS: next date Monday 26 May 2025 (the final plan, not late when planned).
     text, html, sms = _sent_on("progress_update", date(2025, 5, 26))
