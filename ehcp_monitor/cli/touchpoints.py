@@ -36,6 +36,15 @@ def _echo_counts(counts: dict) -> None:
             click.echo(f"{key}: {value}")
 
 
+def _named_rows_left(counts: dict, action: str) -> None:
+    """Exit 1 when a row named by --id was left as it was (sent meanwhile, not held, a mistyped ID):
+    a script that released or discarded rows by ID can tell that not all of them were."""
+    left = counts.get("not_held") or {}
+    if left:
+        raise JobFailed(f"touchpoints {action}: {len(left)} of the rows named by --id were not held and are left "
+                        "as they are (listed under not_held); check the IDs with `touchpoints list --status held`")
+
+
 @touchpoints.command("plan")
 @as_of_option
 @pass_app
@@ -160,6 +169,7 @@ def release_command(app, stage, ids, as_correction, as_of):
                    "(`ehcp-monitor touchpoints list --status held`)")
     click.echo("released emails are sent by the next dispatch (`ehcp-monitor touchpoints dispatch`)"
                if counts["released"] else "nothing released")
+    _named_rows_left(counts, "release")
 
 
 @touchpoints.command("discard")
@@ -179,6 +189,7 @@ def discard_command(app, stage, ids):
         click.echo(f"{counts['kept_for_review']} held emails were held for a reason of their own (a correction of "
                    "what the family was sent, records in doubt) and stay held: read each reason "
                    "(`touchpoints list --status held`), then `release --id N` or `discard --id N`")
+    _named_rows_left(counts, "discard")
 
 
 @touchpoints.command("retry")

@@ -172,12 +172,14 @@ def test_a_person_releases_the_right_outcome_and_discards_the_other_by_id(engine
     send(engine, tmp_path)
     (review,) = told(tmp_path)
     assert "stop" in review.lower() and "amend" not in review.lower()
-    # An ID named again, or one that is not in the outbox: the command says why nothing happened.
-    again = run(["touchpoints", "release", "--id", str(ids["cease"]), "--id", "999", "--as-of", "2025-03-14"],
-                tmp_path, db_url, config)
-    assert again.returncode == 0, again.stderr
-    assert f"not_held:\n  {ids['cease']}: sent\n  999: not in the outbox\n" in again.stdout
-    assert "nothing released" in again.stdout
+    # An ID named again, or one that is not in the outbox: the command says why nothing happened,
+    # and exits 1 so that a script can tell.
+    for action, done in (("release", "nothing released"), ("discard", "discarded: 0")):
+        again = run(["touchpoints", action, "--id", str(ids["cease"]), "--id", "999"], tmp_path, db_url, config)
+        assert again.returncode == 1, again.stderr
+        assert f"not_held:\n  {ids['cease']}: sent\n  999: not in the outbox\n" in again.stdout
+        assert done in again.stdout
+        assert f"touchpoints {action}: 2 of the rows named by --id were not held" in again.stderr
 
 
 def test_a_decision_without_outcome_does_not_come_back_after_the_outcome_was_sent(engine, tmp_path):
