@@ -458,7 +458,8 @@ def hold_successors(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     person was asked to check would go unchecked a night or a few days later. It goes with a
     release or discard of every held row, as the held one would have. (A row held by a rule of its
     own needs nothing here: the rules look at every new row, and let it go when they are settled.)"""
-    bulk = pl.lit(None, pl.Utf8)
+    # A row held with no reason (by an older version, or by hand) goes with a bulk release too.
+    bulk = pl.when(pl.col("held_reason") == "").then(pl.lit(BULK_RELEASABLE[0])).otherwise(pl.lit(None, pl.Utf8))
     for prefix in BULK_RELEASABLE:
         bulk = pl.when(pl.col("held_reason").str.starts_with(prefix)).then(pl.lit(prefix)).otherwise(bulk)
     held = (rows.filter(pl.col("status") == HELD)

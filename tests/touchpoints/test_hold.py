@@ -441,6 +441,10 @@ def test_a_successor_is_held_only_after_a_surge_or_a_row_held_again():
     # Dated before the held one (a date corrected back) is held the same.
     earlier = fresh.with_columns(event_date=pl.lit(D("2025-02-20")))
     assert hold_successors(earlier, rows)["status"].to_list() == ["held", "pending", "suppressed"]
+    # A row held with no reason recorded goes with a bulk release: so does its successor.
+    no_reason = rows.filter(pl.col("id") == 7).with_columns(reason=pl.lit(None, pl.Utf8))
+    assert hold_successors(fresh, no_reason)["reason"][0].startswith(
+        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) is held")
     # Not after a row held by a rule of its own (its rules judge the new row), nor another stage.
     correction = rows.with_columns(reason=pl.lit("held as a correction: the family was already sent ..."))
     assert hold_successors(fresh, correction)["status"].to_list() == ["pending", "pending", "suppressed"]
