@@ -471,13 +471,13 @@ def hold_successors(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
         return fresh
     reasons = (
         pending.select("_fresh", "case_ref", "contact_id", "stage", "event_date")
-        .join(held, on=["case_ref", "contact_id", "stage"])
-        .filter(pl.col("held_date") != pl.col("event_date"))
+        .join(held, on=["case_ref", "contact_id", "stage"])  # re-dated, or its outcome changed
         .sort("_fresh", "held_date").unique("_fresh", keep="last")
         .select("_fresh", successor=pl.concat_str(
             "prefix", pl.lit(": another message of this stage to this contact (row "), pl.col("held_id").cast(pl.Utf8),
             pl.lit(", dated "), pl.col("held_date").cast(pl.Utf8),
-            pl.lit(") is held; check the data, then `ehcp-monitor touchpoints release` or `discard`, as for that one")))
+            pl.lit(") was held; check the data, then `ehcp-monitor touchpoints release` or `discard`, "
+                   "as for that one")))
     )
     if reasons.is_empty():
         return fresh

@@ -346,14 +346,15 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
     ])
     advice_after = (pl.col("measure") == "ADVICE_6W") & pl.col("request_id").is_in(ended.implode())
     # Likewise an amendment whose final amended plan was never recorded, once a later review of the
-    # plan has been decided (by the as-of date): the plan has moved on (kept as it is, amended again,
-    # or to cease), and an apology for the old amendment would contradict what the family was told.
+    # plan (its meeting after the amendment notice, not the amendment's own) has been decided by the
+    # as-of date: the plan has moved on (kept as it is, amended again, or to cease), and an apology
+    # for the old amendment would contradict what the family was told.
+    later = snap["reviews"].filter(pl.col("decision_date") <= as_of).select("plan_id", "meeting_date")
     overtaken = (
         results.filter((pl.col("measure") == "AMEND_FINAL_8W") & (pl.col("status") == "overdue"))
         .select("plan_id", "anchor_date")
-        .join(snap["reviews"].filter(pl.col("decision_date") <= as_of).select("plan_id", "decision_date"),
-              on="plan_id")
-        .filter(pl.col("decision_date") > pl.col("anchor_date"))
+        .join(later, on="plan_id")
+        .filter(pl.col("meeting_date") > pl.col("anchor_date"))
         .select("plan_id", "anchor_date", pl.lit("AMEND_FINAL_8W").alias("measure")).unique()
     )
     late = (

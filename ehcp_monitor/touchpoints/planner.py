@@ -470,7 +470,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
                 + revived.get("two_outcomes", 0) + waiting_held + waiting_dated)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld,
+                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld - successors,
                         baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))

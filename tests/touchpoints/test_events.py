@@ -308,8 +308,9 @@ def test_a_late_amendment_is_not_apologised_for_once_a_later_review_is_decided()
         later = {"plan_id": "PL1", "meeting_date": D("2024-02-20"), "decision_date": D("2024-03-12"),
                  "outcome": outcome}
         assert late_steps([amend, later]) == [["REVIEW_12M"]], outcome
-    # A later review decided after the as-of date is not known yet; one decided before the
-    # amendment notice is not later.
+    # The amendment's own review is not a later one, even decided (by the records) after its notice.
+    assert late_steps([{**amend, "decision_date": D("2023-04-10")}]) == [["AMEND_FINAL_8W", "REVIEW_12M"]]
+    # A later review decided after the as-of date is not known yet.
     assert late_steps([amend, {"plan_id": "PL1", "meeting_date": D("2025-03-01"),
                                "decision_date": D("2025-03-20"), "outcome": "maintain"}]) == [
         ["AMEND_FINAL_8W", "REVIEW_12M"]]

@@ -406,7 +406,7 @@ def test_a_held_apologys_next_notice_is_held_with_it_until_a_person_decides(engi
                             .where(Touchpoint.status == "held").order_by(Touchpoint.id)).all()
     assert [r.event_date for r in rows] == [night] * 3
     assert all(r.reason.startswith("surge held: another message of this stage to this contact (row ")
-               and f"dated {AS_OF.isoformat()}) is held; check the data" in r.reason for r in rows)
+               and f"dated {AS_OF.isoformat()}) was held; check the data" in r.reason for r in rows)
     assert dispatch_touchpoints(engine, settings, as_of=night, now=NOW + timedelta(days=3))["sent"] == 0
     # As the surge it follows, it goes with a release of every held row.
     released = release(engine, settings, stage=None, as_of=night, now=NOW + timedelta(days=3))
@@ -434,17 +434,21 @@ def test_a_successor_is_held_only_after_a_surge_or_a_row_held_again():
     assert got["status"].to_list() == ["held", "pending", "suppressed"]
     # The latest held one speaks for it, and its reason begins as that one's (a bulk release takes it).
     assert got["reason"][0] == ("held again: another message of this stage to this contact (row 8, dated "
-                                "2025-03-02) is held; check the data, then `ehcp-monitor touchpoints release` "
+                                "2025-03-02) was held; check the data, then `ehcp-monitor touchpoints release` "
                                 "or `discard`, as for that one")
     assert hold_successors(fresh, rows.filter(pl.col("id") != 8))["reason"][0].startswith(
-        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) is held")
-    # Dated before the held one (a date corrected back) is held the same.
+        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) was held")
+    # Dated before the held one (a date corrected back), or on its date with another outcome, is held the same.
     earlier = fresh.with_columns(event_date=pl.lit(D("2025-02-20")))
     assert hold_successors(earlier, rows)["status"].to_list() == ["held", "pending", "suppressed"]
+    reoutcomed = fresh.with_columns(stage=pl.lit("review_decision"), event_date=pl.lit(D("2025-03-01")),
+                                    variant=pl.lit("cease"))
+    amend = rows.filter(pl.col("id") == 7).with_columns(stage=pl.lit("review_decision"), variant=pl.lit("amend"))
+    assert hold_successors(reoutcomed, amend)["status"].to_list() == ["held", "pending", "suppressed"]
     # A row held with no reason recorded goes with a bulk release: so does its successor.
     no_reason = rows.filter(pl.col("id") == 7).with_columns(reason=pl.lit(None, pl.Utf8))
     assert hold_successors(fresh, no_reason)["reason"][0].startswith(
-        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) is held")
+        "surge held: another message of this stage to this contact (row 7, dated 2025-03-01) was held")
     # Not after a row held by a rule of its own (its rules judge the new row), nor another stage.
     correction = rows.with_columns(reason=pl.lit("held as a correction: the family was already sent ..."))
     assert hold_successors(fresh, correction)["status"].to_list() == ["pending", "pending", "suppressed"]

@@ -341,9 +341,9 @@ def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
 
 
 @pytest.mark.parametrize("final_outcome, told, sms_told", [
-    ("issued", "Since then, we have issued the final EHC plan", "Final plan since issued: not had it? Call us."),
-    ("not_issued", "Since then, we have decided not to issue an EHC plan",
-     "We later decided not to issue a plan. Call us.")])
+    ("issued", "We have issued the final EHC plan", "Final plan now issued: not had it? Call us."),
+    ("not_issued", "We have decided not to issue an EHC plan",
+     "We have decided not to issue a plan. Call us.")])
 @pytest.mark.parametrize("sent_on", [date(2025, 3, 10), date(2025, 6, 2)])
 def test_a_draft_whose_final_plan_is_in_the_records_neither_invites_comments_nor_gives_deadlines(
         final_outcome, told, sms_told, sent_on):
@@ -449,6 +449,7 @@ BRANCHES = [
     {"team": None}, {"corrects": {"stage": "decision_to_assess", "sent_on": "2025-03-14"}}, {"advice_types": []},
     {"final_due": None}, {"decision_due": None}, {"decided": True}, {"next_review_measure": "REVIEW_EY"},
     {"review_measure": "REVIEW_EY"}, {"final_late": True}, {"stage_20w": None}, {"next_date": None},
+    {"final_outcome": "issued"}, {"final_outcome": "not_issued"}, {"received_date": "2024-06-03"},
     {"late_steps": [{"measure": "DECIDE_6W", "item": None, "due_date": "2025-02-17", "days_late": 3,
                      "very_late": False}]},
     {"late_steps": [{"measure": "ADVICE_6W", "item": "health", "due_date": "2025-05-01", "days_late": 28,
