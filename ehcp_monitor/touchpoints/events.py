@@ -357,8 +357,17 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         .filter(pl.col("meeting_date") > pl.col("anchor_date"))
         .select("plan_id", "anchor_date", pl.lit("AMEND_FINAL_8W").alias("measure")).unique()
     )
+    # And the steps of a plan whose child has a newer plan (started after it, by the as-of date): a
+    # child has one EHC plan, so the old one ended without a cease date recorded (a historical
+    # record sent again, say), and its review "due by July 2017" is the data team's to close.
+    starts = snap["plans"].select("plan_id", "person_id", "start_date")
+    newer = starts.filter(pl.col("start_date") <= as_of).select("person_id", pl.col("start_date").alias("newer"))
+    replaced = (starts.join(newer, on="person_id").filter(pl.col("newer") > pl.col("start_date"))["plan_id"]
+                .unique())
+    old_plan = pl.col("measure").is_in(PLAN_MEASURES) & pl.col("plan_id").is_in(replaced.implode())
     late = (
-        results.filter((pl.col("status") == "overdue") & (pl.col("kind") == "statutory") & ~advice_after)
+        results.filter((pl.col("status") == "overdue") & (pl.col("kind") == "statutory") & ~advice_after
+                       & ~old_plan)
         .join(overtaken, on=["measure", "plan_id", "anchor_date"], how="anti", maintain_order="left")
         .join(plans, on="plan_id", how="left")
         .with_columns(pl.coalesce("request_id", "plan_request_id").alias("request_id"))

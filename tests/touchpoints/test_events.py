@@ -337,3 +337,23 @@ def test_a_drafts_facts_say_whether_the_assessment_has_ended_by_the_as_of_date()
     assert told("Y", AS_OF) == "issued" and told("N", AS_OF) == "not_issued" and told("N", None) == "not_issued"
     assert told("A", None) is None and told("Y", None) is None
     assert told("Y", AS_OF + timedelta(days=1)) is None and told("N", AS_OF + timedelta(days=1)) is None
+
+
+def test_the_steps_of_a_plan_the_child_has_a_newer_one_beside_are_not_apologised_for():
+    # PL1 (2020) has no cease date, but the child's plan since 2024 is PL2: PL1's review is not news.
+    frames, _ = caseload()
+    late = [result("REVIEW_12M", plan_id="PL1", anchor=D("2021-05-01"), due=D("2022-05-01"), status="overdue",
+                   days_late=1048),
+            result("REVIEW_12M", plan_id="PL2", anchor=D("2024-02-01"), due=D("2025-02-01"), status="overdue",
+                   days_late=41)]
+
+    def late_plans(newer_start) -> list:
+        plans = [*frames["plans"], {"plan_id": "PL2", "person_id": "P1", "request_id": None, "start_date": newer_start}]
+        ev = _events({**frames, "plans": plans, "reviews": []}, late, as_of=D("2025-03-14"))
+        notices = ev.filter(pl.col("stage") == "delay_notice")
+        return sorted(s["measure"] + " " + str(r) for c, r in zip(notices["context"], notices["case_ref"], strict=True)
+                      for s in json.loads(c)["late_steps"])
+
+    assert late_plans(D("2024-02-01")) == ["REVIEW_12M PL2"]
+    # A newer plan not yet started by the as-of date replaces nothing yet.
+    assert late_plans(D("2025-04-01")) == ["REVIEW_12M PL2", "REVIEW_12M R0"]  # PL1 came from request R0
