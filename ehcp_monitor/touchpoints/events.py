@@ -206,7 +206,7 @@ def _request_events(snap: Snapshot, results: pl.DataFrame, next_review: pl.DataF
     not_to_assess = decided.filter(pl.col("request_outcome") == "N")
     # The assessment's end in the records by the as-of date: a draft keyed late (or the final plan
     # keyed while its message waited) goes beside it, and must not invite comments on a plan
-    # already final (the templates then say what has happened since).
+    # already final (the templates then say where things are now).
     date_by = pl.col("assessment_outcome_date") <= as_of
     final_outcome = (
         snap["assessments"].group_by("request_id").agg(
@@ -349,12 +349,16 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
     # plan (its meeting after the amendment notice, not the amendment's own) has been decided by the
     # as-of date: the plan has moved on (kept as it is, amended again, or to cease), and an apology
     # for the old amendment would contradict what the family was told.
-    later = snap["reviews"].filter(pl.col("decision_date") <= as_of).select("plan_id", "meeting_date")
+    later = snap["reviews"].filter(pl.col("decision_date") <= as_of).select(
+        "plan_id", "amendment_notice_date", pl.coalesce("meeting_date", "decision_date").alias("held_on"))
     overtaken = (
         results.filter((pl.col("measure") == "AMEND_FINAL_8W") & (pl.col("status") == "overdue"))
         .select("plan_id", "anchor_date")
         .join(later, on="plan_id")
-        .filter(pl.col("meeting_date") > pl.col("anchor_date"))
+        # Not the amendment's own review (its notice is the clock's anchor); a review with no
+        # meeting date recorded counts from its decision.
+        .filter((pl.col("amendment_notice_date").is_null() | (pl.col("amendment_notice_date") != pl.col("anchor_date")))
+                & (pl.col("held_on") > pl.col("anchor_date")))
         .select("plan_id", "anchor_date", pl.lit("AMEND_FINAL_8W").alias("measure")).unique()
     )
     # And the steps of a plan whose child has a newer plan (started after it, by the as-of date): a

@@ -309,7 +309,13 @@ def test_a_late_amendment_is_not_apologised_for_once_a_later_review_is_decided()
                  "outcome": outcome}
         assert late_steps([amend, later]) == [["REVIEW_12M"]], outcome
     # The amendment's own review is not a later one, even decided (by the records) after its notice.
-    assert late_steps([{**amend, "decision_date": D("2023-04-10")}]) == [["AMEND_FINAL_8W", "REVIEW_12M"]]
+    own = {**amend, "amendment_notice_date": D("2023-04-03")}
+    assert late_steps([{**own, "decision_date": D("2023-04-10")}]) == [["AMEND_FINAL_8W", "REVIEW_12M"]]
+    assert late_steps([{**own, "meeting_date": None, "decision_date": D("2023-04-10")}]) == [
+        ["AMEND_FINAL_8W", "REVIEW_12M"]]
+    # A later review with no meeting date recorded counts from its decision.
+    assert late_steps([amend, {"plan_id": "PL1", "meeting_date": None, "decision_date": D("2024-03-12"),
+                               "outcome": "maintain"}]) == [["REVIEW_12M"]]
     # A later review decided after the as-of date is not known yet.
     assert late_steps([amend, {"plan_id": "PL1", "meeting_date": D("2025-03-01"),
                                "decision_date": D("2025-03-20"), "outcome": "maintain"}]) == [

@@ -408,6 +408,8 @@ def test_a_held_apologys_next_notice_is_held_with_it_until_a_person_decides(engi
     assert all(r.reason.startswith("surge held: another message of this stage to this contact (row ")
                and f"dated {AS_OF.isoformat()}) was held; check the data" in r.reason for r in rows)
     assert dispatch_touchpoints(engine, settings, as_of=night, now=NOW + timedelta(days=3))["sent"] == 0
+    with engine.connect() as conn:  # not a surge of that night's: the hold limit's median keeps the night
+        assert conn.execute(select(TouchpointPlanRun.held).order_by(TouchpointPlanRun.id.desc())).first() == (0,)
     # As the surge it follows, it goes with a release of every held row.
     released = release(engine, settings, stage=None, as_of=night, now=NOW + timedelta(days=3))
     assert released["released"] == 3

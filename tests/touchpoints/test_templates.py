@@ -348,7 +348,7 @@ def test_a_draft_whose_comment_days_ended_before_it_went_says_they_ended():
 def test_a_draft_whose_final_plan_is_in_the_records_neither_invites_comments_nor_gives_deadlines(
         final_outcome, told, sms_told, sent_on):
     """Keyed late, the draft goes the same night as the final plan (or the decision not to issue
-    one): no comment window, no final plan deadline, ahead or passed; what has happened since."""
+    one): no comment window, no final plan deadline, ahead or passed; where things are now."""
     text, html, sms = _sent_on("draft_plan_issued", sent_on, final_outcome=final_outcome)
     for part in (text, html):
         assert "We sent you the draft education, health and care (EHC) plan on Monday 3 March 2025." in part
