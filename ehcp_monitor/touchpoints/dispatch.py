@@ -41,7 +41,7 @@ from ehcp_monitor.touchpoints.corrections import TOO_OLD_MARK
 from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, overtaken
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
-from ehcp_monitor.touchpoints.templates import render, render_text, template_variables
+from ehcp_monitor.touchpoints.templates import render, render_text, template_variables, without_bidi_controls
 from ehcp_monitor.transports import (
     DeliveryUncertain,
     DryRunTransport,
@@ -301,8 +301,10 @@ def compose_letter(row, settings: Settings, now: datetime) -> OutgoingLetter:
     addressed to no one may not reach the right person in a shared house)."""
     email = compose(row, settings, now)
     lines, postcode = _address(row)
+    # As in the body: an override left open in a name would print the next line reversed.
+    block = without_bidi_controls([addressee(row.name), *lines])
     return OutgoingLetter(
-        address_lines=tuple(line for line in (addressee(row.name), *lines) if line and line.strip()),
+        address_lines=tuple(line for line in block if line and line.strip()),
         postcode=postcode or "",
         template_id=settings.touchpoints.notify_letter_templates.get(row.stage),
         personalisation=_personalisation(row, settings, email.text, email.subject),

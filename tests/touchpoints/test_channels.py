@@ -111,6 +111,15 @@ def test_a_contact_with_only_an_address_gets_a_letter(engine, channels):
     assert (row.channel, row.status, row.transport) == ("letter", "sent", "notify-letter")
 
 
+def test_a_letters_address_block_carries_no_bidirectional_controls(engine, channels):
+    smtp, notify, settings = channels()
+    _plan(engine, settings, name="Carol \u202eSmith", **{**ADDRESS, "address_line_2": "10 High\u2066 Street\u202c"})
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 1
+    [body] = notify.accepted
+    assert [body["personalisation"].get(f"address_line_{n}") for n in range(1, 6)] == [
+        "Carol Smith", "Flat 2", "10 High Street", "Exampletown", "EX1 2AB"]
+
+
 def test_a_name_notify_would_refuse_on_a_letter_leaves_it_unnamed():
     from ehcp_monitor.transports import addressee
 
