@@ -301,8 +301,9 @@ def compose_letter(row, settings: Settings, now: datetime) -> OutgoingLetter:
     addressed to no one may not reach the right person in a shared house)."""
     email = compose(row, settings, now)
     lines, postcode = _address(row)
-    # As in the body: an override left open in a name would print the next line reversed.
-    block = without_bidi_controls([addressee(row.name), *lines])
+    # As in the body: an override left open in a name would print the next line reversed. Taken out
+    # before the name is checked: "\u202e(Mrs) Carol" is a name Notify would refuse.
+    block = [addressee(without_bidi_controls(row.name)), *without_bidi_controls(lines)]
     return OutgoingLetter(
         address_lines=tuple(line for line in block if line and line.strip()),
         postcode=postcode or "",

@@ -120,6 +120,16 @@ def test_a_letters_address_block_carries_no_bidirectional_controls(engine, chann
         "Carol Smith", "Flat 2", "10 High Street", "Exampletown", "EX1 2AB"]
 
 
+def test_a_name_notify_would_refuse_once_its_controls_are_out_leaves_the_letter_unnamed(engine, channels):
+    smtp, notify, settings = channels()
+    _plan(engine, settings, name="\u202e(Mrs) Carol Smith", **ADDRESS)
+    assert dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)["sent"] == 1
+    [body] = notify.accepted
+    assert notify.problems == []
+    assert [body["personalisation"].get(f"address_line_{n}") for n in range(1, 5)] == [
+        "Flat 2", "10 High Street", "Exampletown", "EX1 2AB"]
+
+
 def test_a_name_notify_would_refuse_on_a_letter_leaves_it_unnamed():
     from ehcp_monitor.transports import addressee
 
