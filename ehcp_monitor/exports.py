@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from ehcp_monitor import xlsx_rows
 from ehcp_monitor.domain.findings import CONTROL_CHARS
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,17 +64,44 @@ def write_results_csv(frame: pl.DataFrame, path: Path) -> int:
     return frame.height
 
 
-def new_workbook(buffer: io.BytesIO) -> xlsxwriter.Workbook:
-    """A workbook that never turns text into formulas, URLs or numbers by itself."""
-    return xlsxwriter.Workbook(
-        buffer,
-        {
+class SafeWorkbook(xlsxwriter.Workbook):
+    """A workbook that never turns text into formulas, URLs or numbers by itself. The frames given
+    to write_rows are written when it closes, as XML built column by column (xlsx_rows)."""
+
+    def __init__(self, buffer: io.BytesIO):
+        super().__init__(buffer, {
             "in_memory": True,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
-        },
-    )
+        })
+        self.buffer = buffer
+        self.frames: list[tuple[object, int, pl.DataFrame]] = []  # (sheet, first row, frame)
+
+    def close(self) -> None:
+        frames, self.frames = self.frames, []
+        if not frames:
+            return super().close()
+        formats = formats_for(self)
+        # xlsxwriter numbers a format only once a cell of its own uses it: these cells are not its own.
+        quoted, date_style, decimal = (f._get_xf_index() for f in (formats.quoted, formats.date, formats.decimal))
+        super().close()
+        by_sheet: dict[str, list[xlsx_rows.SheetRows]] = {}
+        for sheet, first_row, df in frames:
+            # A column's own format (set_column) is on any of its cells that has none, as xlsxwriter does.
+            columns = {col: info.column_format._get_xf_index() for col, info in sheet.col_info.items()
+                       if info.column_format is not None}
+            styles = xlsx_rows.Styles(risky=_TRIGGER_PATTERN, quoted=quoted, date=date_style, decimal=decimal,
+                                      columns=columns)
+            by_sheet.setdefault(sheet.name, []).append(xlsx_rows.rows_xml(df, first_row, styles))
+        written = xlsx_rows.put_rows(self.buffer.getvalue(), by_sheet)
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.buffer.write(written)
+
+
+def new_workbook(buffer: io.BytesIO) -> SafeWorkbook:
+    return SafeWorkbook(buffer)
 
 
 class SheetFormats:
@@ -132,51 +160,12 @@ def table_columns(labels: list[str], formats: SheetFormats) -> list[dict]:
     return columns
 
 
-def write_rows(sheet, df: pl.DataFrame, formats: SheetFormats, first_row: int = 1) -> None:
-    """Every row of `df` from `first_row` down, as write_cell writes each value, column by column:
-    a column's type chooses the writer once, and the formula check, booleans' words and dates'
-    Excel serials are worked out in polars. An empty cell is not written (xlsxwriter keeps no
-    unformatted blank)."""
-    rows = range(first_row, first_row + df.height)
-    for col, (name, dtype) in enumerate(df.schema.items()):
-        values = df.get_column(name)
-        if dtype == pl.Boolean:
-            values, dtype = values.replace_strict({True: "yes", False: "no"}, return_dtype=pl.Utf8), pl.Utf8
-        if dtype == pl.Utf8:
-            risky = values.str.contains(_TRIGGER_PATTERN).fill_null(False).to_list()
-            for row, value, quote in zip(rows, values.to_list(), risky, strict=True):
-                if value is None:
-                    continue
-                if quote:
-                    sheet.write_string(row, col, value, formats.quoted)
-                else:
-                    sheet.write_string(row, col, value)
-        elif dtype.is_integer() or dtype.is_float() or _serial_dates(values):
-            # A date is the number of its Excel serial in the date format, as write_datetime stores it.
-            number_format = formats.decimal if dtype.is_float() else formats.date if dtype == pl.Date else None
-            numbers = (values.cast(pl.Int32) + EXCEL_SERIAL_OF_1970) if dtype == pl.Date else values
-            write = sheet.write_number
-            for row, value in zip(rows, numbers.to_list(), strict=True):
-                if value is not None:
-                    write(row, col, value, number_format)
-        else:
-            for row, value in zip(rows, values.to_list(), strict=True):
-                if value is not None:
-                    write_cell(sheet, row, col, value, formats)
-
-
-# Excel's serial day numbers: 1970-01-01 is day 25569, counting from 1900-03-01 on. Before that
-# Excel counts a 29 February 1900 that never was, so earlier dates go through write_datetime.
-EXCEL_SERIAL_OF_1970 = 25569
-FIRST_SERIAL_DATE = date(1900, 3, 1)
-
-
-def _serial_dates(values: pl.Series) -> bool:
-    """A date column whose dates all fall where Excel's serials count plainly."""
-    if values.dtype != pl.Date:
-        return False
-    earliest = values.min()
-    return earliest is None or earliest >= FIRST_SERIAL_DATE
+def write_rows(workbook: SafeWorkbook, sheet, df: pl.DataFrame, first_row: int = 1) -> None:
+    """Every row of `df` from `first_row` down, as write_cell writes each value (no cell for a
+    null), put in the sheet when the workbook closes: no other cell of the sheet may be in those
+    rows. Column by column in polars (xlsx_rows): xlsxwriter's per-cell cost made a national
+    list's workbook its slowest step."""
+    workbook.frames.append((sheet, first_row, df))
 
 
 def column_width(df: pl.DataFrame, column: str, label: str) -> int:
@@ -202,7 +191,7 @@ def write_sheet(
         label = labels.get(name, name)
         sheet.write_string(0, col, label, formats.quoted if is_formula_like(label) else formats.header)
         sheet.set_column(col, col, column_width(df, name, label))
-    write_rows(sheet, df, formats)
+    write_rows(workbook, sheet, df)
     sheet.freeze_panes(1, 0)
     if df.width:
         sheet.autofilter(0, 0, max(df.height, 1), df.width - 1)

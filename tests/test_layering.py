@@ -19,7 +19,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "ehcp_monitor"
 FEATURES = ("ingest", "checks", "touchpoints", "late_list", "board_pack")
 # Below the features: they may be imported by any feature and import none.
-SHARED = ("domain", "config", "db", "exports", "transports", "forecast", "logs", "errors", "paths",
+SHARED = ("domain", "config", "db", "exports", "xlsx_rows", "transports", "forecast", "logs", "errors", "paths",
           "private_files", "clock", "synthetic", "working_days", "cron", "capacity", "review_recovery",
           "rules_doc", "data_quality", "promise")
 # Above the features: they wire features together and may import any of them.

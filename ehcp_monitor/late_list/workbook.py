@@ -56,7 +56,7 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
     labels = [label for _, label in columns]
     for col, (name, label) in enumerate(columns):
         sheet.set_column(col, col, safe_cells.column_width(data, name, label))
-    safe_cells.write_rows(sheet, data, formats)
+    safe_cells.write_rows(workbook, sheet, data)
     if actions:
         wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         for offset, (_, width) in enumerate(ACTION_COLUMNS):

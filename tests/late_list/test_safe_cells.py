@@ -2,10 +2,13 @@
 
 import csv
 import io
-from datetime import date
+import zipfile
+from datetime import date, datetime
+from xml.etree import ElementTree
 
 import openpyxl
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,32 +65,108 @@ def _cells_back(write) -> list[tuple]:
     buffer = io.BytesIO()
     workbook = safe_cells.new_workbook(buffer)
     sheet = workbook.add_worksheet("t")
-    write(sheet, safe_cells.formats_for(workbook))
+    write(workbook, sheet)
     workbook.close()
     ws = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))["t"]
-    return [(c.coordinate, c.value, c.data_type, c.number_format, c.quotePrefix)
+    texts = _stored_texts(buffer.getvalue())
+    return [(c.coordinate, texts.get(c.coordinate, c.value), c.data_type, c.number_format, c.quotePrefix)
             for row in ws.iter_rows() for c in row if c.value is not None]
 
 
-@settings(max_examples=80, deadline=None)
-@given(rows=st.lists(st.tuples(st.none() | text, st.none() | st.integers(-10**6, 10**6),
-                               st.none() | st.floats(-1e6, 1e6, allow_nan=False), st.none() | st.booleans(),
+def _stored_texts(xlsx: bytes) -> dict[str, str]:
+    """Each text cell of the first sheet as the file stores it (shared or inline), Excel's
+    `_xHHHH_` escapes left as they are: openpyxl undoes some of them for shared strings only."""
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as archive:
+        names = archive.namelist()
+        shared = []
+        if "xl/sharedStrings.xml" in names:
+            table = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
+            shared = ["".join(t.text or "" for t in si.iter(f"{main}t")) for si in table.iter(f"{main}si")]
+        sheet = ElementTree.fromstring(archive.read("xl/worksheets/sheet1.xml"))
+    texts = {}
+    for cell in sheet.iter(f"{main}c"):
+        if cell.get("t") == "s":
+            texts[cell.get("r")] = shared[int(cell.find(f"{main}v").text)]
+        elif cell.get("t") == "inlineStr":
+            texts[cell.get("r")] = "".join(t.text or "" for t in cell.iter(f"{main}t"))
+    return texts
+
+
+# Text as odd as a case record can hold: XML's own characters, control characters (Excel's
+# `_xHHHH_` escapes, and literal text that looks like one), whitespace at either end, characters
+# XML cannot carry, and characters outside the Basic Multilingual Plane.
+ODD_CHARACTERS = list("=+-@\t\r\n'\",;aZ1 &<>_x0F\x00\x01\x1f\x0b\xa0\u2028\ufffe\uffff😀é")
+odd_text = st.text(alphabet=st.sampled_from(ODD_CHARACTERS), max_size=10) | st.sampled_from(
+    ["_x0041_", "a_x00e9_b", "_X0041_", "  ", "&amp;", "<t>", ""])
+
+
+@settings(max_examples=120, deadline=None)
+@given(rows=st.lists(st.tuples(st.none() | odd_text, st.none() | st.integers(-10**17, 10**17),
+                               st.none() | st.floats(-1e20, 1e20, allow_nan=False, allow_infinity=False),
+                               st.none() | st.booleans(),
                                st.none() | st.dates(date(1990, 1, 1), date(2040, 12, 31)),
-                               st.none() | st.dates(date(1899, 12, 31), date(1900, 3, 3))),
+                               st.none() | st.dates(date(1899, 12, 29), date(1900, 3, 3)),
+                               st.none() | st.datetimes(datetime(1899, 12, 30), datetime(2040, 1, 1))),
                      min_size=1, max_size=6))
 def test_writing_a_frame_by_column_writes_what_each_cell_would(rows):
-    """write_rows (the fast path for whole tables) leaves exactly the cells write_cell writes one by one:
-    the same values, types, date and decimal formats and quote prefixes; dates around Excel's
-    29 February 1900 (which never was) included."""
+    """write_rows (the frames put in as XML when the workbook closes) leaves exactly the cells
+    write_cell writes one by one through xlsxwriter: the same values, types, date and decimal
+    formats and quote prefixes; dates around Excel's 29 February 1900 (which never was), odd text
+    and numbers beyond what polars and xlsxwriter print alike included."""
     df = pl.DataFrame(rows, schema={"s": pl.Utf8, "i": pl.Int64, "f": pl.Float64, "b": pl.Boolean, "d": pl.Date,
-                                    "early": pl.Date}, orient="row")
+                                    "early": pl.Date, "dt": pl.Datetime("us")}, orient="row")
+    # Every integer width polars gives (a count is UInt32, a literal Int32).
+    df = df.with_columns(none=pl.lit(None), narrow=pl.col("i").clip(-100, 100).cast(pl.Int8),
+                         count=pl.col("i").abs().clip(0, 4_000_000_000).cast(pl.UInt32))
 
-    def by_cell(sheet, formats):
+    def by_cell(workbook, sheet):
+        formats = safe_cells.formats_for(workbook)
         for r, values in enumerate(df.iter_rows(), start=1):
             for c, value in enumerate(values):
                 safe_cells.write_cell(sheet, r, c, value, formats)
 
-    assert _cells_back(lambda sheet, formats: safe_cells.write_rows(sheet, df, formats)) == _cells_back(by_cell)
+    assert _cells_back(lambda workbook, sheet: safe_cells.write_rows(workbook, sheet, df)) == _cells_back(by_cell)
+
+
+def test_frame_rows_sit_beside_the_cells_written_one_by_one():
+    """A sheet's header and notes (written cell by cell) and its frame rows end up in row order,
+    in one sheet part whose dimension covers them all; a column's own format reaches the frame's
+    cells that have none; two rows written both ways are refused, not silently doubled."""
+    buffer = io.BytesIO()
+    workbook = safe_cells.new_workbook(buffer)
+    formats = safe_cells.formats_for(workbook)
+    other = workbook.add_worksheet("first")
+    other.write_string(0, 0, "untouched")
+    sheet = safe_cells.write_sheet(workbook, "S", pl.DataFrame({"a": ["x", "=y"], "b": [1, None]}), {"a": "A"})
+    sheet.set_column(1, 1, 12, workbook.add_format({"text_wrap": True}))
+    safe_cells.write_cell(sheet, 5, 0, "note below", formats)
+    safe_cells.write_rows(workbook, sheet, pl.DataFrame({"c": ["far"]}), first_row=9)
+    workbook.close()
+    book = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    ws = book["S"]
+    assert [(c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.value is not None] == [
+        ("A1", "A"), ("B1", "b"), ("A2", "x"), ("B2", 1), ("A3", "=y"), ("A6", "note below"), ("A10", "far")]
+    assert ws["A3"].quotePrefix and ws["A3"].data_type == "s"
+    assert ws["B2"].alignment.wrap_text and not ws["A2"].alignment.wrap_text
+    assert ws.calculate_dimension() == "A1:B10"
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+        assert '<dimension ref="A1:B10"/>' in archive.read("xl/worksheets/sheet2.xml").decode()
+    assert book["first"]["A1"].value == "untouched"
+
+    past = io.BytesIO()
+    book = safe_cells.new_workbook(past)
+    safe_cells.write_rows(book, book.add_worksheet("S"), pl.DataFrame({"n": [1, 2, 3]}), first_row=1_048_574)
+    book.close()
+    with zipfile.ZipFile(past) as archive:  # as xlsxwriter did: rows past Excel's last are left out
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert 'r="1048576"' in sheet and 'r="1048577"' not in sheet and '<dimension ref="A1:A1048576"/>' in sheet
+
+    clash = safe_cells.new_workbook(io.BytesIO())
+    sheet = safe_cells.write_sheet(clash, "S", pl.DataFrame({"a": ["x"]}))
+    safe_cells.write_cell(sheet, 1, 3, "same row", safe_cells.formats_for(clash))
+    with pytest.raises(ValueError, match="row 2 written both"):
+        clash.close()
 
 
 def test_a_tables_headers_are_unique_ignoring_case_and_never_a_formula():
