@@ -73,6 +73,7 @@ def run_check(
         run_id = results_store.start_check(conn, as_of=as_of, ingest_id=snapshot.ingest_id, started_at=started)
         results_store.replace_results(conn, run_id, frame, overdue, as_of)
         results_store.finish_check(conn, run_id, finished_at=now(), counts=summary_counts)
+    results_store.keep_written(engine, run_id, frame)
     log.info("check_finished", check_run_id=run_id, as_of=as_of.isoformat(), results=frame.height,
              by_status=summary_counts["by_status"], very_late=summary_counts["very_late"])
     return CheckSummary(run_id=run_id, as_of=as_of, ingest_id=snapshot.ingest_id, frame=frame, **summary_counts)

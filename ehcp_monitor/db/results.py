@@ -12,6 +12,7 @@ from datetime import date, datetime
 import polars as pl
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.bulk import read_table, sql_strings, write_frames
 from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, check_results
 from ehcp_monitor.domain.results import RESULT_SCHEMA
@@ -74,6 +75,12 @@ def stored_run_id(conn: Connection) -> int | None:
 
 
 def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdue_kind, statuses) -> pl.DataFrame:
+    run_id = stored_run_id(conn)
+    kept = recent_writes.results_for(conn.engine, run_id)
+    if kept is not None:
+        rows = kept.with_columns(run_id=pl.lit(run_id, pl.Int64))
+        return _kept_rows(rows, measures, open_measures, overdue_kind, statuses).select(
+            [pl.col(c).cast(t) for c, t in schema.items()])
     conditions = []
     if measures is not None:
         measures = list(measures)
@@ -87,6 +94,28 @@ def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdu
     if statuses:
         conditions.append(f"status IN ({sql_strings(statuses)})")
     return read_table(conn, RESULTS_TABLE, schema, " OR ".join(conditions))
+
+
+def _kept_rows(frame: pl.DataFrame, measures, open_measures, overdue_kind, statuses) -> pl.DataFrame:
+    """The rows _read_stored's SQL condition selects, selected in polars."""
+    conditions = []
+    if measures is not None:
+        conditions.append(pl.col("measure").is_in(list(measures)))
+    open_measures = list(open_measures)
+    if open_measures:
+        conditions.append(pl.col("measure").is_in(open_measures) & pl.col("completed_date").is_null())
+    if overdue_kind is not None:
+        conditions.append((pl.col("status") == "overdue") & (pl.col("kind") == overdue_kind))
+    statuses = list(statuses)
+    if statuses:
+        conditions.append(pl.col("status").is_in(statuses))
+    return frame.filter(pl.any_horizontal(conditions)) if conditions else frame
+
+
+def keep_written(engine, run_id: int, frame: pl.DataFrame) -> None:
+    """After the check's commit: later readers in this process take `frame` (run `run_id`'s
+    results) while the store still holds that run (db/recent_writes.py)."""
+    recent_writes.keep_results(engine, run_id, frame.select([pl.col(c).cast(t) for c, t in RESULT_SCHEMA.items()]))
 
 
 def status_counts(conn: Connection) -> tuple[dict[str, int], int]:

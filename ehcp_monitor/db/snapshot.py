@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
-from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete, insert, select
 
+from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.bulk import read_tables, write_frames
 from ehcp_monitor.db.models import SNAPSHOT_MODELS, SnapshotInfo
 from ehcp_monitor.domain.canonical import CANONICAL_TABLES, TABLE_ORDER
@@ -60,8 +61,9 @@ class Snapshot:
 
 def replace_snapshot(
     conn: Connection, snapshot: Snapshot, *, loaded_at
-) -> None:
-    """Replace every snapshot table with `snapshot` (call inside the ingest's transaction)."""
+) -> tuple:
+    """Replace every snapshot table with `snapshot` (call inside the ingest's transaction).
+    Returns its marker (snapshot_marker), for keep_written once the transaction commits."""
     if conn.dialect.name == "postgresql":
         # TRUNCATE is transactional in PostgreSQL and far cheaper than DELETE of millions of rows;
         # a rollback still restores the previous snapshot.
@@ -81,6 +83,22 @@ def replace_snapshot(
             loaded_at=loaded_at,
         )
     )
+    return snapshot_marker(conn)
+
+
+def snapshot_marker(conn: Connection) -> tuple | None:
+    """What tells one stored snapshot from another: its ingest and the moment it was loaded."""
+    row = conn.execute(select(SnapshotInfo.ingest_id, SnapshotInfo.loaded_at)).first()
+    return tuple(row) if row is not None else None
+
+
+def keep_written(engine: Engine, snapshot: Snapshot, marker: tuple) -> None:
+    """After the ingest's commit: later readers in this process take `snapshot` while the store
+    still holds it (db/recent_writes.py)."""
+    tables = {name: snapshot.tables[name].select(list(stored_schema(name))) for name in TABLE_ORDER}
+    info = {"tables_present": set(snapshot.tables_present), "ingest_id": snapshot.ingest_id,
+            "source_kind": snapshot.source_kind or ""}
+    recent_writes.keep_snapshot(engine, marker, tables, info)
 
 
 _INFO = SnapshotInfo.__tablename__
@@ -102,6 +120,12 @@ def read_snapshot(
     unknown = sorted(set(wanted) - set(TABLE_ORDER)) + [t for t, cols in wanted.items() if not cols]
     if unknown:
         raise ValueError(f"read_snapshot: no such table, or no columns asked for: {', '.join(unknown)}")
+    kept = recent_writes.snapshot_for(engine_or_conn.engine, snapshot_marker(engine_or_conn))
+    if kept is not None:
+        tables, info = kept
+        return Snapshot(
+            tables={name: tables[name].select(list(wanted[name])) for name in TABLE_ORDER if name in wanted},
+            tables_present=set(info["tables_present"]), ingest_id=info["ingest_id"], source_kind=info["source_kind"])
     schemas = {
         **{name: {c: stored_schema(name)[c] for c in wanted[name]} for name in TABLE_ORDER if name in wanted},
         _INFO: _INFO_SCHEMA,

@@ -19,7 +19,7 @@ from ehcp_monitor.db.bulk import write_frames
 from ehcp_monitor.db.locks import holding_store_lock
 from ehcp_monitor.db.models import IngestRun
 from ehcp_monitor.db.quarantine import QUARANTINE_COLUMNS, write_findings
-from ehcp_monitor.db.snapshot import Snapshot, replace_snapshot
+from ehcp_monitor.db.snapshot import Snapshot, keep_written, replace_snapshot
 from ehcp_monitor.domain.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
 from ehcp_monitor.domain.findings import MASKED
 from ehcp_monitor.errors import IngestRefused
@@ -209,7 +209,8 @@ def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
                             summary=summary, withheld=withheld, **base)
         snapshot.ingest_id = ingest_id
         with _large_sqlite_cache(conn):
-            replace_snapshot(conn, snapshot, loaded_at=now if now is not None else func.now())
+            marker = replace_snapshot(conn, snapshot, loaded_at=now if now is not None else func.now())
+    keep_written(engine, snapshot, marker)
     log.info("ingest loaded", ingest_id=ingest_id, source_kind=data.kind, rows_read=summary["rows_read"],
              rows_loaded=summary["rows_loaded"], rows_quarantined=summary["rows_quarantined"],
              quarantined_by_code=summary["quarantined_by_code"], withheld_by_code=summary["withheld_by_code"],

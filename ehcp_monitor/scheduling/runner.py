@@ -19,6 +19,7 @@ from sqlalchemy.exc import StatementError
 
 from ehcp_monitor import clock
 from ehcp_monitor.config import JOB_NAMES, Settings
+from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.connect import engine_for
 from ehcp_monitor.db.locks import job_lock
 from ehcp_monitor.db.migrate import upgrade_head
@@ -106,6 +107,9 @@ def execute_job(name: str, settings: Settings, as_of: date, *, now: datetime | N
                   duration_s=round(time.monotonic() - started, 3))
         return RunOutcome(name, run_id, runs.FAILED, EXIT_FAILURES, error)
     finally:
+        if engine is not None:
+            # No case records kept between runs (a scheduler stays up): the next run reads the store.
+            recent_writes.forget(engine)
         if own_engine and engine is not None:
             engine.dispose()
         structlog.contextvars.clear_contextvars()
