@@ -7,10 +7,12 @@ engine for only the columns it uses).
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.bulk import read_tables, write_frames
@@ -64,15 +66,18 @@ def replace_snapshot(
 ) -> tuple:
     """Replace every snapshot table with `snapshot` (call inside the ingest's transaction).
     Returns its marker (snapshot_marker), for keep_written once the transaction commits."""
+    frames = {name: snapshot.tables[name].select(list(stored_schema(name))) for name in TABLE_ORDER}
     if conn.dialect.name == "postgresql":
         # TRUNCATE is transactional in PostgreSQL and far cheaper than DELETE of millions of rows;
-        # a rollback still restores the previous snapshot.
+        # a rollback still restores the previous snapshot (keys and indexes included).
         conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{n}"' for n in TABLE_ORDER))
+        with _keys_built_after(conn):
+            write_frames(conn, frames)
     else:
         # SQLite's DELETE without WHERE is already its truncate optimisation.
         for name in reversed(TABLE_ORDER):
             conn.execute(delete(SNAPSHOT_MODELS[name]))
-    write_frames(conn, {name: snapshot.tables[name].select(list(stored_schema(name))) for name in TABLE_ORDER})
+        write_frames(conn, frames)
     conn.execute(delete(SnapshotInfo))
     conn.execute(
         insert(SnapshotInfo).values(
@@ -84,6 +89,23 @@ def replace_snapshot(
         )
     )
     return snapshot_marker(conn)
+
+
+@contextmanager
+def _keys_built_after(conn: Connection):
+    """PostgreSQL: the emptied tables' keys and indexes dropped, and built again once the rows are
+    in, in the ingest's transaction: building each once costs far less than keeping it up to date
+    row by row (bench/README.md, thirteenth session). A duplicate key still fails the ingest."""
+    tables = [SNAPSHOT_MODELS[name].__table__ for name in TABLE_ORDER]
+    for table in tables:
+        for index in table.indexes:
+            conn.execute(DropIndex(index))
+        conn.execute(DropConstraint(table.primary_key))
+    yield
+    for table in tables:
+        conn.execute(AddConstraint(table.primary_key))
+        for index in table.indexes:
+            conn.execute(CreateIndex(index))
 
 
 def snapshot_marker(conn: Connection) -> tuple | None:
