@@ -87,11 +87,10 @@ def run(url: str, extract: Path, out: Path, nights: int) -> None:
         totals: list[float] = []
         late = out / f"late-{night + 1}"
         # Each night, and the weekly list, is a job run of its own: nothing is kept from one to the next.
-        recent_writes.forget(engine)
-        _step("ingest", lambda d=as_of: run_ingest(engine, settings, str(extract), as_of=d), totals)
-        _step("check", lambda d=as_of: run_check(engine, settings, as_of=d), totals)
-        planned = _step("touchpoints plan", lambda d=as_of: plan_touchpoints(engine, settings, as_of=d), totals)
-        recent_writes.forget(engine)
+        with recent_writes.keeping(engine):
+            _step("ingest", lambda d=as_of: run_ingest(engine, settings, str(extract), as_of=d), totals)
+            _step("check", lambda d=as_of: run_check(engine, settings, as_of=d), totals)
+            planned = _step("touchpoints plan", lambda d=as_of: plan_touchpoints(engine, settings, as_of=d), totals)
         _step("weekly late list",
               lambda d=as_of, o=late: build_late_list(engine, settings, as_of=d, out_dir=o), totals)
         files = sum(f.stat().st_size for f in late.rglob("*") if f.is_file())

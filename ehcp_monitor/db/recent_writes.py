@@ -1,4 +1,4 @@
-"""The snapshot and the results this process last committed, kept for the steps after it.
+"""The snapshot and the results a job run last committed, kept for the steps after it.
 
 The nightly job ingests, checks and plans touchpoints in one process, and each step used to read
 back from the store what the step before it had just written: at national scale a large share
@@ -6,11 +6,15 @@ of the night (bench/README.md, thirteenth session). The step that commits a snap
 check run's results keeps its frames here, after the commit. A reader takes them only when its
 own transaction finds the store still holding exactly those (the same ingest and load time, or
 the same check run); anything else (another process's ingest or check since, or nothing kept)
-reads the store as before. The job runner forgets them when a job run ends, so a scheduler that
-stays up holds no case records between runs.
+reads the store as before. Nothing is kept outside a job run (`keeping`): a command or a test
+that calls the features one by one, or edits the store in between, always reads the store; the
+run forgets what it kept when it ends, so a scheduler that stays up holds no case records
+between runs.
 """
 
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,13 +30,27 @@ class _Kept:
     value: object
 
 
+_keeping: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _snapshots: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
 _results: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
 
 
+@contextmanager
+def keeping(engine: Engine) -> Iterator[None]:
+    """One job run: what its steps commit on `engine` is kept for the steps after them, and
+    forgotten when the block ends."""
+    _keeping.add(engine)
+    try:
+        yield
+    finally:
+        _keeping.discard(engine)
+        forget(engine)
+
+
 def keep_snapshot(engine: Engine, marker: tuple, tables: "dict[str, pl.DataFrame]", info: dict) -> None:
     """After the ingest's commit: its tables as stored, and the snapshot row's other fields."""
-    _snapshots[engine] = _Kept(marker, (tables, info))
+    if engine in _keeping:
+        _snapshots[engine] = _Kept(marker, (tables, info))
 
 
 def snapshot_for(engine: Engine, marker: tuple | None) -> "tuple[dict[str, pl.DataFrame], dict] | None":
@@ -42,7 +60,8 @@ def snapshot_for(engine: Engine, marker: tuple | None) -> "tuple[dict[str, pl.Da
 
 def keep_results(engine: Engine, run_id: int, frame: "pl.DataFrame") -> None:
     """After the check's commit: run `run_id`'s results as stored (RESULT_SCHEMA)."""
-    _results[engine] = _Kept(run_id, frame)
+    if engine in _keeping:
+        _results[engine] = _Kept(run_id, frame)
 
 
 def results_for(engine: Engine, run_id: int | None) -> "pl.DataFrame | None":

@@ -87,7 +87,8 @@ def execute_job(name: str, settings: Settings, as_of: date, *, now: datetime | N
     try:
         module = job_module(name)
         engine = engine or engine_for(settings)
-        with job_lock(engine, name):
+        # One run's steps take what the step before committed from memory (db/recent_writes.py).
+        with job_lock(engine, name), recent_writes.keeping(engine):
             upgrade_head(engine)
             # A caller that pins `now` (tests, the demo) pins the run's clock with it.
             run_clock = (lambda: now) if now else clock.now_utc
@@ -107,9 +108,6 @@ def execute_job(name: str, settings: Settings, as_of: date, *, now: datetime | N
                   duration_s=round(time.monotonic() - started, 3))
         return RunOutcome(name, run_id, runs.FAILED, EXIT_FAILURES, error)
     finally:
-        if engine is not None:
-            # No case records kept between runs (a scheduler stays up): the next run reads the store.
-            recent_writes.forget(engine)
         if own_engine and engine is not None:
             engine.dispose()
         structlog.contextvars.clear_contextvars()

@@ -2,6 +2,7 @@
 round trip through the store, only while the store still holds it, and exactly as the store would
 give it; on SQLite and PostgreSQL."""
 
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -68,7 +69,24 @@ def _tamper(engine, sql: str) -> None:
         conn.execute(text(sql))
 
 
-def test_an_ingests_snapshot_is_read_without_the_store_and_as_the_store_holds_it(engine, settings, tmp_path):
+def test_outside_a_job_run_nothing_is_kept(engine, settings, tmp_path):
+    run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=1)), as_of=AS_OF)
+    run_check(engine, settings, as_of=AS_OF)
+    _tamper(engine, "UPDATE people SET forename = 'TAMPERED'")
+    _tamper(engine, "UPDATE check_results SET status = 'tampered'")
+    assert set(read_snapshot(engine)["people"]["forename"]) == {"TAMPERED"}
+    with engine.connect() as conn:
+        assert set(results_store.read_results(conn)["status"]) == {"tampered"}
+
+
+@pytest.fixture
+def job_run(engine):
+    """The block of one job run (as the job runner opens it)."""
+    with recent_writes.keeping(engine):
+        yield
+
+
+def test_an_ingests_snapshot_is_read_without_the_store_and_as_the_store_holds_it(engine, job_run, settings, tmp_path):
     for columns in (None, COLUMNS_USED):
         run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=1)), as_of=AS_OF)
         _tamper(engine, "UPDATE people SET forename = 'TAMPERED'")
@@ -81,7 +99,7 @@ def test_an_ingests_snapshot_is_read_without_the_store_and_as_the_store_holds_it
         _same_snapshot(kept, _from_the_store(engine, lambda c=columns: read_snapshot(engine, c)))
 
 
-def test_odd_text_and_dates_read_from_memory_as_from_the_store(engine, settings, tmp_path):
+def test_odd_text_and_dates_read_from_memory_as_from_the_store(engine, job_run, settings, tmp_path):
     """What the store's round trip could change (quotes, backslashes, line breaks, characters outside
     the Basic Multilingual Plane, dates at the ends of the range, empty text) it does not."""
     odd = ["O'Brien", 'say "hi"', "back\\slash", "two\nlines", "tab\there", "😀 emoji", "", " lead", "Zoë"]
@@ -98,7 +116,7 @@ def test_odd_text_and_dates_read_from_memory_as_from_the_store(engine, settings,
     assert kept["people"]["forename"].to_list() == odd
 
 
-def test_a_checks_results_are_read_without_the_store_and_as_the_store_holds_them(engine, settings, tmp_path):
+def test_a_checks_results_are_read_without_the_store_and_as_the_store_holds_them(engine, job_run, settings, tmp_path):
     run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=2, people=120)), as_of=AS_OF)
     run_check(engine, settings, as_of=AS_OF)
     _tamper(engine, "UPDATE check_results SET status = 'tampered'")
@@ -130,6 +148,8 @@ def test_another_process_writing_since_is_read_from_the_store(kind, tmp_path):
         try:
             upgrade_head(ours)
             mine = config.defaults().replace(**{"database.url": url})
+            keeping = recent_writes.keeping(ours)
+            keeping.__enter__()
             run_ingest(ours, mine, str(_extract(tmp_path / "a", seed=3)), as_of=AS_OF)
             run_check(ours, mine, as_of=AS_OF)
             run_ingest(theirs, mine, str(_extract(tmp_path / "b", seed=4, people=30)), as_of=AS_OF,
@@ -145,6 +165,7 @@ def test_another_process_writing_since_is_read_from_the_store(kind, tmp_path):
             with theirs.connect() as conn:
                 assert_frame_equal(results, results_store.read_results_with_run(conn))
         finally:
+            keeping.__exit__(None, None, None)
             ours.dispose()
             theirs.dispose()
 
@@ -163,13 +184,14 @@ def test_a_night_in_one_process_plans_and_lists_what_a_night_of_separate_reads_d
                 night = config.defaults().replace(**{"database.url": url, "touchpoints.hold_above": 0})
                 for day, seed in ((AS_OF, 5), (date(2025, 3, 17), 6)):
                     extract = _extract(tmp_path / name / f"x{seed}", seed=seed, people=150)
-                    for step in (partial(run_ingest, engine, night, str(extract), as_of=day, accept_shrink=True),
-                                 partial(run_check, engine, night, as_of=day),
-                                 partial(plan_touchpoints, engine, night, as_of=day),
-                                 partial(build_late_list, engine, night, as_of=day, out_dir=tmp_path / name / "list")):
-                        if separate:
-                            recent_writes.forget(engine)
-                        step()
+                    steps = (partial(run_ingest, engine, night, str(extract), as_of=day, accept_shrink=True),
+                             partial(run_check, engine, night, as_of=day),
+                             partial(plan_touchpoints, engine, night, as_of=day),
+                             partial(build_late_list, engine, night, as_of=day, out_dir=tmp_path / name / "list"))
+                    # The night as one job run, or each step reading the store.
+                    with nullcontext() if separate else recent_writes.keeping(engine):
+                        for step in steps:
+                            step()
                 with engine.connect() as conn:
                     outbox = pl.DataFrame(conn.execute(text(
                         "SELECT stage, case_ref, event_date, contact_id, person_id, request_id, plan_id, variant, "
@@ -196,7 +218,7 @@ def test_a_job_run_keeps_nothing_once_it_ends(engine, settings, tmp_path):
         assert recent_writes.snapshot_for(engine, snapshot_marker(conn)) is None
 
 
-def test_every_table_is_kept_with_its_stored_columns(engine, settings, tmp_path):
+def test_every_table_is_kept_with_its_stored_columns(engine, job_run, settings, tmp_path):
     run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=8)), as_of=AS_OF)
     with engine.connect() as conn:
         kept = read_snapshot(conn)
