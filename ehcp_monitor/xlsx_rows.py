@@ -130,8 +130,8 @@ def _serials(values: pl.Series) -> pl.Series:
 
 
 def _datetime_serial(value: datetime) -> float:
-    """As xlsxwriter converts a datetime (the time zone dropped)."""
-    delta = value.replace(tzinfo=None) - EXCEL_EPOCH
+    """As xlsxwriter converts a datetime without a time zone."""
+    delta = value - EXCEL_EPOCH
     serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86_400
     return serial + 1 if serial > 59 else serial
 

@@ -12,6 +12,7 @@ run forgets what it kept when it ends, so a scheduler that stays up holds no cas
 between runs.
 """
 
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,8 @@ class _Kept:
     value: object
 
 
-_keeping: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_lock = threading.Lock()  # job runs in threads (`serve`) may share an engine
+_keeping: "weakref.WeakKeyDictionary[Engine, int]" = weakref.WeakKeyDictionary()  # job runs open on it
 _snapshots: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
 _results: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary()
 
@@ -38,19 +40,25 @@ _results: "weakref.WeakKeyDictionary[Engine, _Kept]" = weakref.WeakKeyDictionary
 @contextmanager
 def keeping(engine: Engine) -> Iterator[None]:
     """One job run: what its steps commit on `engine` is kept for the steps after them, and
-    forgotten when the block ends."""
-    _keeping.add(engine)
+    forgotten when the last run open on that engine ends."""
+    with _lock:
+        _keeping[engine] = _keeping.get(engine, 0) + 1
     try:
         yield
     finally:
-        _keeping.discard(engine)
-        forget(engine)
+        with _lock:
+            _keeping[engine] -= 1
+            if not _keeping[engine]:
+                del _keeping[engine]
+                _snapshots.pop(engine, None)
+                _results.pop(engine, None)
 
 
 def keep_snapshot(engine: Engine, marker: tuple, tables: "dict[str, pl.DataFrame]", info: dict) -> None:
     """After the ingest's commit: its tables as stored, and the snapshot row's other fields."""
-    if engine in _keeping:
-        _snapshots[engine] = _Kept(marker, (tables, info))
+    with _lock:
+        if engine in _keeping:
+            _snapshots[engine] = _Kept(marker, (tables, info))
 
 
 def snapshot_for(engine: Engine, marker: tuple | None) -> "tuple[dict[str, pl.DataFrame], dict] | None":
@@ -60,8 +68,9 @@ def snapshot_for(engine: Engine, marker: tuple | None) -> "tuple[dict[str, pl.Da
 
 def keep_results(engine: Engine, run_id: int, frame: "pl.DataFrame") -> None:
     """After the check's commit: run `run_id`'s results as stored (RESULT_SCHEMA)."""
-    if engine in _keeping:
-        _results[engine] = _Kept(run_id, frame)
+    with _lock:
+        if engine in _keeping:
+            _results[engine] = _Kept(run_id, frame)
 
 
 def results_for(engine: Engine, run_id: int | None) -> "pl.DataFrame | None":
@@ -70,5 +79,7 @@ def results_for(engine: Engine, run_id: int | None) -> "pl.DataFrame | None":
 
 
 def forget(engine: Engine) -> None:
-    _snapshots.pop(engine, None)
-    _results.pop(engine, None)
+    """Nothing kept for `engine` any more (the next reads go to the store)."""
+    with _lock:
+        _snapshots.pop(engine, None)
+        _results.pop(engine, None)

@@ -95,7 +95,9 @@ def replace_snapshot(
 def _keys_built_after(conn: Connection):
     """PostgreSQL: the emptied tables' keys and indexes dropped, and built again once the rows are
     in, in the ingest's transaction: building each once costs far less than keeping it up to date
-    row by row (bench/README.md, thirteenth session). A duplicate key still fails the ingest."""
+    row by row (bench/README.md, thirteenth session). A duplicate key still fails the ingest. On
+    any failure nothing is put back here: the caller's transaction must roll back (run_ingest's
+    does), which restores the tables with their keys and indexes as they were."""
     tables = [SNAPSHOT_MODELS[name].__table__ for name in TABLE_ORDER]
     for table in tables:
         for index in table.indexes:

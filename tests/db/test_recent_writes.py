@@ -218,6 +218,17 @@ def test_a_job_run_keeps_nothing_once_it_ends(engine, settings, tmp_path):
         assert recent_writes.snapshot_for(engine, snapshot_marker(conn)) is None
 
 
+def test_what_one_run_kept_outlives_another_run_ending_on_the_same_engine(engine, settings, tmp_path):
+    with recent_writes.keeping(engine):
+        run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=10)), as_of=AS_OF)
+        with recent_writes.keeping(engine):  # a second job run (a scheduler's thread) starts and ends
+            pass
+        with engine.connect() as conn:
+            assert recent_writes.snapshot_for(engine, snapshot_marker(conn)) is not None
+    with engine.connect() as conn:
+        assert recent_writes.snapshot_for(engine, snapshot_marker(conn)) is None
+
+
 def test_every_table_is_kept_with_its_stored_columns(engine, job_run, settings, tmp_path):
     run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=8)), as_of=AS_OF)
     with engine.connect() as conn:
