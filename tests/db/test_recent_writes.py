@@ -89,12 +89,9 @@ def job_run(engine):
 def test_an_ingests_snapshot_is_read_without_the_store_and_as_the_store_holds_it(engine, job_run, settings, tmp_path):
     for columns in (None, COLUMNS_USED):
         run_ingest(engine, settings, str(_extract(tmp_path / "a", seed=1)), as_of=AS_OF)
-        _tamper(engine, "UPDATE people SET forename = 'TAMPERED'")
-        kept = read_snapshot(engine, columns)
-        assert "TAMPERED" not in kept["people"]["forename"].to_list() if "forename" in kept["people"].columns \
-            else kept["people"].height
-        _tamper(engine, "UPDATE people SET forename = NULL")  # undone: the store as the ingest left it
-        run_ingest(engine, settings, str(tmp_path / "a"), as_of=AS_OF)
+        _tamper(engine, "DELETE FROM people")
+        assert read_snapshot(engine, columns)["people"].height == 60  # from memory: the store has none
+        run_ingest(engine, settings, str(tmp_path / "a"), as_of=AS_OF)  # the store as the ingest leaves it
         kept = read_snapshot(engine, columns)
         _same_snapshot(kept, _from_the_store(engine, lambda c=columns: read_snapshot(engine, c)))
 
