@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter
+from xlsxwriter.utility import xl_range
 
 from ehcp_monitor import xlsx_rows
 from ehcp_monitor.domain.findings import CONTROL_CHARS
@@ -166,6 +167,32 @@ def write_rows(workbook: SafeWorkbook, sheet, df: pl.DataFrame, first_row: int =
     rows. Column by column in polars (xlsx_rows): xlsxwriter's per-cell cost made a national
     list's workbook its slowest step."""
     workbook.frames.append((sheet, first_row, df))
+
+
+def add_table(sheet, last_row: int, last_col: int, options: dict) -> int:
+    """`sheet.add_table(0, 0, last_row, last_col, options)`: a table over the header and the rows
+    below it, as the sheet's only table.
+
+    xlsxwriter checks every cell of a new table's range against the sheet's other tables and
+    merged ranges, in Python: about 2 s for a national list's sheets (bench/README.md, fourteenth
+    session). A sheet with no other table and no merged range has nothing to overlap, so the
+    table is added over its first two rows and then given its whole range (two of xlsxwriter's
+    internals, as in SafeWorkbook.close: `tables` and the table's ranges). Anything else (a second
+    table, data, formulas, a total row, a range past Excel's last row) goes through add_table whole.
+    """
+    whole = (sheet.tables or sheet.merged_cells or last_row < 1 or last_row >= xlsx_rows.EXCEL_MAX_ROWS
+             or "data" in options or options.get("total_row") or not options.get("header_row", True)
+             or any(c.get("formula") or c.get("total_function") or c.get("total_string")
+                    for c in options.get("columns", [])))
+    if whole:
+        return sheet.add_table(0, 0, last_row, last_col, options)
+    outcome = sheet.add_table(0, 0, 1, last_col, options)
+    if outcome == 0:
+        table = sheet.tables[-1]
+        table["range"] = table["a_range"] = xl_range(0, 0, last_row, last_col)
+        if table.get("autofilter"):
+            table["autofilter"] = table["a_range"]
+    return outcome
 
 
 def column_width(df: pl.DataFrame, column: str, label: str) -> int:

@@ -311,15 +311,21 @@ def _at_risk(inputs: LateListInputs) -> tuple[pl.DataFrame, pl.DataFrame]:
     return rows, forecast.basis
 
 
-def _summary(inputs: LateListInputs, by: str) -> pl.DataFrame:
-    """Open cases, overdue clocks, very late and due in the next 14 days per officer or team."""
-    window_end = inputs.results_as_of + timedelta(days=DUE_WINDOW_DAYS)
-    open_clocks = (
+def _open_clocks(inputs: LateListInputs) -> pl.DataFrame:
+    """Every clock still running, with the case officer and team holding it (the summaries' rows)."""
+    return (
         inputs.results.filter(pl.col("status").is_in(OPEN_STATUSES))
         .join(inputs.requests.select("request_id", "case_officer", "team"), on="request_id", how="left")
         .pipe(_with_plan_owner, inputs)
-        .with_columns(pl.col(by).fill_null(NO_NAME), case=pl.coalesce("request_id", "plan_id"))
+        .with_columns(case=pl.coalesce("request_id", "plan_id"))
     )
+
+
+def _summary(inputs: LateListInputs, open_clocks: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Open cases, overdue clocks, very late and due in the next 14 days per officer or team
+    (`open_clocks`: _open_clocks)."""
+    window_end = inputs.results_as_of + timedelta(days=DUE_WINDOW_DAYS)
+    open_clocks = open_clocks.with_columns(pl.col(by).fill_null(NO_NAME))
     due_soon = (pl.col("status") != "overdue") & pl.col("due_date").is_between(inputs.results_as_of, window_end)
     return (
         open_clocks.group_by(by)
@@ -364,6 +370,7 @@ def compose(inputs: LateListInputs) -> LateListContent:
     other = rows.filter(~in_section).select([c for c, _ in OTHER_COLUMNS])
     movement = _movement(inputs)
     at_risk, basis = _at_risk(inputs)
+    open_clocks = _open_clocks(inputs)
     by_measure = [
         (code, MEASURE_LABELS.get(code, code), part)
         for code in [*MEASURE_CODES, *sorted(set(other["measure"]) - set(MEASURE_CODES))]
@@ -380,8 +387,8 @@ def compose(inputs: LateListInputs) -> LateListContent:
         at_risk_20w=at_risk,
         forecast_basis=basis,
         other_overdue=other,
-        officers=_summary(inputs, "case_officer").select([c for c, _ in OFFICER_COLUMNS]),
-        teams=_summary(inputs, "team").select([c for c, _ in TEAM_COLUMNS]),
+        officers=_summary(inputs, open_clocks, "case_officer").select([c for c, _ in OFFICER_COLUMNS]),
+        teams=_summary(inputs, open_clocks, "team").select([c for c, _ in TEAM_COLUMNS]),
         data_quality=inputs.data_quality,
         other_by_measure=by_measure,
     )

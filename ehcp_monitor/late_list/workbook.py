@@ -63,7 +63,7 @@ def _table_sheet(workbook, title: str, table: str, df: pl.DataFrame, columns, *,
             sheet.set_column(len(labels) + offset, len(labels) + offset, width, wrap)
         labels += [label for label, _ in ACTION_COLUMNS]
     last_row = max(data.height, 1)  # a table needs a data row, even an empty one
-    sheet.add_table(0, 0, last_row, len(labels) - 1, {
+    safe_cells.add_table(sheet, last_row, len(labels) - 1, {
         "name": table, "style": TABLE_STYLE,
         "columns": safe_cells.table_columns(labels, formats),
     })

@@ -186,3 +186,50 @@ def test_a_tables_headers_are_unique_ignoring_case_and_never_a_formula():
     assert sheet["D1"].data_type == "s" and sheet["D1"].quotePrefix
     assert [cell.value for cell in sheet[2]] == ["w1", 1, 2, 3, 4]
     assert [c.name for c in sheet.tables["Trend"].tableColumns] == headers
+
+
+
+def _package(sheets: list[tuple[int, dict]], add) -> dict[str, bytes]:
+    """Every part of a workbook with one table a sheet, each over `last_row` rows, added by `add`."""
+    buffer = io.BytesIO()
+    workbook = safe_cells.new_workbook(buffer)
+    workbook.set_properties({"created": datetime(2025, 7, 10)})  # else the parts differ by the clock
+    for number, (last_row, options) in enumerate(sheets):
+        sheet = workbook.add_worksheet(f"S{number}")
+        safe_cells.write_rows(workbook, sheet, pl.DataFrame({"a": [f"r{n}" for n in range(last_row)],
+                                                             "b": list(range(last_row))}))
+        add(sheet, last_row, 1, {**options, "name": f"Table_{number}"})
+    workbook.close()
+    package = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    return {info.filename: package.read(info) for info in package.infolist()}
+
+
+def test_a_sheets_only_table_is_the_table_xlsxwriter_adds_over_the_whole_range():
+    sheets = [(1, {}), (2, {}), (5, {"autofilter": False}), (5000, {"style": "Table Style Light 9"}),
+              (3, {"columns": [{"header": "A"}, {"header": "B"}]})]
+
+    def whole(sheet, last_row, last_col, options):
+        return sheet.add_table(0, 0, last_row, last_col, options)
+
+    quick = _package(sheets, safe_cells.add_table)
+    assert quick == _package(sheets, whole)
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    tables = [ElementTree.fromstring(data) for name, data in quick.items() if name.startswith("xl/tables/")]
+    assert len(tables) == len(sheets)
+    by_name = {t.get("name"): (t.get("ref"), t.find(f"{main}autoFilter").get("ref")) for t in tables
+               if t.find(f"{main}autoFilter") is not None}
+    assert by_name["Table_3"] == ("A1:B5001", "A1:B5001") and "Table_2" not in by_name
+
+
+def test_a_table_still_may_not_overlap_a_merged_range_or_another_table():
+    import xlsxwriter.exceptions
+
+    workbook = safe_cells.new_workbook(io.BytesIO())
+    merged = workbook.add_worksheet("Merged")
+    merged.merge_range(40, 0, 40, 1, "merged")
+    with pytest.raises(xlsxwriter.exceptions.OverlappingRange):
+        safe_cells.add_table(merged, 50, 1, {"name": "T"})
+    tabled = workbook.add_worksheet("Tabled")
+    tabled.add_table(30, 0, 40, 1, {"name": "First"})
+    with pytest.raises(xlsxwriter.exceptions.OverlappingRange):
+        safe_cells.add_table(tabled, 50, 1, {"name": "Second"})
