@@ -174,7 +174,7 @@ def add_table(sheet, last_row: int, last_col: int, options: dict) -> int:
     below it, as the sheet's only table.
 
     xlsxwriter checks every cell of a new table's range against the sheet's other tables and
-    merged ranges, in Python: about 2 s for a national list's sheets (bench/README.md, fourteenth
+    merged ranges, in Python: a national list's sheets have millions of cells (bench/README.md, fourteenth
     session). A sheet with no other table and no merged range has nothing to overlap, so the
     table is added over its first two rows and then given its whole range (two of xlsxwriter's
     internals, as in SafeWorkbook.close: `tables` and the table's ranges). Anything else (a second

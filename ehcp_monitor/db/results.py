@@ -52,20 +52,21 @@ def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue:
 
 def read_results(conn: Connection, *, measures: Iterable[str] | None = None, open_measures: Iterable[str] = (),
                  overdue_kind: str | None = None, statuses: Iterable[str] = (),
-                 columns: Iterable[str] | None = None) -> pl.DataFrame:
+                 columns: Iterable[str] | None = None, measures_since: date | None = None) -> pl.DataFrame:
     """The stored results (RESULT_SCHEMA, or only its `columns`), in stored order, read as columns.
 
     With no argument, every row. Otherwise a row is read when any one holds: its measure is one of
-    `measures`; its measure is one of `open_measures` and it is not completed; it is overdue and
-    of kind `overdue_kind`; its status is one of `statuses`.
+    `measures` (and, given `measures_since`, it is not completed or was completed on or after
+    that day); its measure is one of `open_measures` and it is not completed; it is overdue
+    and of kind `overdue_kind`; its status is one of `statuses`.
     """
     schema = RESULT_SCHEMA if columns is None else {c: RESULT_SCHEMA[c] for c in columns}
-    return _read_stored(conn, schema, measures, open_measures, overdue_kind, statuses)
+    return _read_stored(conn, schema, measures, open_measures, overdue_kind, statuses, measures_since)
 
 
 def read_results_with_run(conn: Connection) -> pl.DataFrame:
     """Every stored result with its check run (`run_id`, then RESULT_SCHEMA)."""
-    return _read_stored(conn, STORED_SCHEMA, None, (), None, ())
+    return _read_stored(conn, STORED_SCHEMA, None, (), None, (), None)
 
 
 def stored_run_id(conn: Connection) -> int | None:
@@ -74,17 +75,20 @@ def stored_run_id(conn: Connection) -> int | None:
     return conn.execute(select(check_results.c.run_id).limit(1)).scalar()
 
 
-def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdue_kind, statuses) -> pl.DataFrame:
+def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdue_kind, statuses,
+                 measures_since: date | None) -> pl.DataFrame:
     run_id = stored_run_id(conn)
     kept = recent_writes.results_for(conn.engine, run_id)
     if kept is not None:
         rows = kept.with_columns(run_id=pl.lit(run_id, pl.Int64))
-        return _kept_rows(rows, measures, open_measures, overdue_kind, statuses).select(
+        return _kept_rows(rows, measures, open_measures, overdue_kind, statuses, measures_since).select(
             [pl.col(c).cast(t) for c, t in schema.items()])
     conditions = []
     if measures is not None:
         measures = list(measures)
-        conditions.append(f"measure IN ({sql_strings(measures)})" if measures else "1 = 0")
+        recent = "" if measures_since is None else (
+            f" AND (completed_date IS NULL OR completed_date >= '{measures_since.isoformat()}')")
+        conditions.append(f"(measure IN ({sql_strings(measures)}){recent})" if measures else "1 = 0")
     open_measures = list(open_measures)
     if open_measures:
         conditions.append(f"(measure IN ({sql_strings(open_measures)}) AND completed_date IS NULL)")
@@ -96,11 +100,14 @@ def _read_stored(conn: Connection, schema: dict, measures, open_measures, overdu
     return read_table(conn, RESULTS_TABLE, schema, " OR ".join(conditions))
 
 
-def _kept_rows(frame: pl.DataFrame, measures, open_measures, overdue_kind, statuses) -> pl.DataFrame:
+def _kept_rows(frame: pl.DataFrame, measures, open_measures, overdue_kind, statuses,
+               measures_since: date | None) -> pl.DataFrame:
     """The rows _read_stored's SQL condition selects, selected in polars."""
     conditions = []
     if measures is not None:
-        conditions.append(pl.col("measure").is_in(list(measures)))
+        recent = pl.lit(True) if measures_since is None else (
+            pl.col("completed_date").is_null() | (pl.col("completed_date") >= measures_since))
+        conditions.append(pl.col("measure").is_in(list(measures)) & recent.fill_null(False))
     open_measures = list(open_measures)
     if open_measures:
         conditions.append(pl.col("measure").is_in(open_measures) & pl.col("completed_date").is_null())

@@ -11,11 +11,12 @@ is from the same check run.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
+from ehcp_monitor.capacity import INTAKE_DAYS, INTAKE_LAG_DAYS
 from ehcp_monitor.data_quality import DataQualityReport, load_report
 from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.in_force import reads_results
@@ -25,6 +26,7 @@ from ehcp_monitor.db.results import check_as_of, read_overdue_history, read_resu
 from ehcp_monitor.db.snapshot import stored_schema
 from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.errors import JobFailed
+from ehcp_monitor.forecast import HISTORY_DAYS
 from ehcp_monitor.review_recovery import (
     RECOVERY_MEASURES,
     RecoveryFrames,
@@ -55,6 +57,12 @@ SNAPSHOT_COLUMNS = {
 # every review cycle, those are also all the results the recovery sections use, read in the same go.
 RESULTS_USED = {"statuses": OPEN_STATUSES, "measures": ("FINAL_20W",)}
 RESULTS_READ = {"statuses": OPEN_STATUSES, "measures": RECOVERY_MEASURES}
+# Of those measures' completed clocks, only the ones completed within this many days before the
+# results' date (a clock completes after it starts): the longest any section looks back (the breach forecast learns from
+# the last 12 months' plans; capacity counts the last 3 months' requests, 6 weeks back, and plans
+# issued; the targets and review recovery, the last week and 4 weeks). Older ones are most of a
+# national store's results (bench/README.md, fourteenth session) and change no figure.
+LOOKBACK_DAYS = max(HISTORY_DAYS, INTAKE_LAG_DAYS + INTAKE_DAYS)
 
 
 @dataclass
@@ -106,14 +114,17 @@ def _previous_list(conn: Connection, as_of: date) -> tuple[int, date] | None:
 
 
 @reads_results("late list")
-def load_inputs(engine: Engine, *, as_of: date) -> LateListInputs:
+def load_inputs(engine: Engine, *, as_of: date, lookback_days: int | None = LOOKBACK_DAYS) -> LateListInputs:
+    """Everything the list shows, read in one go. `lookback_days` None: every completed clock
+    (the same list, read the long way)."""
     with engine.connect() as conn:
         check_run_id = stored_run_id(conn)
         if check_run_id is None:
             raise JobFailed("late list: no stored check results; run `ehcp-monitor check` first")
         results_as_of = check_as_of(conn, check_run_id) or as_of
         previous = _previous_list(conn, as_of)
-        results = read_results(conn, **RESULTS_READ)
+        since = None if lookback_days is None else results_as_of - timedelta(days=lookback_days)
+        results = read_results(conn, **RESULTS_READ, measures_since=since)
         requests = _snapshot_table(conn, "requests")
         plans = _snapshot_table(conn, "plans")
         return LateListInputs(

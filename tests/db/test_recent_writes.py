@@ -40,7 +40,8 @@ from tests.conftest import fresh_store_url
 
 AS_OF = date(2025, 3, 14)
 READS = [{}, PLANNER_RESULTS, LIST_RESULTS, RESULTS_READ, {"measures": ()}, {"statuses": ("overdue",)},
-         {"measures": ("REVIEW_12M",), "columns": ("plan_id", "status", "due_date")}]
+         {"measures": ("REVIEW_12M",), "columns": ("plan_id", "status", "due_date")},
+         {**RESULTS_READ, "measures_since": date(2024, 3, 14)}, {"measures": ("FINAL_20W",), "measures_since": AS_OF}]
 
 
 def _extract(folder: Path, seed: int, people: int = 60) -> Path:
