@@ -184,9 +184,13 @@ def recovery_table(reviews: pl.DataFrame, history: pl.DataFrame, as_of: date, *,
     row only. Columns: [by], then RECOVERY_COLUMNS (clears in words; clears_on the date or null).
 
     `reviews`: the stored results of review measures with status, days_late, due_date,
-    completed_date (and `by`); `history`: as for backlog_trend.
+    completed_date (and `by`); `history`: as for backlog_trend. A group whose every cycle was
+    completed more than LISTED_DAYS before `as_of` (a plan ceased, an officer who left) has nothing
+    overdue, due or done lately, and no row.
     """
     keys = [by] if by else []
+    reviews = reviews.filter(pl.col("completed_date").is_null()
+                             | (pl.col("completed_date") >= as_of - timedelta(days=LISTED_DAYS)))
     total = _current(reviews, as_of, [])
     rows = _current(reviews, as_of, keys).sort(["overdue", by], descending=[True, False]) if by else None
     counted = week_runs(history, as_of, RATE_WEEKS + 1)
@@ -236,6 +240,9 @@ RESULT_COLUMNS = ("measure", "request_id", "plan_id", "anchor_date", "due_date",
 
 
 RECOVERY_MEASURES = ("FINAL_20W", *REVIEW_MEASURES)
+# A group of the recovery tables is listed while it holds an open review cycle or completed one
+# in this many days before the results' date.
+LISTED_DAYS = 365
 PEOPLE_SCHEMA: dict[str, Any] = {"request_id": pl.Utf8, "case_officer": pl.Utf8, "team": pl.Utf8}
 
 

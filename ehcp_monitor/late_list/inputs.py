@@ -28,6 +28,7 @@ from ehcp_monitor.domain.vocabulary import OPEN_STATUSES
 from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.forecast import HISTORY_DAYS
 from ehcp_monitor.review_recovery import (
+    LISTED_DAYS,
     RECOVERY_MEASURES,
     RecoveryFrames,
     history_since,
@@ -58,11 +59,12 @@ SNAPSHOT_COLUMNS = {
 RESULTS_USED = {"statuses": OPEN_STATUSES, "measures": ("FINAL_20W",)}
 RESULTS_READ = {"statuses": OPEN_STATUSES, "measures": RECOVERY_MEASURES}
 # Of those measures' completed clocks, only the ones completed within this many days before the
-# results' date (a clock completes after it starts): the longest any section looks back (the breach forecast learns from
-# the last 12 months' plans; capacity counts the last 3 months' requests, 6 weeks back, and plans
-# issued; the targets and review recovery, the last week and 4 weeks). Older ones are most of a
-# national store's results (bench/README.md, fourteenth session) and change no figure.
-LOOKBACK_DAYS = max(HISTORY_DAYS, INTAKE_LAG_DAYS + INTAKE_DAYS)
+# results' date (a clock completes after it starts): the longest any section looks back (the breach
+# forecast learns from the last 12 months' plans; capacity counts the last 3 months' requests, 6
+# weeks back, and plans issued; the targets and review recovery, the last week and 4 weeks; the
+# recovery tables list whoever held a review cycle in the last year). Older ones are most of a
+# national store's results (bench/README.md, fourteenth session) and change nothing on the list.
+LOOKBACK_DAYS = max(HISTORY_DAYS, INTAKE_LAG_DAYS + INTAKE_DAYS, LISTED_DAYS)
 
 
 @dataclass

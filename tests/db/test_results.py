@@ -95,6 +95,25 @@ def test_reading_by_measure_open_cycle_or_overdue_kind(engine):
         assert some.rows() == [("ADVICE_6W", "EP", True), ("ADVICE_6W", "it's", False)]
 
 
+
+def test_reading_a_measures_clocks_completed_since_a_day(engine):
+    """`measures_since`: the day itself is in; the day before it is not; a clock not completed always is;
+    other conditions are not narrowed. The same from the store and from a check's kept frame."""
+    _store(engine)
+    reads = {
+        D(2025, 1, 20): (["R2", None, None], ["PL1", "PL2"]),  # PL2's review completed that day
+        D(2025, 1, 21): (["R2", None], ["PL1"]),
+    }
+    with engine.connect() as conn:
+        for since, (requests, plans) in reads.items():
+            read = results.read_results(conn, measures=["FINAL_20W", "REVIEW_12M"], measures_since=since)
+            assert read["request_id"].to_list() == requests and read["plan_id"].drop_nulls().to_list() == plans
+            kept = results._kept_rows(FRAME, ["FINAL_20W", "REVIEW_12M"], (), None, (), since)
+            assert_frame_equal(kept, read)
+        anything_overdue = results.read_results(conn, measures=["ADVICE_6W"], statuses=["overdue"],
+                                                measures_since=D(2025, 3, 1))
+        assert anything_overdue["request_id"].to_list() == ["R3", "R4"]  # R5's advice met before that day
+
 def test_counts_by_status_and_very_late(engine):
     with engine.connect() as conn:
         assert results.status_counts(conn) == ({}, 0)

@@ -196,9 +196,11 @@ def _package(sheets: list[tuple[int, dict]], add) -> dict[str, bytes]:
     workbook.set_properties({"created": datetime(2025, 7, 10)})  # else the parts differ by the clock
     for number, (last_row, options) in enumerate(sheets):
         sheet = workbook.add_worksheet(f"S{number}")
-        safe_cells.write_rows(workbook, sheet, pl.DataFrame({"a": [f"r{n}" for n in range(last_row)],
-                                                             "b": list(range(last_row))}))
-        add(sheet, last_row, 1, {**options, "name": f"Table_{number}"})
+        if not any(c.get("formula") for c in options.get("columns", [])):  # its cells are the formula's
+            safe_cells.write_rows(workbook, sheet, pl.DataFrame({"a": [f"r{n}" for n in range(last_row)],
+                                                                 "b": list(range(last_row))}))
+        total = 1 if options.get("total_row") else 0  # a total row goes below the data
+        add(sheet, last_row + total, 1, {**options, "name": f"Table_{number}"})
     workbook.close()
     package = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
     return {info.filename: package.read(info) for info in package.infolist()}
@@ -206,7 +208,12 @@ def _package(sheets: list[tuple[int, dict]], add) -> dict[str, bytes]:
 
 def test_a_sheets_only_table_is_the_table_xlsxwriter_adds_over_the_whole_range():
     sheets = [(1, {}), (2, {}), (5, {"autofilter": False}), (5000, {"style": "Table Style Light 9"}),
-              (3, {"columns": [{"header": "A"}, {"header": "B"}]})]
+              (3, {"columns": [{"header": "A"}, {"header": "B"}]}),
+              # What the quick way cannot do goes the whole way: a total row, a formula.
+              (3, {"total_row": True}),
+              (4, {"total_row": True, "columns": [{"header": "A", "total_string": "Total"},
+                                                  {"header": "B", "total_function": "sum"}]}),
+              (4, {"columns": [{"header": "A"}, {"header": "B", "formula": "=[@A]"}]})]
 
     def whole(sheet, last_row, last_col, options):
         return sheet.add_table(0, 0, last_row, last_col, options)
