@@ -174,13 +174,13 @@ def add_table(sheet, last_row: int, last_col: int, options: dict) -> int:
     below it, as the sheet's only table.
 
     xlsxwriter checks every cell of a new table's range against the sheet's other tables and
-    merged ranges, in Python: a national list's sheets have millions of cells (bench/README.md, fourteenth
-    session). A sheet with no other table and no merged range has nothing to overlap, so the
-    table is added over its first two rows and then given its whole range (two of xlsxwriter's
-    internals, as in SafeWorkbook.close: `tables` and the table's ranges). Anything else (a second
-    table, data, formulas, a total row, a range past Excel's last row) goes through add_table whole.
-    xlsxwriter then knows only the first two rows as the table's: the sheet takes no merged range
-    or other table after it (none of the project's does).
+    merged ranges, in Python, and a national list's sheets have millions of cells (bench/README.md,
+    fourteenth session). A sheet with no other table and no merged range has nothing to overlap,
+    so the table is added over its first two rows and then given its whole range (two of
+    xlsxwriter's internals, as in SafeWorkbook.close: `tables` and the table's ranges). Anything
+    else (a second table, data, formulas, a total row, a range past Excel's last row) goes through
+    add_table whole. xlsxwriter then knows only the first two rows as the table's: the sheet takes
+    no merged range or other table after it (none of the project's does).
     """
     whole = (sheet.tables or sheet.merged_cells or last_row < 1 or last_row >= xlsx_rows.EXCEL_MAX_ROWS
              or "data" in options or options.get("total_row") or not options.get("header_row", True)
