@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 
 from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.results import read_overdue_since, read_results
+from ehcp_monitor.domain import vocabulary
 
 REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
 NO_NAME = "(not recorded)"
@@ -178,25 +179,36 @@ def clears_text(status: str, when: date | None) -> str:
             NOT_KNOWN: "not known: no check 4 weeks ago"}.get(status, status)
 
 
+def _listed(reviews: pl.DataFrame, then: pl.DataFrame | None, as_of: date, by: str) -> pl.Series:
+    """The groups of `by` a recovery table lists: those holding a review cycle still running
+    (overdue, due soon or not yet due), or one completed in the LISTED_DAYS before `as_of`, or
+    with cycles overdue in the check 4 weeks ago (`then`: its backlog then is in the row). Not an
+    officer or team whose plans ceased or whose cycles were all done long ago: nothing of theirs
+    is overdue, due or done lately."""
+    recent = reviews.filter(pl.col("status").is_in(vocabulary.OPEN_STATUSES)
+                            | (pl.col("completed_date") >= as_of - timedelta(days=LISTED_DAYS)))[by]
+    return pl.concat([recent, *([then[by]] if then is not None else [])]).unique()
+
+
 def recovery_table(reviews: pl.DataFrame, history: pl.DataFrame, as_of: date, *,
                    by: str | None = None) -> pl.DataFrame:
     """One row per group of `by` (most overdue first) and a last row "All"; without `by`, the "All"
     row only. Columns: [by], then RECOVERY_COLUMNS (clears in words; clears_on the date or null).
 
     `reviews`: the stored results of review measures with status, days_late, due_date,
-    completed_date (and `by`); `history`: as for backlog_trend. A group whose every cycle was
-    completed more than LISTED_DAYS before `as_of` (a plan ceased, an officer who left) has nothing
-    overdue, due or done lately, and no row.
+    completed_date (and `by`); `history`: as for backlog_trend. The groups listed are those
+    `_listed` gives: the rows add up to "All" in every column.
     """
     keys = [by] if by else []
-    reviews = reviews.filter(pl.col("completed_date").is_null()
-                             | (pl.col("completed_date") >= as_of - timedelta(days=LISTED_DAYS)))
     total = _current(reviews, as_of, [])
-    rows = _current(reviews, as_of, keys).sort(["overdue", by], descending=[True, False]) if by else None
     counted = week_runs(history, as_of, RATE_WEEKS + 1)
     then_end = as_of - timedelta(weeks=RATE_WEEKS)
     then_run = counted.filter(pl.col("week_ending") == then_end)["run_id"]
     then = history.filter(pl.col("run_id").is_in(then_run.implode())) if then_run.len() else None
+    rows = None
+    if by:
+        listed = pl.col(by).is_in(_listed(reviews, then, as_of, by).implode(), nulls_equal=True)
+        rows = _current(reviews.filter(listed), as_of, keys).sort(["overdue", by], descending=[True, False])
 
     def then_count(group: str | None) -> int | None:
         if then is None:
@@ -240,8 +252,8 @@ RESULT_COLUMNS = ("measure", "request_id", "plan_id", "anchor_date", "due_date",
 
 
 RECOVERY_MEASURES = ("FINAL_20W", *REVIEW_MEASURES)
-# A group of the recovery tables is listed while it holds an open review cycle or completed one
-# in this many days before the results' date.
+# A group of the recovery tables is listed while it holds a review cycle still running or
+# completed one in this many days before the results' date (_listed).
 LISTED_DAYS = 365
 PEOPLE_SCHEMA: dict[str, Any] = {"request_id": pl.Utf8, "case_officer": pl.Utf8, "team": pl.Utf8}
 

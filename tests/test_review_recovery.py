@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from ehcp_monitor.review_recovery import (
+    LISTED_DAYS,
     NO_NAME,
     allocate,
     backlog_trend,
@@ -96,6 +97,26 @@ def test_recovery_by_team_with_the_history():
     assert (total["overdue"], total["backlog_4w_ago"], total["clears_on"]) == (9, 12, AS_OF + timedelta(weeks=12))
     assert (total["overdue_under_3m"], total["overdue_6_12m"]) == (6, 3)
 
+
+
+def test_a_team_is_listed_while_it_holds_a_cycle_running_done_within_the_year_or_overdue_a_month_ago():
+    frame = reviews(
+        ("a", "Running", "pending", None, AS_OF + 90 * D, None),
+        ("g", "Overdue", "overdue", 400, AS_OF - 400 * D, None),
+        ("b", "Done on the first day", "met", None, AS_OF, AS_OF - LISTED_DAYS * D),
+        ("c", "Done the day before", "met", None, AS_OF, AS_OF - (LISTED_DAYS + 1) * D),
+        ("d", "Ceased", "closed", None, AS_OF + 3 * D, None),  # a plan ceased before its review was due
+        ("e", "Missed", "missed", None, AS_OF - 400 * D, None),  # ceased after it, never reviewed
+        ("f", "Backlog a month ago", "closed", None, AS_OF - 20 * D, None),  # overdue, then ceased
+    )
+    stored = history({0: {}, 4: {"Backlog a month ago": 1}})
+    table = recovery_table(frame, stored, AS_OF, by="team")
+    assert sorted(table["team"].to_list()[:-1]) == ["Backlog a month ago", "Done on the first day", "Overdue",
+                                                    "Running"]
+    *rows, total = table.iter_rows(named=True)
+    for column in ("overdue", "backlog_4w_ago", "due_4w", "due_12w", "completed_4w"):
+        assert total[column] == sum(row[column] or 0 for row in rows), column
+    assert total["backlog_4w_ago"] == 1
 
 def test_without_a_check_four_weeks_ago_the_clearing_date_is_not_known():
     frame = reviews(overdue("a", "North", 10))

@@ -226,6 +226,11 @@ def test_a_sheets_only_table_is_the_table_xlsxwriter_adds_over_the_whole_range()
     by_name = {t.get("name"): (t.get("ref"), t.find(f"{main}autoFilter").get("ref")) for t in tables
                if t.find(f"{main}autoFilter") is not None}
     assert by_name["Table_3"] == ("A1:B5001", "A1:B5001") and "Table_2" not in by_name
+    # The quick way: xlsxwriter was given the table's first two rows only, not its 10,002 cells.
+    workbook = safe_cells.new_workbook(io.BytesIO())
+    sheet = workbook.add_worksheet("S")
+    assert safe_cells.add_table(sheet, 5000, 1, {"name": "Quick"}) == 0
+    assert len(sheet.table_cells) == 4 and sheet.tables[0]["range"] == "A1:B5001"
 
 
 def test_a_table_still_may_not_overlap_a_merged_range_or_another_table():
