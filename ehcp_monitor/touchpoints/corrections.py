@@ -29,7 +29,9 @@ is about something that did not happen. Every planning run, before it inserts an
   (DONE_TOLD_BY). So is a new message of any stage
   whose very event the family was sent under a contact ID the records no longer have (a contact
   re-keyed by the case system would otherwise get it twice), and one to a contact last written
-  to about another child (a contact linked to the wrong child).
+  to about another child (a contact linked to the wrong child). So is a draft's message, new or
+  still waiting, while its case's message of the plan's outcome is held: the draft's message
+  says where things are now (the final plan issued, or not), which a person is checking.
 """
 
 import json
@@ -353,6 +355,12 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     if future is not None:
         each.append(_a_step_dated_ahead(pending, future))
     reasons = pl.concat(each).unique("_fresh", keep="first", maintain_order=True)
+    # The new outcome messages as they go in: held already, or by a reason above.
+    outcomes_now = (fresh.with_row_index("_fresh").filter(pl.col("stage").is_in(OUTCOME_STAGES))
+                    .with_columns(status=pl.when(pl.col("_fresh").is_in(reasons["_fresh"].implode()))
+                                  .then(pl.lit(HELD)).otherwise("status")))
+    drafts = _a_draft_of_a_held_outcome(pending, held_outcome_cases(outcomes_now, rows))
+    reasons = pl.concat([reasons, drafts.join(reasons, on="_fresh", how="anti")])
     if reasons.is_empty():
         return fresh
     return (
@@ -689,6 +697,48 @@ def hold_waiting_dated_ahead(conn: Connection, waiting: pl.DataFrame, future: pl
             update(Touchpoint)
             .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(["pending", "retry"]))
             .values(status=HELD, next_attempt_at=None, reason=DATED_AHEAD_REASON),
+            {"ids": chunk},
+        ).rowcount
+    return done
+
+
+# A draft's message says where things are now when the records hold the plan's outcome (its
+# `final_outcome` fact, events.py): "we have issued the final EHC plan", or "decided not to issue one".
+TELLS_THE_OUTCOME = "draft_plan_issued"
+OUTCOME_STAGES = tuple(stage for stage, group in ONCE_PER_CASE.items() if group == "plan_outcome")
+OUTCOME_HELD_REASON = ("held: its case's message of the plan's outcome (the final plan issued, or not) is held for a "
+                       "person to check, and a draft's message tells the family that outcome" + CHECK_THE_RECORD)
+
+
+def held_outcome_cases(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.Series:
+    """The cases whose message of the plan's outcome is held: new (`fresh`, with the status it
+    goes in with) or waiting in the outbox (`rows`: read_rows_to_compare)."""
+    outcome = pl.col("stage").is_in(OUTCOME_STAGES) & (pl.col("status") == HELD)
+    return pl.concat([fresh.filter(outcome)["case_ref"], rows.filter(outcome)["case_ref"]]).unique()
+
+
+def _a_draft_of_a_held_outcome(pending: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
+    """_fresh, reason: a pending draft's message of a case whose outcome message is held (`cases`:
+    held_outcome_cases): it would tell the family what a person is still checking (the family
+    told the decision not to issue a plan, the records then saying it was issued)."""
+    return (pending.filter((pl.col("stage") == TELLS_THE_OUTCOME) & pl.col("case_ref").is_in(cases.implode()))
+            .select("_fresh", reason=pl.lit(OUTCOME_HELD_REASON)))
+
+
+def hold_waiting_drafts_of_held_outcomes(conn: Connection, waiting: pl.DataFrame, fresh: pl.DataFrame) -> int:
+    """Waiting draft messages (`waiting`: read_rows_to_compare) not yet held, of a case whose
+    outcome message is now held (new in `fresh`, after hold_corrections, or waiting): the draft,
+    planned before and waiting to retry, takes tonight's facts and would tell that outcome.
+    Returns how many."""
+    cases = held_outcome_cases(fresh, waiting)
+    ids = waiting.filter(pl.col("status").is_in(["pending", "retry"]) & (pl.col("stage") == TELLS_THE_OUTCOME)
+                         & pl.col("case_ref").is_in(cases.implode()))["id"]
+    done = 0
+    for chunk in _chunks(ids.to_list()):
+        done += conn.execute(
+            update(Touchpoint)
+            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(["pending", "retry"]))
+            .values(status=HELD, next_attempt_at=None, reason=OUTCOME_HELD_REASON),
             {"ids": chunk},
         ).rowcount
     return done

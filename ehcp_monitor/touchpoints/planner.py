@@ -443,6 +443,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future, people=snap["people"]["person_id"])
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
+        # A draft planned before, waiting to retry, whose case's outcome message is held tonight.
+        waiting_drafts = corrections.hold_waiting_drafts_of_held_outcomes(conn, waiting, fresh)
         # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
         fresh = corrections.hold_successors(fresh, compared)
         successors = fresh.filter(pl.col("status") == HELD).height - fresh_two - fresh_corrections
@@ -452,7 +454,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         fresh = unreached.held_again(fresh, unreachable)
         reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height
         held_again = revived.get("held_again", 0) + reheld
-        corrections_held = fresh_corrections + revived.get("correction", 0) + waiting_dated
+        corrections_held = fresh_corrections + revived.get("correction", 0) + waiting_dated + waiting_drafts
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
@@ -468,7 +470,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
-                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated)
+                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
                         held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld - successors,
                         baseline=by_status.get("baseline", 0),

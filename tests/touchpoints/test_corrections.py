@@ -161,6 +161,49 @@ def test_a_draft_whose_assessment_is_still_open_invites_comments(engine, tmp_pat
     assert "You have until Monday 17 March 2025" in text and "We have issued" not in text
 
 
+
+def _told_not_to_issue_then_issued(engine, tmp_path, *, draft_waiting: bool) -> dict:
+    """The family sent the decision not to issue a plan (12 March); the next night's records say
+    the final plan was issued that day, and hold a draft dated 10 March (keyed late, or planned
+    the night before and waiting to retry). The next night's planning counts."""
+    frames, results = drafted_family("N")
+    frames["drafts"][0]["draft_plan_date"] = D("2025-03-10")
+    if not draft_waiting:
+        frames["drafts"] = []
+    store_case(engine, frames, results)
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    assert send(engine, tmp_path)["by_stage"] == (
+        {"decision_not_to_issue": 1, "draft_plan_issued": 1} if draft_waiting else {"decision_not_to_issue": 1})
+    if draft_waiting:  # its send failed, and it waits to retry
+        with engine.begin() as conn:
+            conn.execute(update(Touchpoint).where(Touchpoint.stage == "draft_plan_issued")
+                         .values(status="retry", sent_at=None))
+    issued, issued_results = drafted_family("Y")
+    issued["drafts"][0]["draft_plan_date"] = D("2025-03-10")
+    store_case(engine, issued, issued_results, ingest_id=2)
+    return plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+
+
+@pytest.mark.parametrize("draft_waiting", [False, True])
+def test_a_draft_is_held_while_its_cases_outcome_message_is_held(engine, tmp_path, draft_waiting):
+    """The final plan's message is held as a correction (the family was told no plan would be
+    issued): the draft's message, which would say "we have issued the final EHC plan", waits for
+    the same person, new or planned before."""
+    counts = _told_not_to_issue_then_issued(engine, tmp_path, draft_waiting=draft_waiting)
+    assert (counts["held"], counts["corrections_held"], counts["pending"]) == (2, 2, 0)
+    assert counts["held_reason"] == ("held 2 at odds with messages already sent; check each, then "
+                                     "`touchpoints release --id N` or `discard --id N`")
+    assert outbox(engine, "draft_plan_issued") == [(
+        "draft_plan_issued", D("2025-03-10"), "held",
+        "held: its case's message of the plan's outcome (the final plan issued, or not) is held for a person "
+        "to check, and a draft's message tells the family that outcome; check the record, then "
+        "`ehcp-monitor touchpoints release --id N` or `discard --id N`")]
+    assert [status for _, _, status, _ in outbox(engine, "final_plan_issued")] == ["held"]
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["sent"] == 0
+    # A person checked: the plan was issued. Both go.
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 2
+    assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"draft_plan_issued": 1, "final_plan_issued": 1}
+
 def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(engine, tmp_path):
     frames, results = decided_family(outcome="N")
     store_case(engine, frames, results)
