@@ -46,7 +46,7 @@ from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
 from ehcp_monitor.touchpoints.events import PLAN_MEASURES, Events
-from ehcp_monitor.touchpoints.hold import BULK_RELEASABLE, BY_ITS_ID, HELD, WAS_HELD
+from ehcp_monitor.touchpoints.hold import BULK_RELEASABLE, BY_ITS_ID, HELD, RELEASED_BY_ID, WAS_HELD
 
 SUPERSEDED = "superseded"
 WAITING = ("pending", "retry", HELD)  # not sent, and no dispatcher has it
@@ -355,12 +355,6 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     if future is not None:
         each.append(_a_step_dated_ahead(pending, future))
     reasons = pl.concat(each).unique("_fresh", keep="first", maintain_order=True)
-    # The new outcome messages as they go in: held already, or by a reason above.
-    outcomes_now = (fresh.with_row_index("_fresh").filter(pl.col("stage").is_in(OUTCOME_STAGES))
-                    .with_columns(status=pl.when(pl.col("_fresh").is_in(reasons["_fresh"].implode()))
-                                  .then(pl.lit(HELD)).otherwise("status")))
-    drafts = _a_draft_of_a_held_outcome(pending, held_outcome_cases(outcomes_now, rows))
-    reasons = pl.concat([reasons, drafts.join(reasons, on="_fresh", how="anti")])
     if reasons.is_empty():
         return fresh
     return (
@@ -691,12 +685,18 @@ def hold_waiting_dated_ahead(conn: Connection, waiting: pl.DataFrame, future: pl
     _a_step_dated_ahead holds when new: an apology planned before the step was recorded (with its
     year mistyped), waiting to retry, is held too. Returns how many."""
     ids = waiting.filter(pl.col("status").is_in(["pending", "retry"]) & _dated_ahead(future))["id"]
+    return _hold_waiting(conn, ids, DATED_AHEAD_REASON)
+
+
+def _hold_waiting(conn: Connection, ids: pl.Series, reason: str) -> int:
+    """Hold the rows `ids` with `reason`, each if it still waits (pending or retry: no dispatcher
+    took it since). Returns how many."""
     done = 0
     for chunk in _chunks(ids.to_list()):
         done += conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(["pending", "retry"]))
-            .values(status=HELD, next_attempt_at=None, reason=DATED_AHEAD_REASON),
+            .values(status=HELD, next_attempt_at=None, reason=reason),
             {"ids": chunk},
         ).rowcount
     return done
@@ -710,38 +710,44 @@ OUTCOME_HELD_REASON = ("held: its case's message of the plan's outcome (the fina
                        "person to check, and a draft's message tells the family that outcome" + CHECK_THE_RECORD)
 
 
-def held_outcome_cases(fresh: pl.DataFrame, rows: pl.DataFrame) -> pl.Series:
-    """The cases whose message of the plan's outcome is held: new (`fresh`, with the status it
-    goes in with) or waiting in the outbox (`rows`: read_rows_to_compare)."""
+def read_held_outcomes(conn: Connection) -> pl.DataFrame:
+    """The outbox's messages of a plan's outcome held now, however held (new, revived, held
+    again): stage, case_ref, status."""
+    return read_table(conn, "touchpoints", {"stage": pl.Utf8, "case_ref": pl.Utf8, "status": pl.Utf8},
+                      f"status = '{HELD}' AND stage IN ({sql_strings(OUTCOME_STAGES)})")
+
+
+def _held_outcome_cases(fresh: pl.DataFrame, held: pl.DataFrame) -> pl.Series:
+    """The cases whose message of the plan's outcome is held: new (`fresh`, as it goes in) or in
+    the outbox (`held`: read_held_outcomes)."""
     outcome = pl.col("stage").is_in(OUTCOME_STAGES) & (pl.col("status") == HELD)
-    return pl.concat([fresh.filter(outcome)["case_ref"], rows.filter(outcome)["case_ref"]]).unique()
+    return pl.concat([fresh.filter(outcome)["case_ref"], held.filter(outcome)["case_ref"]]).unique()
 
 
-def _a_draft_of_a_held_outcome(pending: pl.DataFrame, cases: pl.Series) -> pl.DataFrame:
-    """_fresh, reason: a pending draft's message of a case whose outcome message is held (`cases`:
-    held_outcome_cases): it would tell the family what a person is still checking (the family
-    told the decision not to issue a plan, the records then saying it was issued)."""
-    return (pending.filter((pl.col("stage") == TELLS_THE_OUTCOME) & pl.col("case_ref").is_in(cases.implode()))
-            .select("_fresh", reason=pl.lit(OUTCOME_HELD_REASON)))
+def hold_drafts_beside_held_outcomes(fresh: pl.DataFrame, held: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """`fresh` (new rows, after every other rule that holds one) with each pending draft's message
+    held whose case's outcome message is held (in `fresh`, or `held`: read_held_outcomes): it
+    would tell the family what a person is still checking (a family told that no plan would be
+    issued, the records then saying it was). And how many."""
+    draft = ((pl.col("status") == "pending") & (pl.col("stage") == TELLS_THE_OUTCOME)
+             & pl.col("case_ref").is_in(_held_outcome_cases(fresh, held).implode()))
+    count = fresh.filter(draft).height
+    if not count:
+        return fresh, 0
+    return fresh.with_columns(status=pl.when(draft).then(pl.lit(HELD)).otherwise("status"),
+                              reason=pl.when(draft).then(pl.lit(OUTCOME_HELD_REASON)).otherwise("reason")), count
 
 
-def hold_waiting_drafts_of_held_outcomes(conn: Connection, waiting: pl.DataFrame, fresh: pl.DataFrame) -> int:
-    """Waiting draft messages (`waiting`: read_rows_to_compare) not yet held, of a case whose
-    outcome message is now held (new in `fresh`, after hold_corrections, or waiting): the draft,
-    planned before and waiting to retry, takes tonight's facts and would tell that outcome.
-    Returns how many."""
-    cases = held_outcome_cases(fresh, waiting)
+def hold_waiting_drafts_beside_held_outcomes(conn: Connection, waiting: pl.DataFrame, fresh: pl.DataFrame,
+                                             held: pl.DataFrame) -> int:
+    """Waiting draft messages (`waiting`: read_rows_to_compare) of a case whose outcome message is
+    held (new in `fresh`, as it goes in, a surge's hold included; or `held`: read_held_outcomes):
+    planned before and waiting to retry, the draft takes tonight's facts and would tell that
+    outcome. Not one a person released by its ID. Returns how many."""
     ids = waiting.filter(pl.col("status").is_in(["pending", "retry"]) & (pl.col("stage") == TELLS_THE_OUTCOME)
-                         & pl.col("case_ref").is_in(cases.implode()))["id"]
-    done = 0
-    for chunk in _chunks(ids.to_list()):
-        done += conn.execute(
-            update(Touchpoint)
-            .where(Touchpoint.id.in_(bindparam("ids", expanding=True)), Touchpoint.status.in_(["pending", "retry"]))
-            .values(status=HELD, next_attempt_at=None, reason=OUTCOME_HELD_REASON),
-            {"ids": chunk},
-        ).rowcount
-    return done
+                         & (pl.col("reason").fill_null("") != RELEASED_BY_ID)
+                         & pl.col("case_ref").is_in(_held_outcome_cases(fresh, held).implode()))["id"]
+    return _hold_waiting(conn, ids, OUTCOME_HELD_REASON)
 
 
 def _after_a_cease_decision(pending: pl.DataFrame) -> pl.DataFrame:

@@ -443,8 +443,6 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future, people=snap["people"]["person_id"])
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
-        # A draft planned before, waiting to retry, whose case's outcome message is held tonight.
-        waiting_drafts = corrections.hold_waiting_drafts_of_held_outcomes(conn, waiting, fresh)
         # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
         fresh = corrections.hold_successors(fresh, compared)
         successors = fresh.filter(pl.col("status") == HELD).height - fresh_two - fresh_corrections
@@ -454,14 +452,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         fresh = unreached.held_again(fresh, unreachable)
         reheld = fresh.filter(pl.col("reason") == unreached.HELD_AGAIN).height
         held_again = revived.get("held_again", 0) + reheld
-        corrections_held = fresh_corrections + revived.get("correction", 0) + waiting_dated + waiting_drafts
+        # A draft's message beside its case's outcome message held by any rule above, or held in
+        # the outbox (revived tonight too): last, so that it sees every hold.
+        held_outcomes = corrections.read_held_outcomes(conn)
+        fresh, drafts = corrections.hold_drafts_beside_held_outcomes(fresh, held_outcomes)
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead,
-                             successors)
         fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
                                                f"more than {limit.limit}")
+        # One planned before and waiting, beside an outcome message held tonight (in a surge too).
+        waiting_drafts = corrections.hold_waiting_drafts_beside_held_outcomes(conn, waiting, fresh, held_outcomes)
+        corrections_held = fresh_corrections + drafts + revived.get("correction", 0) + waiting_dated + waiting_drafts
+        reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead,
+                             successors)
         new, reopened, reasoned = unreached.reached(fresh, unreachable)
         inserted = insert_new(conn, new, planned_at=planned_at)
         reached = unreached.reopen(conn, reopened)
@@ -472,7 +476,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
                 + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
-                        held=by_status.get(HELD, 0) - fresh_corrections - fresh_two - reheld - successors,
+                        held=by_status.get(HELD, 0) - fresh_corrections - drafts - fresh_two - reheld - successors,
                         baseline=by_status.get("baseline", 0),
                         ingest_id=snap.ingest_id)
     emails = fresh.filter(pl.col("status").is_in(["pending", HELD]))

@@ -204,6 +204,105 @@ def test_a_draft_is_held_while_its_cases_outcome_message_is_held(engine, tmp_pat
     assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=held_ids(engine))["released"] == 2
     assert send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"] == {"draft_plan_issued": 1, "final_plan_issued": 1}
 
+
+def _draft(outcome: str, *, drafted: bool = True, second_carer: bool = False) -> tuple[dict, list]:
+    """drafted_family(`outcome`) with its draft dated 10 March (or none), and a second parent carer."""
+    frames, results = drafted_family(outcome)
+    frames["drafts"] = [{"request_id": "R1", "draft_plan_date": D("2025-03-10")}] if drafted else []
+    if second_carer:
+        frames["contacts"].append({"contact_id": "C2", "person_id": "P1", "role": "parent_carer",
+                                   "name": "Dan Smith", "email": "dan@example.org"})
+    return frames, results
+
+
+def _statuses(engine, stage: str) -> list[str]:
+    return [status for _, _, status, _ in outbox(engine, stage)]
+
+
+def test_a_draft_to_a_carer_not_told_the_outcome_is_held_beside_it(engine, tmp_path):
+    """The second carer was never sent the decision not to issue: nothing else would stop their
+    draft's message, which says the final plan was issued."""
+    store_case(engine, *_draft("N", drafted=False))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, *_draft("Y", second_carer=True), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    assert _statuses(engine, "final_plan_issued") == ["held", "held"]
+    assert _statuses(engine, "draft_plan_issued") == ["held", "held"]
+    assert "draft_plan_issued" not in send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"]
+
+
+def test_a_draft_is_held_beside_an_outcome_message_that_came_back_held(engine, tmp_path):
+    """The final plan's message, held as a correction, is set aside while its record is away for a
+    night; it comes back held (corrections.revive) the night a draft keyed late arrives."""
+    store_case(engine, *_draft("N", drafted=False))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    send(engine, tmp_path)
+    store_case(engine, *_draft("Y", drafted=False, second_carer=True), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    away, results = _draft("Y", drafted=False, second_carer=True)
+    away["assessments"] = []
+    store_case(engine, away, results, ingest_id=3)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT + timedelta(days=1))
+    assert _statuses(engine, "final_plan_issued") == ["superseded", "superseded"]
+    store_case(engine, *_draft("Y", second_carer=True), ingest_id=4)
+    night = NEXT + timedelta(days=2)
+    plan_touchpoints(engine, tp_settings(), as_of=night)
+    assert _statuses(engine, "final_plan_issued") == ["held", "held"]
+    assert _statuses(engine, "draft_plan_issued") == ["held", "held"]
+    assert "draft_plan_issued" not in send(engine, tmp_path, night, NEXT_NOW + timedelta(days=2))["by_stage"]
+
+
+def test_a_draft_is_held_beside_an_outcome_message_held_again_when_its_carers_are_back(engine, tmp_path):
+    """The final plan's message held in a surge; the next night its carers are not the ones to
+    tell (a young person over school age named), so it is skipped; the night after they are, and
+    it comes back held again (unreached.held_again) beside a draft keyed late."""
+    store_case(engine, *_draft("Y", drafted=False, second_carer=True))
+    plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 1}), as_of=AS_OF)
+    aside, results = _draft("Y", drafted=False, second_carer=True)
+    aside["people"][0]["date_of_birth"] = D("2005-01-01")
+    aside["contacts"].append({"contact_id": "YP", "person_id": "P1", "role": "young_person", "name": "Alice Smith"})
+    store_case(engine, aside, results, ingest_id=2)
+    plan_touchpoints(engine, tp_settings(), as_of=NEXT)
+    store_case(engine, *_draft("Y", second_carer=True), ingest_id=3)
+    night = NEXT + timedelta(days=1)
+    plan_touchpoints(engine, tp_settings(), as_of=night)
+    assert [s for s in _statuses(engine, "final_plan_issued") if s != "skipped"] == ["held", "held"]
+    assert _statuses(engine, "draft_plan_issued") == ["held", "held"]
+    assert "draft_plan_issued" not in send(engine, tmp_path, night, NEXT_NOW + timedelta(days=1))["by_stage"]
+
+
+def test_a_waiting_draft_is_held_beside_an_outcome_message_held_in_a_surge(engine, tmp_path):
+    """A draft planned while the assessment was open waits to retry; the next night the final
+    plan's messages are held in a surge: the draft would now say the plan was issued."""
+    store_case(engine, *_draft("A", second_carer=True))
+    plan_touchpoints(engine, tp_settings(), as_of=AS_OF)
+    with engine.begin() as conn:
+        conn.execute(update(Touchpoint).where(Touchpoint.stage == "draft_plan_issued")
+                     .values(status="retry", sent_at=None))
+    store_case(engine, *_draft("Y", second_carer=True), ingest_id=2)
+    plan_touchpoints(engine, tp_settings(**{"touchpoints.hold_above": 1}), as_of=NEXT)
+    assert _statuses(engine, "final_plan_issued") == ["held", "held"]
+    assert _statuses(engine, "draft_plan_issued") == ["held", "held"]
+    assert "draft_plan_issued" not in send(engine, tmp_path, NEXT, NEXT_NOW)["by_stage"]
+
+
+def test_a_draft_a_person_released_is_not_held_again(engine, tmp_path):
+    """Released by its ID while the final plan's message stays held, the draft goes: a person
+    decided. Released both, nothing is held again and each goes once."""
+    _told_not_to_issue_then_issued(engine, tmp_path, draft_waiting=False)
+    with engine.connect() as conn:
+        draft = conn.execute(select(Touchpoint.id).where(Touchpoint.stage == "draft_plan_issued")).scalar_one()
+    assert release(engine, tp_settings(), stage=None, as_of=NEXT, now=NEXT_NOW, ids=[draft])["released"] == 1
+    later = NEXT + timedelta(days=1)
+    assert plan_touchpoints(engine, tp_settings(), as_of=later)["held"] == 0
+    assert _statuses(engine, "draft_plan_issued") == ["pending"]
+    assert release(engine, tp_settings(), stage=None, as_of=later, now=NEXT_NOW, ids=held_ids(engine))["released"] == 1
+    assert plan_touchpoints(engine, tp_settings(), as_of=later + timedelta(days=1))["held"] == 0
+    sent = send(engine, tmp_path, later, NEXT_NOW + timedelta(days=1))
+    assert sent["by_stage"] == {"draft_plan_issued": 1, "final_plan_issued": 1}
+    assert send(engine, tmp_path, later, NEXT_NOW + timedelta(days=2))["sent"] == 0
+
 def test_a_correction_of_what_the_family_was_already_sent_is_held_for_a_person(engine, tmp_path):
     frames, results = decided_family(outcome="N")
     store_case(engine, frames, results)
