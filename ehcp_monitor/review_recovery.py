@@ -37,7 +37,8 @@ from ehcp_monitor.domain import vocabulary
 REVIEW_MEASURES = ("REVIEW_12M", "REVIEW_EY")
 NO_NAME = "(not recorded)"
 ALL = "All"
-OPEN_STATUSES = ("due_soon", "pending")
+# Cycles still running and not yet overdue: what falls due in the next weeks.
+NOT_YET_DUE_STATUSES = (vocabulary.DUE_SOON, vocabulary.PENDING)
 # (column, label, first day overdue, last day overdue or None)
 OVERDUE_BANDS = (
     ("overdue_under_3m", "Overdue under 3 months", 1, 91),
@@ -103,9 +104,9 @@ def _current(reviews: pl.DataFrame, as_of: date, keys: list[str]) -> pl.DataFram
         for c, _, lo, hi in OVERDUE_BANDS
     ]
     aggs.append(overdue.sum().alias("overdue"))
-    open_cycle = pl.col("status").is_in(OPEN_STATUSES) & pl.col("completed_date").is_null()
+    not_yet_due = pl.col("status").is_in(NOT_YET_DUE_STATUSES) & pl.col("completed_date").is_null()
     aggs += [
-        (open_cycle & _window("due_date", as_of, as_of + timedelta(weeks=w))).sum().alias(f"due_{w}w")
+        (not_yet_due & _window("due_date", as_of, as_of + timedelta(weeks=w))).sum().alias(f"due_{w}w")
         for w in DUE_WEEKS
     ]
     aggs += [
