@@ -6,8 +6,10 @@ from datetime import date, timedelta
 import polars as pl
 
 from ehcp_monitor import config
+from ehcp_monitor.checks import evaluate
 from ehcp_monitor.db.snapshot import Snapshot
 from ehcp_monitor.domain.results import RESULT_SCHEMA
+from ehcp_monitor.synthetic import generate
 from ehcp_monitor.touchpoints.events import find_all, find_events
 from tests.touchpoints.conftest import AS_OF, caseload, result
 
@@ -363,3 +365,20 @@ def test_the_steps_of_a_plan_the_child_has_a_newer_one_beside_are_not_apologised
     assert late_plans(D("2024-02-01")) == ["REVIEW_12M PL2"]
     # A newer plan not yet started by the as-of date replaces nothing yet.
     assert late_plans(D("2025-04-01")) == ["REVIEW_12M PL2", "REVIEW_12M R0"]  # PL1 came from request R0
+
+
+def test_the_facts_of_a_few_events_in_a_whole_caseload_are_those_found_with_all():
+    """A few events of a large caseload are encoded with the case's frames cut to their cases
+    first (Events.contexts): they must say what the same events say encoded with all."""
+    as_of = date(2025, 7, 10)
+    snap = Snapshot.from_frames(generate(people=300, seed=11, as_of=as_of))
+    settings = config.defaults()
+    found = find_all(snap, evaluate(snap, settings, as_of), settings, as_of=as_of)
+    every = found.keys.join(found.contexts(found.keys), on=["_part", "_row"], how="left")
+    named = every.filter(pl.col("context").str.contains('"case_officer":"')
+                         & pl.col("context").str.contains('"child_name":"'))
+    assert every.height > 10 * 12 and named.height >= 12
+    for seed in range(5):
+        some = named.sample(12, seed=seed)
+        assert found.contexts(some.select(found.keys.columns)).sort("_part", "_row").to_dicts() == (
+            some.select("_part", "_row", "context").sort("_part", "_row").to_dicts())
