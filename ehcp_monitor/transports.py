@@ -227,6 +227,10 @@ def _notify_post(call: Callable[[], Any]) -> str:
             # The request may have arrived (a read timeout, a dropped connection).
             raise DeliveryUncertain(f"notify: no answer ({type(cause).__name__})") from None
         status = exc.status_code
+        # A gateway's 502 or 504 answers for Notify, which may have taken the message before the
+        # gateway gave up waiting: sending again could deliver it twice.
+        if status in (502, 504):
+            raise DeliveryUncertain(f"notify: a gateway answered {status}") from None
         if status == 429 or status >= 500:
             raise TransientSendError(f"notify answered {status}") from None
         raise PermanentSendError(f"notify answered {status}") from None

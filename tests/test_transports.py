@@ -269,3 +269,13 @@ def test_the_stand_in_refuses_what_notify_refuses():
                 send()
             assert raised.value.status_code == status
         assert len(server.problems) == len(attempts) and server.accepted == []
+
+
+@pytest.mark.parametrize("kind", ["sms", "letter"])
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateways_timeout_in_front_of_notify_is_in_doubt(notify, kind, status):
+    """Notify may have taken the message before the gateway gave up: never sent again by itself."""
+    server, settings = notify([status])
+    transport = text_transport_for(settings) if kind == "sms" else letter_transport_for(settings)
+    with pytest.raises(DeliveryUncertain, match=str(status)):
+        transport.send(_text() if kind == "sms" else _letter())

@@ -55,7 +55,7 @@ def test_notify_gets_a_signed_request_with_template_personalisation_and_referenc
 
 
 @pytest.mark.parametrize("status, outcome", [(429, "retry"), (500, "retry"), (503, "retry"),
-                                             (400, "failed"), (403, "failed")])
+                                             (400, "failed"), (403, "failed"), (502, "unknown"), (504, "unknown")])
 def test_notify_errors_are_retried_or_permanent(one_email, notify, status, outcome):
     server, settings = notify([status])
     counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW)
