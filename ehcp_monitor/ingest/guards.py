@@ -24,6 +24,12 @@ from ehcp_monitor.logs import get_logger
 log = get_logger(__name__)
 
 HINT = "to load it anyway: ehcp-monitor ingest SOURCE"
+# Columns no override lets go: loaded empty, each would undo what families asked for.
+NEVER_MISSING = {
+    "contacts.opted_out": "without it every contact reads as not opted out, and families who opted out "
+                          "would be emailed; put the column back in the extract (blank where a contact "
+                          "has not opted out)",
+}
 # Files named in one refusal line; every one is in the log and the ingest's summary.
 LINE_FILES = 5
 
@@ -45,6 +51,8 @@ def requested_overrides(accept_missing: Iterable[str], accept_shrink: bool) -> d
             hint = f" (did you mean {table}.{near}?)" if near else ""
             raise ConfigError(f"--accept-missing {name}: {column} is not a column of table {table}{hint}; "
                               f"its columns are {', '.join(columns)}")
+        if name in NEVER_MISSING:
+            raise ConfigError(f"--accept-missing {name}: never accepted: {NEVER_MISSING[name]}")
     if not tables and not accept_shrink:
         return {}
     return {"accept_missing": tables, "accept_shrink": bool(accept_shrink)}
@@ -115,8 +123,9 @@ def _column_line(table: str, column: str, values: int, emptied: bool, data: Sour
         if raw.unknown_columns and not emptied else ""
     seen = (f"every {column} of the new source's {table} is blank (emptied by the export?)" if emptied
             else f"the new source's {table} has no {column} column (renamed or left out?)")
+    way_on = NEVER_MISSING.get(f"{table}.{column}", f"{HINT} --accept-missing {table}.{column}")
     return (f"{table}.{column}: the snapshot in force has {values:,} value{'s' if values != 1 else ''}, {seen}"
-            f"{unread}; {HINT} --accept-missing {table}.{column}")
+            f"{unread}; {way_on}")
 
 
 def not_recognised(table: str, unrecognised: list[Unrecognised]) -> str:

@@ -180,6 +180,26 @@ def test_a_column_gone_from_a_canonical_table_is_refused_and_one_never_filled_ma
     assert run_ingest(engine, settings, str(write_csv(tmp_path / "d", without)), as_of=as_of).status == "loaded"
 
 
+def test_the_opt_out_column_gone_is_refused_and_cannot_be_accepted_missing(engine, settings, as_of, tmp_path):
+    """Loaded empty, the column would read as nobody opted out: families who asked not to be
+    emailed would be (a walk-through found the refusal offering the override)."""
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    without = {**tables, "contacts": [{k: v for k, v in c.items() if k != "opted_out"} for c in tables["contacts"]]}
+    folder = write_csv(tmp_path / "b", without)
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(folder), as_of=as_of)
+    assert str(refused.value).startswith("contacts.opted_out: the snapshot in force has 2 values")
+    assert str(refused.value).endswith("families who opted out would be emailed; put the column back in the "
+                                       "extract (blank where a contact has not opted out)")
+    assert "--accept-missing" not in str(refused.value)
+    with pytest.raises(ConfigError, match=r"^--accept-missing contacts\.opted_out: never accepted: without it"):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("contacts.opted_out",))
+    # Still the first snapshot: C3 keeps their opt-out.
+    contacts = read_snapshot(engine)["contacts"].sort("contact_id")
+    assert contacts["opted_out"].to_list() == [False, True]
+
+
 def test_a_column_of_completion_dates_emptied_by_the_export_is_refused(engine, settings, as_of, tmp_path):
     import polars as pl
 
