@@ -31,7 +31,7 @@ from functools import partial
 from sqlalchemy import Engine, and_, case, func, or_, select, update
 
 from ehcp_monitor.config import Settings
-from ehcp_monitor.db.models import Contact, Touchpoint, TouchpointPlanRun
+from ehcp_monitor.db.models import Contact, SnapshotInfo, Touchpoint, TouchpointPlanRun
 from ehcp_monitor.db.results import snapshot_ingest_id
 from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES, OPTED_OUT, YOUNG_PERSON
 from ehcp_monitor.errors import JobFailed
@@ -184,15 +184,19 @@ def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[st
     return sorted(ids)
 
 
-def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, now: datetime) -> bool:
+def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, now: datetime,
+              records: int | None) -> bool:
     """Record, and commit, that a claimed row goes to the transport now (status `sending`, one
     more attempt): from here a crash leaves it in doubt. False when the claim is no longer ours
-    (it ran out and another dispatcher took the row): then it must not be sent."""
+    (it ran out and another dispatcher took the row), or when the snapshot in force is no longer
+    `records` (the ingest the row and its contact were read from: an ingest committed while it
+    waited for its pace slot, an opt-out say): then it must not be sent."""
+    in_force = select(SnapshotInfo.ingest_id).scalar_subquery()
     with engine.begin() as conn:
         return conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed",
-                   Touchpoint.next_attempt_at == claimed_until)
+                   Touchpoint.next_attempt_at == claimed_until, in_force.is_not_distinct_from(records))
             .values(status="sending", attempts=Touchpoint.attempts + 1, next_attempt_at=now + SEND_LEASE)
         ).rowcount == 1
 
@@ -460,10 +464,12 @@ def _give_back(engine: Engine, ids: list[int], lease: datetime) -> None:
 
 
 def _send_claimed(engine: Engine, settings: Settings, ids: list[int], lease: datetime, channels: Channels,
-                  handing: "_HandOver", counts: Counter, sent: Counter) -> None:
-    """Send each claimed row by its channel and record what happened."""
+                  handing: "_HandOver", counts: Counter, sent: Counter, records: int | None) -> None:
+    """Send each claimed row by its channel and record what happened (`records`: the ingest in
+    force when they were claimed)."""
     for row in _rows(engine, Touchpoint.id.in_(ids)):
-        values = _outcome(row, settings, handing.moment(), channels, partial(handing, row.id, row.channel, lease))
+        values = _outcome(row, settings, handing.moment(), channels,
+                          partial(handing, row.id, row.channel, lease, records))
         if values is None:  # the window closed, or our claim ran out and another dispatcher has the row
             continue
         _record(engine, row.id, values, lease=handing.leases.pop(row.id, lease))
@@ -489,9 +495,10 @@ class _HandOver:
     def moment(self) -> datetime:
         return max(self.current(), self.reached)
 
-    def __call__(self, row_id: int, channel: str, claimed_until: datetime) -> datetime | None:
+    def __call__(self, row_id: int, channel: str, claimed_until: datetime, records: int | None) -> datetime | None:
         """The time of the send; None when the row is not to be sent now (given back when the
-        window closed while it waited its turn; our claim ran out)."""
+        window closed while it waited its turn; our claim ran out). RecordsChanged, the row
+        given back, when an ingest committed while it waited."""
         at = self.moment()
         turn = pace.take_slot(self.engine, at, self.spacing) if self.channels.paced(channel) else at
         if not in_sending_window(max(turn, at), self.settings):  # known before waiting for it
@@ -501,7 +508,14 @@ class _HandOver:
         if turn > at:
             self.pause((turn - at).total_seconds())
             self.reached = at = turn
-        if not hand_over(self.engine, row_id, claimed_until=claimed_until, now=at):
+        if not hand_over(self.engine, row_id, claimed_until=claimed_until, now=at, records=records):
+            with self.engine.connect() as conn:
+                in_force = snapshot_ingest_id(conn)
+            if in_force != records:
+                release(self.engine, [row_id], claimed_until=claimed_until)
+                raise RecordsChanged(f"touchpoints dispatch: the case records changed (ingest #{in_force}) while a "
+                                     "message waited its turn: run `ehcp-monitor touchpoints plan` first; "
+                                     "nothing more was sent")
             return None
         self.leases[row_id] = at + SEND_LEASE
         return at
@@ -511,17 +525,18 @@ class RecordsChanged(JobFailed):
     """Messages wait, and the case records changed since they were planned (exit 1, nothing sent)."""
 
 
-def require_planned_from_records(engine: Engine) -> None:
+def require_planned_from_records(engine: Engine) -> int | None:
     """Refuse to send while messages wait and the snapshot in force is not the one the latest
     planning run read (docs/touchpoints.md, Checked again when sent): only planning checks a waiting
     message against the records (touchpoints/corrections.py), so an ingest since may have corrected
-    or removed its event. Checked before every claim."""
+    or removed its event. Checked before every claim; returns the ingest in force, which each row
+    claimed next must still find at its hand-over (hand_over)."""
     with engine.connect() as conn:
+        in_force = snapshot_ingest_id(conn)
         if conn.execute(select(Touchpoint.id).where(Touchpoint.status.in_(DUE_STATUSES)).limit(1)).first() is None:
-            return
+            return in_force
         planned_from = conn.execute(
             select(TouchpointPlanRun.ingest_id).order_by(TouchpointPlanRun.id.desc()).limit(1)).scalar()
-        in_force = snapshot_ingest_id(conn)
     if planned_from is None and in_force is not None:
         raise RecordsChanged(
             f"touchpoints dispatch: no planning run has recorded which case records it read (ingest #{in_force} is "
@@ -532,6 +547,7 @@ def require_planned_from_records(engine: Engine) -> None:
             f"touchpoints dispatch: the case records changed (ingest #{in_force}) since touchpoints were last "
             f"planned (from ingest #{planned_from}): run `ehcp-monitor touchpoints plan` first; "
             "nothing more was sent")
+    return in_force
 
 
 def _check_ready(engine: Engine, settings: Settings, transport: Transport) -> None:
@@ -601,13 +617,13 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
             window_closed = claimed_at
             break
         # Before each claim: an ingest may commit while a paced run goes on.
-        require_planned_from_records(engine)
+        records = require_planned_from_records(engine)
         ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names())
         if not ids:
             break
         lease = claimed_at + CLAIM_LEASE
         try:
-            _send_claimed(engine, settings, ids, lease, channels, handing, counts, sent)
+            _send_claimed(engine, settings, ids, lease, channels, handing, counts, sent, records)
         except BaseException:
             # Stopped part-way (a refusal, an interrupt): what was claimed and not handed over goes
             # back now, not after its lease as if this dispatcher had crashed. Only rows still

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from ehcp_monitor.db.connect import make_engine
 from ehcp_monitor.db.models import Contact, Touchpoint
+from ehcp_monitor.db.results import snapshot_ingest_id
 from ehcp_monitor.touchpoints import dispatch_touchpoints, plan_touchpoints
 from ehcp_monitor.touchpoints.dispatch import CLAIM_LEASE, claim, hand_over, recover_interrupted
 from tests.touchpoints.conftest import (
@@ -50,7 +51,9 @@ def test_a_row_left_sending_by_a_crash_becomes_unknown_and_is_never_resent(one_e
     settings = smtp_settings(port)
     # A dispatcher claimed the row, handed it to the transport and died before recording anything.
     [row_id] = claim(one_email, NOW, limit=10, transport="smtp")
-    assert hand_over(one_email, row_id, claimed_until=NOW + CLAIM_LEASE, now=NOW)
+    with one_email.connect() as conn:
+        records = snapshot_ingest_id(conn)
+    assert hand_over(one_email, row_id, claimed_until=NOW + CLAIM_LEASE, now=NOW, records=records)
     # Another dispatch inside the claim lease leaves it alone (it may still be sending).
     counts = dispatch_touchpoints(one_email, settings, as_of=AS_OF, now=NOW + timedelta(minutes=10))
     assert counts["sent"] == counts["unknown"] == 0 and _by_status(one_email) == {"sending": 1}

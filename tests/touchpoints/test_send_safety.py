@@ -75,3 +75,32 @@ def test_planning_refuses_another_days_results_and_an_empty_store(engine):
         keys = conn.execute(select(StoreSetting.key)).scalars().all()
     assert "touchpoints.go_live" not in keys
     assert _by_status(engine) == {}
+
+
+@pytest.mark.parametrize("change", ["opted_out", "email"])
+def test_an_ingest_while_a_message_waits_its_pace_slot_stops_the_run_before_it_goes(engine, smtp_server, change):
+    """The row and its contact are read before the pace wait; an ingest committed meanwhile (an
+    opt-out, a new address) must not be overtaken by a send from the records before it (a review
+    found the first message sent, the second to the old address or after the opt-out)."""
+    from ehcp_monitor.touchpoints.dispatch import RecordsChanged
+    from tests.touchpoints.conftest import smtp_settings
+
+    frames, results = _families(2)
+    store_case(engine, frames, results, ingest_id=1)
+    handler, port = smtp_server()
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 60})
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    ingested = []
+
+    def pause(seconds):  # the second row waits for its slot while the nightly ingest commits
+        changed = {**frames, "contacts": [dict(c) for c in frames["contacts"]]}
+        changed["contacts"][1].update(opted_out=True) if change == "opted_out" else changed["contacts"][1].update(
+            email="new-address@example.org")
+        store_case(engine, changed, results, ingest_id=2)
+        ingested.append(seconds)
+
+    with pytest.raises(RecordsChanged, match=r"^touchpoints dispatch: the case records changed \(ingest #2\) while "
+                                             r"a message waited its turn"):
+        dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=pause)
+    assert ingested and [to for to, _ in handler.received] == [["parent0@example.org"]]
+    assert _by_status(engine) == {"sent": 1, "pending": 1}  # given back, for the next plan to check
