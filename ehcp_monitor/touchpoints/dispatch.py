@@ -38,7 +38,7 @@ from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.corrections import TOO_OLD_MARK
-from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, overtaken
+from ehcp_monitor.touchpoints.hold import discard_overtaken, overtaken_now
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
 from ehcp_monitor.touchpoints.templates import render, render_text, template_variables, without_bidi_controls
@@ -74,8 +74,6 @@ CLAIM_LEASE = timedelta(minutes=15)
 SEND_LEASE = timedelta(hours=1)
 CLAIM_BATCH = 10  # rows a claim takes for a transport that is not paced (the file outbox)
 DUE_STATUSES = DUE_OUTBOX_STATUSES
-OVERTAKEN_WHEN_SENT = ("overtaken before it was sent: its contact has been told later news of the case (or, for a "
-                       "request received, is to be sent an apology for its decision); not sent")
 
 
 def _utc(now: datetime) -> datetime:
@@ -113,12 +111,6 @@ def recover_interrupted(engine: Engine, now: datetime) -> int:
     return unknown
 
 
-def _overtaken_now():
-    """A waiting row whose contact was told later news of the case, or a "request received" whose
-    apology waits beside it; not one a person released by its ID."""
-    return and_(func.coalesce(Touchpoint.reason, "") != RELEASED_BY_ID, overtaken(apologies_due=DUE_STATUSES))
-
-
 def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dict[str, int]:
     """Before anything is claimed, rows that may no longer be sent are set aside
     (docs/touchpoints.md, Checked again when sent):
@@ -149,10 +141,7 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
             .values(status="suppressed", next_attempt_at=None,
                     reason=f"older than {settings.touchpoints.max_event_age_days} days when it was to be sent")
         ).rowcount
-        passed = conn.execute(
-            update(Touchpoint).where(Touchpoint.status.in_(DUE_STATUSES), _overtaken_now())
-            .values(status="discarded", next_attempt_at=None, reason=OVERTAKEN_WHEN_SENT)
-        ).rowcount
+        passed = len(discard_overtaken(conn))
     if before or stale or passed:
         log.warning("touchpoints set aside before sending",
                     counts={"baseline": before, "suppressed": stale, "overtaken": passed})
@@ -413,7 +402,7 @@ def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
     channels = Channels(settings, DryRunTransport(settings), dry_run=True)
     counts: Counter = Counter()
     by_stage: Counter = Counter()
-    for row in _rows(engine, and_(_due(now), ~_overtaken_now())):  # set aside by the real run
+    for row in _rows(engine, and_(_due(now), ~overtaken_now())):  # set aside by the real run
         problem = _recipient_problem(row)
         if problem:
             counts["skipped"] += 1

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, case, func, insert, select, update
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID
+from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, discard_overtaken
 
 log = get_logger(__name__)
 
@@ -63,9 +63,12 @@ def retry_failed(engine: Engine, settings: Settings, *, stage: str | None, today
                                       # A row a person released by its ID stays theirs (dispatch).
                                       reason=case((Touchpoint.reason == RELEASED_BY_ID, RELEASED_BY_ID),
                                                   else_="sent again by an operator after it failed"))
-                              .returning(Touchpoint.stage)).scalars().all()
-        by_stage = dict(sorted(Counter(stages).items()))
-        counts = {"retried": len(stages), "by_stage": by_stage}
+                              .returning(Touchpoint.id, Touchpoint.stage)).all()
+        # What the next dispatch would set aside first: one already running would not.
+        gone = discard_overtaken(conn, among=[i for i, _ in stages])
+        by_stage = dict(sorted(Counter(stage for i, stage in stages if i not in gone).items()))
+        counts = {"retried": sum(by_stage.values()), **({"overtaken": len(gone)} if gone else {}),
+                  "by_stage": by_stage}
         conn.execute(insert(OperatorAction).values(at=now, action="touchpoints_retry", detail={
             "stage": stage, **({"ids": list(ids)} if ids else {}), "today": today.isoformat(), **counts}))
     log.info("touchpoints retried", stage=stage, counts=counts)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from ehcp_monitor.clock import LONDON
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint, TouchpointPlanRun
+from ehcp_monitor.domain.vocabulary import DUE_OUTBOX_STATUSES
 from ehcp_monitor.logs import get_logger
 
 log = get_logger()
@@ -172,6 +173,30 @@ def overtaken(apologies_due: Sequence[str] = ()):
                  told.status.in_([*TOLD_STATUSES, *apologies_due]))))
 
 
+OVERTAKEN_WHEN_SENT = ("overtaken before it was sent: its contact has been told later news of the case (or, for a "
+                       "request received, is to be sent an apology for its decision); not sent")
+
+
+def overtaken_now():
+    """A waiting row whose contact was told later news of the case, or a "request received" whose
+    apology waits beside it; not one a person released by its ID."""
+    return and_(func.coalesce(Touchpoint.reason, "") != RELEASED_BY_ID, overtaken(apologies_due=DUE_OUTBOX_STATUSES))
+
+
+def discard_overtaken(conn: Connection, among: Sequence[int] | None = None) -> set[int]:
+    """Rows waiting to go (of `among`, or all) overtaken now -> discarded, and their ids: dispatch
+    before it claims anything, and a release or a retry for the rows it makes due, which a
+    dispatch already running would otherwise claim unchecked."""
+    where = [Touchpoint.status.in_(DUE_OUTBOX_STATUSES), overtaken_now()]
+    if among is not None:
+        if not among:
+            return set()
+        where.append(Touchpoint.id.in_(list(among)))
+    return set(conn.execute(update(Touchpoint).where(*where)
+                            .values(status="discarded", next_attempt_at=None, reason=OVERTAKEN_WHEN_SENT)
+                            .returning(Touchpoint.id)).scalars())
+
+
 # What a release without IDs lets go: the rows of a surge (a whole night checked at once), and
 # rows held again after being set aside. A row held by a rule of its own (a correction of what the
 # family was sent, records in doubt) needs a person's decision on that row: release it by its ID
@@ -256,7 +281,8 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             ids: Sequence[int] = (), as_correction: bool = False) -> dict:
     """Held rows (of `stage`, of `ids`, or all) -> pending (sent by the next dispatch). A row whose
     event is by now older than `max_event_age_days` is suppressed instead: a release never sends
-    stale news; nor one overtaken by later news told to its contact (discarded). Without `ids`,
+    stale news; nor one overtaken by later news told to its contact, or a "request received"
+    beside its apology waiting or released with it (discarded, as dispatch would). Without `ids`,
     only a surge's rows (and rows held again) go: a row held by a rule of its own is kept
     (`kept_for_review`) for a person to release by its ID. `as_correction` (with `ids` only): each
     says it corrects the family's earlier message (_as_corrections)."""
@@ -284,11 +310,17 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             select(func.count()).select_from(Touchpoint).where(*held, ~conflict, _for_review())).scalar_one()
         # Only the rows this release sends: not one already pending, sent or suppressed as stale.
         releasing = conn.execute(select(Touchpoint.id).where(*held)).scalars().all() if as_correction else []
-        released = _update(conn, held if ids else [*held, ~conflict, ~_for_review()], status="pending",
-                           reason=RELEASED_BY_ID if ids else None)
+        released_ids = conn.execute(
+            update(Touchpoint).where(*(held if ids else [*held, ~conflict, ~_for_review()]))
+            .values(status="pending", reason=RELEASED_BY_ID if ids else None)
+            .returning(Touchpoint.id, Touchpoint.stage)).all()
+        # What the next dispatch would set aside first: one already running would not.
+        gone = discard_overtaken(conn, among=[i for i, _ in released_ids])
+        released = dict(sorted(Counter(stage for i, stage in released_ids if i not in gone).items()))
         corrected = _as_corrections(conn, releasing) if as_correction else {}
+        passed_count = sum(passed.values()) + len(gone)
         counts = {"released": sum(released.values()), "suppressed": sum(stale.values()),
-                  **({"overtaken": sum(passed.values())} if passed else {}),
+                  **({"overtaken": passed_count} if passed_count else {}),
                   **({"two_outcomes_kept": kept} if kept else {}), **({"kept_for_review": review} if review else {}),
                   **not_held, **corrected, "by_stage": released}
         _record(conn, "touchpoints_release", now, {"stage": stage, **_only(ids), "as_of": as_of.isoformat(),

@@ -167,3 +167,30 @@ def test_a_failed_outcome_is_held_with_the_other_when_the_records_hold_two(engin
     plan_touchpoints(engine, tp_settings(), as_of=NEXT)
     _retry_and_send(engine, tmp_path, NEXT, NEXT_NOW)
     assert [r[:2] for r in review_rows(engine)] == [("amend", "held"), ("cease", "held")]
+
+
+def test_a_failed_request_received_retried_beside_its_waiting_apology_is_discarded_by_the_retry(engine):
+    """Made due again by a retry, it would be claimed unchecked by a dispatch already running:
+    "we will decide by" beside the apology saying that date has passed (a review found it)."""
+    from tests.touchpoints.conftest import result
+    from tests.touchpoints.test_hold import families
+
+    frames, results = families(0, 2, AS_OF)
+    store_case(engine, frames, results)
+    down = tp_settings(**{"touchpoints.transport": "smtp", "touchpoints.smtp_host": "127.0.0.1",
+                          "touchpoints.smtp_port": free_port(), "touchpoints.smtp_security": "none",
+                          "touchpoints.max_attempts": 1, "touchpoints.max_event_age_days": 60})
+    plan_touchpoints(engine, down, as_of=AS_OF)
+    assert dispatch_touchpoints(engine, down, as_of=AS_OF, now=NOW)["failed"] == 2
+    late = AS_OF + timedelta(days=45)
+    results[0] = result("DECIDE_6W", request_id="R0", person_id="P0", due=AS_OF + timedelta(days=42),
+                        status="overdue", days_late=3)
+    store_case(engine, frames, results)
+    assert plan_touchpoints(engine, down, as_of=late)["pending"] == 1  # R0's apology
+    counts = retry_failed(engine, down, stage=None, today=late, now=NOW + timedelta(days=45))
+    assert (counts["retried"], counts["overtaken"]) == (1, 1)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Touchpoint.case_ref, Touchpoint.stage, Touchpoint.status)
+                            .order_by(Touchpoint.id)).all()
+    assert [tuple(r) for r in rows] == [("R0", "request_received", "discarded"), ("R1", "request_received", "pending"),
+                                        ("R0", "delay_notice", "pending")]

@@ -337,11 +337,44 @@ def test_a_request_received_released_beside_its_waiting_apology_is_not_sent(engi
     """Released after the night planned the apology but before it went: "we will decide by" a date
     the apology beside it says has passed."""
     settings, late = _surge_held_then_one_decision_late(engine, tmp_path)
-    assert release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))["released"] == 60
+    counts = release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45))
+    # Discarded by the release itself: a dispatch already running would claim it unchecked.
+    assert (counts["released"], counts["overtaken"]) == (59, 1)
     dry = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45), dry_run=True)
     assert dry["would_send"] == 60  # the 59 requests and the apology: what the real run sends
     counts = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45))
-    assert (counts["sent"], counts["overtaken"]) == (60, 1)
+    assert counts["sent"] == 60 and "overtaken" not in counts
+    assert [r[:2] for r in _rows_of(engine, "R0")] == [("request_received", "discarded"), ("delay_notice", "sent")]
+
+
+def test_a_surge_released_while_a_paced_dispatch_runs_does_not_send_a_request_received_beside_its_apology(
+        engine, tmp_path, smtp_server):
+    """The dispatch set aside what it must not send when it started; a release while it paces makes
+    rows due that it then claims (a review found the request received and its apology both sent)."""
+    from tests.touchpoints.conftest import smtp_settings
+
+    frames, results = families(0, 60, AS_OF)
+    store_case(engine, frames, results)
+    handler, port = smtp_server()
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 60, "touchpoints.max_event_age_days": 60})
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["held"] == 60
+    late = AS_OF + timedelta(days=45)
+    more, more_results = families(60, 3, late - timedelta(days=1))  # planned first: sent first
+    frames = {n: frames[n] + more[n] for n in frames}
+    store_case(engine, frames, results + more_results)
+    assert plan_touchpoints(engine, settings, as_of=late - timedelta(days=1))["pending"] == 3
+    results[0] = {**results[0], "status": "overdue", "days_late": 3}
+    store_case(engine, frames, results + more_results)
+    assert plan_touchpoints(engine, settings, as_of=late)["pending"] == 1  # R0's apology, still waiting
+    released = []
+
+    def pause(seconds):  # an operator releases the surge while the nightly dispatch paces
+        if not released:
+            released.append(release(engine, settings, stage=None, as_of=late, now=NOW + timedelta(days=45)))
+
+    counts = dispatch_touchpoints(engine, settings, as_of=late, now=NOW + timedelta(days=45), pause=pause)
+    assert released and (released[0]["released"], released[0]["overtaken"]) == (59, 1)
+    assert counts["sent"] == 3 + 59 + 1  # the new requests, then the 59 released and the apology
     assert [r[:2] for r in _rows_of(engine, "R0")] == [("request_received", "discarded"), ("delay_notice", "sent")]
 
 
