@@ -41,6 +41,10 @@ FINDING_CODES: dict[str, tuple[str, str]] = {
              ' be trusted.'),
     "V012": ('Invalid mobile number',
              "A contact's mobile number that is not a UK mobile number (07xxx xxxxxx, +44 7xxx xxxxxx)."),
+    "V013": ('Plan without its final plan issued',
+             "A plan that has started, recorded against a request decided Y whose assessment records no final "
+             "plan issued (no assessment row, outcome A, or Y without a date): the request's assessment clocks "
+             "are withheld, so no plan issued long ago reads as late."),
     "W001": ("Historical record's date missing or unreadable",
              'A date on a historical record (outcome H, or the request of a plan transferred in) is '
              'missing or cannot be read. Historical records carry no clocks, so the date is information '

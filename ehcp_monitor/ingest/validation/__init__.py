@@ -23,6 +23,7 @@ from ehcp_monitor.ingest.validation import (
     v010_text,
     v011_fields,
     v012_mobile,
+    v013_plan_without_final,
     w004_no_officer,
     w005_future_step,
     w006_same_day_request,
@@ -30,8 +31,8 @@ from ehcp_monitor.ingest.validation import (
 from ehcp_monitor.ingest.validation.base import ISSUE_SCHEMA, Context
 
 RULES = (v001_required, v002_date, v003_code, v004_duplicate, v005_reference, v006_order,
-         v007_future, v008_outcome_date, v009_email, v010_text, v011_fields, v012_mobile, w004_no_officer,
-         w005_future_step, w006_same_day_request)
+         v007_future, v008_outcome_date, v009_email, v010_text, v011_fields, v012_mobile, v013_plan_without_final,
+         w004_no_officer, w005_future_step, w006_same_day_request)
 REGISTRY = {rule.CODE: rule for rule in RULES}
 
 
