@@ -194,8 +194,9 @@ SETTINGS: tuple[Setting, ...] = (
             "is recorded as suppressed, not sent.", _non_negative),
     Setting("touchpoints.go_live", (str, date), "", "The day the LA began sending touchpoints (a TOML date "
             "or an ISO string): every event dated before it is recorded `baseline` and never sent. Empty: "
-            "the first planning run that finds the outbox empty sets it to its own as-of date and keeps "
-            "it in the store (docs/going-live.md).", _go_live),
+            "the first planning run that finds the outbox empty sets it to its own as-of date, or the day it "
+            "runs when that is later (a trial on a past as-of date), and keeps it in the store "
+            "(docs/going-live.md).", _go_live),
     Setting("touchpoints.hold_above", int, 0, "A planning run that would queue more new emails than "
             "this holds them all for an operator (`touchpoints release` / `discard`). 0: automatic, "
             "3 x the median of the last 14 planning runs that held nothing, and at least 50.",

@@ -161,6 +161,10 @@ class SmtpTransport:
                 raise _by_code(code, "RCPT TO")
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientSendError(f"smtp envelope failed: {type(exc).__name__}") from None
+        except UnicodeEncodeError:
+            # smtplib refuses it before a byte is sent: nothing is in doubt, and it never will go.
+            raise PermanentSendError("smtp envelope: an address is not plain ASCII (internationalised "
+                                     "addresses are not sent)") from None
         try:
             code, _ = smtp.data(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
         except smtplib.SMTPDataError as exc:

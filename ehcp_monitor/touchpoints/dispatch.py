@@ -395,14 +395,24 @@ def _record(engine: Engine, touchpoint_id: int, values: dict, *, lease: datetime
         )
 
 
-def _dry_run(engine: Engine, settings: Settings, now: datetime) -> dict:
+def _dry_run(engine: Engine, settings: Settings, now: datetime, as_of: date) -> dict:
     """What a dispatch would send now: rendered and checked, nothing sent, nothing changed. It
-    refuses as the real dispatch would when the records changed since planning."""
+    refuses as the real dispatch would when the records changed since planning, and leaves out
+    what the real run sets aside first (set_aside_unsendable), changing nothing."""
+    from ehcp_monitor.touchpoints.golive import read_go_live
+
     require_planned_from_records(engine)
     channels = Channels(settings, DryRunTransport(settings), dry_run=True)
     counts: Counter = Counter()
     by_stage: Counter = Counter()
-    for row in _rows(engine, and_(_due(now), ~overtaken_now())):  # set aside by the real run
+    cutoff = max(as_of, _london_day(now)) - timedelta(days=settings.touchpoints.max_event_age_days)
+    with engine.connect() as conn:
+        go_live = read_go_live(conn, settings).day
+    set_aside = [Touchpoint.event_date < cutoff, overtaken_now()]
+    if go_live is not None:
+        set_aside.append(and_(Touchpoint.event_date < go_live,
+                              ~func.coalesce(Touchpoint.reason, "").contains(TOO_OLD_MARK)))
+    for row in _rows(engine, and_(_due(now), ~or_(*set_aside))):
         problem = _recipient_problem(row)
         if problem:
             counts["skipped"] += 1
@@ -580,7 +590,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
     """
     now = _utc(now)
     if dry_run:
-        return _dry_run(engine, settings, now)
+        return _dry_run(engine, settings, now, as_of)
     current = (lambda: _utc(clock())) if clock else (lambda: now)
     transport = transport or transport_for(settings)
     channels = Channels(settings, transport, text_transport, letter_transport)

@@ -1,8 +1,9 @@
 """Going live (docs/touchpoints.md, Going live): the day the LA began sending, before which nothing is sent.
 
 `touchpoints.go_live` in the config wins. When it is empty, the first planning run that finds the
-outbox empty fixes it to its own as-of date and keeps it in `store_settings`, so switching the
-monitor on never mails families about the past; later runs read it back from there.
+outbox empty fixes it to its own as-of date (or the day it runs, when later) and keeps it in
+`store_settings`, so switching the monitor on never mails families about the past; later runs read
+it back from there.
 """
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from ehcp_monitor.clock import LONDON
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import StoreSetting, Touchpoint
 
@@ -25,7 +27,7 @@ class GoLive:
     def describe(self) -> str:
         if self.day is None:
             return ("go-live: not set (the first planning run that finds the outbox empty sets it "
-                    "to its as-of date)")
+                    "to its as-of date, or the day it runs when later)")
         if self.source == "config":
             return f"go-live: {self.day.isoformat()} (touchpoints.go_live in the config)"
         when = f" on {self.set_at.date().isoformat()}" if self.set_at else ""
@@ -57,11 +59,14 @@ def go_live_of(engine: Engine, settings: Settings) -> GoLive:
 
 
 def settle_go_live(conn: Connection, settings: Settings, *, as_of: date, now: datetime) -> GoLive:
-    """The go-live in force for a planning run, fixing it to `as_of` when unset and the outbox is empty."""
+    """The go-live in force for a planning run, fixing it when unset and the outbox is empty to the
+    later of `as_of` and the day the run is made (`now`, in England): a trial plan on a past as-of
+    date must not make the days since then news to send once the LA goes live."""
     found = read_go_live(conn, settings)
     if found.day is not None:
         return found
     if conn.execute(select(Touchpoint.id).limit(1)).first() is not None:
         return found  # sending began before go-live existed: nothing is held back
-    conn.execute(insert(StoreSetting).values(key=GO_LIVE_KEY, value=as_of.isoformat(), set_at=now))
+    day = max(as_of, now.astimezone(LONDON).date())
+    conn.execute(insert(StoreSetting).values(key=GO_LIVE_KEY, value=day.isoformat(), set_at=now))
     return read_go_live(conn, settings)

@@ -133,6 +133,26 @@ def test_the_first_run_on_an_empty_outbox_sets_go_live_and_later_runs_keep_it(en
     assert "set by the monitor on" in live.describe()
 
 
+def test_a_first_run_on_a_past_as_of_date_sets_go_live_to_the_day_it_runs(engine):
+    """A trial plan on last week's data must not make the days since news to send once the LA goes
+    live (a walk-through found four past events sent)."""
+    frames, results = one_family()  # a request received on 2025-03-10
+    store_case(engine, frames, results)
+    settings = config.defaults()
+    ran = datetime(2025, 3, 30, 23, 30, tzinfo=timezone.utc)  # 00:30 on 31 March in England (BST)
+    first = plan_touchpoints(engine, settings, as_of=AS_OF, now=ran)
+    assert (first["go_live"], first["baseline"], first["pending"]) == ("2025-03-31", 1, 0)
+    # A request received between the trial's as-of date and the day it ran: before go-live.
+    frames["requests"].append({"request_id": "R2", "person_id": "P1", "received_date": D("2025-03-28"),
+                               "request_outcome": "A"})
+    store_case(engine, frames, results + [result("DECIDE_6W", request_id="R2", due=D("2025-05-09"),
+                                                 status="pending")])
+    later = plan_touchpoints(engine, settings, as_of=D("2025-03-31"), now=ran)
+    assert (later["go_live"], later["baseline"], later["pending"]) == ("2025-03-31", 1, 0)
+    assert go_live_of(engine, settings).describe() == "go-live: 2025-03-31 (set by the monitor on 2025-03-30: " \
+                                                      "the outbox was empty)"
+
+
 def test_an_outbox_that_already_has_rows_never_gets_a_go_live_of_its_own(stored_caseload):
     # Live before go-live existed: the config named a date, then the setting was emptied.
     plan_touchpoints(stored_caseload, config.defaults().replace(**{"touchpoints.go_live": "2000-01-01"}),

@@ -104,3 +104,19 @@ def test_an_ingest_while_a_message_waits_its_pace_slot_stops_the_run_before_it_g
         dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=pause)
     assert ingested and [to for to, _ in handler.received] == [["parent0@example.org"]]
     assert _by_status(engine) == {"sent": 1, "pending": 1}  # given back, for the next plan to check
+
+
+@pytest.mark.parametrize("why", ["stale", "go_live_moved"])
+def test_the_dry_run_leaves_out_what_the_real_run_sets_aside_and_changes_nothing(engine, tmp_path, why):
+    """It lists what the real run would send (a review found it listing messages grown stale, or
+    dated before a go-live moved later)."""
+    settings = _planned(engine, tmp_path)
+    as_of, now = AS_OF, NOW
+    if why == "stale":
+        as_of = AS_OF + timedelta(days=settings.touchpoints.max_event_age_days + 3)
+        now = datetime.combine(as_of, NOW.timetz()).astimezone(timezone.utc)
+    else:
+        settings = settings.replace(**{"touchpoints.go_live": (AS_OF + timedelta(days=1)).isoformat()})
+    dry = dispatch_touchpoints(engine, settings, as_of=as_of, now=now, dry_run=True)
+    assert dry["would_send"] == 0 and _by_status(engine) == {"pending": 3}
+    assert dispatch_touchpoints(engine, settings, as_of=as_of, now=now)["sent"] == 0

@@ -198,3 +198,22 @@ def test_starttls_and_implicit_tls_deliver_over_a_verified_connection(one_email,
     finally:
         controller.stop()
     assert len(handler.received) == 1
+
+
+@pytest.mark.parametrize("address", ["cärol@example.org", "carol@exämple.org"])
+def test_an_address_that_is_not_plain_ascii_fails_and_is_not_called_in_doubt(engine, smtp_server, address):
+    """smtplib refuses it before sending a byte: `unknown` would have a person check a send that
+    never reached the server (a review found it)."""
+    from tests.touchpoints.conftest import one_family
+
+    frames, results = one_family()
+    frames["contacts"][0]["email"] = address
+    store_case(engine, frames, results)
+    handler, port = smtp_server()
+    settings = smtp_settings(port)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW)
+    assert (counts["failed"], counts["unknown"], handler.received) == (1, 0, [])
+    with engine.connect() as conn:
+        (error,) = conn.execute(select(Touchpoint.last_error).where(Touchpoint.status == "failed")).scalars()
+    assert error == "smtp envelope: an address is not plain ASCII (internationalised addresses are not sent)"
