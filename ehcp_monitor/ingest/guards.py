@@ -117,6 +117,26 @@ def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> 
     return gone
 
 
+def opt_outs_emptied(conn: Connection, before: dict[str, int], frames: dict[str, pl.DataFrame],
+                     data: SourceData) -> str | None:
+    """The refusal line when the new source's contacts have the opt-out column but nobody opted out,
+    where the snapshot in force has at least EMPTIED_MIN opt-outs: an export that blanked or reset
+    the column would have every family who opted out emailed. No override lets it through."""
+    if not before.get("contacts") or "contacts" not in data.tables or "contacts" not in frames:
+        return None
+    if "opted_out" not in data.tables["contacts"].frame.columns:
+        return None  # a column gone: columns_gone
+    if frames["contacts"].select(pl.col("opted_out").fill_null(False).any()).item():
+        return None
+    contact = SNAPSHOT_MODELS["contacts"].__table__
+    opted_out = conn.execute(select(func.count()).select_from(contact).where(contact.c.opted_out.is_(True))).scalar()
+    if opted_out < EMPTIED_MIN:
+        return None
+    return (f"contacts.opted_out: the snapshot in force has {opted_out:,} contacts opted out, the new source's "
+            "contacts would load none (blanked or reset by the export?); families who opted out would be emailed; "
+            "export the opt-outs again")
+
+
 def _column_line(table: str, column: str, values: int, emptied: bool, data: SourceData) -> str:
     raw = data.tables[table]
     unread = f"; columns not read in {raw.source_file}: {', '.join(raw.unknown_columns[:LINE_FILES])}" \
@@ -160,9 +180,10 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
     with engine.connect() as conn:
         before = rows_in_force(conn)
         gone = columns_gone(conn, before, data) if before is not None else []
+        opt_outs = opt_outs_emptied(conn, before, frames, data) if before is not None else None
     if before is None:
         return None
-    problems = []
+    problems = [("contacts.opted_out", opt_outs)] if opt_outs else []
     for table, rows in before.items():
         after = frames[table].height if table in frames else None
         line = _tripped(table, rows, after, data, settings.ingest.max_shrink_share) if rows else None

@@ -200,6 +200,29 @@ def test_the_opt_out_column_gone_is_refused_and_cannot_be_accepted_missing(engin
     assert contacts["opted_out"].to_list() == [False, True]
 
 
+@pytest.mark.parametrize("reset_to", ["", "0"])
+def test_opt_outs_blanked_or_reset_by_the_export_are_refused(engine, settings, as_of, tmp_path, reset_to):
+    """20 families opted out, and the next extract says nobody did: an export fault, never a reason to
+    email them. Fewer opt-outs going are the families' own choices, and load."""
+    tables = base_tables()
+    contact = tables["contacts"][1]  # P3's young person
+    tables["contacts"] = [{**contact, "contact_id": f"C{i}", "opted_out": "1"} for i in range(20)]
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    reset = {**tables, "contacts": [{**c, "opted_out": reset_to} for c in tables["contacts"]]}
+    folder = write_csv(tmp_path / "b", reset)
+    with pytest.raises(IngestRefused, match=r"^contacts\.opted_out: the snapshot in force has 20 contacts opted "
+                                            r"out, the new source's contacts would load none \(blanked or reset by "
+                                            r"the export\?\); families who opted out would be emailed; export the "
+                                            r"opt-outs again$"):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_shrink=True)
+    assert read_snapshot(engine)["contacts"]["opted_out"].to_list() == [True] * 20
+    # One family opting back in loads; so do 19 at once.
+    one_back = {**tables, "contacts": [{**c, "opted_out": "0" if i == 0 else "1"}
+                                       for i, c in enumerate(tables["contacts"])]}
+    assert run_ingest(engine, settings, str(write_csv(tmp_path / "c", one_back)), as_of=as_of).status == "loaded"
+    assert run_ingest(engine, settings, str(folder), as_of=as_of).status == "loaded"
+
+
 def test_a_column_of_completion_dates_emptied_by_the_export_is_refused(engine, settings, as_of, tmp_path):
     import polars as pl
 
