@@ -39,6 +39,23 @@ def read_outbox(conn: Connection) -> pl.DataFrame:
     )
 
 
+def first_of_each_key(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` without a row whose outbox key (OUTBOX_KEY) an earlier row has: what
+    `unique(subset=OUTBOX_KEY, keep="first", maintain_order=True)` gives, at a fraction of its cost
+    over millions of rows (the go-live night's), where few keys or none repeat: the keys' hashes are
+    compared first, and only rows sharing a hash are compared by value."""
+    if frame.height < 2:
+        return frame
+    hashes = frame.select(pl.struct(list(OUTBOX_KEY)).hash()).to_series()
+    if hashes.n_unique() == frame.height:
+        return frame
+    shared = hashes.is_duplicated().arg_true()  # in order: the first of a key comes first here too
+    later = shared.filter(frame[shared].select(~pl.struct(list(OUTBOX_KEY)).is_first_distinct()).to_series())
+    if later.is_empty():  # hashes met, keys did not
+        return frame
+    return frame.filter(~pl.repeat(False, frame.height, eager=True).scatter(later, True))
+
+
 def _is_empty(conn: Connection) -> bool:
     return conn.execute(select(Touchpoint.id).limit(1)).first() is None
 
@@ -71,7 +88,7 @@ def load_if_empty(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime)
         conn.execute(DropConstraint(constraint))
     loaded = None
     if _is_empty(conn):  # still, now that no other writer can get in
-        frame = rows.unique(subset=list(OUTBOX_KEY), keep="first", maintain_order=True)
+        frame = first_of_each_key(rows)
         write_frame(conn, "touchpoints", frame.with_columns(planned_at=_stored_time(conn, planned_at)))
         loaded = frame.height
     for constraint in unique:

@@ -25,7 +25,7 @@ from ehcp_monitor.config import Settings
 from ehcp_monitor.db.bulk import read_table, write_frame
 from ehcp_monitor.db.in_force import reads_results, require_results_as_of
 from ehcp_monitor.db.models import OUTBOX_KEY, Touchpoint
-from ehcp_monitor.db.outbox import load_if_empty
+from ehcp_monitor.db.outbox import first_of_each_key, load_if_empty
 from ehcp_monitor.db.results import read_results as stored_results
 from ehcp_monitor.db.snapshot import read_snapshot, stored_schema
 from ehcp_monitor.db.withheld import read_withheld
@@ -219,7 +219,7 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
         events.keys.join(recipients.select("person_id", "contact_id"), on="person_id", how="left",
                          maintain_order="left")
         .with_columns(_no_contact=pl.col("contact_id").is_null(), contact_id=pl.col("contact_id").fill_null(NO_CONTACT))
-        .unique(subset=list(KEY), keep="first", maintain_order=True)
+        .pipe(first_of_each_key)
     )
     # Before the contacts' details are joined and the channels chosen: on most nights nearly
     # every event was planned before. contact_id is the contacts' key, so the pair finds one

@@ -5,11 +5,13 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ehcp_monitor.db.models import Touchpoint
-from ehcp_monitor.db.outbox import load_if_empty, read_outbox
+from ehcp_monitor.db.outbox import first_of_each_key, load_if_empty, read_outbox
 from ehcp_monitor.touchpoints.planner import insert_new
 
 PLANNED_AT = datetime(2025, 7, 10, 8, 3, 4, 123456, tzinfo=UTC)
@@ -116,3 +118,21 @@ def test_two_planners_on_the_go_live_night_both_finish(engine, monkeypatch):
         t.join(60)
     assert all(isinstance(v, int) for v in outcome.values()), outcome
     assert sum(outcome.values()) > 0 and min(outcome.values()) == 0  # planned once between them
+
+
+# Few values each, so that keys repeat, and keys alike but in one column.
+_KEYS = st.tuples(st.sampled_from(["request_received", "delay_notice"]), st.sampled_from(["R1", None]),
+                  st.sampled_from([date(2025, 3, 1), None]), st.sampled_from(["C1", "C2"]),
+                  st.sampled_from(["", "amend", None]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_KEYS, max_size=30))
+def test_the_first_of_each_key_is_what_unique_keeps(keys):
+    """Hashes first, values where hashes meet: the same rows, in the same order, nulls equal."""
+    frame = pl.DataFrame([(*k, n) for n, k in enumerate(keys)], orient="row", schema={
+        "stage": pl.Utf8, "case_ref": pl.Utf8, "event_date": pl.Date, "contact_id": pl.Utf8, "variant": pl.Utf8,
+        "n": pl.Int64})
+    expected = frame.unique(subset=["stage", "case_ref", "event_date", "contact_id", "variant"], keep="first",
+                            maintain_order=True)
+    assert first_of_each_key(frame).equals(expected)
