@@ -224,20 +224,27 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
     # Before the contacts' details are joined and the channels chosen: on most nights nearly
     # every event was planned before. contact_id is the contacts' key, so the pair finds one
     # contact (validate: a snapshot breaking that key fails here rather than planning twice).
-    rows = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).join(
-        recipients, on=["person_id", "contact_id"], how="left", maintain_order="left", validate="m:1")
-    rows = with_ages(rows, people, recipients)
+    new = (found if planned is None else found.join(planned, on=list(KEY), how="anti")).with_row_index("_place")
     before_go_live = pl.lit(False) if go_live is None else pl.col("event_date") < go_live
     too_old = pl.col("event_date") < oldest
-    rows = choose_channels(rows.with_columns(_sendable=~(before_go_live | too_old | pl.col("_no_contact"))), settings)
+    # A row before go-live or too old is never sent: it records no contact's details, channel or
+    # facts (most of the go-live night's millions of rows), so it skips the joins that find them.
+    never = before_go_live | too_old
+    unsent = new.filter(never).with_columns(
+        pl.when(before_go_live).then(pl.lit("baseline")).otherwise(pl.lit("suppressed")).alias("status"),
+        pl.when(before_go_live).then(pl.lit(f"before go-live ({go_live})"))
+        .otherwise(pl.lit(f"event older than {settings.touchpoints.max_event_age_days} days when first seen"))
+        .alias("reason"),
+        pl.lit("{}").alias("context"),
+        # A row never sent keeps the default channel: it records no choice.
+        pl.lit("email").alias("channel"),
+    )
+    rows = new.filter(~never).join(recipients, on=["person_id", "contact_id"], how="left", maintain_order="left",
+                                   validate="m:1")
+    rows = with_ages(rows, people, recipients)
+    rows = choose_channels(rows.with_columns(_sendable=~pl.col("_no_contact")), settings)
     verdict = (
-        pl.when(before_go_live)
-        .then(pl.struct(status=pl.lit("baseline"), reason=pl.lit(f"before go-live ({go_live})")))
-        .when(too_old)
-        .then(pl.struct(status=pl.lit("suppressed"),
-                        reason=pl.lit(f"event older than {settings.touchpoints.max_event_age_days} days "
-                                      "when first seen")))
-        .when(pl.col("_no_contact"))
+        pl.when(pl.col("_no_contact"))
         .then(pl.struct(status=pl.lit("skipped"), reason=pl.lit("no contact recorded")))
         .when(not_the_one_to_tell().is_not_null())
         .then(pl.struct(status=pl.lit("skipped"), reason=not_the_one_to_tell()))
@@ -248,20 +255,15 @@ def plan_rows(events: Events, contacts: pl.DataFrame, settings: Settings, *, as_
         .otherwise(pl.struct(status=pl.lit("pending"), reason=pl.lit(None, pl.Utf8)))
         .alias("verdict")
     )
-    rows = (
-        rows.with_columns(verdict)
-        .unnest("verdict")
-        .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"),
-                      # A row never sent keeps the default channel: it records no choice.
-                      pl.col("channel").fill_null("email"))
-    )
-    # A suppressed or baseline row is never sent: it keeps no facts.
-    unsent = pl.col("status").is_in(["suppressed", "baseline"])
+    rows = rows.with_columns(verdict).unnest("verdict").with_columns(pl.col("channel").fill_null("email"))
+    rows = rows.join(events.contexts(rows), on=["_part", "_row"], how="left", maintain_order="left")
+    columns = [c for c in OUTBOX_COLUMNS if c not in ("attempts", "planned_as_of")]
     return (
-        rows.join(events.contexts(rows.filter(~unsent)), on=["_part", "_row"], how="left", maintain_order="left")
-        .with_columns(context=pl.when(unsent).then(pl.lit("{}")).otherwise("context"))
+        pl.concat([unsent.select("_place", *columns), rows.select("_place", *columns)])
+        .sort("_place")
+        .with_columns(pl.lit(0).alias("attempts"), pl.lit(as_of).alias("planned_as_of"))
         .select(OUTBOX_COLUMNS)
-    ), found.height - rows.height
+    ), found.height - new.height
 
 
 def insert_new(conn: Connection, rows: pl.DataFrame, *, planned_at: datetime) -> int:
