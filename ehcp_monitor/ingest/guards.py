@@ -13,9 +13,9 @@ nothing to compare with and is not guarded.
 from collections.abc import Iterable
 
 import polars as pl
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo
+from ehcp_monitor.db.models import SNAPSHOT_MODELS, IngestRun, SnapshotInfo, StoreSetting
 from ehcp_monitor.domain.canonical import STEP_DONE_DATES, TABLE_ORDER, table_spec
 from ehcp_monitor.errors import ConfigError
 from ehcp_monitor.ingest.source import SourceData, Unrecognised, nearest_name
@@ -29,6 +29,9 @@ NEVER_MISSING = {
     "contacts.opted_out": "without it every contact reads as not opted out, and families who opted out "
                           "would be emailed; put the column back in the extract (blank where a contact "
                           "has not opted out)",
+    "contacts.role": "without it every contact reads as a parent carer: the parent of a young person past "
+                     "compulsory school age would be told instead of them, and a young person under it would be "
+                     "written to as a parent; put the column back in the extract",
 }
 # Files named in one refusal line; every one is in the log and the ingest's summary.
 LINE_FILES = 5
@@ -117,24 +120,54 @@ def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> 
     return gone
 
 
-def opt_outs_emptied(conn: Connection, before: dict[str, int], frames: dict[str, pl.DataFrame],
-                     data: SourceData) -> str | None:
-    """The refusal line when the new source's contacts have the opt-out column but nobody opted out,
-    where the snapshot in force has at least EMPTIED_MIN opt-outs: an export that blanked or reset
-    the column would have every family who opted out emailed. No override lets it through."""
-    if not before.get("contacts") or "contacts" not in data.tables or "contacts" not in frames:
-        return None
+# The most contacts any loaded snapshot has had opted out (store_settings): opt-outs once recorded
+# are never lost in two steps (a contacts table accepted missing, then one without the column).
+OPT_OUTS_KEY = "ingest.opt_outs_recorded"
+
+
+def _opt_outs(frame: pl.DataFrame) -> int:
+    return int(frame.select(pl.col("opted_out").fill_null(False).sum()).item()) if "opted_out" in frame.columns else 0
+
+
+def record_opt_outs(conn: Connection, frames: dict[str, pl.DataFrame]) -> None:
+    """Keep the most contacts a loaded snapshot has had opted out (OPT_OUTS_KEY), in the ingest's transaction."""
+    count = _opt_outs(frames["contacts"]) if "contacts" in frames else 0
+    recorded = conn.execute(select(StoreSetting.value).where(StoreSetting.key == OPT_OUTS_KEY)).scalar()
+    if recorded is None and count:
+        conn.execute(insert(StoreSetting).values(key=OPT_OUTS_KEY, value=str(count), set_at=func.now()))
+    elif recorded is not None and count > int(recorded):
+        conn.execute(update(StoreSetting).where(StoreSetting.key == OPT_OUTS_KEY)
+                     .values(value=str(count), set_at=func.now()))
+
+
+def opt_outs_lost(conn: Connection, before: dict[str, int], frames: dict[str, pl.DataFrame], data: SourceData,
+                  gone: list[tuple[str, str, int, bool]]) -> str | None:
+    """The refusal line when the new source's contacts would lose the opt-outs: those of the
+    snapshot in force, or, where it holds no contacts (their table accepted missing), the most any
+    loaded snapshot had (OPT_OUTS_KEY). The column absent where there were any, or there with
+    nobody opted out where at least EMPTIED_MIN were: every family who opted out would be emailed,
+    so no override lets it through."""
+    if "contacts" not in data.tables or "contacts" not in frames or any(
+            (t, c) == ("contacts", "opted_out") for t, c, _, _ in gone):
+        return None  # no contacts table (nobody is told), or the column gone from the snapshot in force
+    if before.get("contacts"):
+        contact = SNAPSHOT_MODELS["contacts"].__table__
+        opted_out = conn.execute(select(func.count()).select_from(contact).where(contact.c.opted_out.is_(True))
+                                 ).scalar() or 0
+        had = f"the snapshot in force has {opted_out:,} contact{'s' if opted_out != 1 else ''} opted out"
+    else:
+        opted_out = int(conn.execute(select(StoreSetting.value).where(StoreSetting.key == OPT_OUTS_KEY)).scalar() or 0)
+        had = (f"{opted_out:,} contact{' was' if opted_out == 1 else 's were'} opted out before the contacts were "
+               "left out")
     if "opted_out" not in data.tables["contacts"].frame.columns:
-        return None  # a column gone: columns_gone
-    if frames["contacts"].select(pl.col("opted_out").fill_null(False).any()).item():
+        if not opted_out:
+            return None
+        return (f"contacts.opted_out: {had}, the new source's contacts has no opted_out column (renamed or left "
+                f"out?); {NEVER_MISSING['contacts.opted_out']}")
+    if opted_out < EMPTIED_MIN or _opt_outs(frames["contacts"]):
         return None
-    contact = SNAPSHOT_MODELS["contacts"].__table__
-    opted_out = conn.execute(select(func.count()).select_from(contact).where(contact.c.opted_out.is_(True))).scalar()
-    if opted_out < EMPTIED_MIN:
-        return None
-    return (f"contacts.opted_out: the snapshot in force has {opted_out:,} contacts opted out, the new source's "
-            "contacts would load none (blanked or reset by the export?); families who opted out would be emailed; "
-            "export the opt-outs again")
+    return (f"contacts.opted_out: {had}, the new source's contacts would load none (blanked or reset by the "
+            "export?); families who opted out would be emailed; export the opt-outs again")
 
 
 def _column_line(table: str, column: str, values: int, emptied: bool, data: SourceData) -> str:
@@ -180,7 +213,7 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
     with engine.connect() as conn:
         before = rows_in_force(conn)
         gone = columns_gone(conn, before, data) if before is not None else []
-        opt_outs = opt_outs_emptied(conn, before, frames, data) if before is not None else None
+        opt_outs = opt_outs_lost(conn, before, frames, data, gone) if before is not None else None
     if before is None:
         return None
     problems = [("contacts.opted_out", opt_outs)] if opt_outs else []

@@ -26,7 +26,13 @@ from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.date_formats import misread_dates
 from ehcp_monitor.ingest.detect import read_source
 from ehcp_monitor.ingest.disposition import APPLIES, clear_values, quarantined_rows, withheld_clocks
-from ehcp_monitor.ingest.guards import not_recognised, requested_overrides, snapshot_guard, unrecognised_files
+from ehcp_monitor.ingest.guards import (
+    not_recognised,
+    record_opt_outs,
+    requested_overrides,
+    snapshot_guard,
+    unrecognised_files,
+)
 from ehcp_monitor.ingest.parse import parse_table
 from ehcp_monitor.ingest.placeholders import blank_placeholders
 from ehcp_monitor.ingest.source import LINE, ROW, SourceData
@@ -210,6 +216,7 @@ def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
         snapshot.ingest_id = ingest_id
         with _large_sqlite_cache(conn):
             marker = replace_snapshot(conn, snapshot, loaded_at=now if now is not None else func.now())
+        record_opt_outs(conn, frames)
     keep_written(engine, snapshot, marker)
     log.info("ingest loaded", ingest_id=ingest_id, source_kind=data.kind, rows_read=summary["rows_read"],
              rows_loaded=summary["rows_loaded"], rows_quarantined=summary["rows_quarantined"],

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import Connection, Engine, and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ehcp_monitor.clock import LONDON
@@ -183,12 +183,15 @@ def overtaken_now():
     return and_(func.coalesce(Touchpoint.reason, "") != RELEASED_BY_ID, overtaken(apologies_due=DUE_OUTBOX_STATUSES))
 
 
-def discard_overtaken(conn: Connection, among: Sequence[int] | None = None) -> set[int]:
-    """Rows waiting to go (of `among`, or all) overtaken now -> discarded, and their ids: dispatch
-    before it claims anything, and a release or a retry for the rows it makes due, which a
-    dispatch already running would otherwise claim unchecked."""
+def discard_overtaken(conn: Connection, among: Sequence[int] | Select | None = None) -> set[int]:
+    """Rows waiting to go (of `among`: ids, or a query of them; or all) overtaken now -> discarded,
+    and their ids: by dispatch before it claims anything and before each claim (what a release, a
+    retry or the run's own sends overtook meanwhile), and by a release or a retry for the rows it
+    makes due."""
     where = [Touchpoint.status.in_(DUE_OUTBOX_STATUSES), overtaken_now()]
-    if among is not None:
+    if isinstance(among, Select):
+        where.append(Touchpoint.id.in_(among))
+    elif among is not None:
         if not among:
             return set()
         where.append(Touchpoint.id.in_(list(among)))

@@ -223,6 +223,36 @@ def test_opt_outs_blanked_or_reset_by_the_export_are_refused(engine, settings, a
     assert run_ingest(engine, settings, str(folder), as_of=as_of).status == "loaded"
 
 
+def test_the_contacts_role_column_cannot_be_accepted_missing(engine, settings, as_of, tmp_path):
+    """Loaded empty, every contact would read as a parent carer: the parent of a young person past
+    school age told instead of them (a review found the override let it through)."""
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    without = {**tables, "contacts": [{k: v for k, v in c.items() if k != "role"} for c in tables["contacts"]]}
+    folder = write_csv(tmp_path / "b", without)
+    with pytest.raises(IngestRefused, match=r"^contacts\.role: .*every contact reads as a parent carer.*put the "
+                                            r"column back in the extract$"):
+        run_ingest(engine, settings, str(folder), as_of=as_of)
+    with pytest.raises(ConfigError, match=r"^--accept-missing contacts\.role: never accepted: "):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("contacts.role",))
+
+
+def test_opt_outs_are_not_lost_in_two_steps_through_a_contacts_table_accepted_missing(engine, settings, as_of,
+                                                                                       tmp_path):
+    """Contacts left out (accepted: nobody is told), then back without the opt-out column: C3's
+    opt-out must not come back as 'not opted out' (a review found it)."""
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    no_contacts = {k: v for k, v in tables.items() if k != "contacts"}
+    run_ingest(engine, settings, str(write_csv(tmp_path / "b", no_contacts)), as_of=as_of,
+               accept_missing=("contacts",))
+    without = {**tables, "contacts": [{k: v for k, v in c.items() if k != "opted_out"} for c in tables["contacts"]]}
+    with pytest.raises(IngestRefused, match=r"^contacts\.opted_out: 1 contact was opted out before the contacts "
+                                            r"were left out, the new source's contacts has no opted_out column"):
+        run_ingest(engine, settings, str(write_csv(tmp_path / "c", without)), as_of=as_of)
+    assert run_ingest(engine, settings, str(write_csv(tmp_path / "d", tables)), as_of=as_of).status == "loaded"
+
+
 def test_a_column_of_completion_dates_emptied_by_the_export_is_refused(engine, settings, as_of, tmp_path):
     import polars as pl
 

@@ -247,8 +247,13 @@ def test_a_surge_in_the_nightly_job_is_held_and_reported(engine, db_url, tmp_pat
     released = cli(["touchpoints", "release", "--as-of", LATER.isoformat()], tmp_path, db_url, config)
     assert released.returncode == 0 and f"released: {held}" in released.stdout
     sent = cli(["touchpoints", "dispatch", "--as-of", LATER.isoformat()], tmp_path, db_url, sending_today(config))
-    assert sent.returncode == 0 and f"sent: {held}" in sent.stdout
-    assert len(list((tmp_path / "outbox").glob("tp-*.eml"))) == held
+    # Two apologies for a late draft are next in line once their draft's own message has gone:
+    # discarded as overtaken, not sent after "your draft plan is issued" (a review found them sent).
+    with engine.connect() as conn:
+        overtaken = conn.execute(select(Touchpoint.stage).where(Touchpoint.status == "discarded")).scalars().all()
+    assert overtaken == ["delay_notice", "delay_notice"]
+    assert sent.returncode == 0 and f"sent: {held - 2}" in sent.stdout and "overtaken: 2" in sent.stdout
+    assert len(list((tmp_path / "outbox").glob("tp-*.eml"))) == held - 2
     assert cli(["health"], tmp_path, db_url, config).stdout.count("emails held") == 0
     [(action, detail)] = _actions(engine)
     assert action == "touchpoints_release" and detail["released"] == held
@@ -376,6 +381,38 @@ def test_a_surge_released_while_a_paced_dispatch_runs_does_not_send_a_request_re
     assert released and (released[0]["released"], released[0]["overtaken"]) == (59, 1)
     assert counts["sent"] == 3 + 59 + 1  # the new requests, then the 59 released and the apology
     assert [r[:2] for r in _rows_of(engine, "R0")] == [("request_received", "discarded"), ("delay_notice", "sent")]
+
+
+def test_apologies_released_while_a_paced_dispatch_runs_overtake_their_waiting_request_received(
+        engine, smtp_server):
+    """The release makes the apologies due; the request received already waiting is next in line
+    for the running dispatch, and must be set aside before it is claimed (a review found both sent)."""
+    from tests.touchpoints.conftest import smtp_settings
+
+    handler, port = smtp_server()
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 60, "touchpoints.max_event_age_days": 60})
+    pad, pad_results = families(60, 3, AS_OF - timedelta(days=1))  # planned first: sent first
+    store_case(engine, pad, pad_results)
+    assert plan_touchpoints(engine, settings, as_of=AS_OF - timedelta(days=1))["pending"] == 3
+    frames, results = families(0, 2, AS_OF)
+    frames = {n: frames[n] + pad[n] for n in frames}
+    store_case(engine, frames, results + pad_results)
+    assert plan_touchpoints(engine, settings, as_of=AS_OF)["pending"] == 2  # R0's and R1's request received
+    late = AS_OF + timedelta(days=45)
+    store_case(engine, frames, [{**r, "status": "overdue", "days_late": 3} for r in results] + pad_results)
+    surge = settings.replace(**{"touchpoints.hold_above": 1})
+    assert plan_touchpoints(engine, surge, as_of=late)["held"] == 2  # both apologies, held as a surge
+    released = []
+
+    def pause(seconds):  # an operator releases the surge while the dispatch paces
+        if not released:
+            released.append(release(engine, surge, stage=None, as_of=late, now=NOW + timedelta(days=45)))
+
+    counts = dispatch_touchpoints(engine, surge, as_of=late, now=NOW + timedelta(days=45), pause=pause)
+    assert released and (counts["sent"], counts["overtaken"]) == (3 + 2, 2)
+    for case_ref in ("R0", "R1"):
+        assert [r[:2] for r in _rows_of(engine, case_ref)] == [("request_received", "discarded"),
+                                                              ("delay_notice", "sent")]
 
 
 def test_a_held_message_overtaken_by_later_news_is_discarded_when_the_rest_are_released(engine, tmp_path):

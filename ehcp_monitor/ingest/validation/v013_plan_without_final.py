@@ -3,10 +3,11 @@
 A plan's start date is the day its final plan was first issued, and the request's 20-week clock is
 completed by the assessment's outcome Y with its date (docs/rules.md). A plan that has started,
 recorded against a request decided Y whose assessment is missing, still open (A) or Y without a
-date, is the records disagreeing with themselves: most often an extract that left assessment rows
-out. Read as it stands, the 20-week clock would be overdue, the case listed as a very late plan and
-the family apologised to for a plan issued long ago; so the request's assessment clocks are
-withheld until the records agree, and the data team is told.
+date, and not begun before the request (a plan transferred in), is the records disagreeing with
+themselves: most often an extract that left assessment rows out. Read as it stands, the 20-week
+clock would be overdue, the case listed as a very late plan and the family apologised to for a
+plan issued long ago; so the request's assessment clocks are withheld until the records agree,
+and the data team is told.
 """
 
 import polars as pl
@@ -22,14 +23,19 @@ def find(ctx: Context) -> list[pl.DataFrame]:
     plans, requests = ctx.parsed.get("plans"), ctx.parsed.get("requests")
     if plans is None or requests is None or "request_id" not in plans.columns:
         return []
-    decided_y = requests.filter(pl.col("request_outcome").str.to_uppercase() == "Y").select("request_id")
+    decided_y = requests.filter(pl.col("request_outcome").str.to_uppercase() == "Y").select("request_id",
+                                                                                          "received_date")
     assessments = ctx.parsed.get("assessments")
     if assessments is not None:
         outcome = pl.col("assessment_outcome").str.to_uppercase()
         still_open = (outcome == "A") | ((outcome == "Y") & pl.col("assessment_outcome_date").is_null())
         decided_y = decided_y.join(assessments.filter(~still_open.fill_null(False)).select("request_id"),
                                    on="request_id", how="anti")
-    rows = plans.filter(pl.col("start_date") <= ctx.as_of).join(decided_y.unique(), on="request_id", how="semi")
+    # Not a plan that began before the request (transferred in from another LA, W003): a request
+    # since is a new assessment of that child, whose 20-week clock runs.
+    rows = (plans.filter(pl.col("start_date") <= ctx.as_of)
+            .join(decided_y.unique("request_id"), on="request_id", how="inner")
+            .filter(pl.col("start_date") >= pl.col("received_date")))
     return [issues("plans", rows, "request_id",
                    "a plan that has started is recorded against this request, but its assessment records no final "
                    "plan issued (assessment rows left out of the extract?): the request's assessment clocks are "

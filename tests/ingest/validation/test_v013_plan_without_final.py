@@ -52,3 +52,16 @@ def test_a_plan_whose_assessment_records_the_final_plan_is_not_flagged(engine, l
     # Nor one whose assessment decided not to issue (no 20-week clock runs to be late).
     ingest_csv(engine, lenient, tmp_path / "y", _without(base_tables(), assessment_outcome="N"), AS_OF)
     assert quarantine_of(engine, "V013") == []
+
+
+def test_a_plan_transferred_in_before_a_new_assessment_keeps_its_20_week_clock(engine, lenient, tmp_path):
+    """A plan that began before the request on record here came from another LA (W003): the request
+    is a new assessment under way (A), whose 20-week clock runs (a review found it withheld)."""
+    tables = _without(base_tables(), assessment_outcome="A", assessment_outcome_date="")
+    tables["plans"] = [{**p, "start_date": "2024-06-01"} if p["plan_id"] == "PL1" else p for p in tables["plans"]]
+    ingest_csv(engine, lenient, tmp_path / "x", tables, AS_OF)
+    assert [r["code"] for r in quarantine_of(engine, "W003")] == ["W003"] and quarantine_of(engine, "V013") == []
+    run_check(engine, lenient, as_of=AS_OF)
+    with engine.connect() as conn:
+        results = read_results(conn)
+    assert results.filter((results["request_id"] == "R1") & (results["measure"] == "FINAL_20W")).height == 1
