@@ -156,7 +156,7 @@ def release_command(app, stage, ids, as_correction, as_of):
         click.echo(f"{counts['suppressed']} held emails were about events older than "
                    f"{app.settings.touchpoints.max_event_age_days} days by now: suppressed, never sent")
     if counts.get("overtaken"):
-        click.echo(f"{counts['overtaken']} held emails were overtaken: the family has been told later news of the "
+        click.echo(f"{counts['overtaken']} emails were overtaken: the family has been told later news of the "
                    "case since (or, for a request received, is to be sent an apology for its decision), so they "
                    "are discarded, not sent (`touchpoints list --status discarded`)")
     if counts.get("kept_for_review"):
@@ -207,7 +207,7 @@ def retry_command(app, stage, ids):
     counts = retry_failed(app.engine, app.settings, stage=stage, today=today_in_london(), now=now_utc(), ids=ids)
     _echo_counts(counts)
     if counts.get("overtaken"):
-        click.echo(f"{counts['overtaken']} failed messages were overtaken: the family has been told later news of "
+        click.echo(f"{counts['overtaken']} messages were overtaken: the family has been told later news of "
                    "the case since (or, for a request received, is to be sent an apology for its decision), so "
                    "they are discarded, not sent (`touchpoints list --status discarded`)")
     click.echo("retried messages are sent by the next dispatch (`ehcp-monitor touchpoints dispatch`)"

@@ -148,20 +148,15 @@ def set_aside_unsendable(engine: Engine, settings: Settings, as_of: date) -> dic
     return {"baseline": before, "suppressed": stale, **({"overtaken": passed} if passed else {})}
 
 
-def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[str, str],
-          counts: Counter | None = None) -> list[int]:
+def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[str, str]) -> list[int]:
     """Mark up to `limit` due rows `claimed` and commit, so no other dispatcher can take them.
 
-    First, of the rows next in line, those overtaken since the run began are discarded (counted
-    in `counts["overtaken"]`), as dispatch sets aside at its start: a release or a retry made
-    while it runs, or its own sends (a draft's message sent, then the apology for the draft's
-    lateness, dated before it, next in line). PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent
-    dispatchers take disjoint rows. SQLite has one writer at a time, taken by the first UPDATE. The
-    rows are picked in a materialised CTE: as `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`
-    PostgreSQL may run the subquery once per row and claim every due row, whatever the limit.
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent dispatchers take disjoint rows. SQLite has
+    one writer at a time, so the single UPDATE statement is the claim. The rows are picked in a
+    materialised CTE: as `id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` PostgreSQL may run
+    the subquery once per row and claim every due row, whatever the limit.
     """
-    next_in_line = select(Touchpoint.id).where(_due(now)).order_by(Touchpoint.id).limit(limit)
-    due = next_in_line
+    due = select(Touchpoint.id).where(_due(now)).order_by(Touchpoint.id).limit(limit)
     if engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     picked = due.cte("picked").prefix_with("MATERIALIZED")
@@ -169,11 +164,6 @@ def claim(engine: Engine, now: datetime, *, limit: int, transport: str | dict[st
                   else_=transport["email"])
              if isinstance(transport, dict) else transport)  # a dict: the transport's name by channel
     with engine.begin() as conn:
-        overtaken = 0
-        while gone := discard_overtaken(conn, among=next_in_line):  # until the next in line are all sendable
-            overtaken += len(gone)
-        if overtaken and counts is not None:
-            counts["overtaken"] += overtaken
         ids = conn.execute(
             update(Touchpoint)
             .where(Touchpoint.id == picked.c.id, _due(now))
@@ -627,8 +617,7 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
             break
         # Before each claim: an ingest may commit while a paced run goes on.
         records = require_planned_from_records(engine)
-        ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names(),
-                    counts=counts)
+        ids = claim(engine, claimed_at, limit=1 if transport.paced else CLAIM_BATCH, transport=channels.names())
         if not ids:
             break
         lease = claimed_at + CLAIM_LEASE

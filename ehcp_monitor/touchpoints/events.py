@@ -357,10 +357,11 @@ def _delay_events(snap: Snapshot, results: pl.DataFrame, settings: Settings,
         snap["requests"].filter((pl.col("request_outcome") == "N")
                                 & (pl.col("request_outcome_date") <= as_of))["request_id"],
         # A plan issued from the request, whatever its assessment row says (V013: left out of the
-        # extract?); not one that began before it (transferred in: the request is a new assessment).
+        # extract?); not one transferred in before it while the request's assessment is under way.
         snap["plans"].filter(pl.col("start_date") <= as_of)
         .join(snap["requests"].select("request_id", "received_date"), on="request_id")
-        .filter(pl.col("start_date") >= pl.col("received_date"))["request_id"],
+        .filter((pl.col("start_date") >= pl.col("received_date")) | ~pl.col("request_id").is_in(
+            snap["assessments"].filter(pl.col("assessment_outcome") == "A")["request_id"].implode()))["request_id"],
     ])
     advice_after = (pl.col("measure") == "ADVICE_6W") & pl.col("request_id").is_in(ended.implode())
     # Likewise an amendment whose final amended plan was never recorded, once a later review of the

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, case, func, insert, select, update
 from ehcp_monitor.config import Settings
 from ehcp_monitor.db.models import OperatorAction, Touchpoint
 from ehcp_monitor.logs import get_logger
-from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, discard_overtaken
+from ehcp_monitor.touchpoints.hold import RELEASED_BY_ID, discard_overtaken, of_the_cases_of
 
 log = get_logger(__name__)
 
@@ -65,7 +65,7 @@ def retry_failed(engine: Engine, settings: Settings, *, stage: str | None, today
                                                   else_="sent again by an operator after it failed"))
                               .returning(Touchpoint.id, Touchpoint.stage)).all()
         # What the next dispatch would set aside first: one already running would not.
-        gone = discard_overtaken(conn, among=[i for i, _ in stages])
+        gone = discard_overtaken(conn, among=of_the_cases_of([i for i, _ in stages]))
         by_stage = dict(sorted(Counter(stage for i, stage in stages if i not in gone).items()))
         counts = {"retried": sum(by_stage.values()), **({"overtaken": len(gone)} if gone else {}),
                   "by_stage": by_stage}

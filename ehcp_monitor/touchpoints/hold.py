@@ -185,9 +185,8 @@ def overtaken_now():
 
 def discard_overtaken(conn: Connection, among: Sequence[int] | Select | None = None) -> set[int]:
     """Rows waiting to go (of `among`: ids, or a query of them; or all) overtaken now -> discarded,
-    and their ids: by dispatch before it claims anything and before each claim (what a release, a
-    retry or the run's own sends overtook meanwhile), and by a release or a retry for the rows it
-    makes due."""
+    and their ids: by dispatch before it claims anything, and by a release or a retry for the cases
+    of the rows it makes due, which a dispatch already running would otherwise claim unchecked."""
     where = [Touchpoint.status.in_(DUE_OUTBOX_STATUSES), overtaken_now()]
     if isinstance(among, Select):
         where.append(Touchpoint.id.in_(among))
@@ -198,6 +197,12 @@ def discard_overtaken(conn: Connection, among: Sequence[int] | Select | None = N
     return set(conn.execute(update(Touchpoint).where(*where)
                             .values(status="discarded", next_attempt_at=None, reason=OVERTAKEN_WHEN_SENT)
                             .returning(Touchpoint.id)).scalars())
+
+
+def of_the_cases_of(ids: Sequence[int]) -> Select:
+    """The ids of every outbox row of the cases of the rows `ids`."""
+    cases = select(Touchpoint.case_ref).where(Touchpoint.id.in_(list(ids)))
+    return select(Touchpoint.id).where(Touchpoint.case_ref.in_(cases))
 
 
 # What a release without IDs lets go: the rows of a surge (a whole night checked at once), and
@@ -317,8 +322,9 @@ def release(engine: Engine, settings: Settings, *, stage: str | None, as_of: dat
             update(Touchpoint).where(*(held if ids else [*held, ~conflict, ~_for_review()]))
             .values(status="pending", reason=RELEASED_BY_ID if ids else None)
             .returning(Touchpoint.id, Touchpoint.stage)).all()
-        # What the next dispatch would set aside first: one already running would not.
-        gone = discard_overtaken(conn, among=[i for i, _ in released_ids])
+        # What the next dispatch would set aside first, one already running would not: of the
+        # released rows' cases (a "request received" waiting beside an apology released).
+        gone = discard_overtaken(conn, among=of_the_cases_of([i for i, _ in released_ids]))
         released = dict(sorted(Counter(stage for i, stage in released_ids if i not in gone).items()))
         corrected = _as_corrections(conn, releasing) if as_correction else {}
         passed_count = sum(passed.values()) + len(gone)

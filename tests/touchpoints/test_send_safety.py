@@ -121,29 +121,3 @@ def test_the_dry_run_leaves_out_what_the_real_run_sets_aside_and_changes_nothing
     assert dry["would_send"] == 0 and _by_status(engine) == {"pending": 3}
     assert dispatch_touchpoints(engine, settings, as_of=as_of, now=now)["sent"] == 0
 
-
-def test_a_request_received_retried_in_the_run_that_sent_its_decision_is_not_sent_after_it(engine, smtp_server):
-    """Deferred (451), it comes due again later in the same paced run, after its decision went:
-    set aside before the claim, as dispatch sets aside at its start (a review found it sent)."""
-    from tests.touchpoints.conftest import smtp_settings
-    from tests.touchpoints.test_hold import _rows_of, families
-
-    frames = {
-        "people": [{"person_id": "P0", "date_of_birth": D("2015-01-01")}],
-        "requests": [{"request_id": "R0", "person_id": "P0", "received_date": AS_OF - timedelta(days=10),
-                      "request_outcome": "Y", "request_outcome_date": AS_OF - timedelta(days=1)}],
-        "contacts": [{"contact_id": "C0", "person_id": "P0", "role": "parent_carer", "email": "p0@example.org"}],
-    }
-    store_case(engine, frames, [])
-    handler, port = smtp_server(replies=["451 4.3.0 try again later"])
-    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 60})
-    plan_touchpoints(engine, settings, as_of=AS_OF)
-    more, _ = families(1, 20, AS_OF - timedelta(days=3))  # the rest of the night's queue, planned after
-    store_case(engine, {n: frames[n] + more[n] for n in frames}, [], ingest_id=2)
-    plan_touchpoints(engine, settings, as_of=AS_OF)
-    ticks = iter(range(10_000))
-    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=lambda s: None,
-                                  clock=lambda: NOW + timedelta(seconds=30 * next(ticks)))
-    assert counts["overtaken"] == 1
-    assert [r[:2] for r in _rows_of(engine, "R0")] == [("request_received", "discarded"),
-                                                      ("decision_to_assess", "sent")]

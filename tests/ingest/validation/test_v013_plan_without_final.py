@@ -65,3 +65,16 @@ def test_a_plan_transferred_in_before_a_new_assessment_keeps_its_20_week_clock(e
     with engine.connect() as conn:
         results = read_results(conn)
     assert results.filter((results["request_id"] == "R1") & (results["measure"] == "FINAL_20W")).height == 1
+
+
+def test_a_plan_begun_before_its_request_whose_assessment_row_is_left_out_is_still_flagged(engine, lenient, tmp_path):
+    """Only an assessment under way (A) marks a new assessment after a transfer: with the row left
+    out, the plan still says the final plan was issued (a review found the apology planned)."""
+    tables = _without(base_tables())
+    tables["plans"] = [{**p, "start_date": "2024-06-01"} if p["plan_id"] == "PL1" else p for p in tables["plans"]]
+    ingest_csv(engine, lenient, tmp_path / "x", tables, AS_OF)
+    assert [where(r)[:2] for r in quarantine_of(engine, "V013")] == [("V013", "plans")]
+    settings = lenient.replace(**{"touchpoints.go_live": "2024-01-01"})
+    run_check(engine, settings, as_of=AS_OF)
+    plan_touchpoints(engine, settings, as_of=AS_OF)
+    assert [t for t in _told(engine) if t[1] in ("delay_notice", "progress_update")] == []
