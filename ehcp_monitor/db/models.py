@@ -301,6 +301,26 @@ class OverdueHistory(Base):
     very_late: Mapped[bool] = mapped_column(Boolean)
 
 
+class UndoneStep(Base):
+    """A statutory step a check run found no longer done: the check before it had it completed (on
+    or before this run's as-of date), and this run finds it overdue, its done date gone from the
+    records (docs/touchpoints.md, When the records change). The planner holds an apology naming it
+    for a person: removed from a partial extract, the family would be told a step is late that was
+    done. Kept for every run, like overdue_history."""
+
+    __tablename__ = "undone_steps"
+    row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    measure: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(ID)
+    plan_id: Mapped[str | None] = mapped_column(ID)
+    item: Mapped[str | None] = mapped_column(String(30))
+    anchor_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    done_date: Mapped[date] = mapped_column(Date)
+
+
 class JobRun(Base):
     __tablename__ = "job_runs"
     run_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -1,4 +1,4 @@
-"""Every read and write of the stored results: `check_results`, `overdue_history` and `check_runs`.
+"""Every read and write of the stored results: `check_results`, `overdue_history`, `undone_steps` and `check_runs`.
 
 The only SQL on those tables. Frames move in bulk (db.bulk); single values through SQLAlchemy
 Core on the models, as in the rest of db/. Every frame has the contract's columns and types
@@ -14,7 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.bulk import read_table, sql_strings, write_frames
-from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, check_results
+from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, UndoneStep, check_results
 from ehcp_monitor.domain.results import RESULT_SCHEMA
 
 RESULTS_TABLE = check_results.name
@@ -26,15 +26,23 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
                                      "due_date", "days_late", "very_late")},
 }
 HISTORY_COLUMNS: tuple[str, ...] = tuple(HISTORY_SCHEMA)
+UNDONE_TABLE = UndoneStep.__tablename__
+# One clock instance (domain.results.SORT_KEYS): its measure, case, item and start.
+INSTANCE = ("measure", "request_id", "plan_id", "item", "anchor_date")
+UNDONE_SCHEMA: dict[str, pl.DataType] = {"run_id": pl.Int64, "as_of": pl.Date,
+                                         **{c: RESULT_SCHEMA[c] for c in (*INSTANCE, "due_date")},
+                                         "done_date": pl.Date}
+# Above this many cases, the stored results are read whole rather than by an IN list of their IDs.
+UNDONE_BY_ID_MAX = 5_000
 
 
 # --- writing --------------------------------------------------------------------------------------
 
 
 def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue: pl.DataFrame,
-                    as_of: date) -> None:
+                    as_of: date, undone: pl.DataFrame | None = None) -> None:
     """Swap in run `run_id`'s results (the contract's frame) and add its overdue rows to the
-    history, in one bulk write inside the caller's transaction."""
+    history, and its `undone` steps (find_undone), in one bulk write inside the caller's transaction."""
     # TRUNCATE on PostgreSQL: deleting millions of rows one by one is slow and bloats the table.
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f'TRUNCATE "{RESULTS_TABLE}"')
@@ -44,7 +52,41 @@ def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue:
     write_frames(conn, {
         RESULTS_TABLE: frame.select(pl.lit(run_id).alias("run_id"), pl.all()),
         HISTORY_TABLE: history.select(HISTORY_COLUMNS),
+        **({UNDONE_TABLE: undone.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
+            .select(list(UNDONE_SCHEMA))} if undone is not None and undone.height else {}),
     })
+
+
+def find_undone(conn: Connection, overdue: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The rows of `overdue` (a check's overdue results as of `as_of`) that the results in force
+    had completed on or before `as_of`: INSTANCE, due_date and done_date (the completion stored).
+    A done date gone from the records (a partial extract, a record deleted) makes its clock late
+    overnight; the planner holds the apology for a person (touchpoints/corrections.py).
+
+    Only what was due by the stored run's day and was not overdue then is looked up (it was done,
+    or not in the records): on an ordinary night a few rows, found without reading the stored
+    results whole. None when the stored run is of a later day (a past night run again)."""
+    empty = pl.DataFrame(schema={c: UNDONE_SCHEMA[c] for c in (*INSTANCE, "due_date", "done_date")})
+    run_id = stored_run_id(conn)
+    before = check_as_of(conn, run_id) if run_id is not None else None
+    if before is None or before > as_of or overdue.is_empty():
+        return empty
+    was_overdue = read_overdue_history(conn, run_id, (*INSTANCE, "due_date"))
+    candidates = (overdue.filter(pl.col("due_date") < before).select(*INSTANCE, "due_date")
+                  .join(was_overdue, on=[*INSTANCE, "due_date"], how="anti", nulls_equal=True))
+    if candidates.is_empty():
+        return empty
+    where = (f"completed_date IS NOT NULL AND completed_date <= '{as_of.isoformat()}' "
+             f"AND measure IN ({sql_strings(candidates['measure'].unique().sort())})")
+    # A candidate names its request, its plan or both; the stored row of its instance names the same.
+    ids = {c: candidates[c].drop_nulls().unique().sort() for c in ("request_id", "plan_id")}
+    parts = [f"{c} IN ({sql_strings(v)})" for c, v in ids.items() if v.len()]
+    if parts and sum(v.len() for v in ids.values()) <= UNDONE_BY_ID_MAX:
+        where += f" AND ({' OR '.join(parts)})"
+    done = read_table(conn, RESULTS_TABLE, {c: RESULT_SCHEMA[c] for c in (*INSTANCE, "completed_date")}, where)
+    return (candidates.join(done, on=list(INSTANCE), nulls_equal=True, maintain_order="left")
+            .rename({"completed_date": "done_date"}).unique(list(INSTANCE), keep="first", maintain_order=True)
+            .select(empty.columns))
 
 
 # --- reading results ------------------------------------------------------------------------------
@@ -149,6 +191,12 @@ def read_overdue_since(conn: Connection, measures: Iterable[str], since: date,
     which = f"measure IN ({sql_strings(measures)})" if measures else "1 = 0"
     where = f"{which} AND as_of >= '{since.isoformat()}'"
     return read_table(conn, HISTORY_TABLE, schema, where)
+
+
+def read_undone_since(conn: Connection, since: date) -> pl.DataFrame:
+    """The steps found no longer done (find_undone) by every check run dated `since` or later:
+    UNDONE_SCHEMA, oldest run first."""
+    return read_table(conn, UNDONE_TABLE, UNDONE_SCHEMA, f"as_of >= '{since.isoformat()}'").sort("run_id")
 
 
 # --- check runs ---------------------------------------------------------------------------------

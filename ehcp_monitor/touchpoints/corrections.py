@@ -40,6 +40,7 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy import Connection, bindparam, case, or_, select, update
 
+from ehcp_monitor.db import results as results_store
 from ehcp_monitor.db.bulk import read_table, sql_strings
 from ehcp_monitor.db.models import Touchpoint
 from ehcp_monitor.domain.measures import measure
@@ -306,7 +307,8 @@ def _chunks(values: list) -> list[list]:
 
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
                      links: pl.DataFrame | None = None, found: pl.DataFrame | None = None,
-                     future: pl.Series | None = None, people: pl.Series | None = None) -> pl.DataFrame:
+                     future: pl.Series | None = None, people: pl.Series | None = None,
+                     undone: pl.DataFrame | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group; of an event of the
@@ -316,7 +318,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     no longer has; or when its contact was last written to about another child (`links`:
     read_contact_links), or told it this very event about a child `people` (the person IDs in the
     records) no longer has; or when it is an apology or update of a case whose records date a step
-    after today (`future`: events.future_step_cases)."""
+    after today (`future`: events.future_step_cases); or when it is an apology naming a step a
+    recent check found no longer done (`undone`: read_undone)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
     has_facts = "context" in fresh.columns
@@ -348,6 +351,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
         if has_facts:
             steps, left = _steps(pending), _left(told, pending, found)
             each += [_a_done_step_late(steps, left), _after_a_told_event_left(steps, left, found)]
+    if undone is not None and has_facts:
+        each.append(_a_step_undone(_steps(pending), undone))
     if contacts is not None:
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -651,6 +656,42 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
         .pipe(_by_latest_told, pl.concat_str(
             _told_of(), pl.lit(", which the records no longer have (a date corrected or removed?), and this "
                                "message rests on the records as they are now" + CHECK_THE_RECORD)))
+    )
+
+
+UNDONE_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "measure": pl.Utf8, "due_date": pl.Date,
+                                         "done_date": pl.Date, "found_on": pl.Date}
+
+
+def read_undone(conn: Connection, *, as_of: date, plans: pl.DataFrame) -> pl.DataFrame:
+    """UNDONE_SCHEMA: the statutory steps a check run dated within MOVED_WITHIN_DAYS up to `as_of`
+    found no longer done (db.results.find_undone), each under its case as a delay notice names
+    it (its request, else its plan's request, else its plan: events._delay_events)."""
+    found = results_store.read_undone_since(conn, as_of - timedelta(days=MOVED_WITHIN_DAYS))
+    plan_requests = plans.select("plan_id", pl.col("request_id").alias("plan_request_id"))
+    return (found.filter(pl.col("as_of") <= as_of).join(plan_requests, on="plan_id", how="left")
+            .select(pl.coalesce("request_id", "plan_request_id", "plan_id").alias("case_ref"), "measure", "due_date",
+                    "done_date", pl.col("as_of").alias("found_on")))
+
+
+def _a_step_undone(steps: pl.DataFrame, undone: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending delay notices naming a late step (`steps`: _steps) that a check
+    found no longer done (`undone`: read_undone) within MOVED_WITHIN_DAYS: the results before it
+    had the step done, and the records no longer have its date. A partial extract (one team's
+    reviews left out, say) would otherwise have the family told their review is late, a year
+    after it was held; a date removed because it was wrong is the data team's to confirm. Held
+    again at each repeat within MOVED_WITHIN_DAYS, as the other rules here are."""
+    if steps.is_empty() or undone.is_empty():
+        return NO_REASONS
+    return (
+        steps.join(undone, on=["case_ref", "measure", "due_date"])
+        .sort("_fresh", "found_on").unique("_fresh", keep="last")
+        .select("_fresh", reason=pl.concat_str(
+            pl.lit("held: the check of "), pl.col("found_on").dt.to_string("%Y-%m-%d"), pl.lit(" found "),
+            pl.col("measure"), pl.lit(" no longer done: the check before it had it done on "),
+            pl.col("done_date").dt.to_string("%Y-%m-%d"),
+            pl.lit(", and the records no longer have that date (left out of a partial extract, or removed?), "
+                   "and this message says it is late" + CHECK_THE_RECORD)))
     )
 
 

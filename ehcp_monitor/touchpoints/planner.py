@@ -443,7 +443,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
-                                             found=events.keys, future=future, people=snap["people"]["person_id"])
+                                             found=events.keys, future=future, people=snap["people"]["person_id"],
+                                             undone=corrections.read_undone(conn, as_of=as_of, plans=snap["plans"]))
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
         fresh = corrections.hold_successors(fresh, compared)
