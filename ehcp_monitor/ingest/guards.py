@@ -33,6 +33,12 @@ NEVER_MISSING = {
                      "compulsory school age would be told instead of them, and a young person under it would be "
                      "written to as a parent; put the column back in the extract",
 }
+# Columns of NEVER_MISSING guarded against being emptied too (every value blank where the snapshot
+# in force has at least EMPTIED_MIN): what to do instead of putting the column back.
+NEVER_BLANK = {
+    "contacts.role": "without it every contact reads as a parent carer: the parent of a young person past "
+                     "compulsory school age would be told instead of them; export the roles again",
+}
 # Files named in one refusal line; every one is in the log and the ingest's summary.
 LINE_FILES = 5
 
@@ -104,8 +110,8 @@ def _emptied(frame: pl.DataFrame, column: str) -> bool:
 def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> list[tuple[str, str, int, bool]]:
     """(table, column, values in force, emptied) for each column the snapshot in force holds values
     for that the new source's table does not have at all, or (a column of dates that complete
-    clocks, with at least EMPTIED_MIN values in force) has with every value blank. Nothing is
-    counted unless a column is absent or blank."""
+    clocks, or of NEVER_BLANK, with at least EMPTIED_MIN values in force) has with every value
+    blank. Nothing is counted unless a column is absent or blank."""
     gone = []
     for table, rows in before.items():
         if not rows or table not in data.tables:
@@ -114,7 +120,9 @@ def columns_gone(conn: Connection, before: dict[str, int], data: SourceData) -> 
         absent = [c for c in table_spec(table).column_names if c not in frame.columns]
         if absent:
             gone += [(table, c, n, False) for c, n in values_in_force(conn, table, absent).items() if n]
-        blank = [c for t, c, _ in STEP_DONE_DATES if t == table and c in frame.columns and _emptied(frame, c)]
+        guarded = [c for t, c, _ in STEP_DONE_DATES if t == table] + [
+            n.partition(".")[2] for n in NEVER_BLANK if n.startswith(f"{table}.")]
+        blank = [c for c in guarded if c in frame.columns and _emptied(frame, c)]
         if blank:
             gone += [(table, c, n, True) for c, n in values_in_force(conn, table, blank).items() if n >= EMPTIED_MIN]
     return gone
@@ -176,7 +184,8 @@ def _column_line(table: str, column: str, values: int, emptied: bool, data: Sour
         if raw.unknown_columns and not emptied else ""
     seen = (f"every {column} of the new source's {table} is blank (emptied by the export?)" if emptied
             else f"the new source's {table} has no {column} column (renamed or left out?)")
-    way_on = NEVER_MISSING.get(f"{table}.{column}", f"{HINT} --accept-missing {table}.{column}")
+    name = f"{table}.{column}"
+    way_on = (NEVER_BLANK if emptied else NEVER_MISSING).get(name, f"{HINT} --accept-missing {name}")
     return (f"{table}.{column}: the snapshot in force has {values:,} value{'s' if values != 1 else ''}, {seen}"
             f"{unread}; {way_on}")
 

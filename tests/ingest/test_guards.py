@@ -237,6 +237,29 @@ def test_the_contacts_role_column_cannot_be_accepted_missing(engine, settings, a
         run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("contacts.role",))
 
 
+def test_the_contacts_roles_blanked_by_the_export_are_refused(engine, settings, as_of, tmp_path):
+    """Every role blank reads as every contact a parent carer, as the column gone does: no override."""
+    tables = base_tables()
+    contact = tables["contacts"][1]
+    tables["contacts"] = [{**contact, "contact_id": f"C{i}", "role": "young_person"} for i in range(20)]
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    blanked = {**tables, "contacts": [{**c, "role": ""} for c in tables["contacts"]]}
+    folder = write_csv(tmp_path / "b", blanked)
+    with pytest.raises(IngestRefused) as refused:
+        run_ingest(engine, settings, str(folder), as_of=as_of)
+    assert str(refused.value) == (
+        "contacts.role: the snapshot in force has 20 values, every role of the new source's contacts is blank "
+        "(emptied by the export?); without it every contact reads as a parent carer: the parent of a young person "
+        "past compulsory school age would be told instead of them; export the roles again")
+    with pytest.raises(ConfigError, match=r"^--accept-missing contacts\.role: never accepted: "):
+        run_ingest(engine, settings, str(folder), as_of=as_of, accept_missing=("contacts.role",))
+    assert read_snapshot(engine)["contacts"]["role"].to_list() == ["young_person"] * 20
+    # One role left is not an export that emptied the column: it loads.
+    one_left = {**tables, "contacts": [{**c, "role": "young_person" if i == 0 else ""}
+                                       for i, c in enumerate(tables["contacts"])]}
+    assert run_ingest(engine, settings, str(write_csv(tmp_path / "c", one_left)), as_of=as_of).status == "loaded"
+
+
 def test_opt_outs_are_not_lost_in_two_steps_through_a_contacts_table_accepted_missing(engine, settings, as_of,
                                                                                        tmp_path):
     """Contacts left out (accepted: nobody is told), then back without the opt-out column: C3's
