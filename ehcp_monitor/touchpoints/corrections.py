@@ -695,6 +695,29 @@ def _a_step_undone(steps: pl.DataFrame, undone: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def hold_waiting_undone(conn: Connection, undone: pl.DataFrame) -> int:
+    """Waiting delay notices (pending or retry) of the cases of `undone` (read_undone) that name,
+    with their facts as refreshed tonight, a step found no longer done: held as a new one is
+    (_a_step_undone). A notice waiting to retry, or one come back (revive), takes tonight's late
+    steps, the vanished one among them, without a new row to hold. Returns how many."""
+    if undone.is_empty():
+        return 0
+    cases = undone["case_ref"].unique().sort().to_list()
+    waiting = pl.concat([
+        read_table(conn, "touchpoints", {"id": pl.Int64, "case_ref": pl.Utf8, "event_date": pl.Date,
+                                         "context": pl.Utf8},
+                   f"stage = 'delay_notice' AND status IN ('pending', 'retry') AND case_ref IN ({sql_strings(chunk)})")
+        for chunk in _chunks(cases)])
+    if waiting.is_empty():
+        return 0
+    pending = waiting.with_columns(pl.lit("delay_notice").alias("stage"),
+                                   pl.col("id").cast(pl.UInt32).alias("_fresh"))
+    held = 0
+    for reason, ids in _a_step_undone(_steps(pending), undone).group_by("reason").agg("_fresh").iter_rows():
+        held += _hold_waiting(conn, pl.Series(ids, dtype=pl.Int64), reason)
+    return held
+
+
 # New rows never to be sent: dated before go-live, or too old when first seen (planner.plan_rows).
 NEVER_SENT = ("baseline", "suppressed")
 # Dispatch knows such a row by this beginning (its end, the instruction, has changed between versions).

@@ -38,7 +38,7 @@ from ehcp_monitor.errors import JobFailed
 from ehcp_monitor.logs import get_logger
 from ehcp_monitor.touchpoints import pace
 from ehcp_monitor.touchpoints.corrections import TOO_OLD_MARK
-from ehcp_monitor.touchpoints.hold import discard_overtaken, overtaken_now
+from ehcp_monitor.touchpoints.hold import OVERTAKEN_WHEN_SENT, discard_overtaken, overtaken_now, retry_overtaken
 from ehcp_monitor.touchpoints.planner import ADDRESS_LINES, EMAIL_PATTERN
 from ehcp_monitor.touchpoints.readiness import example_settings, require_ready
 from ehcp_monitor.touchpoints.templates import render, render_text, template_variables, without_bidi_controls
@@ -179,13 +179,18 @@ def hand_over(engine: Engine, touchpoint_id: int, *, claimed_until: datetime, no
     more attempt): from here a crash leaves it in doubt. False when the claim is no longer ours
     (it ran out and another dispatcher took the row), or when the snapshot in force is no longer
     `records` (the ingest the row and its contact were read from: an ingest committed while it
-    waited for its pace slot, an opt-out say): then it must not be sent."""
+    waited for its pace slot, an opt-out say): then it must not be sent. False too, the row
+    `discarded`, when it is a retry whose contact has been handed a later stage of its journey
+    since (hold.retry_overtaken)."""
     in_force = select(SnapshotInfo.ingest_id).scalar_subquery()
+    ours = (Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed", Touchpoint.next_attempt_at == claimed_until)
     with engine.begin() as conn:
+        if conn.execute(update(Touchpoint).where(*ours, retry_overtaken())
+                        .values(status="discarded", next_attempt_at=None, reason=OVERTAKEN_WHEN_SENT)).rowcount:
+            log.info("touchpoint overtaken at its hand-over", touchpoint_id=touchpoint_id)
+            return False
         return conn.execute(
-            update(Touchpoint)
-            .where(Touchpoint.id == touchpoint_id, Touchpoint.status == "claimed",
-                   Touchpoint.next_attempt_at == claimed_until, in_force.is_not_distinct_from(records))
+            update(Touchpoint).where(*ours, in_force.is_not_distinct_from(records))
             .values(status="sending", attempts=Touchpoint.attempts + 1, next_attempt_at=now + SEND_LEASE)
         ).rowcount == 1
 
@@ -490,6 +495,7 @@ class _HandOver:
         self.reached = now  # the latest pace slot this run waited for: a pinned clock stands still
         self.leases: dict[int, datetime] = {}  # row -> its hand-over lease
         self.closed_at: datetime | None = None  # when a row found the window closed at its hand-over
+        self.overtaken = 0  # rows discarded at their hand-over (hand_over)
 
     def moment(self) -> datetime:
         return max(self.current(), self.reached)
@@ -510,6 +516,8 @@ class _HandOver:
         if not hand_over(self.engine, row_id, claimed_until=claimed_until, now=at, records=records):
             with self.engine.connect() as conn:
                 in_force = snapshot_ingest_id(conn)
+                status = conn.execute(select(Touchpoint.status).where(Touchpoint.id == row_id)).scalar()
+            self.overtaken += status == "discarded"
             if in_force != records:
                 release(self.engine, [row_id], claimed_until=claimed_until)
                 raise RecordsChanged(f"touchpoints dispatch: the case records changed (ingest #{in_force}) while a "
@@ -632,6 +640,8 @@ def dispatch_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now
         if handing.closed_at:
             window_closed = handing.closed_at
             break
+    if handing.overtaken:
+        counts["overtaken"] += handing.overtaken
     result = {**counts, "by_stage": _totals(sent, 0), "by_channel": _totals(sent, 1),
               **_outside_window(engine, settings, window_closed)}
     log.info("touchpoints dispatch finished", as_of=str(as_of), sent=counts["sent"],

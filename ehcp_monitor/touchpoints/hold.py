@@ -148,29 +148,52 @@ OVERTAKEN_REASON = "held, then overtaken: the family has been told later news of
 RELEASED_BY_ID = "released by an operator by its ID"
 
 
+def _group(column):
+    return case({stage: g for stage, (g, _) in JOURNEY.items()}, value=column, else_=None)
+
+
+def _rank(column):
+    return case({stage: n for stage, (_, n) in JOURNEY.items()}, value=column, else_=None)
+
+
 def overtaken(apologies_due: Sequence[str] = ()):
     """A row whose contact has been told (sent, or may have been), of the same case, a later stage
     of the same journey, or (for a delay notice or progress update) any stage dated after it; a
     "request received" also once an apology or progress update of its case was told or (in
     `apologies_due`) waits to go: both say the request is being dealt with, and an apology says its
     decision date, which the "request received" tells as still to come, has passed."""
-    def group(column):
-        return case({stage: g for stage, (g, _) in JOURNEY.items()}, value=column, else_=None)
-
-    def rank(column):
-        return case({stage: n for stage, (_, n) in JOURNEY.items()}, value=column, else_=None)
-
     told = aliased(Touchpoint)
     return exists().where(
         # The stages first: SQLite then finds them through the outbox key's index (stage, case_ref, ...).
         told.stage.in_([*JOURNEY, *UPDATES]), told.case_ref == Touchpoint.case_ref,
         told.contact_id == Touchpoint.contact_id, told.event_date >= Touchpoint.event_date,
         or_(and_(told.status.in_(TOLD_STATUSES),
-                 or_(and_(group(told.stage) == group(Touchpoint.stage), rank(told.stage) > rank(Touchpoint.stage)),
+                 or_(and_(_group(told.stage) == _group(Touchpoint.stage), _rank(told.stage) > _rank(Touchpoint.stage)),
                      and_(Touchpoint.stage.in_(UPDATES), told.stage.in_(list(JOURNEY)),
                           told.event_date > Touchpoint.event_date))),
             and_(Touchpoint.stage == "request_received", told.stage.in_(UPDATES),
                  told.status.in_([*TOLD_STATUSES, *apologies_due]))))
+
+
+# Handed over to a transport: sent, or may have been (not `claimed`: a row claimed beside it in
+# the same batch has not gone, and may not).
+HANDED_OVER = ("sent", "unknown", "sending")
+
+
+def retry_overtaken():
+    """A retry (tried before) of the journey whose contact has been handed a later stage of the
+    same journey of the case since, and no person released it by its ID: checked as each row is
+    handed over, since a retry comes due again in the same paced run after its case's next message
+    went (a "request received" after the decision). Only this part of `overtaken`, and only for a
+    retry: rows planned together go as planned (dispatch set aside what was overtaken before the
+    run), where the whole rule, tried at each claim, set aside apologies still true depending on
+    which rows one claim took."""
+    told = aliased(Touchpoint)
+    return and_(Touchpoint.attempts > 0, func.coalesce(Touchpoint.reason, "") != RELEASED_BY_ID, exists().where(
+        told.stage.in_(list(JOURNEY)), told.case_ref == Touchpoint.case_ref,
+        told.contact_id == Touchpoint.contact_id, told.event_date >= Touchpoint.event_date,
+        told.status.in_(HANDED_OVER), _group(told.stage) == _group(Touchpoint.stage),
+        _rank(told.stage) > _rank(Touchpoint.stage)))
 
 
 OVERTAKEN_WHEN_SENT = ("overtaken before it was sent: its contact has been told later news of the case (or, for a "

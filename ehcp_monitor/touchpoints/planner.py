@@ -438,13 +438,16 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         waiting_held = outcomes.hold_waiting(conn, waiting, two_outcomes)
         # An apology waiting (to retry, say) when the step it is about was recorded with a mistyped year.
         waiting_dated = corrections.hold_waiting_dated_ahead(conn, waiting, future)
+        # One waiting, its facts refreshed tonight, naming a step whose done date is gone (a partial extract?).
+        undone = corrections.read_undone(conn, as_of=as_of, plans=snap["plans"])
+        waiting_undone = corrections.hold_waiting_undone(conn, undone)
         outcomes.settle(conn, waiting, two_outcomes)
         not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future, people=snap["people"]["person_id"],
-                                             undone=corrections.read_undone(conn, as_of=as_of, plans=snap["plans"]))
+                                             undone=undone)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
         fresh = corrections.hold_successors(fresh, compared)
@@ -466,7 +469,8 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
                                                f"more than {limit.limit}")
         # One planned before and waiting, beside an outcome message held tonight (in a surge too).
         waiting_drafts = corrections.hold_waiting_drafts_beside_held_outcomes(conn, waiting, fresh, held_outcomes)
-        corrections_held = fresh_corrections + drafts + revived.get("correction", 0) + waiting_dated + waiting_drafts
+        corrections_held = (fresh_corrections + drafts + revived.get("correction", 0) + waiting_dated + waiting_drafts
+                            + waiting_undone)
         reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead,
                              successors)
         new, reopened, reasoned = unreached.reached(fresh, unreachable)
@@ -477,7 +481,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
-                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts)
+                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts + waiting_undone)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
                         held=by_status.get(HELD, 0) - fresh_corrections - drafts - fresh_two - reheld - successors,
                         baseline=by_status.get("baseline", 0),

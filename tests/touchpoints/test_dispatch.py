@@ -237,3 +237,24 @@ def test_a_past_night_dispatched_weeks_later_does_not_send_what_is_by_now_old_ne
     counts = dispatch_touchpoints(engine, settings, as_of=AS_OF,
                                   now=datetime(2025, 4, 16, 10, 0, tzinfo=timezone.utc))
     assert counts["sent"] == 0 and counts["suppressed"] > 0
+
+
+def test_a_request_received_retried_after_its_decision_went_in_the_same_run_is_not_sent(engine, smtp_server):
+    """A paced run: the "request received" fails for a moment, the decision goes, and the retry
+    comes due again before the run ends. Sent then, the family would hear "we will decide by 21
+    April" after the decision (a review found it; the check at each claim was taken back)."""
+    from tests.touchpoints.test_corrections import decided_family
+
+    store_case(engine, *decided_family())
+    assert plan_touchpoints(engine, tp_settings(), as_of=AS_OF)["pending"] == 2
+    handler, port = smtp_server(replies=["451 4.3.0 try again later"])
+    settings = smtp_settings(port, **{"touchpoints.rate_per_minute": 1, "touchpoints.retry_base_seconds": 30})
+    counts = dispatch_touchpoints(engine, settings, as_of=AS_OF, now=NOW, pause=lambda s: None)
+    assert (counts["sent"], counts["retry"], counts["overtaken"]) == (1, 1, 1)
+    assert [m["X-Reference"] is not None for _, m in handler.received] == [True]
+    with engine.connect() as conn:
+        rows = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason).order_by(Touchpoint.id)).all()
+    assert [tuple(r) for r in rows] == [
+        ("request_received", "discarded", "overtaken before it was sent: its contact has been told later news of "
+         "the case (or, for a request received, is to be sent an apology for its decision); not sent"),
+        ("decision_to_assess", "sent", None)]
