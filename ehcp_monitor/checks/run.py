@@ -30,8 +30,6 @@ class CheckSummary:
     very_late: int
     overdue: int
     withheld: int  # clock instances not evaluated: the ingest found unusable data for them
-    # Overdue steps the results in force had done (db.results.find_undone): their done dates gone.
-    undone: int = 0
     # The evaluated rows (what `check --out` writes); not part of the stored summary.
     frame: pl.DataFrame = field(repr=False, compare=False, default_factory=pl.DataFrame)
 
@@ -43,7 +41,6 @@ class CheckSummary:
             "very_late": self.very_late,
             "overdue": self.overdue,
             "withheld": self.withheld,
-            "undone": self.undone,
         }
 
 
@@ -74,16 +71,9 @@ def run_check(
     }
     with engine.begin() as conn:
         run_id = results_store.start_check(conn, as_of=as_of, ingest_id=snapshot.ingest_id, started_at=started)
-        undone = results_store.find_undone(conn, overdue, as_of)
-        summary_counts["undone"] = undone.height
-        results_store.replace_results(conn, run_id, frame, overdue, as_of, undone)
+        results_store.replace_results(conn, run_id, frame, overdue, as_of)
         results_store.finish_check(conn, run_id, finished_at=now(), counts=summary_counts)
     results_store.keep_written(engine, run_id, frame)
     log.info("check_finished", check_run_id=run_id, as_of=as_of.isoformat(), results=frame.height,
-             by_status=summary_counts["by_status"], very_late=summary_counts["very_late"],
-             counts={"undone": undone.height})
-    if undone.height:
-        log.warning("steps no longer done: the results before this check had them done, and the records no "
-                    "longer have their done dates; an apology naming one is held for a person",
-                    check_run_id=run_id, counts={"undone": undone.height})
+             by_status=summary_counts["by_status"], very_late=summary_counts["very_late"])
     return CheckSummary(run_id=run_id, as_of=as_of, ingest_id=snapshot.ingest_id, frame=frame, **summary_counts)

@@ -25,11 +25,6 @@ def check(app, as_of, out):
     for status, count in summary.by_status.items():
         click.echo(f"  {STATUS_WORDS.get(status, status)}: {count}")
     click.echo(f"very late: {summary.very_late}")
-    if summary.undone:
-        steps = f"{summary.undone} overdue step{'s' if summary.undone != 1 else ''}"
-        click.echo(f"no longer done: {steps} the last check had done (their dates gone from "
-                   "the records: a partial extract?); apologies naming them are held for a person "
-                   "(`ehcp-monitor touchpoints list --status held`)")
     if out is not None:
         write_results_csv(summary.frame, out)
         click.echo(f"results: {out}")

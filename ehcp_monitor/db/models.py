@@ -301,24 +301,23 @@ class OverdueHistory(Base):
     very_late: Mapped[bool] = mapped_column(Boolean)
 
 
-class UndoneStep(Base):
-    """A statutory step a check run found no longer done: the check before it had it completed (on
-    or before this run's as-of date), and this run finds it overdue, its done date gone from the
-    records (docs/touchpoints.md, When the records change). The planner holds an apology naming it
-    for a person: removed from a partial extract, the family would be told a step is late that was
-    done. Kept for every run, like overdue_history."""
+class GoneDate(Base):
+    """A case's done dates of one column gone from the records at an ingest: the snapshot in force
+    had more of them than the new one (a review, decision, draft or advice record left out of a
+    partial extract, a date cleared). The planner holds the case's apologies, updates and review
+    reminders for a person (docs/touchpoints.md, When the records change). Kept for every ingest."""
 
-    __tablename__ = "undone_steps"
+    __tablename__ = "gone_dates"
     row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    ingest_id: Mapped[int] = mapped_column(Integer, index=True)
     as_of: Mapped[date] = mapped_column(Date, index=True)
-    measure: Mapped[str] = mapped_column(String(20))
+    table_name: Mapped[str] = mapped_column(String(20))
+    column_name: Mapped[str] = mapped_column(String(40))
     request_id: Mapped[str | None] = mapped_column(ID)
     plan_id: Mapped[str | None] = mapped_column(ID)
-    item: Mapped[str | None] = mapped_column(String(30))
-    anchor_date: Mapped[date | None] = mapped_column(Date)
-    due_date: Mapped[date] = mapped_column(Date)
-    done_date: Mapped[date] = mapped_column(Date)
+    before: Mapped[int] = mapped_column(Integer)  # the case's dates in the column, in the snapshot in force
+    after: Mapped[int] = mapped_column(Integer)  # ... and in the new one
+    latest_gone: Mapped[date] = mapped_column(Date)  # the latest date of the snapshot in force not in the new one
 
 
 class JobRun(Base):

@@ -1,4 +1,4 @@
-"""Every read and write of the stored results: `check_results`, `overdue_history`, `undone_steps` and `check_runs`.
+"""Every read and write of the stored results: `check_results`, `overdue_history` and `check_runs`.
 
 The only SQL on those tables. Frames move in bulk (db.bulk); single values through SQLAlchemy
 Core on the models, as in the rest of db/. Every frame has the contract's columns and types
@@ -14,8 +14,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ehcp_monitor.db import recent_writes
 from ehcp_monitor.db.bulk import read_table, sql_strings, write_frames
-from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, UndoneStep, check_results
-from ehcp_monitor.domain.measures import REVIEW_CYCLES
+from ehcp_monitor.db.models import CheckRun, OverdueHistory, SnapshotInfo, check_results
 from ehcp_monitor.domain.results import RESULT_SCHEMA
 
 RESULTS_TABLE = check_results.name
@@ -27,23 +26,15 @@ HISTORY_SCHEMA: dict[str, pl.DataType] = {
                                      "due_date", "days_late", "very_late")},
 }
 HISTORY_COLUMNS: tuple[str, ...] = tuple(HISTORY_SCHEMA)
-UNDONE_TABLE = UndoneStep.__tablename__
-# One clock instance (domain.results.SORT_KEYS): its measure, case, item and start.
-INSTANCE = ("measure", "request_id", "plan_id", "item", "anchor_date")
-UNDONE_SCHEMA: dict[str, pl.DataType] = {"run_id": pl.Int64, "as_of": pl.Date,
-                                         **{c: RESULT_SCHEMA[c] for c in (*INSTANCE, "due_date")},
-                                         "done_date": pl.Date}
-# Above this many cases, the stored results are read whole rather than by an IN list of their IDs.
-UNDONE_BY_ID_MAX = 5_000
 
 
 # --- writing --------------------------------------------------------------------------------------
 
 
 def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue: pl.DataFrame,
-                    as_of: date, undone: pl.DataFrame | None = None) -> None:
+                    as_of: date) -> None:
     """Swap in run `run_id`'s results (the contract's frame) and add its overdue rows to the
-    history, and its `undone` steps (find_undone), in one bulk write inside the caller's transaction."""
+    history, in one bulk write inside the caller's transaction."""
     # TRUNCATE on PostgreSQL: deleting millions of rows one by one is slow and bloats the table.
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f'TRUNCATE "{RESULTS_TABLE}"')
@@ -53,74 +44,7 @@ def replace_results(conn: Connection, run_id: int, frame: pl.DataFrame, overdue:
     write_frames(conn, {
         RESULTS_TABLE: frame.select(pl.lit(run_id).alias("run_id"), pl.all()),
         HISTORY_TABLE: history.select(HISTORY_COLUMNS),
-        **({UNDONE_TABLE: undone.with_columns(run_id=pl.lit(run_id), as_of=pl.lit(as_of, dtype=pl.Date))
-            .select(list(UNDONE_SCHEMA))} if undone is not None and undone.height else {}),
     })
-
-
-def find_undone(conn: Connection, overdue: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """The rows of `overdue` (a check's overdue results as of `as_of`) that the results in force
-    had done on or before `as_of`: INSTANCE, due_date and done_date. A done date gone from the
-    records (a partial extract, a record deleted) makes its clock late overnight; the planner
-    holds the apology for a person (touchpoints/corrections.py).
-
-    Done: the stored row of the same instance completed; or, for a review cycle, a later cycle of
-    the plan stored, begun (by a review: its anchor, the done date) on or before `as_of`. Where a
-    plan's reviews are only its latest (SEN2), the cycle a vanished review completed has no stored
-    row: its clock comes back under another start.
-
-    Only what is newly overdue (not overdue in the stored run) is looked up: what fell due since
-    the stored run's day, found by its due dates, and what was due before it, by its cases (it was
-    done, or not in the records). On an ordinary night a few rows, found without reading the stored
-    results whole. None when the stored run is of a later day (a past night run again)."""
-    empty = pl.DataFrame(schema={c: UNDONE_SCHEMA[c] for c in (*INSTANCE, "due_date", "done_date")})
-    run_id = stored_run_id(conn)
-    before = check_as_of(conn, run_id) if run_id is not None else None
-    if before is None or before > as_of or overdue.is_empty():
-        return empty
-    was_overdue = read_overdue_history(conn, run_id, (*INSTANCE, "due_date"))
-    candidates = (overdue.select(*INSTANCE, "due_date")
-                  .join(was_overdue, on=[*INSTANCE, "due_date"], how="anti", nulls_equal=True))
-    if candidates.is_empty():
-        return empty
-    day, since = f"'{as_of.isoformat()}'", f"'{before.isoformat()}'"
-    # A candidate names its request, its plan or both; the stored row of its instance names the same.
-    older = candidates.filter(pl.col("due_date") < before)
-    by_case = _of_cases(older, ("request_id", "plan_id"))
-    completed = (f"completed_date IS NOT NULL AND completed_date <= {day} "
-                 f"AND measure IN ({sql_strings(_measures(candidates))})")
-    if by_case is not None:
-        completed += f" AND ((due_date >= {since} AND due_date < {day}) OR {by_case})"
-    cycles = candidates.filter(pl.col("measure").is_in(REVIEW_CYCLES))
-    later = _of_cases(cycles, ("plan_id",))
-    where = f"({completed})"
-    if not cycles.is_empty():
-        where += (f" OR (measure IN ({sql_strings(REVIEW_CYCLES)}) AND anchor_date <= {day}"
-                  + (f" AND {later})" if later is not None else ")"))
-    stored = read_table(conn, RESULTS_TABLE, {c: RESULT_SCHEMA[c] for c in (*INSTANCE, "completed_date")}, where)
-    same = candidates.join(stored.filter(pl.col("completed_date") <= as_of), on=list(INSTANCE), nulls_equal=True)
-    begun = (cycles.join(stored.filter(pl.col("measure").is_in(REVIEW_CYCLES))
-                         .select("plan_id", pl.col("anchor_date").alias("done_date")), on="plan_id")
-             .filter(pl.col("done_date") > pl.col("anchor_date"), pl.col("done_date") <= as_of)
-             .group_by(*INSTANCE, "due_date").agg(pl.col("done_date").min()))
-    return (pl.concat([same.rename({"completed_date": "done_date"}).select(empty.columns), begun.select(empty.columns)])
-            .unique(list(INSTANCE), keep="first", maintain_order=True))
-
-
-def _measures(frame: pl.DataFrame) -> list[str]:
-    return frame["measure"].unique().sort().to_list()
-
-
-def _of_cases(frame: pl.DataFrame, columns: tuple[str, ...]) -> str | None:
-    """A condition on the stored results: a row of one of `frame`'s cases (by `columns`); none
-    when `frame` names no case; None when it names more than UNDONE_BY_ID_MAX (read them all)."""
-    ids = {c: frame[c].drop_nulls().unique().sort() for c in columns}
-    parts = [f"{c} IN ({sql_strings(v)})" for c, v in ids.items() if v.len()]
-    if not parts:
-        return "1 = 0"
-    if sum(v.len() for v in ids.values()) > UNDONE_BY_ID_MAX:
-        return None
-    return f"({' OR '.join(parts)})"
 
 
 # --- reading results ------------------------------------------------------------------------------
@@ -225,12 +149,6 @@ def read_overdue_since(conn: Connection, measures: Iterable[str], since: date,
     which = f"measure IN ({sql_strings(measures)})" if measures else "1 = 0"
     where = f"{which} AND as_of >= '{since.isoformat()}'"
     return read_table(conn, HISTORY_TABLE, schema, where)
-
-
-def read_undone_since(conn: Connection, since: date) -> pl.DataFrame:
-    """The steps found no longer done (find_undone) by every check run dated `since` or later:
-    UNDONE_SCHEMA, oldest run first."""
-    return read_table(conn, UNDONE_TABLE, UNDONE_SCHEMA, f"as_of >= '{since.isoformat()}'").sort("run_id")
 
 
 # --- check runs ---------------------------------------------------------------------------------

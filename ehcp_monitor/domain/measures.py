@@ -192,9 +192,6 @@ PACK_MEASURES: tuple[str, ...] = tuple(m.code for m in MEASURES if m.in_pack)
 
 KIND = {m.code: m.kind for m in MEASURES}
 BASIS = {m.code: m.basis for m in MEASURES}
-# A plan's review cycles: each begins where the last review completed the one before (or at the
-# plan's start), every 12 months, or every few months for a child under 5.
-REVIEW_CYCLES: tuple[str, ...] = ("REVIEW_12M", "REVIEW_EY")
 
 
 def measure(code: str) -> Measure:

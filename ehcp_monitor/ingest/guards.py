@@ -253,8 +253,8 @@ def snapshot_guard(engine: Engine, settings, frames: dict[str, pl.DataFrame], da
 
 
 def ingest_notes(engine: Engine, ingest_id: int) -> list[str]:
-    """Lines for the ingest's output: each file not recognised, the columns not read, and any
-    guard override."""
+    """Lines for the ingest's output: each file not recognised, the columns not read, the done
+    dates gone (ingest/gone_dates.py), and any guard override."""
     with engine.connect() as conn:
         row = conn.execute(select(IngestRun.summary, IngestRun.overrides).where(IngestRun.id == ingest_id)).one()
     summary, overrides = row.summary or {}, row.overrides or {}
@@ -264,6 +264,13 @@ def ingest_notes(engine: Engine, ingest_id: int) -> list[str]:
     for u in summary.get("unknown_columns", []):
         by_file.setdefault(u["file"], []).append(u["column"])
     lines += [f"columns not read (not canonical): {file}: {', '.join(columns)}" for file, columns in by_file.items()]
+    gone = summary.get("gone_dates") or {}
+    if gone.get("cases"):
+        columns = ", ".join(f"{column} {n}" for column, n in gone["by_column"].items())
+        cases = f"{gone['cases']} case{'s' if gone['cases'] != 1 else ''}"
+        lines.append(f"done dates gone since the extract before: {cases} ({columns}); their apologies, updates "
+                     "and review reminders are held for a person "
+                     "(`ehcp-monitor touchpoints list --status held`)")
     if overrides.get("accept_missing"):
         lines.append(f"snapshot guard overridden: --accept-missing {' '.join(overrides['accept_missing'])}")
     if overrides.get("accept_shrink"):

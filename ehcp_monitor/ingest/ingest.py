@@ -13,11 +13,12 @@ from datetime import date, datetime
 from typing import NoReturn
 
 import polars as pl
-from sqlalchemy import Engine, func, insert
+from sqlalchemy import Engine, func, insert, select
 
 from ehcp_monitor.db.bulk import write_frames
+from ehcp_monitor.db.gone_dates import write_gone
 from ehcp_monitor.db.locks import holding_store_lock
-from ehcp_monitor.db.models import IngestRun
+from ehcp_monitor.db.models import IngestRun, SnapshotInfo
 from ehcp_monitor.db.quarantine import QUARANTINE_COLUMNS, write_findings
 from ehcp_monitor.db.snapshot import Snapshot, keep_written, replace_snapshot
 from ehcp_monitor.domain.canonical import REQUIRED_TABLES, TABLE_ORDER, table_spec
@@ -26,6 +27,7 @@ from ehcp_monitor.errors import IngestRefused
 from ehcp_monitor.ingest.date_formats import misread_dates
 from ehcp_monitor.ingest.detect import read_source
 from ehcp_monitor.ingest.disposition import APPLIES, clear_values, quarantined_rows, withheld_clocks
+from ehcp_monitor.ingest.gone_dates import gone_dates, gone_summary
 from ehcp_monitor.ingest.guards import (
     not_recognised,
     record_opt_outs,
@@ -211,12 +213,21 @@ def run_ingest(engine: Engine, settings, source: str, *, as_of: date,
                f"{summary['rows_quarantined']} quarantined; {summary['cases_fully_monitored']} of "
                f"{summary['cases']} cases fully monitored")
     with engine.begin() as conn:
+        # Before the snapshot in force is replaced: the done dates the new one has fewer of.
+        gone = gone_dates(conn, conn.execute(select(SnapshotInfo.tables_present)).scalar(), frames)
+        summary["gone_dates"] = gone_summary(gone)
         ingest_id = _record(conn, status="loaded", message=message, counts=counts, quarantine=quarantine,
                             summary=summary, withheld=withheld, **base)
         snapshot.ingest_id = ingest_id
         with _large_sqlite_cache(conn):
             marker = replace_snapshot(conn, snapshot, loaded_at=now if now is not None else func.now())
         record_opt_outs(conn, frames)
+        if gone.height:
+            write_gone(conn, ingest_id, as_of, gone)
+    if gone.height:
+        log.warning("done dates gone: the new extract has fewer of a case's done dates than the snapshot before "
+                    "it; the apologies, updates and review reminders of those cases are held for a person",
+                    ingest_id=ingest_id, counts=summary["gone_dates"])
     keep_written(engine, snapshot, marker)
     log.info("ingest loaded", ingest_id=ingest_id, source_kind=data.kind, rows_read=summary["rows_read"],
              rows_loaded=summary["rows_loaded"], rows_quarantined=summary["rows_quarantined"],

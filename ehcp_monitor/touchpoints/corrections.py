@@ -40,9 +40,10 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy import Connection, bindparam, case, or_, select, update
 
-from ehcp_monitor.db import results as results_store
 from ehcp_monitor.db.bulk import read_table, sql_strings
+from ehcp_monitor.db.gone_dates import read_gone_since
 from ehcp_monitor.db.models import Touchpoint
+from ehcp_monitor.domain.canonical import STEP_DONE_DATES
 from ehcp_monitor.domain.measures import measure
 from ehcp_monitor.domain.vocabulary import TOUCHPOINT_STAGE_WORDS
 from ehcp_monitor.touchpoints import outcomes
@@ -308,7 +309,7 @@ def _chunks(values: list) -> list[list]:
 def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Series | None = None,
                      links: pl.DataFrame | None = None, found: pl.DataFrame | None = None,
                      future: pl.Series | None = None, people: pl.Series | None = None,
-                     undone: pl.DataFrame | None = None) -> pl.DataFrame:
+                     gone: pl.DataFrame | None = None) -> pl.DataFrame:
     """`fresh` (new rows: stage, case_ref, event_date, variant, contact_id, person_id, status,
     reason) with every pending row held when its case's family was or may have been told (`rows`,
     read_rows_to_compare) of another event of the same once-per-case group; of an event of the
@@ -318,8 +319,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     no longer has; or when its contact was last written to about another child (`links`:
     read_contact_links), or told it this very event about a child `people` (the person IDs in the
     records) no longer has; or when it is an apology or update of a case whose records date a step
-    after today (`future`: events.future_step_cases); or when it is an apology naming a step a
-    recent check found no longer done (`undone`: read_undone)."""
+    after today (`future`: events.future_step_cases); or when it is an apology, update or review
+    reminder of a case a recent ingest found with done dates gone (`gone`: read_gone)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
     has_facts = "context" in fresh.columns
@@ -351,8 +352,8 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
         if has_facts:
             steps, left = _steps(pending), _left(told, pending, found)
             each += [_a_done_step_late(steps, left), _after_a_told_event_left(steps, left, found)]
-    if undone is not None and has_facts:
-        each.append(_a_step_undone(_steps(pending), undone))
+    if gone is not None:
+        each.append(_a_case_with_dates_gone(pending, gone))
     if contacts is not None:
         each.append(_under_a_gone_contact(pending, told, contacts))
     if links is not None:
@@ -659,63 +660,62 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
     )
 
 
-UNDONE_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "measure": pl.Utf8, "due_date": pl.Date,
-                                         "done_date": pl.Date, "found_on": pl.Date}
+GONE_MARK = "held: the extract of "  # begins the reason of a row held for a case's dates gone
+DONE_WORDS = {(table, column): words for table, column, words in STEP_DONE_DATES}
+GONE_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "reason": pl.Utf8}
 
 
-def read_undone(conn: Connection, *, as_of: date, plans: pl.DataFrame) -> pl.DataFrame:
-    """UNDONE_SCHEMA: the statutory steps a check run dated within MOVED_WITHIN_DAYS up to `as_of`
-    found no longer done (db.results.find_undone), each under its case as a delay notice names
-    it (its request, else its plan's request, else its plan: events._delay_events)."""
-    found = results_store.read_undone_since(conn, as_of - timedelta(days=MOVED_WITHIN_DAYS))
-    plan_requests = plans.select("plan_id", pl.col("request_id").alias("plan_request_id"))
-    return (found.filter(pl.col("as_of") <= as_of).join(plan_requests, on="plan_id", how="left")
-            .select(pl.coalesce("request_id", "plan_request_id", "plan_id").alias("case_ref"), "measure", "due_date",
-                    "done_date", pl.col("as_of").alias("found_on")))
-
-
-def _a_step_undone(steps: pl.DataFrame, undone: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending delay notices naming a late step (`steps`: _steps) that a check
-    found no longer done (`undone`: read_undone) within MOVED_WITHIN_DAYS: the results before it
-    had the step done, and the records no longer have its date. A partial extract (one team's
-    reviews left out, say) would otherwise have the family told their review is late, a year
-    after it was held; a date removed because it was wrong is the data team's to confirm. Held
-    again at each repeat within MOVED_WITHIN_DAYS, as the other rules here are."""
-    if steps.is_empty() or undone.is_empty():
-        return NO_REASONS
+def read_gone(conn: Connection, *, as_of: date, plans: pl.DataFrame) -> pl.DataFrame:
+    """GONE_SCHEMA: the cases an ingest dated within MOVED_WITHIN_DAYS up to `as_of` found with
+    fewer done dates than the snapshot before it (ingest/gone_dates.py), each under its case as the
+    outbox keys it (its request, else its plan's request, else its plan: events.py), with the
+    reason a message of the case is held for (the latest ingest's, the column that lost most)."""
+    found = read_gone_since(conn, as_of - timedelta(days=MOVED_WITHIN_DAYS)).filter(pl.col("as_of") <= as_of)
+    if found.is_empty():
+        return pl.DataFrame(schema=GONE_SCHEMA)
+    words = pl.DataFrame([(t, c, w) for (t, c), w in DONE_WORDS.items()],
+                         schema={"table_name": pl.Utf8, "column_name": pl.Utf8, "words": pl.Utf8}, orient="row")
+    fewer = pl.col("before") - pl.col("after")
     return (
-        steps.join(undone, on=["case_ref", "measure", "due_date"])
-        .sort("_fresh", "found_on").unique("_fresh", keep="last")
-        .select("_fresh", reason=pl.concat_str(
-            pl.lit("held: the check of "), pl.col("found_on").dt.to_string("%Y-%m-%d"), pl.lit(" found "),
-            pl.col("measure"), pl.lit(" no longer done: the check before it had it done on "),
-            pl.col("done_date").dt.to_string("%Y-%m-%d"),
-            pl.lit(", and the records no longer have that date (left out of a partial extract, or removed?), "
-                   "and this message says it is late" + CHECK_THE_RECORD)))
+        found.join(plans.select("plan_id", pl.col("request_id").alias("plan_request_id")), on="plan_id", how="left")
+        .join(words, on=["table_name", "column_name"], how="left")
+        .with_columns(pl.coalesce("request_id", "plan_request_id", "plan_id").alias("case_ref"), fewer.alias("fewer"))
+        .sort(["as_of", "fewer"], descending=True).unique("case_ref", keep="first", maintain_order=True)
+        .select("case_ref", reason=pl.concat_str(
+            pl.lit(GONE_MARK), pl.col("as_of").dt.to_string("%Y-%m-%d"), pl.lit(" has "), pl.col("fewer").cast(pl.Utf8),
+            pl.lit(" "), pl.coalesce("words", "column_name"),
+            pl.when(pl.col("fewer") == 1).then(pl.lit(" date")).otherwise(pl.lit(" dates")),
+            pl.lit(" fewer for this case than the one before it (the latest gone: "),
+            pl.col("latest_gone").dt.to_string("%Y-%m-%d"),
+            pl.lit("; left out of a partial extract, or removed?), and this message says a step is late or still "
+                   "to come" + CHECK_THE_RECORD)))
     )
 
 
-def hold_waiting_undone(conn: Connection, undone: pl.DataFrame) -> int:
-    """Waiting delay notices (pending or retry) of the cases of `undone` (read_undone) that name,
-    with their facts as refreshed tonight, a step found no longer done: held as a new one is
-    (_a_step_undone). A notice waiting to retry, or one come back (revive), takes tonight's late
-    steps, the vanished one among them, without a new row to hold. Returns how many."""
-    if undone.is_empty():
+def _a_case_with_dates_gone(pending: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
+    """_fresh, reason: pending apologies, updates and review reminders (STILL_TO_COME) of a case
+    an ingest found with done dates gone (`gone`: read_gone) within MOVED_WITHIN_DAYS. A review
+    left out of a partial extract would otherwise have the family told their review is late, or
+    coming up, months after it was held; so would a later review's decision gone, which had put an
+    old amendment's apology to rest. Any such message of the case: what the records lost may be
+    what settled any step of it. Held again at each repeat within MOVED_WITHIN_DAYS, as the
+    other rules here are."""
+    if gone.is_empty():
+        return NO_REASONS
+    return (pending.filter(pl.col("stage").is_in(STILL_TO_COME)).join(gone, on="case_ref")
+            .select("_fresh", "reason"))
+
+
+def hold_waiting_gone(conn: Connection, waiting: pl.DataFrame, gone: pl.DataFrame) -> int:
+    """Waiting rows (`waiting`: read_rows_to_compare; pending or retry) of the stages and cases
+    _a_case_with_dates_gone holds when new: a notice waiting to retry, or come back (revive), takes
+    tonight's late steps without a new row to hold. Returns how many."""
+    if gone.is_empty():
         return 0
-    cases = undone["case_ref"].unique().sort().to_list()
-    waiting = pl.concat([
-        read_table(conn, "touchpoints", {"id": pl.Int64, "case_ref": pl.Utf8, "event_date": pl.Date,
-                                         "context": pl.Utf8},
-                   f"stage = 'delay_notice' AND status IN ('pending', 'retry') AND case_ref IN ({sql_strings(chunk)})")
-        for chunk in _chunks(cases)])
-    if waiting.is_empty():
-        return 0
-    pending = waiting.with_columns(pl.lit("delay_notice").alias("stage"),
-                                   pl.col("id").cast(pl.UInt32).alias("_fresh"))
-    held = 0
-    for reason, ids in _a_step_undone(_steps(pending), undone).group_by("reason").agg("_fresh").iter_rows():
-        held += _hold_waiting(conn, pl.Series(ids, dtype=pl.Int64), reason)
-    return held
+    rows = (waiting.filter(pl.col("status").is_in(["pending", "retry"]) & pl.col("stage").is_in(STILL_TO_COME))
+            .join(gone, on="case_ref"))
+    return sum(_hold_waiting(conn, pl.Series(ids, dtype=pl.Int64), reason)
+               for reason, ids in rows.group_by("reason").agg("id").iter_rows())
 
 
 # New rows never to be sent: dated before go-live, or too old when first seen (planner.plan_rows).

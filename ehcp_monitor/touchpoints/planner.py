@@ -332,22 +332,26 @@ HELD_REASON_MAX = 200
 
 
 def held_reason(limit, new_emails: int, corrections: int, held_again: int, two_outcomes: int = 0,
-                dated_ahead: int = 0, successors: int = 0) -> str:
+                dated_ahead: int = 0, successors: int = 0, gone: int = 0, surged: bool = False) -> str:
     """Why a run held messages, in one line short enough for a job's record (in brief when every
     kind of hold comes at once). `dated_ahead`: of the `corrections`, those held because their
-    case's records date a step after today (W005), not because a family was sent something else.
-    `successors`: held because another message of their stage to their contact is held in a surge."""
+    case's records date a step after today (W005), not because a family was sent something else;
+    `gone`: those of a case whose done dates an ingest found gone (corrections.GONE_MARK). `successors`:
+    held because another message of their stage to their contact is held in a surge. `surged`: the
+    `new_emails` were held as a surge with the `gone` ones, though not over the limit alone."""
     if new_emails > limit.limit and not (corrections or held_again or two_outcomes or successors):
         return limit.message(new_emails)
-    at_odds = corrections - dated_ahead
+    at_odds = corrections - dated_ahead - gone
     # A row held by a rule of its own goes only by its ID (hold.release).
     # BY_ITS_ID without the program's name, for the length.
     end = ("check each, then `touchpoints release --id N` or `discard --id N`" if corrections or two_outcomes
            else "check the data, then `ehcp-monitor touchpoints release` or `discard`")
     kinds = [  # (how many, said in full, said in brief)
-        (new_emails if new_emails > limit.limit else 0, f"new emails (over {limit.limit})", "new emails"),
+        (new_emails if new_emails > limit.limit or surged else 0,
+         f"new emails (over {limit.limit}{' with those of dates gone' if surged else ''})", "new emails"),
         (at_odds, "at odds with messages already sent", "at odds with messages sent"),
         (dated_ahead, "of cases with a step dated after today (W005)", "dated ahead (W005)"),
+        (gone, "of cases whose done dates the extract no longer has (a partial extract?)", "dates gone"),
         (two_outcomes, "with two outcomes for one decision", "two outcomes"),
         (held_again, "held again (set aside, then back)", "held again"),
         (successors, "after a held message of their stage", "after a held one"),
@@ -438,16 +442,16 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         waiting_held = outcomes.hold_waiting(conn, waiting, two_outcomes)
         # An apology waiting (to retry, say) when the step it is about was recorded with a mistyped year.
         waiting_dated = corrections.hold_waiting_dated_ahead(conn, waiting, future)
-        # One waiting, its facts refreshed tonight, naming a step whose done date is gone (a partial extract?).
-        undone = corrections.read_undone(conn, as_of=as_of, plans=snap["plans"])
-        waiting_undone = corrections.hold_waiting_undone(conn, undone)
+        # An apology, update or reminder waiting, of a case whose done dates an ingest found gone (a partial extract?).
+        gone = corrections.read_gone(conn, as_of=as_of, plans=snap["plans"])
+        waiting_gone = corrections.hold_waiting_gone(conn, waiting, gone)
         outcomes.settle(conn, waiting, two_outcomes)
         not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])
         sendable = fresh.filter(pl.col("status") == "pending").height
         fresh = corrections.hold_corrections(fresh, compared, contact_ids,
                                              links=corrections.read_contact_links(conn) if sendable else None,
                                              found=events.keys, future=future, people=snap["people"]["person_id"],
-                                             undone=undone)
+                                             gone=gone)
         fresh_corrections = fresh.filter(pl.col("status") == HELD).height - fresh_two
         # After a surge held: the case's next message of the stage (a notice's repeat) waits with it.
         fresh = corrections.hold_successors(fresh, compared)
@@ -465,14 +469,20 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         two_outcomes_held = fresh_two + revived.get("two_outcomes", 0) + waiting_held
         limit = hold_limit(conn, settings)
         new_emails = fresh.filter(pl.col("status") == "pending").height
-        fresh = hold_surge(fresh, limit.limit, f"surge held: {new_emails} new emails in one run, "
-                                               f"more than {limit.limit}")
+        # Held for a case's done dates gone, they tell of a fault in the data as a surge does: they
+        # count towards it (a table left out and accepted: the rest of its harm is held with them).
+        gone_new = fresh.filter(pl.col("reason").str.starts_with(corrections.GONE_MARK)).height
+        surge = new_emails + gone_new > limit.limit
+        fresh = hold_surge(fresh, limit.limit - gone_new,
+                           f"surge held: {new_emails + gone_new} new emails in one run"
+                           + (f" ({gone_new} of them of cases whose done dates are gone)" if gone_new else "")
+                           + f", more than {limit.limit}")
         # One planned before and waiting, beside an outcome message held tonight (in a surge too).
         waiting_drafts = corrections.hold_waiting_drafts_beside_held_outcomes(conn, waiting, fresh, held_outcomes)
         corrections_held = (fresh_corrections + drafts + revived.get("correction", 0) + waiting_dated + waiting_drafts
-                            + waiting_undone)
+                            + waiting_gone)
         reason = held_reason(limit, new_emails, corrections_held, held_again, two_outcomes_held, dated_ahead,
-                             successors)
+                             successors, gone_new + waiting_gone, surged=surge and new_emails <= limit.limit)
         new, reopened, reasoned = unreached.reached(fresh, unreachable)
         inserted = insert_new(conn, new, planned_at=planned_at)
         reached = unreached.reopen(conn, reopened)
@@ -481,7 +491,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # `fresh` is what was inserted unless another planner raced this one (then `planned` is less).
         by_status = dict(fresh.group_by("status").len().iter_rows())
         held = (by_status.get(HELD, 0) + revived.get("correction", 0) + revived.get("held_again", 0)
-                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts + waiting_undone)
+                + revived.get("two_outcomes", 0) + waiting_held + waiting_dated + waiting_drafts + waiting_gone)
         record_plan_run(conn, as_of=as_of, planned_at=planned_at, queued=by_status.get("pending", 0),
                         held=by_status.get(HELD, 0) - fresh_corrections - drafts - fresh_two - reheld - successors,
                         baseline=by_status.get("baseline", 0),

@@ -84,8 +84,12 @@ def test_a_renamed_file_is_refused_by_name_and_loads_when_accepted(engine, db_ur
 
     done = _run(["ingest", str(tuesday), "--as-of", AS_OF, "--accept-missing", "reviews"], db_url, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-2:] == ["not recognised: review.csv (did you mean reviews.csv?)",
-                                             "snapshot guard overridden: --accept-missing reviews"]
+    assert done.stdout.splitlines()[-3:] == [
+        "not recognised: review.csv (did you mean reviews.csv?)",
+        "done dates gone since the extract before: 1 case (reviews.amended_final_date 1, "
+        "reviews.amendment_notice_date 1, reviews.decision_date 1); their apologies, updates and review reminders "
+        "are held for a person (`ehcp-monitor touchpoints list --status held`)",
+        "snapshot guard overridden: --accept-missing reviews"]
     loaded = _runs(engine)[2]
     assert (loaded.status, loaded.overrides) == ("loaded", {"accept_missing": ["reviews"], "accept_shrink": False})
     assert _snapshot_ingest(engine) == loaded.id

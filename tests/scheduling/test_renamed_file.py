@@ -62,13 +62,16 @@ def test_a_renamed_reviews_file_never_reaches_a_family(engine, db_url, tmp_path)
     assert _outbox(engine) == before and _eml(tmp_path) == sent_before  # nothing planned, nothing sent
 
     # The guard overridden (as an operator might, wrongly): every annual review now looks missed.
-    # The surge hold catches the same fault: the nightly fails saying how many were held and why.
+    # The ingest finds the reviews' done dates gone: each apology and reminder of those cases is
+    # held for a person, and with them (a surge) every other new message: the nightly fails saying
+    # how many were held and why.
     accepted = _cli(["ingest", str(extract), "--accept-missing", "reviews", "--as-of", night], tmp_path, db_url,
                     config)
     assert accepted.returncode == 0, accepted.stderr
     held = _cli(["run", "nightly", "--as-of", night], tmp_path, db_url, config)
     assert held.returncode == 1, held.stderr
     after = _outbox(engine)
-    assert after.get("held", 0) > 50 and f"held {after['held']} new emails" in held.stderr
+    assert after.get("held", 0) > 50
+    assert "of cases whose done dates the extract no longer has (a partial extract?)" in held.stderr
     assert after.get("sent", 0) == before["sent"] and _eml(tmp_path) == sent_before
     assert _cli(["health"], tmp_path, db_url, config).returncode != 0

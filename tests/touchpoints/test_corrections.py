@@ -511,6 +511,11 @@ def test_why_a_run_held_fits_in_the_nightly_jobs_record():
     dated = held_reason(limit, 99, 7, 0, dated_ahead=5)
     assert dated == ("held 2 at odds with messages already sent, 5 of cases with a step dated after today (W005); "
                      "check each, then `touchpoints release --id N` or `discard --id N`")
+    # A table left out: its cases' messages held, and the night's other new ones held with them.
+    gone = held_reason(HoldLimit(50, "50"), 16, 229, 0, gone=229, surged=True)
+    assert gone == ("held 16 new emails (over 50 with those of dates gone), 229 of cases whose done dates the "
+                    "extract no longer has (a partial extract?); check each, then `touchpoints release --id N` or "
+                    "`discard --id N`")
     # Every kind at once: in brief, still whole.
     every = held_reason(limit, 9_999_999, 9_999_999, 9_999_999, two_outcomes=9_999_999, dated_ahead=4_999_999)
     assert every == ("held 9999999 new emails, 5000000 at odds with messages sent, 4999999 dated ahead (W005), "

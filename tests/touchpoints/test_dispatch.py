@@ -253,7 +253,8 @@ def test_a_request_received_retried_after_its_decision_went_in_the_same_run_is_n
     assert (counts["sent"], counts["retry"], counts["overtaken"]) == (1, 1, 1)
     assert [m["X-Reference"] is not None for _, m in handler.received] == [True]
     with engine.connect() as conn:
-        rows = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason).order_by(Touchpoint.id)).all()
+        rows = conn.execute(select(Touchpoint.stage, Touchpoint.status, Touchpoint.reason)
+                            .order_by(Touchpoint.id)).all()
     assert [tuple(r) for r in rows] == [
         ("request_received", "discarded", "overtaken before it was sent: its contact has been told later news of "
          "the case (or, for a request received, is to be sent an apology for its decision); not sent"),

@@ -1,0 +1,83 @@
+"""Done dates gone from the records (ingest/gone_dates.py), on SQLite and PostgreSQL: each ingest
+records the cases whose dates of a column the new extract holds fewer of than the snapshot before."""
+
+from datetime import date
+
+from sqlalchemy import select
+
+from ehcp_monitor.db.models import GoneDate
+from ehcp_monitor.ingest import run_ingest
+from ehcp_monitor.ingest.guards import ingest_notes
+from tests.ingest.extract import base_tables, write_csv
+
+D = date.fromisoformat
+
+
+def _gone(engine, ingest_id: int) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(GoneDate.as_of, GoneDate.table_name, GoneDate.column_name, GoneDate.request_id, GoneDate.plan_id,
+                   GoneDate.before, GoneDate.after, GoneDate.latest_gone)
+            .where(GoneDate.ingest_id == ingest_id).order_by(GoneDate.table_name, GoneDate.column_name)).all()]
+
+
+def test_dates_left_out_or_cleared_are_recorded_by_case_and_column(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    first = run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    assert _gone(engine, first.ingest_id) == []  # nothing to compare with
+    changed = {**tables,
+               # R1's education advice received date cleared; its health advice was never received.
+               "advice": [{**a, "received_date": ""} for a in tables["advice"]],
+               # R3's decision date cleared (its outcome kept), and PL3's amended plan date moved.
+               "requests": [{**r, "request_outcome_date": ""} if r["request_id"] == "R3" else r
+                            for r in tables["requests"]],
+               "reviews": [{**r, "amended_final_date": "2024-08-16"} for r in tables["reviews"]]}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", changed)), as_of=as_of, accept_shrink=True)
+    assert _gone(engine, result.ingest_id) == [
+        (as_of, "advice", "received_date", "R1", None, 1, 0, D("2024-11-01")),
+        (as_of, "requests", "request_outcome_date", "R3", None, 1, 0, D("2023-04-05")),
+    ]
+    assert result.summary["gone_dates"] == {"cases": 2, "by_column": {"advice.received_date": 1,
+                                                                     "requests.request_outcome_date": 1}}
+    assert ("done dates gone since the extract before: 2 cases (advice.received_date 1, "
+            "requests.request_outcome_date 1); their apologies, updates and review reminders are held for a person "
+            "(`ehcp-monitor touchpoints list --status held`)") in ingest_notes(engine, result.ingest_id)
+
+
+def test_a_table_left_out_and_accepted_loses_every_date_of_it(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    without = {k: v for k, v in tables.items() if k != "reviews"}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", without)), as_of=as_of,
+                        accept_missing=("reviews",))
+    assert [(t, c, p, before, after) for _, t, c, _, p, before, after, _ in _gone(engine, result.ingest_id)] == [
+        ("reviews", "amended_final_date", "PL3", 1, 0), ("reviews", "amendment_notice_date", "PL3", 1, 0),
+        ("reviews", "decision_date", "PL3", 1, 0)]
+
+
+def test_one_of_two_alike_dates_gone_names_that_date(engine, settings, as_of, tmp_path):
+    """Two advice requests received the same day, one left out: fewer dates, none of them new."""
+    tables = base_tables()
+    tables["advice"][1] = {**tables["advice"][1], "received_date": "2024-11-01"}
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    one = {**tables, "advice": tables["advice"][:1]}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", one)), as_of=as_of, accept_shrink=True)
+    gone = _gone(engine, result.ingest_id)
+    assert [(c, r, before, after, latest) for _, _, c, r, _, before, after, latest in gone] == [
+        ("received_date", "R1", 2, 1, D("2024-11-01")), ("requested_date", "R1", 2, 1, D("2024-10-14"))]
+
+
+def test_a_plans_latest_review_replaced_by_the_next_is_not_gone(engine, settings, as_of, tmp_path):
+    """An extract of each plan's latest review only (SEN2): the next review's meeting recorded,
+    its decision to come, and the last review's dates leave with it."""
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    nxt = {**tables, "reviews": [{**tables["reviews"][0], "meeting_date": "2025-03-03", "decision_date": "",
+                                  "outcome": "", "amendment_notice_date": "", "amended_final_date": ""}]}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", nxt)), as_of=as_of)
+    assert _gone(engine, result.ingest_id) == []
+    # The same review left with its decision cleared is a date gone.
+    run_ingest(engine, settings, str(write_csv(tmp_path / "c", tables)), as_of=as_of)
+    cleared = {**tables, "reviews": [{**tables["reviews"][0], "decision_date": ""}]}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "d", cleared)), as_of=as_of)
+    assert [(t, c) for _, t, c, *_ in _gone(engine, result.ingest_id)] == [("reviews", "decision_date")]
