@@ -41,14 +41,12 @@ def _moved_on(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("latest") > pl.col("latest_before")).select("plan_id"))
 
 
-def _per_case(frame: pl.DataFrame, key: str, column: str) -> pl.DataFrame:
-    return frame.group_by(key).agg(pl.col(column).count().alias("n"))
-
-
 def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """FOUND_SCHEMA: each case and column of which `frames` (the rows that would load) hold fewer
     done dates than the snapshot in force, whose tables are `present` (None: an empty store, and
-    nothing to compare). Reads the snapshot in force's keys and done dates, a few columns."""
+    nothing to compare). Reads the snapshot in force's keys and done dates, a few columns; counts
+    each table's columns per case in one pass on each side, and looks at the dates themselves only
+    for the cases with fewer."""
     found = [pl.DataFrame(schema=FOUND_SCHEMA)]
     if present is None:
         return found[0]
@@ -58,31 +56,38 @@ def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.
         key = CASE_KEY[table]
         read = [*columns, *(["meeting_date"] if table == "reviews" else [])]
         old = read_table(conn, table, {key: pl.Utf8, **{c: pl.Date for c in read}})
-        new = frames.get(table, pl.DataFrame(schema={key: pl.Utf8, **{c: pl.Date for c in read}}))
+        new = frames.get(table, pl.DataFrame())
+        new = new.select(pl.col(key).cast(pl.Utf8) if key in new.columns else pl.lit(None, pl.Utf8).alias(key),
+                         *(pl.col(c).cast(pl.Date) if c in new.columns else pl.lit(None, pl.Date).alias(c)
+                           for c in read))
         if table == "reviews":
             old = old.join(_moved_on(old, new), on=key, how="anti")
+        counts = [pl.col(c).count().alias(c) for c in columns]
+        now = [pl.col(f"{c}_now").fill_null(0) for c in columns]
+        fewer_than_before = pl.any_horizontal(n < pl.col(c) for n, c in zip(now, columns, strict=True))
+        fewer_any = (old.group_by(key).agg(counts)
+                     .join(new.group_by(key).agg(counts), on=key, how="left", suffix="_now")
+                     .with_columns(now).filter(fewer_than_before))
+        if fewer_any.is_empty():
+            continue
+        cases = fewer_any.select(key)
+        old, new = old.join(cases, on=key, how="semi"), new.join(cases, on=key, how="semi")
         for column in columns:
-            had = old.filter(pl.col(column).is_not_null())
-            if had.is_empty():
-                continue
-            now = new.select(key, pl.col(column).cast(pl.Date)).filter(pl.col(column).is_not_null()) \
-                if column in new.columns else pl.DataFrame(schema={key: pl.Utf8, column: pl.Date})
-            fewer = (_per_case(had, key, column).join(_per_case(now, key, column), on=key, how="left", suffix="_now")
-                     .with_columns(pl.col("n_now").fill_null(0)).filter(pl.col("n_now") < pl.col("n")))
+            fewer = fewer_any.filter(pl.col(f"{column}_now") < pl.col(column))
             if fewer.is_empty():
                 continue
-            had = had.join(fewer.select(key), on=key, how="semi")
+            had = old.filter(pl.col(column).is_not_null()).join(fewer.select(key), on=key, how="semi")
             # The latest date not there now; a date kept once of two alike: the latest the case had.
             latest_of = pl.col(column).max().alias("latest_gone")
-            latest = pl.concat([had.join(now, on=[key, column], how="anti").group_by(key).agg(latest_of),
+            latest = pl.concat([had.join(new, on=[key, column], how="anti").group_by(key).agg(latest_of),
                                 had.group_by(key).agg(latest_of)]).unique(key, keep="first", maintain_order=True)
             found.append(
                 fewer.join(latest, on=key, how="left")
                 .select(pl.lit(table).alias("table_name"), pl.lit(column).alias("column_name"),
                         (pl.col(key) if key == "request_id" else pl.lit(None, pl.Utf8)).alias("request_id"),
                         (pl.col(key) if key == "plan_id" else pl.lit(None, pl.Utf8)).alias("plan_id"),
-                        pl.col("n").cast(pl.Int64).alias("before"), pl.col("n_now").cast(pl.Int64).alias("after"),
-                        "latest_gone"))
+                        pl.col(column).cast(pl.Int64).alias("before"),
+                        pl.col(f"{column}_now").cast(pl.Int64).alias("after"), "latest_gone"))
     return pl.concat(found, how="vertical_relaxed").select(list(FOUND_SCHEMA))
 
 
