@@ -8,8 +8,8 @@ extract loses under that share loads. So each ingest compares, case by case, how
 each column of STEP_DONE_DATES (not the audits: no family's step) the two snapshots hold, and
 records every case that has fewer now, with the latest date gone; the planner holds that case's
 apologies, updates and review reminders for a person. Counted, not matched: a date corrected
-(moved) keeps the count. A plan whose latest review is later now has moved on: where an extract
-carries only each plan's latest review (SEN2), the last one's dates leave with it (_moved_on).
+(moved) keeps the count. Not counted: a case gone whole, a plan ceased, and a plan whose extract
+carries only its latest review and transfer (SEN2) that has moved on to the next (_exempt).
 """
 
 import polars as pl
@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from ehcp_monitor.db.bulk import read_table
 from ehcp_monitor.db.gone_dates import FOUND_SCHEMA
-from ehcp_monitor.domain.canonical import STEP_DONE_DATES
+from ehcp_monitor.domain.canonical import REVIEW_HISTORY_LATEST_ONLY, STEP_DONE_DATES
 
 # Each table's case: the request, or the plan.
 CASE_KEY = {"requests": "request_id", "assessments": "request_id", "drafts": "request_id",
@@ -28,17 +28,34 @@ for _table, _column, _ in STEP_DONE_DATES:
         COMPARED.setdefault(_table, []).append(_column)
 
 
-def _moved_on(old: pl.DataFrame, new: pl.DataFrame) -> pl.DataFrame:
-    """plan_id: the plans whose latest review (by its meeting, else its decision) is later in `new`
-    than in `old`: where an extract carries only each plan's latest review (SEN2), the last one
-    leaves it when the next is recorded, its meeting held and its decision still to come."""
-    def latest(frame: pl.DataFrame) -> pl.DataFrame:
-        held = pl.coalesce(pl.col("meeting_date").cast(pl.Date), pl.col("decision_date").cast(pl.Date))
-        return frame.group_by(pl.col("plan_id").cast(pl.Utf8)).agg(held.max().alias("latest"))
-    if not {"meeting_date", "decision_date"} <= set(new.columns):
-        return pl.DataFrame(schema={"plan_id": pl.Utf8})
-    return (latest(new).join(latest(old), on="plan_id", suffix="_before")
-            .filter(pl.col("latest") > pl.col("latest_before")).select("plan_id"))
+# Where an extract carries only each plan's latest review and transfer (SEN2: plans.review_history),
+# the last one's dates leave it when the next is recorded: a plan whose latest row of the table is
+# later now has moved on, not lost a date. The dates that make a row later, per table.
+LATEST_ONLY_BY = {"reviews": ("meeting_date", "decision_date", "amendment_notice_date", "amended_final_date"),
+                  "phase_transfers": ("transfer_date", "due_date", "final_date")}
+
+
+def _exempt(table: str, key: str, old: pl.DataFrame, new: pl.DataFrame, frames: dict[str, pl.DataFrame]
+            ) -> pl.DataFrame:
+    """`key`: the cases of `table` whose fewer dates are not dates gone. A case gone whole (its
+    request or plan not in the new extract: the shrink guard's business, and nobody is told of
+    it); a plan ceased (an export of active plans leaves it out); a latest-only plan that has
+    moved on (LATEST_ONLY_BY)."""
+    parent = frames.get("requests" if key == "request_id" else "plans", pl.DataFrame(schema={key: pl.Utf8}))
+    exempt = [old.select(key).unique().join(parent.select(pl.col(key).cast(pl.Utf8)), on=key, how="anti")]
+    if key == "plan_id" and "cease_date" in parent.columns:
+        exempt.append(parent.filter(pl.col("cease_date").is_not_null()).select(pl.col(key).cast(pl.Utf8)))
+    if table in LATEST_ONLY_BY and "review_history" in parent.columns:
+        latest_only = parent.filter(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY).select(
+            pl.col(key).cast(pl.Utf8))
+        dated = [c for c in LATEST_ONLY_BY[table] if c in old.columns and c in new.columns]
+
+        def latest(frame: pl.DataFrame) -> pl.DataFrame:
+            return (frame.join(latest_only, on=key, how="semi")
+                    .group_by(key).agg(pl.max_horizontal(*dated).max().alias("latest")))
+        exempt.append(latest(new).join(latest(old), on=key, suffix="_before")
+                      .filter(pl.col("latest") > pl.col("latest_before")).select(key))
+    return pl.concat(exempt).unique()
 
 
 def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -54,14 +71,13 @@ def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.
         if table not in present:
             continue
         key = CASE_KEY[table]
-        read = [*columns, *(["meeting_date"] if table == "reviews" else [])]
+        read = list(dict.fromkeys([*columns, *LATEST_ONLY_BY.get(table, ())]))
         old = read_table(conn, table, {key: pl.Utf8, **{c: pl.Date for c in read}})
         new = frames.get(table, pl.DataFrame())
         new = new.select(pl.col(key).cast(pl.Utf8) if key in new.columns else pl.lit(None, pl.Utf8).alias(key),
                          *(pl.col(c).cast(pl.Date) if c in new.columns else pl.lit(None, pl.Date).alias(c)
                            for c in read))
-        if table == "reviews":
-            old = old.join(_moved_on(old, new), on=key, how="anti")
+        old = old.join(_exempt(table, key, old, new, frames), on=key, how="anti")
         counts = [pl.col(c).count().alias(c) for c in columns]
         now = [pl.col(f"{c}_now").fill_null(0) for c in columns]
         fewer_than_before = pl.any_horizontal(n < pl.col(c) for n, c in zip(now, columns, strict=True))

@@ -663,16 +663,36 @@ def _after_a_told_event_left(steps: pl.DataFrame, left: pl.DataFrame, found: pl.
 GONE_MARK = "held: the extract of "  # begins the reason of a row held for a case's dates gone
 DONE_WORDS = {(table, column): words for table, column, words in STEP_DONE_DATES}
 GONE_SCHEMA: dict[str, pl.DataType] = {"case_ref": pl.Utf8, "reason": pl.Utf8}
+GONE_TABLES = ("requests", "assessments", "drafts", "advice", "plans", "reviews", "phase_transfers")
+# What a case's dates gone holds: the messages that say a step is late or still to come, and the
+# draft's, which says whether the final plan was issued (its `final_outcome`).
+GONE_HOLDS = ("delay_notice", "progress_update", "review_upcoming", "draft_plan_issued")
 
 
-def read_gone(conn: Connection, *, as_of: date, plans: pl.DataFrame) -> pl.DataFrame:
+def _back(found: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The rows of `found` (read_gone_since) whose case holds as many dates of the column again in
+    `tables` (tonight's snapshot): the extract run again with them back."""
+    back = []
+    for (table, column), rows in found.group_by("table_name", "column_name"):
+        key = "request_id" if rows["request_id"].null_count() < rows.height else "plan_id"
+        if table not in tables or column not in tables[table].columns:
+            continue
+        now = (tables[table].group_by(pl.col(key).cast(pl.Utf8)).agg(pl.col(column).count().alias("now")))
+        back.append(rows.join(now, on=key).filter(pl.col("now") >= pl.col("before")).drop("now"))
+    return pl.concat(back) if back else found.clear()
+
+
+def read_gone(conn: Connection, *, as_of: date, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """GONE_SCHEMA: the cases an ingest dated within MOVED_WITHIN_DAYS up to `as_of` found with
-    fewer done dates than the snapshot before it (ingest/gone_dates.py), each under its case as the
-    outbox keys it (its request, else its plan's request, else its plan: events.py), with the
-    reason a message of the case is held for (the latest ingest's, the column that lost most)."""
+    fewer done dates than the snapshot before it (ingest/gone_dates.py), and `tables` (tonight's
+    snapshot) does not hold again, each under its case as the outbox keys it (its request, else its
+    plan's request, else its plan: events.py), with the reason a message of the case is held for
+    (the latest ingest's, the column that lost most)."""
     found = read_gone_since(conn, as_of - timedelta(days=MOVED_WITHIN_DAYS)).filter(pl.col("as_of") <= as_of)
+    found = found.join(_back(found, tables), on=list(found.columns), how="anti", nulls_equal=True)
     if found.is_empty():
         return pl.DataFrame(schema=GONE_SCHEMA)
+    plans = tables["plans"]
     words = pl.DataFrame([(t, c, w) for (t, c), w in DONE_WORDS.items()],
                          schema={"table_name": pl.Utf8, "column_name": pl.Utf8, "words": pl.Utf8}, orient="row")
     fewer = pl.col("before") - pl.col("after")
@@ -693,7 +713,7 @@ def read_gone(conn: Connection, *, as_of: date, plans: pl.DataFrame) -> pl.DataF
 
 
 def _a_case_with_dates_gone(pending: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending apologies, updates and review reminders (STILL_TO_COME) of a case
+    """_fresh, reason: pending apologies, updates, review reminders and drafts' messages (GONE_HOLDS) of a case
     an ingest found with done dates gone (`gone`: read_gone) within MOVED_WITHIN_DAYS. A review
     left out of a partial extract would otherwise have the family told their review is late, or
     coming up, months after it was held; so would a later review's decision gone, which had put an
@@ -702,7 +722,7 @@ def _a_case_with_dates_gone(pending: pl.DataFrame, gone: pl.DataFrame) -> pl.Dat
     other rules here are."""
     if gone.is_empty():
         return NO_REASONS
-    return (pending.filter(pl.col("stage").is_in(STILL_TO_COME)).join(gone, on="case_ref")
+    return (pending.filter(pl.col("stage").is_in(GONE_HOLDS)).join(gone, on="case_ref")
             .select("_fresh", "reason"))
 
 
@@ -712,7 +732,7 @@ def hold_waiting_gone(conn: Connection, waiting: pl.DataFrame, gone: pl.DataFram
     tonight's late steps without a new row to hold. Returns how many."""
     if gone.is_empty():
         return 0
-    rows = (waiting.filter(pl.col("status").is_in(["pending", "retry"]) & pl.col("stage").is_in(STILL_TO_COME))
+    rows = (waiting.filter(pl.col("status").is_in(["pending", "retry"]) & pl.col("stage").is_in(GONE_HOLDS))
             .join(gone, on="case_ref"))
     return sum(_hold_waiting(conn, pl.Series(ids, dtype=pl.Int64), reason)
                for reason, ids in rows.group_by("reason").agg("id").iter_rows())

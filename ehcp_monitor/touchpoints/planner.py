@@ -443,7 +443,7 @@ def plan_touchpoints(engine: Engine, settings: Settings, *, as_of: date, now: da
         # An apology waiting (to retry, say) when the step it is about was recorded with a mistyped year.
         waiting_dated = corrections.hold_waiting_dated_ahead(conn, waiting, future)
         # An apology, update or reminder waiting, of a case whose done dates an ingest found gone (a partial extract?).
-        gone = corrections.read_gone(conn, as_of=as_of, plans=snap["plans"])
+        gone = corrections.read_gone(conn, as_of=as_of, tables={t: snap[t] for t in corrections.GONE_TABLES})
         waiting_gone = corrections.hold_waiting_gone(conn, waiting, gone)
         outcomes.settle(conn, waiting, two_outcomes)
         not_to_tell_now = skip_waiting_not_to_tell(conn, waiting, snap["people"], snap["contacts"])

@@ -67,17 +67,60 @@ def test_one_of_two_alike_dates_gone_names_that_date(engine, settings, as_of, tm
         ("received_date", "R1", 2, 1, D("2024-11-01")), ("requested_date", "R1", 2, 1, D("2024-10-14"))]
 
 
-def test_a_plans_latest_review_replaced_by_the_next_is_not_gone(engine, settings, as_of, tmp_path):
-    """An extract of each plan's latest review only (SEN2): the next review's meeting recorded,
-    its decision to come, and the last review's dates leave with it."""
+def test_a_review_replaced_by_the_next_in_a_full_history_is_gone(engine, settings, as_of, tmp_path):
+    """A canonical extract keeps every review: the last one's dates leaving when the next meeting
+    is keyed are dates gone (a review found a plan moved on exempted wholesale), whereas an SEN2
+    extract's would not be (below)."""
     tables = base_tables()
     run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
     nxt = {**tables, "reviews": [{**tables["reviews"][0], "meeting_date": "2025-03-03", "decision_date": "",
                                   "outcome": "", "amendment_notice_date": "", "amended_final_date": ""}]}
     result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", nxt)), as_of=as_of)
+    assert [(t, c) for _, t, c, *_ in _gone(engine, result.ingest_id)] == [
+        ("reviews", "amended_final_date"), ("reviews", "amendment_notice_date"), ("reviews", "decision_date")]
+
+
+ACTIVE_PLANS = ("activeplanstableid,NativeId,activeplansorderseqcolumn,sourceid,requeststableid,transferla,res,wbp,"
+                "reviewmeeting,reviewoutcome,reviewdraft,phasetransferduedate,phasetransferfinaldate,lastreview\n")
+
+
+def test_an_sen2_plans_ordinary_review_and_transfer_life_loses_no_date(engine, settings, tmp_path):
+    """SEN2 carries each plan's latest review and transfer only: the next review's meeting, then
+    its decision, and the next transfer replace the last ones' dates (a review found them counted
+    as gone nearly every night)."""
+    import shutil
+
+    from tests.conftest import SEN2_EXAMPLE
+
+    def night(n: int, as_of: str, plan63: str) -> list[tuple]:
+        folder = tmp_path / f"night{n}"
+        shutil.copytree(SEN2_EXAMPLE, folder)
+        (folder / "Blade-Export_14-03-2025_activeplans.csv").write_text(
+            ACTIVE_PLANS + "61,,1,1,21,,0,0,,,,,,\n" + f"63,,2,1,23,,0,0,{plan63}\n", encoding="utf-8")
+        result = run_ingest(engine, settings, str(folder), as_of=D(as_of), accept_shrink=True)
+        return _gone(engine, result.ingest_id)
+
+    # reviewmeeting, reviewoutcome, reviewdraft, phasetransferduedate, phasetransferfinaldate, lastreview
+    assert night(1, "2025-03-14", "2024-Oct-08 00:00:00,A,2024-Oct-29 00:00:00,,,2024-Oct-29 00:00:00") == []
+    # A year on: the next meeting exported the night after it is held, its decision to come.
+    assert night(2, "2025-09-24", "2025-Sep-23 00:00:00,A,2024-Oct-29 00:00:00,,,2024-Oct-29 00:00:00") == []
+    # Its decision (maintain) a week later: the row carries the new review, and no draft.
+    assert night(3, "2025-10-01", "2025-Sep-23 00:00:00,M,,,,2025-Sep-30 00:00:00") == []
+    # A transfer's final plan recorded, then the next transfer due in its place.
+    assert night(4, "2025-10-02", "2025-Sep-23 00:00:00,M,,2025-Feb-15 00:00:00,2025-Feb-10 00:00:00,"
+                                  "2025-Sep-30 00:00:00") == []
+    assert night(5, "2025-10-03", "2025-Sep-23 00:00:00,M,,2026-Mar-31 00:00:00,,2025-Sep-30 00:00:00") == []
+    # The decision left out of tonight's export, the review kept: a date gone.
+    gone = night(6, "2025-10-04", "2025-Sep-23 00:00:00,,,2026-Mar-31 00:00:00,,")
+    assert [(t, c) for _, t, c, *_ in gone] == [("reviews", "decision_date")]
+
+
+def test_a_plan_ceased_or_a_case_gone_whole_loses_no_date(engine, settings, as_of, tmp_path):
+    tables = base_tables()
+    run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
+    # PL3 ceased, and left out of the export of active plans' reviews and transfers.
+    ceased = {**tables, "plans": [{**p, "cease_date": "2025-02-01", "cease_reason": "moved"} if p["plan_id"] == "PL3"
+                                  else p for p in tables["plans"]],
+              "reviews": [], "phase_transfers": []}
+    result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", ceased)), as_of=as_of, accept_shrink=True)
     assert _gone(engine, result.ingest_id) == []
-    # The same review left with its decision cleared is a date gone.
-    run_ingest(engine, settings, str(write_csv(tmp_path / "c", tables)), as_of=as_of)
-    cleared = {**tables, "reviews": [{**tables["reviews"][0], "decision_date": ""}]}
-    result = run_ingest(engine, settings, str(write_csv(tmp_path / "d", cleared)), as_of=as_of)
-    assert [(t, c) for _, t, c, *_ in _gone(engine, result.ingest_id)] == [("reviews", "decision_date")]

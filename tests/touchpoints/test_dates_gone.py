@@ -186,3 +186,62 @@ def test_a_review_date_corrected_holds_nothing(engine, tmp_path):
     night(D("2025-03-15"), [{**REVIEWED, "decision_date": "2024-12-31"}])
     with engine.connect() as conn:
         assert conn.execute(select(GoneDate.row_id)).all() == []
+
+
+def test_a_decision_cleared_the_night_the_next_review_is_keyed_still_holds(engine, tmp_path):
+    """A canonical extract keeps every review: a plan whose next meeting is keyed is not exempt
+    from losing the last review's decision (a review found such a plan exempted wholesale)."""
+    night = Nights(engine, tmp_path)
+    night(D("2025-03-14"), [REVIEWED])
+    early_next = {**REVIEWED, "meeting_date": "2025-03-12", "decision_date": "", "outcome": ""}
+    night(D("2025-03-15"), [{**REVIEWED, "decision_date": "", "outcome": ""}, early_next])
+    assert [(s, late) for _, _, s, _, late in night.rows()] == [("held", ["REVIEW_12M", "REVIEW_DECISION_4W"])]
+
+
+def test_dates_back_the_next_night_hold_nothing_more(engine, tmp_path):
+    """The export run again with the review: a true apology a few weeks on is told (a review found
+    it held for the rest of the 90 days)."""
+    night = Nights(engine, tmp_path)
+    night(D("2025-03-14"), [REVIEWED])
+    night(D("2025-03-15"), [])
+    night(D("2025-03-16"), [REVIEWED])
+    assert [s for _, _, s, _, _ in night.rows()] == ["superseded"]
+    night(D("2025-04-05"), [REVIEWED, AMENDING])  # the amended plan, due 3 March, really is late
+    assert [(s, late) for _, _, s, _, late in night.rows()][-1] == ("pending", ["AMEND_FINAL_8W"])
+
+
+def _draft_tables(assessed: str) -> dict[str, list[dict]]:
+    others = range(OTHERS)
+    return {
+        "people": [{"person_id": "P1", "date_of_birth": "2015-06-01", "forename": "Alice", "surname": "Smith"},
+                   *({"person_id": f"P{9 + i}", "date_of_birth": "2012-01-01"} for i in others)],
+        "requests": [{"request_id": f"R{i}", "person_id": f"P{i}", "received_date": "2024-10-01",
+                      "request_outcome": "Y", "request_outcome_date": "2024-11-08"}
+                     for i in (1, *(9 + i for i in others))],
+        "assessments": [{"request_id": "R1", "assessment_outcome": "Y", "assessment_outcome_date": assessed},
+                        *({"request_id": f"R{9 + i}", "assessment_outcome": "Y",
+                           "assessment_outcome_date": "2025-02-10"} for i in others)],
+        "drafts": [{"request_id": "R1", "draft_plan_date": "2025-03-10"},
+                   *({"request_id": f"R{9 + i}", "draft_plan_date": "2025-01-20"} for i in others)],
+        # The plan left out with the final plan's date (else V013 holds the draft's clocks back).
+        "plans": [*([{"plan_id": "PL1", "person_id": "P1", "request_id": "R1", "start_date": "2025-03-13"}]
+                    if assessed else []),
+                  *({"plan_id": f"PL{9 + i}", "person_id": f"P{9 + i}", "request_id": f"R{9 + i}",
+                     "start_date": "2025-02-10"} for i in others)],
+        "contacts": [{"contact_id": "C1", "person_id": "P1", "role": "parent_carer", "name": "Carol Smith",
+                      "email": "carol@example.org", "opted_out": "0"}],
+    }
+
+
+def test_a_drafts_message_waiting_when_the_final_plans_date_goes_is_held(engine, tmp_path):
+    """Refreshed without the final plan, the draft's message would invite comments on a plan
+    already issued (a review found it)."""
+    settings = tp_settings()
+    for n, (day, assessed) in enumerate([(D("2025-03-13"), "2025-03-13"), (D("2025-03-14"), "")]):
+        run_ingest(engine, settings, str(write_csv(tmp_path / f"x{n}", _draft_tables(assessed))), as_of=day)
+        run_check(engine, settings, as_of=day)
+        plan_touchpoints(engine, settings, as_of=day)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(Touchpoint.stage, Touchpoint.status).where(Touchpoint.contact_id == "C1")
+                                 .where(Touchpoint.stage.in_(["draft_plan_issued", "final_plan_issued"]))).all())
+    assert rows == {"draft_plan_issued": "held", "final_plan_issued": "superseded"}
