@@ -8,8 +8,10 @@ extract loses under that share loads. So each ingest compares, case by case, how
 each column of STEP_DONE_DATES (not the audits: no family's step) the two snapshots hold, and
 records every case that has fewer now, with the latest date gone; the planner holds that case's
 apologies, updates and review reminders for a person. Counted, not matched: a date corrected
-(moved) keeps the count. Not counted: a case gone whole, a plan ceased, and a plan whose extract
-carries only its latest review and transfer (SEN2) that has moved on to the next (_exempt).
+(moved) keeps the count. A case gone whole, or a plan ceased, is counted too (nothing of it is
+told while it is gone; back without its dates, it is held). Not counted: the last review's and
+transfer's dates of a plan whose extract carries only its latest (SEN2), once it has moved on to
+the next (_without_leftovers).
 """
 
 import polars as pl
@@ -29,33 +31,40 @@ for _table, _column, _ in STEP_DONE_DATES:
 
 
 # Where an extract carries only each plan's latest review and transfer (SEN2: plans.review_history),
-# the last one's dates leave it when the next is recorded: a plan whose latest row of the table is
-# later now has moved on, not lost a date. The dates that make a row later, per table.
+# the last one's dates leave it when the next is recorded: they are its leftovers, not dates gone.
+# The dates that make a row later, and where a row begins, per table.
 LATEST_ONLY_BY = {"reviews": ("meeting_date", "decision_date", "amendment_notice_date", "amended_final_date"),
                   "phase_transfers": ("transfer_date", "due_date", "final_date")}
+BEGINS = {"reviews": ("meeting_date", "decision_date"), "phase_transfers": ("transfer_date", "due_date")}
 
 
-def _exempt(table: str, key: str, old: pl.DataFrame, new: pl.DataFrame, frames: dict[str, pl.DataFrame]
-            ) -> pl.DataFrame:
-    """`key`: the cases of `table` whose fewer dates are not dates gone. A case gone whole (its
-    request or plan not in the new extract: the shrink guard's business, and nobody is told of
-    it); a plan ceased (an export of active plans leaves it out); a latest-only plan that has
-    moved on (LATEST_ONLY_BY)."""
-    parent = frames.get("requests" if key == "request_id" else "plans", pl.DataFrame(schema={key: pl.Utf8}))
-    exempt = [old.select(key).unique().join(parent.select(pl.col(key).cast(pl.Utf8)), on=key, how="anti")]
-    if key == "plan_id" and "cease_date" in parent.columns:
-        exempt.append(parent.filter(pl.col("cease_date").is_not_null()).select(pl.col(key).cast(pl.Utf8)))
-    if table in LATEST_ONLY_BY and "review_history" in parent.columns:
-        latest_only = parent.filter(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY).select(
-            pl.col(key).cast(pl.Utf8))
-        dated = [c for c in LATEST_ONLY_BY[table] if c in old.columns and c in new.columns]
+def _without_leftovers(table: str, key: str, old: pl.DataFrame, new: pl.DataFrame,
+                       frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """`old` less the dates a latest-only plan that has moved on (its latest row later now) had of
+    the rows before its latest (dated before the new rows begin): the last review's decision and
+    amendment once the next review is recorded, the last transfer's final plan once the next
+    transfer is due. Its other dates are counted as any case's (one cleared while another is keyed
+    is gone)."""
+    plans = frames.get("plans")
+    if table not in LATEST_ONLY_BY or plans is None or "review_history" not in plans.columns:
+        return old
+    latest_only = plans.filter(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY).select(pl.col(key).cast(pl.Utf8))
+    dated = [c for c in LATEST_ONLY_BY[table] if c in old.columns and c in new.columns]
+    begins = [c for c in BEGINS[table] if c in new.columns]
 
-        def latest(frame: pl.DataFrame) -> pl.DataFrame:
-            return (frame.join(latest_only, on=key, how="semi")
-                    .group_by(key).agg(pl.max_horizontal(*dated).max().alias("latest")))
-        exempt.append(latest(new).join(latest(old), on=key, suffix="_before")
-                      .filter(pl.col("latest") > pl.col("latest_before")).select(key))
-    return pl.concat(exempt).unique()
+    def latest(frame: pl.DataFrame) -> pl.DataFrame:
+        return (frame.join(latest_only, on=key, how="semi")
+                .group_by(key).agg(pl.max_horizontal(*dated).max().alias("latest")))
+    moved_on = (latest(new).join(latest(old), on=key, suffix="_before")
+                .filter(pl.col("latest") > pl.col("latest_before")).select(key)
+                .join(new.group_by(key).agg(pl.min_horizontal(*begins).min().alias("begins")), on=key))
+    if moved_on.is_empty():
+        return old
+    leftover = pl.col("begins").is_not_null()
+    return (old.join(moved_on, on=key, how="left")
+            .with_columns(pl.when(leftover & (pl.col(c) < pl.col("begins"))).then(None).otherwise(pl.col(c)).alias(c)
+                          for c in COMPARED[table] if c in old.columns)
+            .drop("begins"))
 
 
 def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -77,7 +86,7 @@ def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.
         new = new.select(pl.col(key).cast(pl.Utf8) if key in new.columns else pl.lit(None, pl.Utf8).alias(key),
                          *(pl.col(c).cast(pl.Date) if c in new.columns else pl.lit(None, pl.Date).alias(c)
                            for c in read))
-        old = old.join(_exempt(table, key, old, new, frames), on=key, how="anti")
+        old = _without_leftovers(table, key, old, new, frames)
         counts = [pl.col(c).count().alias(c) for c in columns]
         now = [pl.col(f"{c}_now").fill_null(0) for c in columns]
         fewer_than_before = pl.any_horizontal(n < pl.col(c) for n, c in zip(now, columns, strict=True))

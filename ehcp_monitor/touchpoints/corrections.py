@@ -671,14 +671,17 @@ GONE_HOLDS = ("delay_notice", "progress_update", "review_upcoming", "draft_plan_
 
 def _back(found: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The rows of `found` (read_gone_since) whose case holds as many dates of the column again in
-    `tables` (tonight's snapshot): the extract run again with them back."""
+    `tables` (tonight's snapshot), the latest date gone among them: the extract run again with
+    them back. (Another date in its place, a later review's decision say, is not the one gone.)"""
     back = []
     for (table, column), rows in found.group_by("table_name", "column_name"):
         key = "request_id" if rows["request_id"].null_count() < rows.height else "plan_id"
         if table not in tables or column not in tables[table].columns:
             continue
-        now = (tables[table].group_by(pl.col(key).cast(pl.Utf8)).agg(pl.col(column).count().alias("now")))
-        back.append(rows.join(now, on=key).filter(pl.col("now") >= pl.col("before")).drop("now"))
+        dates = tables[table].select(pl.col(key).cast(pl.Utf8), pl.col(column).alias("date"))
+        now = dates.group_by(key).agg(pl.col("date").count().alias("now"))
+        back.append(rows.join(now, on=key).filter(pl.col("now") >= pl.col("before")).drop("now")
+                    .join(dates, left_on=[key, "latest_gone"], right_on=[key, "date"], how="semi"))
     return pl.concat(back) if back else found.clear()
 
 

@@ -115,12 +115,37 @@ def test_an_sen2_plans_ordinary_review_and_transfer_life_loses_no_date(engine, s
     assert [(t, c) for _, t, c, *_ in gone] == [("reviews", "decision_date")]
 
 
-def test_a_plan_ceased_or_a_case_gone_whole_loses_no_date(engine, settings, as_of, tmp_path):
+def test_a_plan_ceased_or_a_case_gone_whole_is_counted(engine, settings, as_of, tmp_path):
+    """Nothing of it is told while it is gone; back without its dates, it must be held (a review
+    found both let off, and then missed when they came back)."""
     tables = base_tables()
     run_ingest(engine, settings, str(write_csv(tmp_path / "a", tables)), as_of=as_of)
-    # PL3 ceased, and left out of the export of active plans' reviews and transfers.
+    # PL3 ceased, left out of the export of active plans' reviews and transfers; R1 left out whole.
     ceased = {**tables, "plans": [{**p, "cease_date": "2025-02-01", "cease_reason": "moved"} if p["plan_id"] == "PL3"
-                                  else p for p in tables["plans"]],
+                                  else p for p in tables["plans"] if p["request_id"] != "R1"],
+              "requests": [r for r in tables["requests"] if r["request_id"] != "R1"],
               "reviews": [], "phase_transfers": []}
     result = run_ingest(engine, settings, str(write_csv(tmp_path / "b", ceased)), as_of=as_of, accept_shrink=True)
-    assert _gone(engine, result.ingest_id) == []
+    assert {(t, c, r or p) for _, t, c, r, p, *_ in _gone(engine, result.ingest_id)} >= {
+        ("reviews", "decision_date", "PL3"), ("phase_transfers", "final_date", "PL3"),
+        ("requests", "request_outcome_date", "R1"), ("drafts", "draft_plan_date", "R1")}
+
+
+def test_an_sen2_review_decision_cleared_as_its_amendment_is_keyed_is_gone(engine, settings, tmp_path):
+    """The latest review's row later now by its amendment notice, its decision cleared: not the
+    last review's leftover (a review found it let off)."""
+    import shutil
+
+    from tests.conftest import SEN2_EXAMPLE
+
+    def night(n: int, as_of: str, plan63: str) -> list[tuple]:
+        folder = tmp_path / f"night{n}"
+        shutil.copytree(SEN2_EXAMPLE, folder)
+        (folder / "Blade-Export_14-03-2025_activeplans.csv").write_text(
+            ACTIVE_PLANS + "61,,1,1,21,,0,0,,,,,,\n" + f"63,,2,1,23,,0,0,{plan63}\n", encoding="utf-8")
+        result = run_ingest(engine, settings, str(folder), as_of=D(as_of), accept_shrink=True)
+        return _gone(engine, result.ingest_id)
+
+    assert night(1, "2025-10-01", "2025-Sep-23 00:00:00,A,,,,2025-Sep-30 00:00:00") == []
+    gone = night(2, "2025-10-03", "2025-Sep-23 00:00:00,A,2025-Oct-02 00:00:00,,,")
+    assert [(t, c) for _, t, c, *_ in gone] == [("reviews", "decision_date")]

@@ -29,7 +29,8 @@ REASON = ("held: the extract of {day} has 1 review decision date fewer for this 
           "`discard --id N`")
 
 
-def _tables(reviews: list[dict], *, start: str = "2024-01-10") -> dict[str, list[dict]]:
+def _tables(reviews: list[dict], *, start: str = "2024-01-10", plan: dict | None = None
+            ) -> dict[str, list[dict]]:
     others = range(OTHERS)
     return {
         "people": [{"person_id": "P1", "date_of_birth": "2015-06-01", "forename": "Alice", "surname": "Smith"},
@@ -41,7 +42,9 @@ def _tables(reviews: list[dict], *, start: str = "2024-01-10") -> dict[str, list
                         "request_outcome": "Y", "request_outcome_date": "2023-09-01"} for i in others)],
         "assessments": [{"request_id": f"R{i}", "assessment_outcome": "Y", "assessment_outcome_date": "2023-12-01"}
                         for i in (0, *(9 + i for i in others))],
-        "plans": [{"plan_id": "PL1", "person_id": "P1", "request_id": "R0", "start_date": start},
+        # `plan`: PL1's changes tonight ({} leaves it out of the extract).
+        "plans": [*([{"plan_id": "PL1", "person_id": "P1", "request_id": "R0", "start_date": start, **(plan or {})}]
+                    if plan != {} else []),
                   *({"plan_id": f"PL{9 + i}", "person_id": f"P{9 + i}", "request_id": f"R{9 + i}",
                      "start_date": "2024-01-10"} for i in others)],
         "reviews": [*reviews, *({**REVIEWED, "plan_id": f"PL{9 + i}"} for i in others)],
@@ -245,3 +248,32 @@ def test_a_drafts_message_waiting_when_the_final_plans_date_goes_is_held(engine,
         rows = dict(conn.execute(select(Touchpoint.stage, Touchpoint.status).where(Touchpoint.contact_id == "C1")
                                  .where(Touchpoint.stage.in_(["draft_plan_issued", "final_plan_issued"]))).all())
     assert rows == {"draft_plan_issued": "held", "final_plan_issued": "superseded"}
+
+
+def test_a_plan_left_out_one_night_and_back_without_its_review_holds_the_apology(engine, tmp_path):
+    night = Nights(engine, tmp_path)
+    night(D("2025-03-14"), [REVIEWED])
+    night(D("2025-03-15"), [], plan={})  # the plan and its review left out
+    night(D("2025-03-16"), [])  # the plan back, its review not
+    assert [(s, late) for _, _, s, _, late in night.rows()] == [("held", ["REVIEW_12M"])]
+
+
+def test_a_plan_given_a_cease_date_ahead_with_its_review_left_out_holds_the_apology(engine, tmp_path):
+    night = Nights(engine, tmp_path)
+    night(D("2025-03-14"), [REVIEWED])
+    night(D("2025-03-15"), [], plan={"cease_date": "2025-07-31", "cease_reason": "moved"})
+    assert [(s, late) for _, _, s, _, late in night.rows()] == [("held", ["REVIEW_12M"])]
+
+
+def test_another_review_decided_does_not_bring_back_the_one_gone(engine, tmp_path):
+    """The December decision cleared; a new review decided in March brings the count back, not
+    that decision: the apology for the December decision stays held (a review found it sent)."""
+    night = Nights(engine, tmp_path)
+    night(D("2025-03-14"), [REVIEWED])
+    cleared = {**REVIEWED, "decision_date": "", "outcome": ""}
+    night(D("2025-03-15"), [cleared])
+    march = {**REVIEWED, "meeting_date": "2025-03-10", "decision_date": "2025-03-18"}
+    night(D("2025-03-20"), [cleared, march])
+    night(D("2025-04-08"), [cleared, march])
+    assert [(d, s) for _, d, s, _, late in night.rows() if "REVIEW_DECISION_4W" in late and s != "superseded"] == [
+        (D("2025-04-08"), "held")]
