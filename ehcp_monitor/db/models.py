@@ -304,8 +304,9 @@ class OverdueHistory(Base):
 class GoneDate(Base):
     """A case's done dates of one column gone from the records at an ingest: the snapshot in force
     had more of them than the new one (a review, decision, draft or advice record left out of a
-    partial extract, a date cleared). The planner holds the case's apologies, updates and review
-    reminders for a person (docs/touchpoints.md, When the records change). Kept for every ingest."""
+    partial extract, a date cleared). The planner holds the case's apologies, updates, review
+    reminders and drafts' messages for a person (docs/touchpoints.md, When the records change).
+    Kept for every ingest."""
 
     __tablename__ = "gone_dates"
     row_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

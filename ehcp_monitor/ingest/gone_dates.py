@@ -7,7 +7,7 @@ that loses a whole table or column, or more than a share of a table's rows; what
 extract loses under that share loads. So each ingest compares, case by case, how many dates of
 each column of STEP_DONE_DATES (not the audits: no family's step) the two snapshots hold, and
 records every case that has fewer now, with the latest date gone; the planner holds that case's
-apologies, updates and review reminders for a person. Counted, not matched: a date corrected
+apologies, updates, review reminders and drafts' messages for a person. Counted, not matched: a date corrected
 (moved) keeps the count. A case gone whole, or a plan ceased, is counted too (nothing of it is
 told while it is gone; back without its dates, it is held). Not counted: the last review's and
 transfer's dates of a plan whose extract carries only its latest (SEN2), once it has moved on to

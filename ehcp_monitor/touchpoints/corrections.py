@@ -319,8 +319,9 @@ def hold_corrections(fresh: pl.DataFrame, rows: pl.DataFrame, contacts: pl.Serie
     no longer has; or when its contact was last written to about another child (`links`:
     read_contact_links), or told it this very event about a child `people` (the person IDs in the
     records) no longer has; or when it is an apology or update of a case whose records date a step
-    after today (`future`: events.future_step_cases); or when it is an apology, update or review
-    reminder of a case a recent ingest found with done dates gone (`gone`: read_gone)."""
+    after today (`future`: events.future_step_cases); or when it is an apology, update, review
+    reminder or draft's message of a case a recent ingest found with done dates gone (`gone`:
+    read_gone)."""
     # When the row's review began (RECURRING), from the facts where the row has them (a new row
     # does; a row coming back is given its facts after this): a new review from a re-dated one.
     has_facts = "context" in fresh.columns
@@ -716,8 +717,8 @@ def read_gone(conn: Connection, *, as_of: date, tables: dict[str, pl.DataFrame])
 
 
 def _a_case_with_dates_gone(pending: pl.DataFrame, gone: pl.DataFrame) -> pl.DataFrame:
-    """_fresh, reason: pending apologies, updates, review reminders and drafts' messages (GONE_HOLDS) of a case
-    an ingest found with done dates gone (`gone`: read_gone) within MOVED_WITHIN_DAYS. A review
+    """_fresh, reason: pending apologies, updates, review reminders and drafts' messages
+    (GONE_HOLDS) of a case an ingest found with done dates gone (`gone`: read_gone). A review
     left out of a partial extract would otherwise have the family told their review is late, or
     coming up, months after it was held; so would a later review's decision gone, which had put an
     old amendment's apology to rest. Any such message of the case: what the records lost may be
