@@ -1,13 +1,16 @@
 """Done dates gone from the records (ingest/gone_dates.py), on SQLite and PostgreSQL: each ingest
 records the cases whose dates of a column the new extract holds fewer of than the snapshot before."""
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 
 from ehcp_monitor.db.models import GoneDate
 from ehcp_monitor.ingest import run_ingest
 from ehcp_monitor.ingest.guards import ingest_notes
+from tests.conftest import SEN2_EXAMPLE
 from tests.ingest.extract import base_tables, write_csv
 
 D = date.fromisoformat
@@ -84,21 +87,23 @@ ACTIVE_PLANS = ("activeplanstableid,NativeId,activeplansorderseqcolumn,sourceid,
                 "reviewmeeting,reviewoutcome,reviewdraft,phasetransferduedate,phasetransferfinaldate,lastreview\n")
 
 
+def _sen2_night(engine, settings, folder: Path, as_of: str, plan63: str) -> list[tuple]:
+    """The example SEN2 export with plan 63's active-plans row (its review and transfer columns)
+    as given, ingested as of `as_of`; what it found gone. (The export is tiny: one plan's row is
+    over the shrink share, which at scale it is not.)"""
+    shutil.copytree(SEN2_EXAMPLE, folder)
+    (folder / "Blade-Export_14-03-2025_activeplans.csv").write_text(
+        ACTIVE_PLANS + "61,,1,1,21,,0,0,,,,,,\n" + f"63,,2,1,23,,0,0,{plan63}\n", encoding="utf-8")
+    result = run_ingest(engine, settings, str(folder), as_of=D(as_of), accept_shrink=True)
+    return _gone(engine, result.ingest_id)
+
+
 def test_an_sen2_plans_ordinary_review_and_transfer_life_loses_no_date(engine, settings, tmp_path):
     """SEN2 carries each plan's latest review and transfer only: the next review's meeting, then
     its decision, and the next transfer replace the last ones' dates (a review found them counted
     as gone nearly every night)."""
-    import shutil
-
-    from tests.conftest import SEN2_EXAMPLE
-
     def night(n: int, as_of: str, plan63: str) -> list[tuple]:
-        folder = tmp_path / f"night{n}"
-        shutil.copytree(SEN2_EXAMPLE, folder)
-        (folder / "Blade-Export_14-03-2025_activeplans.csv").write_text(
-            ACTIVE_PLANS + "61,,1,1,21,,0,0,,,,,,\n" + f"63,,2,1,23,,0,0,{plan63}\n", encoding="utf-8")
-        result = run_ingest(engine, settings, str(folder), as_of=D(as_of), accept_shrink=True)
-        return _gone(engine, result.ingest_id)
+        return _sen2_night(engine, settings, tmp_path / f"night{n}", as_of, plan63)
 
     # reviewmeeting, reviewoutcome, reviewdraft, phasetransferduedate, phasetransferfinaldate, lastreview
     assert night(1, "2025-03-14", "2024-Oct-08 00:00:00,A,2024-Oct-29 00:00:00,,,2024-Oct-29 00:00:00") == []
@@ -134,17 +139,8 @@ def test_a_plan_ceased_or_a_case_gone_whole_is_counted(engine, settings, as_of, 
 def test_an_sen2_review_decision_cleared_as_its_amendment_is_keyed_is_gone(engine, settings, tmp_path):
     """The latest review's row later now by its amendment notice, its decision cleared: not the
     last review's leftover (a review found it let off)."""
-    import shutil
-
-    from tests.conftest import SEN2_EXAMPLE
-
     def night(n: int, as_of: str, plan63: str) -> list[tuple]:
-        folder = tmp_path / f"night{n}"
-        shutil.copytree(SEN2_EXAMPLE, folder)
-        (folder / "Blade-Export_14-03-2025_activeplans.csv").write_text(
-            ACTIVE_PLANS + "61,,1,1,21,,0,0,,,,,,\n" + f"63,,2,1,23,,0,0,{plan63}\n", encoding="utf-8")
-        result = run_ingest(engine, settings, str(folder), as_of=D(as_of), accept_shrink=True)
-        return _gone(engine, result.ingest_id)
+        return _sen2_night(engine, settings, tmp_path / f"night{n}", as_of, plan63)
 
     assert night(1, "2025-10-01", "2025-Sep-23 00:00:00,A,,,,2025-Sep-30 00:00:00") == []
     gone = night(2, "2025-10-03", "2025-Sep-23 00:00:00,A,2025-Oct-02 00:00:00,,,")
