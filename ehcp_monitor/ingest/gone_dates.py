@@ -10,8 +10,8 @@ records every case that has fewer now, with the latest date gone; the planner ho
 apologies, updates, review reminders and drafts' messages for a person. Counted, not matched: a date corrected
 (moved) keeps the count. A case gone whole, or a plan ceased, is counted too (nothing of it is
 told while it is gone; back without its dates, it is held). Not counted: the last review's and
-transfer's dates of a plan whose extract carries only its latest (SEN2), once it has moved on to
-the next (_without_leftovers).
+transfer's dates of a plan whose extract carries only its latest (SEN2), once the next is
+recorded (_without_leftovers).
 """
 
 import polars as pl
@@ -32,39 +32,33 @@ for _table, _column, _ in STEP_DONE_DATES:
 
 # Where an extract carries only each plan's latest review and transfer (SEN2: plans.review_history),
 # the last one's dates leave it when the next is recorded: they are its leftovers, not dates gone.
-# The dates that make a row later, and where a row begins, per table.
-LATEST_ONLY_BY = {"reviews": ("meeting_date", "decision_date", "amendment_notice_date", "amended_final_date"),
-                  "phase_transfers": ("transfer_date", "due_date", "final_date")}
+# Where a row begins, per table: the next one begins at least NEXT_AFTER_DAYS after the last began
+# or was decided (a meeting days after the last decision is the same review re-keyed).
 BEGINS = {"reviews": ("meeting_date", "decision_date"), "phase_transfers": ("transfer_date", "due_date")}
+NEXT_AFTER_DAYS = 28
 
 
 def _without_leftovers(table: str, key: str, old: pl.DataFrame, new: pl.DataFrame,
                        frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """`old` less the dates a latest-only plan that has moved on (its latest row later now) had of
-    the rows before its latest (dated before the new rows begin): the last review's decision and
-    amendment once the next review is recorded, the last transfer's final plan once the next
-    transfer is due. Its other dates are counted as any case's (one cleared while another is keyed
-    is gone)."""
+    """`old` less the done dates of a latest-only plan's rows that the new rows follow (the new
+    rows begin NEXT_AFTER_DAYS or more after the old row's last start or decision): the last
+    review's decision and amendment once the next review is recorded, the last transfer's final
+    plan once the next transfer is due. Any other row's dates are counted as any case's (the same
+    review re-keyed, or a date cleared while another is keyed, loses a date)."""
     plans = frames.get("plans")
-    if table not in LATEST_ONLY_BY or plans is None or "review_history" not in plans.columns:
+    if table not in BEGINS or plans is None or "review_history" not in plans.columns:
         return old
     latest_only = plans.filter(pl.col("review_history") == REVIEW_HISTORY_LATEST_ONLY).select(pl.col(key).cast(pl.Utf8))
-    dated = [c for c in LATEST_ONLY_BY[table] if c in old.columns and c in new.columns]
-    begins = [c for c in BEGINS[table] if c in new.columns]
-
-    def latest(frame: pl.DataFrame) -> pl.DataFrame:
-        return (frame.join(latest_only, on=key, how="semi")
-                .group_by(key).agg(pl.max_horizontal(*dated).max().alias("latest")))
-    moved_on = (latest(new).join(latest(old), on=key, suffix="_before")
-                .filter(pl.col("latest") > pl.col("latest_before")).select(key)
-                .join(new.group_by(key).agg(pl.min_horizontal(*begins).min().alias("begins")), on=key))
-    if moved_on.is_empty():
+    begins = [c for c in BEGINS[table] if c in old.columns and c in new.columns]
+    if latest_only.is_empty() or not begins:
         return old
-    leftover = pl.col("begins").is_not_null()
-    return (old.join(moved_on, on=key, how="left")
-            .with_columns(pl.when(leftover & (pl.col(c) < pl.col("begins"))).then(None).otherwise(pl.col(c)).alias(c)
+    new_begin = (new.join(latest_only, on=key, how="semi")
+                 .group_by(key).agg(pl.min_horizontal(*begins).min().alias("new_begins")))
+    followed = (pl.max_horizontal(*begins) + pl.duration(days=NEXT_AFTER_DAYS)) <= pl.col("new_begins")
+    return (old.join(new_begin, on=key, how="left")
+            .with_columns(pl.when(followed.fill_null(False)).then(None).otherwise(pl.col(c)).alias(c)
                           for c in COMPARED[table] if c in old.columns)
-            .drop("begins"))
+            .drop("new_begins"))
 
 
 def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -80,7 +74,7 @@ def gone_dates(conn: Connection, present: set[str] | None, frames: dict[str, pl.
         if table not in present:
             continue
         key = CASE_KEY[table]
-        read = list(dict.fromkeys([*columns, *LATEST_ONLY_BY.get(table, ())]))
+        read = list(dict.fromkeys([*columns, *BEGINS.get(table, ())]))
         old = read_table(conn, table, {key: pl.Utf8, **{c: pl.Date for c in read}})
         new = frames.get(table, pl.DataFrame())
         new = new.select(pl.col(key).cast(pl.Utf8) if key in new.columns else pl.lit(None, pl.Utf8).alias(key),

@@ -145,3 +145,14 @@ def test_an_sen2_review_decision_cleared_as_its_amendment_is_keyed_is_gone(engin
     assert night(1, "2025-10-01", "2025-Sep-23 00:00:00,A,,,,2025-Sep-30 00:00:00") == []
     gone = night(2, "2025-10-03", "2025-Sep-23 00:00:00,A,2025-Oct-02 00:00:00,,,")
     assert [(t, c) for _, t, c, *_ in gone] == [("reviews", "decision_date")]
+
+
+def test_an_sen2_review_re_keyed_days_later_with_its_decision_cleared_is_gone(engine, settings, tmp_path):
+    """A meeting days after the last decision is the same review re-keyed, not the next one: its
+    decision cleared is a date gone (a review found it let off as the last review's leftover)."""
+    def night(n: int, as_of: str, plan63: str) -> list[tuple]:
+        return _sen2_night(engine, settings, tmp_path / f"night{n}", as_of, plan63)
+
+    assert night(1, "2025-03-06", "2025-Mar-01 00:00:00,M,,,,2025-Mar-05 00:00:00") == []
+    gone = night(2, "2025-03-11", "2025-Mar-10 00:00:00,,,,,")
+    assert [(t, c) for _, t, c, *_ in gone] == [("reviews", "decision_date")]
